@@ -1,0 +1,236 @@
+package crypto
+
+import (
+	stdcrypto "crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"strings"
+
+	"dimtui/dimp/internal/jsonx"
+	"dimtui/dimp/internal/ted"
+)
+
+// RSA key sizes this package reads. Below 1024 bits is broken; above 8192
+// bits a single verification becomes a denial of service.
+const (
+	minRSABits = 1024
+	maxRSABits = 8192
+)
+
+// rsaDefaults are the parameters the reference writes beside every RSA key.
+func rsaDefaults() jsonx.Object {
+	return jsonx.Object{
+		"mode":    []byte(`"ECB"`),
+		"padding": []byte(`"PKCS1"`),
+		"digest":  []byte(`"SHA256"`),
+	}
+}
+
+// RSAPublicKey is an RSA public key: it verifies PKCS#1 v1.5 SHA-256
+// signatures and encrypts with PKCS#1 v1.5.
+type RSAPublicKey struct {
+	km  keyMap
+	pub *rsa.PublicKey
+	der []byte // SubjectPublicKeyInfo DER: the reference's key.data
+}
+
+// RSAPrivateKey is an RSA private key; it signs and decrypts.
+type RSAPrivateKey struct {
+	km   keyMap
+	priv *rsa.PrivateKey
+	pub  *RSAPublicKey
+}
+
+// GenerateRSA makes a new RSA key of the given size (1024 or 2048 for DIMP).
+func GenerateRSA(bits int) (*RSAPrivateKey, error) {
+	if bits < minRSABits || bits > maxRSABits {
+		return nil, fmt.Errorf("%w: RSA size %d", ErrKeyUse, bits)
+	}
+	priv, err := rsa.GenerateKey(rand.Reader, bits)
+	if err != nil {
+		return nil, fmt.Errorf("generate RSA key: %w", err)
+	}
+	return newRSAPrivate(priv), nil
+}
+
+func newRSAPrivate(priv *rsa.PrivateKey) *RSAPrivateKey {
+	priv.Precompute()
+	block := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(priv)})
+	return &RSAPrivateKey{
+		km:   keyMap{alg: AlgRSA, data: string(block), extra: rsaDefaults()},
+		priv: priv,
+		pub:  newRSAPublic(&priv.PublicKey),
+	}
+}
+
+func newRSAPublic(pub *rsa.PublicKey) *RSAPublicKey {
+	der, _ := x509.MarshalPKIXPublicKey(pub) // cannot fail for an RSA key
+	block := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+	return &RSAPublicKey{
+		km:  keyMap{alg: AlgRSA, data: string(block), extra: rsaDefaults()},
+		pub: pub,
+		der: der,
+	}
+}
+
+// pemBlocks returns the DER of each PEM block in text, or, when text holds
+// no PEM at all, the text read as Base64 DER (a form some old peers send).
+func pemBlocks(text string) []*pem.Block {
+	var blocks []*pem.Block
+	rest := []byte(text)
+	for {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			break
+		}
+		blocks = append(blocks, b)
+	}
+	if len(blocks) == 0 && !strings.Contains(text, "-----") {
+		if der, err := ted.Base64(text); err == nil && len(der) > 0 {
+			blocks = append(blocks, &pem.Block{Type: "", Bytes: der})
+		}
+	}
+	return blocks
+}
+
+func checkRSASize(n int) error {
+	if n < minRSABits || n > maxRSABits {
+		return fmt.Errorf("%w: RSA key of %d bits", ErrKeyFormat, n)
+	}
+	return nil
+}
+
+// parseRSAPublic reads SPKI ("PUBLIC KEY"), PKCS#1 ("RSA PUBLIC KEY") and
+// PKCS#1 wrapped in a "PUBLIC KEY" header, as old DIMP documents show.
+func parseRSAPublic(km keyMap) (*RSAPublicKey, error) {
+	for _, b := range pemBlocks(km.data) {
+		if strings.Contains(b.Type, "PRIVATE") {
+			continue
+		}
+		var pub *rsa.PublicKey
+		if k, err := x509.ParsePKIXPublicKey(b.Bytes); err == nil {
+			pub, _ = k.(*rsa.PublicKey)
+		} else if k, err := x509.ParsePKCS1PublicKey(b.Bytes); err == nil {
+			pub = k
+		}
+		if pub == nil {
+			continue
+		}
+		if err := checkRSASize(pub.N.BitLen()); err != nil {
+			return nil, err
+		}
+		k := newRSAPublic(pub)
+		k.km = km
+		return k, nil
+	}
+	return nil, fmt.Errorf("%w: no RSA public key in data", ErrKeyFormat)
+}
+
+// parseRSAPrivate reads PKCS#1 then PKCS#8, skipping any public block that
+// shares the text (keys stored as public+private PEM).
+func parseRSAPrivate(km keyMap) (*RSAPrivateKey, error) {
+	for _, b := range pemBlocks(km.data) {
+		if b.Type != "" && !strings.Contains(b.Type, "PRIVATE") {
+			continue
+		}
+		var priv *rsa.PrivateKey
+		if k, err := x509.ParsePKCS1PrivateKey(b.Bytes); err == nil {
+			priv = k
+		} else if k, err := x509.ParsePKCS8PrivateKey(b.Bytes); err == nil {
+			priv, _ = k.(*rsa.PrivateKey)
+		}
+		if priv == nil {
+			continue
+		}
+		if err := checkRSASize(priv.N.BitLen()); err != nil {
+			return nil, err
+		}
+		k := newRSAPrivate(priv)
+		k.km = km
+		return k, nil
+	}
+	return nil, fmt.Errorf("%w: no RSA private key in data", ErrKeyFormat)
+}
+
+// Algorithm returns "RSA".
+func (k *RSAPublicKey) Algorithm() string { return AlgRSA }
+
+// MarshalJSON writes the key map as received or as the reference writes it.
+func (k *RSAPublicKey) MarshalJSON() ([]byte, error) { return k.km.marshal(), nil }
+
+// Data returns the SubjectPublicKeyInfo DER, as the reference's key.data.
+func (k *RSAPublicKey) Data() []byte { return k.der }
+
+// Size returns the modulus size in bytes.
+func (k *RSAPublicKey) Size() int { return k.pub.Size() }
+
+// Verify checks an RSASSA-PKCS1-v1_5 SHA-256 signature over data.
+func (k *RSAPublicKey) Verify(data, signature []byte) error {
+	h := sha256.Sum256(data)
+	if err := rsa.VerifyPKCS1v15(k.pub, stdcrypto.SHA256, h[:], signature); err != nil {
+		return fmt.Errorf("%w (RSA)", ErrSignature)
+	}
+	return nil
+}
+
+// Encrypt applies RSAES-PKCS1-v1_5. The reference encrypts one block only,
+// so plaintext longer than the modulus size minus 11 is refused.
+func (k *RSAPublicKey) Encrypt(plaintext []byte) ([]byte, error) {
+	if len(plaintext) > k.pub.Size()-11 {
+		return nil, fmt.Errorf("%w: %d bytes do not fit one RSA-%d block", ErrKeyUse, len(plaintext), k.pub.N.BitLen())
+	}
+	ct, err := rsa.EncryptPKCS1v15(rand.Reader, k.pub, plaintext)
+	if err != nil {
+		return nil, fmt.Errorf("RSA encrypt: %w", err)
+	}
+	return ct, nil
+}
+
+// Algorithm returns "RSA".
+func (k *RSAPrivateKey) Algorithm() string { return AlgRSA }
+
+// MarshalJSON writes the private key map (PKCS#1 PEM when generated here).
+func (k *RSAPrivateKey) MarshalJSON() ([]byte, error) { return k.km.marshal(), nil }
+
+// PublicKey returns the matching public key.
+func (k *RSAPrivateKey) PublicKey() PublicKey { return k.pub }
+
+// EncryptKey returns the matching public key as an encryption key.
+func (k *RSAPrivateKey) EncryptKey() *RSAPublicKey { return k.pub }
+
+// Sign makes an RSASSA-PKCS1-v1_5 SHA-256 signature (deterministic).
+func (k *RSAPrivateKey) Sign(data []byte) ([]byte, error) {
+	h := sha256.Sum256(data)
+	sig, err := rsa.SignPKCS1v15(nil, k.priv, stdcrypto.SHA256, h[:])
+	if err != nil {
+		return nil, fmt.Errorf("RSA sign: %w", err)
+	}
+	return sig, nil
+}
+
+// Decrypt opens RSAES-PKCS1-v1_5 ciphertext. A ciphertext of several
+// modulus-sized blocks (what dimchat's Go port writes) is opened block by
+// block and the plaintexts joined.
+func (k *RSAPrivateKey) Decrypt(ciphertext []byte) ([]byte, error) {
+	size := k.priv.Size()
+	if len(ciphertext) == 0 || len(ciphertext)%size != 0 {
+		return nil, fmt.Errorf("%w: RSA ciphertext of %d bytes for a %d-byte key", ErrDecrypt, len(ciphertext), size)
+	}
+	var out []byte
+	for off := 0; off < len(ciphertext); off += size {
+		pt, err := rsa.DecryptPKCS1v15(nil, k.priv, ciphertext[off:off+size])
+		if err != nil {
+			return nil, fmt.Errorf("%w: RSA: %v", ErrDecrypt, err)
+		}
+		if off == 0 && len(ciphertext) == size {
+			return pt, nil
+		}
+		out = append(out, pt...)
+	}
+	return out, nil
+}

@@ -1,0 +1,170 @@
+package dimp
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"dimtui/dimp/internal/jsonx"
+)
+
+// Fields holds the members of a map this package does not model, as raw
+// JSON by name. They are written back after the known members, so unknown
+// fields survive a parse and a re-serialize.
+type Fields = jsonx.Object
+
+// fieldReader takes typed members out of an object, remembering the first
+// error so that a parser reads as a list of fields.
+type fieldReader struct {
+	obj jsonx.Object
+	err error
+}
+
+func (r *fieldReader) fail(key string, err error) {
+	if r.err == nil {
+		r.err = fmt.Errorf("%s: %w", key, err)
+	}
+}
+
+// raw takes a member as raw JSON (nil when absent or null).
+func (r *fieldReader) raw(key string) json.RawMessage {
+	v := r.obj.Take(key)
+	if v == nil {
+		return nil
+	}
+	return json.RawMessage(v)
+}
+
+// rawEither takes key, or legacy when key is absent; both are removed.
+func (r *fieldReader) rawEither(key, legacy string) json.RawMessage {
+	v, old := r.raw(key), r.raw(legacy)
+	if v == nil {
+		return old
+	}
+	return v
+}
+
+func (r *fieldReader) str(key string) string {
+	return r.strOf(key, r.raw(key))
+}
+
+func (r *fieldReader) strOf(key string, raw []byte) string {
+	if raw == nil {
+		return ""
+	}
+	s, err := jsonx.String(raw)
+	if err != nil {
+		r.fail(key, err)
+	}
+	return s
+}
+
+func (r *fieldReader) float(key string) float64 {
+	raw := r.raw(key)
+	if raw == nil {
+		return 0
+	}
+	f, err := jsonx.Float(raw)
+	if err != nil {
+		r.fail(key, err)
+	}
+	return f
+}
+
+func (r *fieldReader) int(key string) int64 {
+	raw := r.raw(key)
+	if raw == nil {
+		return 0
+	}
+	i, err := jsonx.Int(raw)
+	if err != nil {
+		r.fail(key, err)
+	}
+	return i
+}
+
+func (r *fieldReader) bool(key string) bool {
+	raw := r.raw(key)
+	if raw == nil {
+		return false
+	}
+	b, err := jsonx.Bool(raw)
+	if err != nil {
+		r.fail(key, err)
+	}
+	return b
+}
+
+func (r *fieldReader) id(key string) ID {
+	return r.idOf(key, r.raw(key))
+}
+
+func (r *fieldReader) idOf(key string, raw []byte) ID {
+	if raw == nil {
+		return ID{}
+	}
+	id, err := idField(raw)
+	if err != nil {
+		r.fail(key, err)
+	}
+	return id
+}
+
+func (r *fieldReader) ids(key string) []ID { return r.idsOf(key, r.raw(key)) }
+
+func (r *fieldReader) idsOf(key string, raw []byte) []ID {
+	if raw == nil {
+		return nil
+	}
+	strs, err := jsonx.StringArray(raw)
+	if err != nil {
+		r.fail(key, err)
+		return nil
+	}
+	out := make([]ID, 0, len(strs))
+	for _, s := range strs {
+		id, err := ParseID(s)
+		if err != nil {
+			r.fail(key, err)
+			return nil
+		}
+		out = append(out, id)
+	}
+	return out
+}
+
+func (r *fieldReader) object(key string) jsonx.Object {
+	raw := r.raw(key)
+	if raw == nil {
+		return nil
+	}
+	obj, err := jsonx.SubObject(raw)
+	if err != nil {
+		r.fail(key, err)
+	}
+	return obj
+}
+
+// idField reads a JSON string holding an ID.
+func idField(raw []byte) (ID, error) {
+	s, err := jsonx.String(raw)
+	if err != nil {
+		return ID{}, err
+	}
+	return ParseID(s)
+}
+
+// writeIDs writes a list of IDs as strings.
+func writeIDs(w *jsonx.Writer, key string, ids []ID) {
+	strs := make([]string, len(ids))
+	for i, id := range ids {
+		strs[i] = id.String()
+	}
+	w.Strings(key, strs)
+}
+
+// writeIDIf writes an ID member unless the ID is zero.
+func writeIDIf(w *jsonx.Writer, key string, id ID) {
+	if !id.IsZero() {
+		w.String(key, id.String())
+	}
+}

@@ -1,0 +1,340 @@
+package dimp
+
+import (
+	"fmt"
+	"sort"
+
+	"dimtui/dimp/internal/jsonx"
+	"dimtui/dimp/internal/ted"
+)
+
+// messageShortNames are the message members the reference's optional
+// shortener renames. Readers expand them; this package never writes them.
+var messageShortNames = [][2]string{
+	{"sender", "F"}, {"receiver", "R"}, {"time", "W"}, {"type", "T"}, {"group", "G"},
+	{"keys", "K"}, {"data", "D"}, {"signature", "V"}, {"meta", "M"}, {"visa", "P"},
+}
+
+// Envelope is who sends a message to whom, and when.
+type Envelope struct {
+	Sender   ID
+	Receiver ID
+	Time     float64
+	Group    ID          // exposed group: set when a group message is split per member
+	Type     ContentType // the content type, copied out so relays can see it
+	HasType  bool        // whether Type was present
+}
+
+// IsBroadcast reports whether the message is a broadcast: to a broadcast
+// receiver, or with a broadcast exposed group. Broadcasts are not encrypted.
+func (e *Envelope) IsBroadcast() bool {
+	return e.Receiver.IsBroadcast() || (!e.Group.IsZero() && e.Group.IsBroadcast())
+}
+
+// Destination is what the symmetric key is shared for: the exposed group,
+// the receiver if it is a group, else the receiver.
+func (e *Envelope) Destination() ID {
+	switch {
+	case e.Receiver.IsBroadcast():
+		return e.Receiver
+	case !e.Group.IsZero():
+		return e.Group
+	}
+	return e.Receiver
+}
+
+func readEnvelope(r *fieldReader) (Envelope, error) {
+	var e Envelope
+	senderRaw := r.raw("sender")
+	if senderRaw == nil {
+		return e, fmt.Errorf("%w: no sender", ErrInvalidMessage)
+	}
+	e.Sender = r.idOf("sender", senderRaw)
+	e.Receiver = r.id("receiver")
+	if e.Receiver.IsZero() && r.err == nil {
+		e.Receiver = Anyone
+	}
+	e.Time = r.float("time")
+	e.Group = r.id("group")
+	if raw := r.raw("type"); raw != nil {
+		tok, err := jsonx.Token(raw)
+		if err == nil {
+			e.Type, err = ParseContentType(tok)
+		}
+		if err != nil {
+			r.fail("type", err)
+		}
+		e.HasType = true
+	}
+	if r.err != nil {
+		return e, fmt.Errorf("%w: %w", ErrInvalidMessage, r.err)
+	}
+	return e, nil
+}
+
+func (e *Envelope) write(w *jsonx.Writer) {
+	w.String("sender", e.Sender.String())
+	w.String("receiver", e.Receiver.String())
+	w.Float("time", e.Time)
+	writeIDIf(w, "group", e.Group)
+	if e.HasType {
+		w.Int("type", int64(e.Type))
+	}
+}
+
+// InstantMessage is a message in the clear: an envelope and a content.
+type InstantMessage struct {
+	Envelope
+	Content Content
+	Extra   Fields
+}
+
+// NewInstantMessage wraps a content for a receiver. The time is the
+// content's; a group content is sent to the group.
+func NewInstantMessage(sender, receiver ID, c Content) *InstantMessage {
+	h := c.Header()
+	if h.Time == 0 {
+		h.Time = Now()
+	}
+	return &InstantMessage{Envelope: Envelope{Sender: sender, Receiver: receiver, Time: h.Time}, Content: c}
+}
+
+// ParseInstantMessage reads an instant message (`sender` and `content` required).
+func ParseInstantMessage(raw []byte) (*InstantMessage, error) {
+	obj, err := jsonx.ParseObject(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidMessage, err)
+	}
+	obj.Expand(messageShortNames)
+	r := &fieldReader{obj: obj}
+	env, err := readEnvelope(r)
+	if err != nil {
+		return nil, err
+	}
+	cobj := r.object("content")
+	if r.err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidMessage, r.err)
+	}
+	if cobj == nil {
+		return nil, fmt.Errorf("%w: no content", ErrInvalidMessage)
+	}
+	c, err := contentFromObject(cobj)
+	if err != nil {
+		return nil, fmt.Errorf("%w: content: %w", ErrInvalidMessage, err)
+	}
+	if env.Time == 0 {
+		env.Time = c.Header().Time
+	}
+	return &InstantMessage{Envelope: env, Content: c, Extra: obj}, nil
+}
+
+// MarshalJSON writes the instant message with long member names.
+func (m *InstantMessage) MarshalJSON() ([]byte, error) {
+	return m.appendJSON(make([]byte, 0, 512)), nil
+}
+
+func (m *InstantMessage) appendJSON(buf []byte) []byte {
+	w := jsonx.NewWriter(buf)
+	m.Envelope.write(w)
+	w.Raw("content", MarshalContent(m.Content))
+	w.Rest(m.Extra)
+	return w.End()
+}
+
+// SecureMessage is an encrypted message: Data is the ciphertext in Base64
+// (for a broadcast: the content JSON text itself) and Keys holds the message
+// key encrypted for each receiver, by "ID" or "ID/terminal".
+type SecureMessage struct {
+	Envelope
+	Data  string            // exact wire text, never re-encoded
+	Keys  map[string]string // Base64 encrypted keys; may hold "digest"
+	IV    []byte            // the AES IV (`IV`; old peers: `iv`); nil = none
+	Extra Fields
+
+	ivText     string // IV as received
+	ivInExtra  bool   // IV came from `iv`, which stays in Extra
+	keysLegacy bool   // Keys came from the old `key`, which stays in Extra
+}
+
+// ReliableMessage is a signed secure message: what travels on the wire.
+// Meta and Visa are the sender's, attached on first contact.
+type ReliableMessage struct {
+	SecureMessage
+	Signature []byte
+	Meta      *Meta
+	Visa      *Document
+
+	sigText string
+}
+
+// ParseSecureMessage reads a secure message (`sender` and `data` required).
+func ParseSecureMessage(raw []byte) (*SecureMessage, error) {
+	m, err := parseMessage(raw, false)
+	if err != nil {
+		return nil, err
+	}
+	return &m.SecureMessage, nil
+}
+
+// ParseReliableMessage reads a reliable message (`sender`, `data` and
+// `signature` required) in any form: short member names, the old `key`,
+// numeric or string types. An attached meta or visa must be well formed
+// and the meta valid; whether they belong to the sender is checked by
+// Verify.
+func ParseReliableMessage(raw []byte) (*ReliableMessage, error) {
+	return parseMessage(raw, true)
+}
+
+func parseMessage(raw []byte, signed bool) (*ReliableMessage, error) {
+	obj, err := jsonx.ParseObject(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidMessage, err)
+	}
+	obj.Expand(messageShortNames)
+	r := &fieldReader{obj: obj}
+	env, err := readEnvelope(r)
+	if err != nil {
+		return nil, err
+	}
+	m := &ReliableMessage{SecureMessage: SecureMessage{Envelope: env}}
+	dataRaw := r.raw("data")
+	if dataRaw == nil {
+		return nil, fmt.Errorf("%w: no data", ErrInvalidMessage)
+	}
+	m.Data = r.strOf("data", dataRaw)
+	if obj := r.object("keys"); obj != nil {
+		m.Keys = make(map[string]string, len(obj))
+		for k, v := range obj {
+			s, err := jsonx.String(v)
+			if err != nil {
+				r.fail("keys."+k, err)
+				break
+			}
+			m.Keys[k] = s
+		}
+	} else if legacy, ok := obj["key"]; ok && r.err == nil && !jsonx.IsNull(legacy) {
+		s, err := jsonx.String(legacy)
+		if err != nil {
+			r.fail("key", err)
+		} else {
+			m.Keys = map[string]string{env.Receiver.WithoutTerminal().String(): s}
+			m.keysLegacy = true
+		}
+	}
+	ivRaw := r.raw("IV")
+	if ivRaw == nil {
+		if legacy, ok := obj["iv"]; ok && !jsonx.IsNull(legacy) {
+			ivRaw, m.ivInExtra = legacy, true
+		}
+	}
+	if ivRaw != nil {
+		m.ivText = r.strOf("IV", ivRaw)
+		if r.err == nil {
+			if m.IV, err = ted.Decode(m.ivText); err != nil {
+				r.fail("IV", err)
+			}
+		}
+	}
+	sigRaw := r.raw("signature")
+	if sigRaw != nil {
+		m.sigText = r.strOf("signature", sigRaw)
+		if r.err == nil {
+			if m.Signature, err = ted.Decode(m.sigText); err != nil {
+				r.fail("signature", err)
+			}
+		}
+	} else if signed {
+		return nil, fmt.Errorf("%w: no signature", ErrInvalidMessage)
+	}
+	if r.err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidMessage, r.err)
+	}
+	if mobj := r.object("meta"); mobj != nil {
+		if m.Meta, err = metaFromObject(mobj); err != nil {
+			return nil, fmt.Errorf("%w: attached meta: %w", ErrInvalidMessage, err)
+		}
+	}
+	if vobj := r.object("visa"); vobj != nil {
+		if m.Visa, err = documentFromObject(vobj); err != nil {
+			return nil, fmt.Errorf("%w: attached visa: %w", ErrInvalidMessage, err)
+		}
+	}
+	if r.err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidMessage, r.err)
+	}
+	m.Extra = obj
+	return m, nil
+}
+
+// DataBytes returns what the signature covers and the key decrypts: the
+// Base64-decoded ciphertext, or for a broadcast the UTF-8 of the JSON text.
+func (m *SecureMessage) DataBytes() ([]byte, error) {
+	if m.IsBroadcast() {
+		return []byte(m.Data), nil
+	}
+	b, err := ted.Decode(m.Data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: data: %w", ErrInvalidMessage, err)
+	}
+	return b, nil
+}
+
+// SignatureText returns the signature as it travels (Base64).
+func (m *ReliableMessage) SignatureText() string {
+	if m.sigText == "" && len(m.Signature) > 0 {
+		m.sigText = ted.Encode(m.Signature)
+	}
+	return m.sigText
+}
+
+func (m *SecureMessage) writeBody(w *jsonx.Writer) {
+	m.Envelope.write(w)
+	if m.IV != nil && !m.ivInExtra {
+		iv := m.ivText
+		if iv == "" {
+			iv = ted.Encode(m.IV)
+		}
+		w.String("IV", iv)
+	}
+	w.String("data", m.Data)
+	if len(m.Keys) > 0 && !m.keysLegacy {
+		kw := jsonx.NewWriter(make([]byte, 0, 200*len(m.Keys)))
+		names := make([]string, 0, len(m.Keys))
+		for k := range m.Keys {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			kw.String(k, m.Keys[k])
+		}
+		w.Raw("keys", kw.End())
+	}
+}
+
+// MarshalJSON writes the secure message with long member names.
+func (m *SecureMessage) MarshalJSON() ([]byte, error) {
+	w := jsonx.NewWriter(make([]byte, 0, 512+len(m.Data)))
+	m.writeBody(w)
+	w.Rest(m.Extra)
+	return w.End(), nil
+}
+
+// MarshalJSON writes the reliable message as it goes on the wire: long
+// member names, attachments included, unknown members kept.
+func (m *ReliableMessage) MarshalJSON() ([]byte, error) {
+	return m.appendJSON(make([]byte, 0, 768+len(m.Data))), nil
+}
+
+func (m *ReliableMessage) appendJSON(buf []byte) []byte {
+	w := jsonx.NewWriter(buf)
+	m.writeBody(w)
+	w.String("signature", m.SignatureText())
+	writeMeta(w, "meta", m.Meta)
+	if m.Visa != nil {
+		if raw, err := m.Visa.MarshalJSON(); err == nil {
+			w.Raw("visa", raw)
+		}
+	}
+	w.Rest(m.Extra)
+	return w.End()
+}

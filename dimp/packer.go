@@ -1,0 +1,95 @@
+package dimp
+
+import (
+	"fmt"
+
+	"dimtui/dimp/crypto"
+)
+
+// Packer runs the whole pipeline for one local identity, with the key
+// cache that makes later messages of a direction reuse their key.
+type Packer struct {
+	Me   *Identity
+	Keys *KeyCache
+}
+
+// NewPacker returns a packer for me with an empty key cache.
+func NewPacker(me *Identity) *Packer { return &Packer{Me: me, Keys: &KeyCache{}} }
+
+// SealOptions tune Seal.
+type SealOptions struct {
+	// OmitKey leaves `keys` out when the direction's key is being reused,
+	// for a receiver known to hold it already.
+	OmitKey bool
+	// Attach adds the sender's meta and visa (first contact, handshake).
+	Attach bool
+}
+
+// Seal encrypts and signs an instant message from Me. A broadcast needs no
+// recipients; a personal message needs the receiver's profile; a group
+// message needs every member's (see SealGroup).
+func (p *Packer) Seal(im *InstantMessage, to []*Profile, opt SealOptions) (*ReliableMessage, error) {
+	var pw crypto.SymmetricKey = crypto.Plain()
+	var recipients []Recipient
+	if !im.IsBroadcast() {
+		dest := im.Destination()
+		cached := p.Keys.Get(im.Sender, dest)
+		pw = cached
+		if pw == nil {
+			k, err := crypto.GenerateAES()
+			if err != nil {
+				return nil, err
+			}
+			pw = k
+			p.Keys.Put(im.Sender, dest, pw)
+		}
+		if cached == nil || !opt.OmitKey {
+			if len(to) == 0 {
+				return nil, fmt.Errorf("%w: %s", ErrNoEncryptKey, im.Receiver)
+			}
+			for _, prof := range to {
+				r, err := RecipientOf(prof)
+				if err != nil {
+					return nil, err
+				}
+				recipients = append(recipients, r)
+			}
+		}
+	}
+	sm, err := Encrypt(im, pw, recipients)
+	if err != nil {
+		return nil, err
+	}
+	rm, err := Sign(sm, p.Me.SignKey)
+	if err != nil {
+		return nil, err
+	}
+	if opt.Attach {
+		rm.Meta, rm.Visa = p.Me.Meta, p.Me.Visa
+	}
+	return rm, nil
+}
+
+// Open verifies a reliable message with the sender's profile and decrypts
+// it for Me, caching the message key it carried.
+func (p *Packer) Open(rm *ReliableMessage, from *Profile) (*InstantMessage, error) {
+	if from == nil {
+		return nil, fmt.Errorf("%w: %s", ErrNoVerifyKey, rm.Sender)
+	}
+	if !from.ID.SameAs(rm.Sender) {
+		return nil, fmt.Errorf("%w: profile of %s for a message from %s", ErrNoVerifyKey, from.ID, rm.Sender)
+	}
+	sm, err := Verify(rm, from.VerifyKeys()...)
+	if err != nil {
+		return nil, err
+	}
+	dest := sm.Destination()
+	im, pw, err := Decrypt(sm, p.Me.ID, p.Me.Decrypt, p.Keys.Get(sm.Sender, dest))
+	if err != nil {
+		return nil, err
+	}
+	if !sm.IsBroadcast() {
+		p.Keys.Put(sm.Sender, dest, pw)
+	}
+	return im, nil
+}
