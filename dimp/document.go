@@ -6,7 +6,6 @@ import (
 
 	"dimtui/dimp/crypto"
 	"dimtui/dimp/internal/jsonx"
-	"dimtui/dimp/internal/ted"
 )
 
 // Document types.
@@ -25,7 +24,7 @@ type Document struct {
 	Data      string
 	Signature []byte
 
-	sigText string
+	sigText tedText
 	extra   jsonx.Object
 	props   jsonx.Object // parsed Data, lazily
 }
@@ -67,10 +66,7 @@ func documentFromObject(obj jsonx.Object) (*Document, error) {
 	if d.Data, err = jsonx.String(dataRaw); err != nil {
 		return nil, fmt.Errorf("%w: data: %w", ErrInvalidDocument, err)
 	}
-	if d.sigText, err = jsonx.String(sigRaw); err != nil {
-		return nil, fmt.Errorf("%w: signature: %w", ErrInvalidDocument, err)
-	}
-	if d.Signature, err = ted.Decode(d.sigText); err != nil {
+	if d.Signature, d.sigText, err = readTED(sigRaw); err != nil {
 		return nil, fmt.Errorf("%w: signature: %w", ErrInvalidDocument, err)
 	}
 	if d.props, err = jsonx.ParseObject([]byte(d.Data)); err != nil {
@@ -125,7 +121,7 @@ func (d *Document) Set(name string, v any) error {
 	if err := d.props.Set(name, v); err != nil {
 		return fmt.Errorf("document property %s: %w", name, err)
 	}
-	d.Data, d.Signature, d.sigText = "", nil, ""
+	d.Data, d.Signature = "", nil
 	return nil
 }
 
@@ -146,7 +142,7 @@ func (d *Document) Sign(priv crypto.PrivateKey) error {
 	if err != nil {
 		return fmt.Errorf("sign document: %w", err)
 	}
-	d.Data, d.Signature, d.sigText = data, sig, ""
+	d.Data, d.Signature = data, sig
 	return nil
 }
 
@@ -238,10 +234,7 @@ func (d *Document) VisaKey() (crypto.EncryptKey, error) {
 
 // MarshalJSON writes the document with both `did` and the old `ID`.
 func (d *Document) MarshalJSON() ([]byte, error) {
-	sig := d.sigText
-	if sig == "" {
-		sig = ted.Encode(d.Signature)
-	}
+	sig := d.sigText.textOf(d.Signature)
 	w := jsonx.NewWriter(make([]byte, 0, 128+len(d.Data)+len(sig)))
 	w.String("did", d.ID.String())
 	w.String("ID", d.ID.String())

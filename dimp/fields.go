@@ -1,10 +1,12 @@
 package dimp
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 
 	"dimtui/dimp/internal/jsonx"
+	"dimtui/dimp/internal/ted"
 )
 
 // Fields holds the members of a map this package does not model, as raw
@@ -167,4 +169,33 @@ func writeIDIf(w *jsonx.Writer, key string, id ID) {
 	if !id.IsZero() {
 		w.String(key, id.String())
 	}
+}
+
+// tedText remembers the text binary data was read from, so that writing
+// the value back, unchanged, yields the same text.
+type tedText struct {
+	text string
+	data []byte
+}
+
+// textOf returns the original text if cur is still the data it decoded to,
+// else cur in Base64.
+func (t tedText) textOf(cur []byte) string {
+	if t.text != "" && bytes.Equal(cur, t.data) {
+		return t.text
+	}
+	return ted.Encode(cur)
+}
+
+// readTED decodes a JSON string of transportable data.
+func readTED(raw []byte) ([]byte, tedText, error) {
+	s, err := jsonx.String(raw)
+	if err != nil {
+		return nil, tedText{}, err
+	}
+	b, err := ted.Decode(s)
+	if err != nil {
+		return nil, tedText{}, err
+	}
+	return b, tedText{text: s, data: b}, nil
 }

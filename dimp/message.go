@@ -151,9 +151,9 @@ type SecureMessage struct {
 	IV    []byte            // the AES IV (`IV`; old peers: `iv`); nil = none
 	Extra Fields
 
-	ivText     string // IV as received
-	ivInExtra  bool   // IV came from `iv`, which stays in Extra
-	keysLegacy bool   // Keys came from the old `key`, which stays in Extra
+	ivText     tedText // IV as received
+	ivInExtra  bool    // IV came from `iv`, which stays in Extra
+	keysLegacy bool    // Keys came from the old `key`, which stays in Extra
 }
 
 // ReliableMessage is a signed secure message: what travels on the wire.
@@ -164,7 +164,7 @@ type ReliableMessage struct {
 	Meta      *Meta
 	Visa      *Document
 
-	sigText string
+	sigText tedText
 }
 
 // ParseSecureMessage reads a secure message (`sender` and `data` required).
@@ -202,9 +202,9 @@ func parseMessage(raw []byte, signed bool) (*ReliableMessage, error) {
 		return nil, fmt.Errorf("%w: no data", ErrInvalidMessage)
 	}
 	m.Data = r.strOf("data", dataRaw)
-	if obj := r.object("keys"); obj != nil {
-		m.Keys = make(map[string]string, len(obj))
-		for k, v := range obj {
+	if kobj := r.object("keys"); kobj != nil {
+		m.Keys = make(map[string]string, len(kobj))
+		for k, v := range kobj {
 			s, err := jsonx.String(v)
 			if err != nil {
 				r.fail("keys."+k, err)
@@ -228,20 +228,14 @@ func parseMessage(raw []byte, signed bool) (*ReliableMessage, error) {
 		}
 	}
 	if ivRaw != nil {
-		m.ivText = r.strOf("IV", ivRaw)
-		if r.err == nil {
-			if m.IV, err = ted.Decode(m.ivText); err != nil {
-				r.fail("IV", err)
-			}
+		if m.IV, m.ivText, err = readTED(ivRaw); err != nil {
+			r.fail("IV", err)
 		}
 	}
 	sigRaw := r.raw("signature")
 	if sigRaw != nil {
-		m.sigText = r.strOf("signature", sigRaw)
-		if r.err == nil {
-			if m.Signature, err = ted.Decode(m.sigText); err != nil {
-				r.fail("signature", err)
-			}
+		if m.Signature, m.sigText, err = readTED(sigRaw); err != nil {
+			r.fail("signature", err)
 		}
 	} else if signed {
 		return nil, fmt.Errorf("%w: no signature", ErrInvalidMessage)
@@ -281,20 +275,13 @@ func (m *SecureMessage) DataBytes() ([]byte, error) {
 
 // SignatureText returns the signature as it travels (Base64).
 func (m *ReliableMessage) SignatureText() string {
-	if m.sigText == "" && len(m.Signature) > 0 {
-		m.sigText = ted.Encode(m.Signature)
-	}
-	return m.sigText
+	return m.sigText.textOf(m.Signature)
 }
 
 func (m *SecureMessage) writeBody(w *jsonx.Writer) {
 	m.Envelope.write(w)
 	if m.IV != nil && !m.ivInExtra {
-		iv := m.ivText
-		if iv == "" {
-			iv = ted.Encode(m.IV)
-		}
-		w.String("IV", iv)
+		w.String("IV", m.ivText.textOf(m.IV))
 	}
 	w.String("data", m.Data)
 	if len(m.Keys) > 0 && !m.keysLegacy {

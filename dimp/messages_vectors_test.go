@@ -22,22 +22,22 @@ type vecUser struct {
 }
 
 type vecPipeline struct {
-	Name           string          `json:"name"`
-	Variant        string          `json:"variant"`
-	Sender         string          `json:"sender"`
-	Receiver       string          `json:"receiver"`
-	Instant        json.RawMessage `json:"instant_message"`
-	Secure         json.RawMessage `json:"secure_message"`
-	Reliable       json.RawMessage `json:"reliable_message"`
-	Wire           string          `json:"wire_json"`
-	SymmetricKey   json.RawMessage `json:"symmetric_key"`
-	Serialized     string          `json:"serialized_content_utf8"`
-	DecryptedKey   string          `json:"decrypted_key_utf8"`
-	SignatureHex   string          `json:"signature_hex"`
-	IVHex          string          `json:"iv_hex"`
-	WantContent    json.RawMessage `json:"expected_content_after_decrypt"`
-	Members        []string        `json:"members"`
-	Valid          bool            `json:"valid"`
+	Name         string          `json:"name"`
+	Variant      string          `json:"variant"`
+	Sender       string          `json:"sender"`
+	Receiver     string          `json:"receiver"`
+	Instant      json.RawMessage `json:"instant_message"`
+	Secure       json.RawMessage `json:"secure_message"`
+	Reliable     json.RawMessage `json:"reliable_message"`
+	Wire         string          `json:"wire_json"`
+	SymmetricKey json.RawMessage `json:"symmetric_key"`
+	Serialized   string          `json:"serialized_content_utf8"`
+	DecryptedKey string          `json:"decrypted_key_utf8"`
+	SignatureHex string          `json:"signature_hex"`
+	IVHex        string          `json:"iv_hex"`
+	WantContent  json.RawMessage `json:"expected_content_after_decrypt"`
+	Members      []string        `json:"members"`
+	Valid        bool            `json:"valid"`
 }
 
 type vecMessages struct {

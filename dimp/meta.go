@@ -6,7 +6,6 @@ import (
 
 	"dimtui/dimp/crypto"
 	"dimtui/dimp/internal/jsonx"
-	"dimtui/dimp/internal/ted"
 )
 
 // MetaType says how an entity's address derives from its meta.
@@ -54,7 +53,7 @@ type Meta struct {
 	Seed        string
 	Fingerprint []byte
 
-	fpText string       // fingerprint as received
+	fpText tedText      // fingerprint as received
 	extra  jsonx.Object // unknown members
 }
 
@@ -124,10 +123,7 @@ func metaFromObject(obj jsonx.Object) (*Meta, error) {
 		if m.Seed, err = jsonx.String(seedRaw); err != nil {
 			return nil, fmt.Errorf("%w: seed: %w", ErrInvalidMeta, err)
 		}
-		if m.fpText, err = jsonx.String(fpRaw); err != nil {
-			return nil, fmt.Errorf("%w: fingerprint: %w", ErrInvalidMeta, err)
-		}
-		if m.Fingerprint, err = ted.Decode(m.fpText); err != nil {
+		if m.Fingerprint, m.fpText, err = readTED(fpRaw); err != nil {
 			return nil, fmt.Errorf("%w: fingerprint: %w", ErrInvalidMeta, err)
 		}
 	}
@@ -230,11 +226,7 @@ func (m *Meta) MarshalJSON() ([]byte, error) {
 	w.Raw("key", key)
 	if m.Seed != "" {
 		w.String("seed", m.Seed)
-		fp := m.fpText
-		if fp == "" {
-			fp = ted.Encode(m.Fingerprint)
-		}
-		w.String("fingerprint", fp)
+		w.String("fingerprint", m.fpText.textOf(m.Fingerprint))
 	}
 	w.Rest(m.extra)
 	return w.End(), nil

@@ -125,7 +125,7 @@ type Identity struct {
 	ID      ID
 	Meta    *Meta
 	Visa    *Document
-	SignKey crypto.PrivateKey    // pairs with Meta.Key
+	SignKey crypto.PrivateKey   // pairs with Meta.Key
 	Decrypt []crypto.DecryptKey // the visa key's pair first, then the meta key if it can decrypt
 }
 
