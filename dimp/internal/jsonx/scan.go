@@ -299,6 +299,12 @@ func (s *scanner) str() (escaped bool, err error) {
 			}
 		case c < 0x20:
 			return false, s.errorf(ErrSyntax, "control character in string")
+		case c >= utf8.RuneSelf:
+			r, size := utf8.DecodeRune(s.data[s.pos:])
+			if r == utf8.RuneError && size == 1 {
+				return false, s.errorf(ErrSyntax, "invalid UTF-8 in string")
+			}
+			s.pos += size
 		default:
 			s.pos++
 		}
@@ -343,10 +349,10 @@ func unquoteSlow(lit []byte) (string, error) {
 					r = 0x10000 + (r-0xD800)<<10 + (r2 - 0xDC00)
 					i += 6
 				} else {
-					r = utf8.RuneError
+					return "", fmt.Errorf("%w: unpaired surrogate in string", ErrSyntax)
 				}
 			} else if r >= 0xD800 && r < 0xE000 {
-				r = utf8.RuneError
+				return "", fmt.Errorf("%w: unpaired surrogate in string", ErrSyntax)
 			}
 			b = utf8.AppendRune(b, r)
 		default:
