@@ -392,6 +392,7 @@ func readRecipients(cmd *cobra.Command, im *dimp.InstantMessage, args []string) 
 		return nil, fmt.Errorf("%w: %s; pass --to-key", dimp.ErrNoEncryptKey, im.Receiver)
 	}
 	var out []dimp.Recipient
+	var skipped []error
 	for _, arg := range args {
 		var who dimp.ID
 		path := arg
@@ -407,12 +408,35 @@ func readRecipients(cmd *cobra.Command, im *dimp.InstantMessage, args []string) 
 			return nil, err
 		}
 		r, err := recipientFromFile(raw, who, im.Receiver)
+		if errors.Is(err, dimp.ErrNoEncryptKey) {
+			skipped = append(skipped, fmt.Errorf("--to-key %s: %w", arg, err))
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("--to-key %s: %w", arg, err)
 		}
-		out = append(out, r)
+		out = mergeRecipient(out, r)
+	}
+	if len(out) == 0 {
+		return nil, errors.Join(skipped...)
+	}
+	// Members without a key are left out of a group message, as the
+	// reference does; say so.
+	for _, err := range skipped {
+		fmt.Fprintln(cmd.ErrOrStderr(), "dimtui: skipped:", err)
 	}
 	return out, nil
+}
+
+// mergeRecipient adds r's keys to the recipient of the same ID, if any.
+func mergeRecipient(list []dimp.Recipient, r dimp.Recipient) []dimp.Recipient {
+	for i := range list {
+		if list[i].ID.SameAs(r.ID) {
+			list[i].Keys = append(list[i].Keys, r.Keys...)
+			return list
+		}
+	}
+	return append(list, r)
 }
 
 func recipientFromFile(raw []byte, who, receiver dimp.ID) (dimp.Recipient, error) {

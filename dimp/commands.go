@@ -222,20 +222,19 @@ type Origin struct {
 }
 
 func parseOrigin(r *fieldReader, key string) *Origin {
-	obj := r.object(key)
-	if obj == nil {
+	or := r.sub(key)
+	if or == nil {
 		return nil
 	}
-	o, err := originFromObject(obj)
+	o, err := originFrom(or)
 	if err != nil {
 		r.fail(key, err)
 	}
 	return o
 }
 
-func originFromObject(obj jsonx.Object) (*Origin, error) {
-	obj.Expand(messageShortNames)
-	or := &fieldReader{obj: obj}
+func originFrom(or *fieldReader) (*Origin, error) {
+	or.m.Expand(messageShortNames)
 	o := &Origin{Sender: or.id("sender"), Receiver: or.id("receiver"), Time: or.float("time"),
 		SN: or.int("sn"), Group: or.id("group"), Signature: or.str("signature")}
 	if raw := or.raw("type"); raw != nil {
@@ -246,9 +245,9 @@ func originFromObject(obj jsonx.Object) (*Origin, error) {
 		o.Type = tok
 	}
 	for _, k := range []string{"data", "key", "keys", "meta", "visa"} {
-		delete(obj, k)
+		or.m.Take(k)
 	}
-	o.Extra = obj
+	o.Extra = or.m.Rest()
 	return o, or.err
 }
 
@@ -319,7 +318,7 @@ func parseReceipt(r *fieldReader, ch CommandHead) *ReceiptCommand {
 		c.Origin = parseOrigin(r, "envelope")
 	}
 	if c.Origin == nil {
-		if _, flat := r.obj["sender"]; flat {
+		if r.m.Has("sender") {
 			c.Origin = &Origin{Sender: r.id("sender"), Receiver: r.id("receiver"), SN: r.int("sn"),
 				Signature: r.str("signature")}
 		}
@@ -431,8 +430,7 @@ func NewLogin(id ID, agent string, st *LoginStation) *LoginCommand {
 func parseLogin(r *fieldReader, ch CommandHead) *LoginCommand {
 	c := &LoginCommand{CommandHead: ch, ID: r.idOf("did", r.rawEither("did", "ID")), Device: r.str("device"),
 		Agent: r.str("agent"), Provider: r.raw("provider")}
-	if obj := r.object("station"); obj != nil {
-		sr := &fieldReader{obj: obj}
+	if sr := r.sub("station"); sr != nil {
 		c.Station = &LoginStation{ID: sr.idOf("did", sr.rawEither("did", "ID")), Host: sr.str("host"), Port: sr.int("port")}
 		if sr.err != nil {
 			r.fail("station", sr.err)

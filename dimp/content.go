@@ -141,16 +141,15 @@ var contentShortNames = [][2]string{
 // ParseContent reads a content map of any type, short member names and old
 // field names included. Unknown types are kept as *UnknownContent.
 func ParseContent(raw []byte) (Content, error) {
-	obj, err := jsonx.ParseObject(raw)
+	m, err := jsonx.ParseMembers(raw)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidContent, err)
 	}
-	return contentFromObject(obj)
+	return contentFrom(&fieldReader{m: m})
 }
 
-func contentFromObject(obj jsonx.Object) (Content, error) {
-	obj.Expand(contentShortNames)
-	r := &fieldReader{obj: obj}
+func contentFrom(r *fieldReader) (Content, error) {
+	r.m.Expand(contentShortNames)
 	typeRaw := r.raw("type")
 	if typeRaw == nil {
 		return nil, fmt.Errorf("%w: no type", ErrInvalidContent)
@@ -171,7 +170,7 @@ func contentFromObject(obj jsonx.Object) (Content, error) {
 	if r.err != nil {
 		return nil, fmt.Errorf("%w (%s): %w", ErrInvalidContent, t, r.err)
 	}
-	c.Header().Extra = obj
+	c.Header().Extra = r.m.Rest()
 	return c, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"sync"
 
 	"dimtui/dimp/internal/jsonx"
 	"dimtui/dimp/internal/ted"
@@ -17,8 +18,9 @@ type Fields = jsonx.Object
 // fieldReader takes typed members out of an object, remembering the first
 // error so that a parser reads as a list of fields.
 type fieldReader struct {
-	obj jsonx.Object
-	err error
+	m     *jsonx.Members
+	err   error
+	cache *IDCache // optional
 }
 
 func (r *fieldReader) fail(key string, err error) {
@@ -29,7 +31,7 @@ func (r *fieldReader) fail(key string, err error) {
 
 // raw takes a member as raw JSON (nil when absent or null).
 func (r *fieldReader) raw(key string) json.RawMessage {
-	v := r.obj.Take(key)
+	v := r.m.Take(key)
 	if v == nil {
 		return nil
 	}
@@ -104,6 +106,13 @@ func (r *fieldReader) idOf(key string, raw []byte) ID {
 	if raw == nil {
 		return ID{}
 	}
+	if r.cache != nil {
+		id, err := r.cache.parseJSON(raw)
+		if err != nil {
+			r.fail(key, err)
+		}
+		return id
+	}
 	id, err := idField(raw)
 	if err != nil {
 		r.fail(key, err)
@@ -144,6 +153,21 @@ func (r *fieldReader) object(key string) jsonx.Object {
 		r.fail(key, err)
 	}
 	return obj
+}
+
+// sub takes a member that must be an object and returns a reader of it
+// (nil when absent).
+func (r *fieldReader) sub(key string) *fieldReader {
+	raw := r.raw(key)
+	if raw == nil {
+		return nil
+	}
+	m, err := jsonx.MembersOf(raw)
+	if err != nil {
+		r.fail(key, err)
+		return nil
+	}
+	return &fieldReader{m: m, cache: r.cache}
 }
 
 // idField reads a JSON string holding an ID.
@@ -198,4 +222,58 @@ func readTED(raw []byte) ([]byte, tedText, error) {
 		return nil, tedText{}, err
 	}
 	return b, tedText{text: s, data: b}, nil
+}
+
+// idCacheSize bounds an IDCache; when full it starts over.
+const idCacheSize = 4096
+
+// IDCache remembers parsed IDs, so that the IDs of every message between the
+// same peers are checked (Base58, checksum) once. It is safe for concurrent use.
+type IDCache struct {
+	mu sync.RWMutex
+	m  map[string]ID
+}
+
+// Parse returns the ID for s, from the cache when it was seen before.
+func (c *IDCache) Parse(s string) (ID, error) {
+	c.mu.RLock()
+	id, ok := c.m[s]
+	c.mu.RUnlock()
+	if ok {
+		return id, nil
+	}
+	return c.add(s)
+}
+
+func (c *IDCache) add(s string) (ID, error) {
+	id, err := ParseID(s)
+	if err != nil {
+		return ID{}, err
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= idCacheSize {
+		c.m = make(map[string]ID, 64)
+	}
+	c.m[s] = id
+	c.mu.Unlock()
+	return id, nil
+}
+
+// parseJSON reads a JSON string holding an ID, without allocating when the
+// ID is cached and unescaped.
+func (c *IDCache) parseJSON(raw []byte) (ID, error) {
+	if len(raw) >= 2 && raw[0] == '"' && bytes.IndexByte(raw, '\\') < 0 {
+		body := raw[1 : len(raw)-1]
+		c.mu.RLock()
+		id, ok := c.m[string(body)]
+		c.mu.RUnlock()
+		if ok {
+			return id, nil
+		}
+	}
+	s, err := jsonx.String(raw)
+	if err != nil {
+		return ID{}, err
+	}
+	return c.add(s)
 }

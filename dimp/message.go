@@ -15,6 +15,15 @@ var messageShortNames = [][2]string{
 	{"keys", "K"}, {"data", "D"}, {"signature", "V"}, {"meta", "M"}, {"visa", "P"},
 }
 
+// expandKeyNames expands the short member names of a message. `K` is the
+// `keys` map, or the single `key` string of older peers.
+func expandKeyNames(m *jsonx.Members) {
+	if k := m.Get("K"); k != nil && k[0] == '"' && !m.Has("key") {
+		m.Expand([][2]string{{"key", "K"}})
+	}
+	m.Expand(messageShortNames)
+}
+
 // Envelope is who sends a message to whom, and when.
 type Envelope struct {
 	Sender   ID
@@ -56,15 +65,16 @@ func readEnvelope(r *fieldReader) (Envelope, error) {
 	}
 	e.Time = r.float("time")
 	e.Group = r.id("group")
-	if raw := r.raw("type"); raw != nil {
-		tok, err := jsonx.Token(raw)
-		if err == nil {
-			e.Type, err = ParseContentType(tok)
+	// The envelope type is a hint for relays, not signed and not needed to
+	// open the message; the reference even writes "" when its shortener ran
+	// first. One that does not read is kept as an unknown member.
+	if raw := r.m.Get("type"); raw != nil {
+		if tok, err := jsonx.Token(raw); err == nil && tok != "" {
+			if t, err := ParseContentType(tok); err == nil {
+				e.Type, e.HasType = t, true
+				r.m.Take("type")
+			}
 		}
-		if err != nil {
-			r.fail("type", err)
-		}
-		e.HasType = true
 	}
 	if r.err != nil {
 		return e, fmt.Errorf("%w: %w", ErrInvalidMessage, r.err)
@@ -101,31 +111,31 @@ func NewInstantMessage(sender, receiver ID, c Content) *InstantMessage {
 
 // ParseInstantMessage reads an instant message (`sender` and `content` required).
 func ParseInstantMessage(raw []byte) (*InstantMessage, error) {
-	obj, err := jsonx.ParseObject(raw)
+	m, err := jsonx.ParseMembers(raw)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidMessage, err)
 	}
-	obj.Expand(messageShortNames)
-	r := &fieldReader{obj: obj}
+	expandKeyNames(m)
+	r := &fieldReader{m: m}
 	env, err := readEnvelope(r)
 	if err != nil {
 		return nil, err
 	}
-	cobj := r.object("content")
+	cr := r.sub("content")
 	if r.err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidMessage, r.err)
 	}
-	if cobj == nil {
+	if cr == nil {
 		return nil, fmt.Errorf("%w: no content", ErrInvalidMessage)
 	}
-	c, err := contentFromObject(cobj)
+	c, err := contentFrom(cr)
 	if err != nil {
 		return nil, fmt.Errorf("%w: content: %w", ErrInvalidMessage, err)
 	}
 	if env.Time == 0 {
 		env.Time = c.Header().Time
 	}
-	return &InstantMessage{Envelope: env, Content: c, Extra: obj}, nil
+	return &InstantMessage{Envelope: env, Content: c, Extra: m.Rest()}, nil
 }
 
 // MarshalJSON writes the instant message with long member names.
@@ -154,6 +164,8 @@ type SecureMessage struct {
 	ivText     tedText // IV as received
 	ivInExtra  bool    // IV came from `iv`, which stays in Extra
 	keysLegacy bool    // Keys came from the old `key`, which stays in Extra
+	decoded    []byte  // DataBytes of decodedFor, kept for the next step
+	decodedFor string
 }
 
 // ReliableMessage is a signed secure message: what travels on the wire.
@@ -169,7 +181,7 @@ type ReliableMessage struct {
 
 // ParseSecureMessage reads a secure message (`sender` and `data` required).
 func ParseSecureMessage(raw []byte) (*SecureMessage, error) {
-	m, err := parseMessage(raw, false)
+	m, err := parseMessage(raw, false, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -182,16 +194,16 @@ func ParseSecureMessage(raw []byte) (*SecureMessage, error) {
 // and the meta valid; whether they belong to the sender is checked by
 // Verify.
 func ParseReliableMessage(raw []byte) (*ReliableMessage, error) {
-	return parseMessage(raw, true)
+	return parseMessage(raw, true, nil)
 }
 
-func parseMessage(raw []byte, signed bool) (*ReliableMessage, error) {
-	obj, err := jsonx.ParseObject(raw)
+func parseMessage(raw []byte, signed bool, ids *IDCache) (*ReliableMessage, error) {
+	members, err := jsonx.ParseMembers(raw)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidMessage, err)
 	}
-	obj.Expand(messageShortNames)
-	r := &fieldReader{obj: obj}
+	expandKeyNames(members)
+	r := &fieldReader{m: members, cache: ids}
 	env, err := readEnvelope(r)
 	if err != nil {
 		return nil, err
@@ -212,7 +224,7 @@ func parseMessage(raw []byte, signed bool) (*ReliableMessage, error) {
 			}
 			m.Keys[k] = s
 		}
-	} else if legacy, ok := obj["key"]; ok && r.err == nil && !jsonx.IsNull(legacy) {
+	} else if legacy := members.Get("key"); legacy != nil && r.err == nil {
 		s, err := jsonx.String(legacy)
 		if err != nil {
 			r.fail("key", err)
@@ -223,7 +235,7 @@ func parseMessage(raw []byte, signed bool) (*ReliableMessage, error) {
 	}
 	ivRaw := r.raw("IV")
 	if ivRaw == nil {
-		if legacy, ok := obj["iv"]; ok && !jsonx.IsNull(legacy) {
+		if legacy := members.Get("iv"); legacy != nil {
 			ivRaw, m.ivInExtra = legacy, true
 		}
 	}
@@ -256,20 +268,27 @@ func parseMessage(raw []byte, signed bool) (*ReliableMessage, error) {
 	if r.err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidMessage, r.err)
 	}
-	m.Extra = obj
+	m.Extra = members.Rest()
 	return m, nil
 }
 
 // DataBytes returns what the signature covers and the key decrypts: the
 // Base64-decoded ciphertext, or for a broadcast the UTF-8 of the JSON text.
+// The result is shared between calls: do not modify it.
 func (m *SecureMessage) DataBytes() ([]byte, error) {
+	if m.decoded != nil && m.decodedFor == m.Data {
+		return m.decoded, nil
+	}
+	var b []byte
 	if m.IsBroadcast() {
-		return []byte(m.Data), nil
+		b = []byte(m.Data)
+	} else {
+		var err error
+		if b, err = ted.Decode(m.Data); err != nil {
+			return nil, fmt.Errorf("%w: data: %w", ErrInvalidMessage, err)
+		}
 	}
-	b, err := ted.Decode(m.Data)
-	if err != nil {
-		return nil, fmt.Errorf("%w: data: %w", ErrInvalidMessage, err)
-	}
+	m.decoded, m.decodedFor = b, m.Data
 	return b, nil
 }
 

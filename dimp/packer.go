@@ -1,6 +1,7 @@
 package dimp
 
 import (
+	"errors"
 	"fmt"
 
 	"dimtui/dimp/crypto"
@@ -11,10 +12,17 @@ import (
 type Packer struct {
 	Me   *Identity
 	Keys *KeyCache
+	IDs  *IDCache
 }
 
-// NewPacker returns a packer for me with an empty key cache.
-func NewPacker(me *Identity) *Packer { return &Packer{Me: me, Keys: &KeyCache{}} }
+// NewPacker returns a packer for me with empty caches.
+func NewPacker(me *Identity) *Packer { return &Packer{Me: me, Keys: &KeyCache{}, IDs: &IDCache{}} }
+
+// Parse reads a reliable message from the wire, as ParseReliableMessage,
+// checking each peer's ID once thanks to the packer's ID cache.
+func (p *Packer) Parse(raw []byte) (*ReliableMessage, error) {
+	return parseMessage(raw, true, p.IDs)
+}
 
 // SealOptions tune Seal.
 type SealOptions struct {
@@ -44,15 +52,27 @@ func (p *Packer) Seal(im *InstantMessage, to []*Profile, opt SealOptions) (*Reli
 			p.Keys.Put(im.Sender, dest, pw)
 		}
 		if cached == nil || !opt.OmitKey {
-			if len(to) == 0 {
-				return nil, fmt.Errorf("%w: %s", ErrNoEncryptKey, im.Receiver)
-			}
+			// A group member without an encryption key (an ECC meta and no
+			// visa yet) is skipped, as the reference does; a personal
+			// receiver without one is an error.
+			group := im.Receiver.IsGroup()
+			var skipped error
 			for _, prof := range to {
 				r, err := RecipientOf(prof)
+				if group && errors.Is(err, ErrNoEncryptKey) {
+					skipped = err
+					continue
+				}
 				if err != nil {
 					return nil, err
 				}
 				recipients = append(recipients, r)
+			}
+			if len(recipients) == 0 {
+				if skipped != nil {
+					return nil, skipped
+				}
+				return nil, fmt.Errorf("%w: %s", ErrNoEncryptKey, im.Receiver)
 			}
 		}
 	}
@@ -84,11 +104,12 @@ func (p *Packer) Open(rm *ReliableMessage, from *Profile) (*InstantMessage, erro
 		return nil, err
 	}
 	dest := sm.Destination()
-	im, pw, err := Decrypt(sm, p.Me.ID, p.Me.Decrypt, p.Keys.Get(sm.Sender, dest))
+	cached := p.Keys.Get(sm.Sender, dest)
+	im, pw, err := Decrypt(sm, p.Me.ID, p.Me.Decrypt, cached)
 	if err != nil {
 		return nil, err
 	}
-	if !sm.IsBroadcast() {
+	if pw != cached && !sm.IsBroadcast() {
 		p.Keys.Put(sm.Sender, dest, pw)
 	}
 	return im, nil

@@ -200,7 +200,8 @@ func TestStrictVerification(t *testing.T) {
 			return alice.Profile()
 		}, ErrSignature},
 		{"data changed", func(rm *ReliableMessage) *Profile {
-			data, _ := rm.DataBytes()
+			orig, _ := rm.DataBytes()
+			data := append([]byte(nil), orig...)
 			data[3] ^= 1
 			rm.Data = ted.Encode(data)
 			return alice.Profile()

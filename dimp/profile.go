@@ -12,7 +12,9 @@ import (
 type Profile struct {
 	ID    ID
 	Meta  *Meta
-	Visas []*Document // newest first; one per terminal
+	Visas []*Document // one per terminal
+
+	visaKeys []TerminalKey // parsed visa keys, in the order of Visas
 }
 
 // NewProfile checks that meta generates id and that every document belongs
@@ -44,19 +46,21 @@ func (p *Profile) AddDocument(d *Document) error {
 	if err := d.VerifyFor(p.ID, p.Meta); err != nil {
 		return err
 	}
-	if _, err := d.VisaKey(); err != nil {
+	key, err := d.VisaKey()
+	if err != nil {
 		return err
 	}
-	term := d.Terminal()
+	tk := TerminalKey{Terminal: d.Terminal(), Key: key}
 	for i, old := range p.Visas {
-		if old.Terminal() == term {
+		if p.visaKeys[i].Terminal == tk.Terminal {
 			if d.Time() >= old.Time() {
-				p.Visas[i] = d
+				p.Visas[i], p.visaKeys[i] = d, tk
 			}
 			return nil
 		}
 	}
 	p.Visas = append(p.Visas, d)
+	p.visaKeys = append(p.visaKeys, tk)
 	return nil
 }
 
@@ -75,9 +79,9 @@ func (p *Profile) Visa() *Document {
 // with: the meta key, then visa keys (the reference tries both).
 func (p *Profile) VerifyKeys() []crypto.PublicKey {
 	keys := []crypto.PublicKey{p.Meta.Key}
-	for _, v := range p.Visas {
-		if k, err := v.VisaKey(); err == nil && k != nil && !crypto.SamePublicKey(k, p.Meta.Key) {
-			keys = append(keys, k)
+	for _, tk := range p.visaKeys {
+		if tk.Key != nil && !crypto.SamePublicKey(tk.Key, p.Meta.Key) {
+			keys = append(keys, tk.Key)
 		}
 	}
 	return keys
@@ -94,12 +98,10 @@ type TerminalKey struct {
 // key, the meta key if it can encrypt (RSA); else ErrNoEncryptKey.
 func (p *Profile) EncryptKeys() ([]TerminalKey, error) {
 	var out []TerminalKey
-	for _, v := range p.Visas {
-		k, err := v.VisaKey()
-		if err != nil || k == nil {
-			continue
+	for _, tk := range p.visaKeys {
+		if tk.Key != nil {
+			out = append(out, tk)
 		}
-		out = append(out, TerminalKey{Terminal: v.Terminal(), Key: k})
 	}
 	if len(out) > 0 {
 		return out, nil
@@ -133,7 +135,9 @@ type Identity struct {
 func (u *Identity) Profile() *Profile {
 	p := &Profile{ID: u.ID.WithoutTerminal(), Meta: u.Meta}
 	if u.Visa != nil {
+		key, _ := u.Visa.VisaKey()
 		p.Visas = []*Document{u.Visa}
+		p.visaKeys = []TerminalKey{{Terminal: u.Visa.Terminal(), Key: key}}
 	}
 	return p
 }

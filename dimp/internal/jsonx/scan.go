@@ -10,6 +10,7 @@
 package jsonx
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
@@ -35,8 +36,10 @@ var (
 type Object map[string][]byte
 
 type scanner struct {
-	data []byte
-	pos  int
+	data    []byte
+	pos     int
+	short   bool      // a member name of one byte was seen at the top level
+	collect *[]Member // where ParseMembers wants the top-level members
 }
 
 func (s *scanner) errorf(base error, format string, args ...any) error {
@@ -57,27 +60,35 @@ func (s *scanner) skipSpace() {
 // ParseObject validates data as one JSON object (surrounding white space
 // allowed) and returns its members.
 func ParseObject(data []byte) (Object, error) {
+	obj, _, err := ParseObjectShort(data)
+	return obj, err
+}
+
+// ParseObjectShort is ParseObject that also reports whether a member name
+// is one byte long, which is when the reference's short names may be in use
+// and Expand has work to do.
+func ParseObjectShort(data []byte) (Object, bool, error) {
 	s := scanner{data: data}
 	s.skipSpace()
 	if s.pos >= len(data) || data[s.pos] != '{' {
 		if s.pos >= len(data) {
-			return nil, fmt.Errorf("%w: empty input", ErrSyntax)
+			return nil, false, fmt.Errorf("%w: empty input", ErrSyntax)
 		}
 		// Distinguish "valid JSON of another type" from garbage.
 		if err := s.value(0); err == nil {
-			return nil, ErrNotObj
+			return nil, false, ErrNotObj
 		}
-		return nil, s.errorf(ErrSyntax, "expected '{'")
+		return nil, false, s.errorf(ErrSyntax, "expected '{'")
 	}
 	obj, err := s.object(0, true)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	s.skipSpace()
 	if s.pos != len(data) {
-		return nil, s.errorf(ErrSyntax, "data after the object")
+		return nil, false, s.errorf(ErrSyntax, "data after the object")
 	}
-	return obj, nil
+	return obj, s.short, nil
 }
 
 // Valid reports whether data is one well-formed JSON value within MaxDepth.
@@ -102,8 +113,8 @@ func (s *scanner) object(depth int, collect bool) (Object, error) {
 	}
 	s.pos++ // '{'
 	var obj Object
-	if collect {
-		obj = make(Object, 12)
+	if collect && s.collect == nil {
+		obj = make(Object, 8)
 	}
 	s.skipSpace()
 	if s.pos < len(s.data) && s.data[s.pos] == '}' {
@@ -128,7 +139,10 @@ func (s *scanner) object(depth int, collect bool) (Object, error) {
 					return nil, err
 				}
 			} else {
-				key = string(s.data[kStart+1 : s.pos-1])
+				key = intern(s.data[kStart+1 : s.pos-1])
+			}
+			if len(key) == 1 {
+				s.short = true
 			}
 		}
 		s.skipSpace()
@@ -142,7 +156,11 @@ func (s *scanner) object(depth int, collect bool) (Object, error) {
 			return nil, err
 		}
 		if collect {
-			obj[key] = s.data[vStart:s.pos:s.pos]
+			if s.collect != nil {
+				*s.collect = append(*s.collect, Member{Name: key, Value: s.data[vStart:s.pos:s.pos]})
+			} else {
+				obj[key] = s.data[vStart:s.pos:s.pos]
+			}
 		}
 		s.skipSpace()
 		if s.pos >= len(s.data) {
@@ -270,7 +288,23 @@ func (s *scanner) number() error {
 func (s *scanner) str() (escaped bool, err error) {
 	s.pos++ // opening quote
 	for s.pos < len(s.data) {
+		// Skip eight plain bytes at a time: no quote, backslash, control
+		// character or non-ASCII byte among them.
+		for s.pos+8 <= len(s.data) {
+			v := binary.LittleEndian.Uint64(s.data[s.pos:])
+			if (hasLess(v, 0x20)|hasByte(v, '"')|hasByte(v, '\\')|v)&0x8080808080808080 != 0 {
+				break
+			}
+			s.pos += 8
+		}
+		if s.pos >= len(s.data) {
+			break
+		}
 		c := s.data[s.pos]
+		if plain[c] {
+			s.pos++
+			continue
+		}
 		switch {
 		case c == '"':
 			s.pos++
@@ -366,4 +400,88 @@ func unquoteSlow(lit []byte) (string, error) {
 func hex4(h []byte) rune {
 	v, _ := strconv.ParseUint(string(h), 16, 32)
 	return rune(v)
+}
+
+// intern returns the member names DIMP uses as constant strings, so that
+// splitting a message allocates no string for them.
+func intern(b []byte) string {
+	switch string(b) {
+	case "sender":
+		return "sender"
+	case "receiver":
+		return "receiver"
+	case "time":
+		return "time"
+	case "type":
+		return "type"
+	case "group":
+		return "group"
+	case "data":
+		return "data"
+	case "keys":
+		return "keys"
+	case "key":
+		return "key"
+	case "signature":
+		return "signature"
+	case "IV":
+		return "IV"
+	case "meta":
+		return "meta"
+	case "visa":
+		return "visa"
+	case "content":
+		return "content"
+	case "sn":
+		return "sn"
+	case "text":
+		return "text"
+	case "command":
+		return "command"
+	case "cmd":
+		return "cmd"
+	case "title":
+		return "title"
+	case "message":
+		return "message"
+	case "session":
+		return "session"
+	case "app":
+		return "app"
+	case "mod":
+		return "mod"
+	case "act":
+		return "act"
+	case "algorithm":
+		return "algorithm"
+	case "did":
+		return "did"
+	case "ID":
+		return "ID"
+	case "origin":
+		return "origin"
+	}
+	return string(b)
+}
+
+// plain marks the bytes a string scan can pass without a second look:
+// printable ASCII other than '"' and '\\'.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+const lsb = 0x0101010101010101
+
+// hasLess sets the high bit of each byte of v below n (n ≤ 128); bytes with
+// their own high bit set may be flagged too, which the caller tests anyway.
+func hasLess(v uint64, n byte) uint64 { return (v - lsb*uint64(n)) &^ v }
+
+// hasByte sets the high bit of each byte of v equal to c (and perhaps of a
+// byte after it, which only sends the scan to the byte-wise path).
+func hasByte(v uint64, c byte) uint64 {
+	x := v ^ (lsb * uint64(c))
+	return (x - lsb) &^ x
 }

@@ -83,7 +83,8 @@ func Int(raw []byte) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if f != math.Trunc(f) || f > math.MaxInt64 || f < math.MinInt64 {
+	// 2^63 is the first float64 past MaxInt64; int64() of it overflows.
+	if f != math.Trunc(f) || f >= 9223372036854775808.0 || f < math.MinInt64 {
 		return 0, fmt.Errorf("%w: %v is not an integer", ErrWrongTyp, f)
 	}
 	return int64(f), nil
