@@ -3,7 +3,6 @@
 package idstore
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -43,15 +42,6 @@ func Open(dir string) (*Store, error) {
 		}
 	}
 	return &Store{Dir: dir}, nil
-}
-
-// file is the on-disk form of an identity.
-type file struct {
-	ID         string          `json:"id"`
-	Meta       json.RawMessage `json:"meta"`
-	Visa       json.RawMessage `json:"visa"`
-	SignKey    json.RawMessage `json:"private_key"`
-	DecryptKey json.RawMessage `json:"visa_private_key,omitempty"`
 }
 
 // validName keeps names to what is safe as a file name and an ID name.
@@ -130,25 +120,7 @@ func (s *Store) Save(name string, u *dimp.Identity) error {
 	if err := validName(name); err != nil {
 		return err
 	}
-	f := file{ID: u.ID.String()}
-	var err error
-	if f.Meta, err = u.Meta.MarshalJSON(); err != nil {
-		return err
-	}
-	if u.Visa != nil {
-		if f.Visa, err = u.Visa.MarshalJSON(); err != nil {
-			return err
-		}
-	}
-	if f.SignKey, err = u.SignKey.MarshalJSON(); err != nil {
-		return err
-	}
-	if len(u.Decrypt) > 0 && u.Decrypt[0] != u.SignKey {
-		if f.DecryptKey, err = u.Decrypt[0].MarshalJSON(); err != nil {
-			return err
-		}
-	}
-	raw, err := json.MarshalIndent(f, "", "  ")
+	raw, err := dimp.MarshalIdentity(u)
 	if err != nil {
 		return err
 	}
@@ -156,7 +128,7 @@ func (s *Store) Save(name string, u *dimp.Identity) error {
 		return fmt.Errorf("identity directory: %w", err)
 	}
 	tmp := s.path(name) + ".tmp"
-	if err := os.WriteFile(tmp, append(raw, '\n'), 0o600); err != nil {
+	if err := os.WriteFile(tmp, raw, 0o600); err != nil {
 		return fmt.Errorf("write identity: %w", err)
 	}
 	if err := os.Rename(tmp, s.path(name)); err != nil {
@@ -219,56 +191,9 @@ func (s *Store) Load(name string) (*dimp.Identity, error) {
 	if err != nil {
 		return nil, err
 	}
-	u, err := decode(raw)
+	u, err := dimp.ParseIdentity(raw)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrCorrupt, s.path(name), err)
-	}
-	return u, nil
-}
-
-func decode(raw []byte) (*dimp.Identity, error) {
-	var f file
-	if err := json.Unmarshal(raw, &f); err != nil {
-		return nil, err
-	}
-	id, err := dimp.ParseID(f.ID)
-	if err != nil {
-		return nil, err
-	}
-	meta, err := dimp.ParseMeta(f.Meta)
-	if err != nil {
-		return nil, err
-	}
-	u := &dimp.Identity{ID: id, Meta: meta}
-	if u.SignKey, err = crypto.ParsePrivateKey(f.SignKey); err != nil {
-		return nil, fmt.Errorf("private key: %w", err)
-	}
-	if !crypto.SamePublicKey(u.SignKey.PublicKey(), meta.Key) {
-		return nil, errors.New("private key does not pair with the meta key")
-	}
-	var docs []*dimp.Document
-	if f.Visa != nil {
-		if u.Visa, err = dimp.ParseDocument(f.Visa); err != nil {
-			return nil, err
-		}
-		docs = append(docs, u.Visa)
-	}
-	if _, err := dimp.NewProfile(id, meta, docs...); err != nil {
-		return nil, err
-	}
-	if f.DecryptKey != nil {
-		k, err := crypto.ParsePrivateKey(f.DecryptKey)
-		if err != nil {
-			return nil, fmt.Errorf("visa private key: %w", err)
-		}
-		dk, ok := k.(crypto.DecryptKey)
-		if !ok {
-			return nil, errors.New("visa private key cannot decrypt")
-		}
-		u.Decrypt = append(u.Decrypt, dk)
-	}
-	if dk, ok := u.SignKey.(crypto.DecryptKey); ok {
-		u.Decrypt = append(u.Decrypt, dk)
 	}
 	return u, nil
 }
