@@ -1,0 +1,215 @@
+package client
+
+import (
+	"time"
+
+	"dimtui/dimp"
+)
+
+// State is the state of the connection to the station (the reference's
+// session state machine).
+type State int
+
+// Connection states.
+const (
+	Default     State = iota // not connected, not trying yet
+	Connecting               // dialling the station
+	Connected                // WebSocket open, handshake not started
+	Handshaking              // handshake sent, waiting for DIM? / DIM!
+	Running                  // handshake accepted: messages flow
+	Error                    // the connection failed; a reconnect follows
+)
+
+// String names the state.
+func (s State) String() string {
+	switch s {
+	case Default:
+		return "Default"
+	case Connecting:
+		return "Connecting"
+	case Connected:
+		return "Connected"
+	case Handshaking:
+		return "Handshaking"
+	case Running:
+		return "Running"
+	case Error:
+		return "Error"
+	}
+	return "State(?)"
+}
+
+// Status is a snapshot of the connection, sent as a StatusEvent whenever a
+// part of it changes.
+type Status struct {
+	State     State
+	Handshake dimp.HandshakeState // the last handshake step, valid from Handshaking on
+	Session   string              // the station's session key, once learned
+	Station   dimp.ID             // the station's ID, learned from its first reply
+	URL       string              // where the station is
+	RTT       time.Duration       // last PING → PONG round trip; 0 until measured
+	Err       error               // why the state is Error
+	Since     time.Time           // when State was entered
+	Attempt   int                 // reconnect attempt (0 on the first connection)
+}
+
+// Delivery is how far an outgoing message got.
+type Delivery int
+
+// Delivery states, in order. Failed is final.
+const (
+	Sending   Delivery = iota // queued or written, no word from the station yet
+	AtStation                 // the station holds it (cached, or pushed to the receiver)
+	Delivered                 // the receiver's client received it
+	Read                      // the receiver read it
+	Failed                    // it cannot be sent (no key for the receiver, refused)
+)
+
+// String names the delivery state.
+func (d Delivery) String() string {
+	switch d {
+	case Sending:
+		return "sending"
+	case AtStation:
+		return "at station"
+	case Delivered:
+		return "delivered"
+	case Read:
+		return "read"
+	case Failed:
+		return "failed"
+	}
+	return "delivery(?)"
+}
+
+// Direction of a frame.
+type Direction int
+
+// Frame directions.
+const (
+	In  Direction = iota // station → client
+	Out                  // client → station
+)
+
+// String returns "in" or "out".
+func (d Direction) String() string {
+	if d == In {
+		return "in"
+	}
+	return "out"
+}
+
+// FrameKind classifies a frame for the inspector.
+type FrameKind string
+
+// Frame kinds.
+const (
+	KindHandshake FrameKind = "handshake"
+	KindCommand   FrameKind = "command"
+	KindReceipt   FrameKind = "receipt"
+	KindText      FrameKind = "text"
+	KindApp       FrameKind = "app"
+	KindPing      FrameKind = "ping"
+	KindMessage   FrameKind = "message" // a message whose content could not be seen
+	KindOther     FrameKind = "other"
+)
+
+// Layers is what could be opened of one message frame: the reliable message
+// as it travelled, the secure layer once its signature verified, the
+// instant message once decrypted.
+type Layers struct {
+	Reliable  *dimp.ReliableMessage // nil when the frame did not parse
+	ParseErr  error
+	Verified  bool  // the signature verified with the sender's key
+	VerifyErr error // why it did not, or why it was not checked yet
+	Instant   *dimp.InstantMessage
+	OpenErr   error // why the content could not be read
+}
+
+// Event is what the client reports; the UI reads them from Events.
+type Event interface{ eventTime() time.Time }
+
+// StatusEvent reports a change of connection or handshake state.
+type StatusEvent struct {
+	Time   time.Time
+	Status Status
+}
+
+// FrameEvent reports one frame in or out, with its raw bytes. Layers is
+// nil for control frames (PING, PONG, ACK).
+type FrameEvent struct {
+	Time   time.Time
+	Dir    Direction
+	Raw    []byte
+	Kind   FrameKind
+	Layers *Layers
+}
+
+// MessageEvent reports a content received from a peer (receipts and
+// protocol commands are reported by other events).
+type MessageEvent struct {
+	Time    time.Time
+	ID      MessageID // for MarkRead
+	Message *dimp.InstantMessage
+}
+
+// SentEvent reports a message the client accepted for sending.
+type SentEvent struct {
+	Time    time.Time
+	ID      MessageID
+	Message *dimp.InstantMessage
+}
+
+// DeliveryEvent reports that an outgoing message moved to a new state.
+type DeliveryEvent struct {
+	Time   time.Time
+	ID     MessageID
+	State  Delivery
+	Detail string // the receipt text, or why it failed
+}
+
+// ReceiptEvent reports a receipt received, for display beside chat lines.
+type ReceiptEvent struct {
+	Time    time.Time
+	From    dimp.ID
+	Receipt *dimp.ReceiptCommand
+	For     MessageID // the outgoing message it is about, "" when unknown
+}
+
+// UsersEvent reports the users online at the station (the answer to
+// ActiveUsers).
+type UsersEvent struct {
+	Time  time.Time
+	Users []dimp.ID
+}
+
+// PeerEvent reports that a peer's meta and visa became known and verified.
+type PeerEvent struct {
+	Time    time.Time
+	Profile *dimp.Profile
+}
+
+// ErrorEvent reports a problem that did not stop the client: a message that
+// failed verification, a refused frame, a peer whose visa is missing.
+type ErrorEvent struct {
+	Time time.Time
+	Err  error
+}
+
+func (e StatusEvent) eventTime() time.Time   { return e.Time }
+func (e FrameEvent) eventTime() time.Time    { return e.Time }
+func (e MessageEvent) eventTime() time.Time  { return e.Time }
+func (e SentEvent) eventTime() time.Time     { return e.Time }
+func (e DeliveryEvent) eventTime() time.Time { return e.Time }
+func (e ReceiptEvent) eventTime() time.Time  { return e.Time }
+func (e UsersEvent) eventTime() time.Time    { return e.Time }
+func (e PeerEvent) eventTime() time.Time     { return e.Time }
+func (e ErrorEvent) eventTime() time.Time    { return e.Time }
+
+// MessageID names a message for the client and the UI: the sender and the
+// content's serial number, which receipts carry back.
+type MessageID string
+
+func messageID(sender dimp.ID, sn int64) MessageID {
+	return MessageID(sender.WithoutTerminal().String() + "#" + itoa(sn))
+}

@@ -1,0 +1,478 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"dimtui/dimp"
+)
+
+// outgoing is a message the user sent, from queued to read.
+type outgoing struct {
+	id    MessageID
+	im    *dimp.InstantMessage
+	rm    *dimp.ReliableMessage // nil until sealed
+	raw   []byte
+	sig   string
+	state Delivery
+	seq   int // order of sending, for resends oldest first
+}
+
+// incoming is a message received, kept for MarkRead.
+type incoming struct {
+	rm *dimp.ReliableMessage
+	sn int64
+}
+
+// held is a message waiting for its sender's visa before it can be verified.
+type held struct {
+	raw    []byte
+	rm     *dimp.ReliableMessage
+	layers *Layers
+	since  time.Time
+}
+
+// loop owns all of a client's state; only its goroutine touches it.
+type loop struct {
+	c      *Client
+	ctx    context.Context
+	packer *dimp.Packer
+
+	conn      *conn
+	state     State
+	since     time.Time
+	hs        dimp.HandshakeState
+	session   string
+	station   dimp.ID
+	stationPr *dimp.Profile
+	err       error
+	attempt   int
+	retryAt   time.Time // when to reconnect, in Error/Default
+	pingAt    time.Time // when the last PING went out (zero: none pending)
+	nextPing  time.Time
+	rtt       time.Duration
+
+	peers    map[string]*dimp.Profile
+	queries  map[string]time.Time         // visa queries in flight, by peer
+	waitOut  map[string][]*outgoing       // messages waiting for a peer's visa
+	waitIn   map[string][]*held           // messages waiting for their sender's visa
+	outbox   map[MessageID]*outgoing      // every message sent, by ID
+	bySig    map[string]*outgoing         // the same, by signature
+	inbox    map[MessageID]*incoming      // messages received, for MarkRead
+	attached map[string]bool              // peers that were sent our meta and visa
+	seen     *sigSet                      // signatures already processed
+	seq      int
+}
+
+func newLoop(c *Client) *loop {
+	l := &loop{
+		c:        c,
+		packer:   dimp.NewPacker(c.me),
+		state:    Default,
+		since:    time.Now(),
+		peers:    map[string]*dimp.Profile{},
+		queries:  map[string]time.Time{},
+		waitOut:  map[string][]*outgoing{},
+		waitIn:   map[string][]*held{},
+		outbox:   map[MessageID]*outgoing{},
+		bySig:    map[string]*outgoing{},
+		inbox:    map[MessageID]*incoming{},
+		attached: map[string]bool{},
+		seen:     newSigSet(8192),
+	}
+	l.peers[key(c.me.ID)] = c.me.Profile()
+	return l
+}
+
+// dialResult is a finished dial.
+type dialResult struct {
+	conn *conn
+	err  error
+}
+
+func (l *loop) run(ctx context.Context) error {
+	l.ctx = ctx
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	var dialed chan dialResult
+	l.retryAt = time.Now()
+	for {
+		// Start a connection when it is time.
+		if l.conn == nil && dialed == nil && (l.state == Default || l.state == Error) && !time.Now().Before(l.retryAt) {
+			dialed = make(chan dialResult, 1)
+			l.setState(Connecting, nil)
+			go func(ch chan dialResult) {
+				dctx, cancel := context.WithTimeout(ctx, l.c.cfg.StateTimeout)
+				defer cancel()
+				cn, err := dial(dctx, l.c.cfg.URL, l.c.cfg.MaxFrame)
+				ch <- dialResult{cn, err}
+			}(dialed)
+		}
+		var in chan []byte
+		var done chan error
+		if l.conn != nil {
+			in, done = l.conn.in, l.conn.done
+		}
+		select {
+		case <-ctx.Done():
+			if l.conn != nil {
+				l.conn.close("client stopped")
+			}
+			if dialed != nil {
+				if r := <-dialed; r.conn != nil {
+					r.conn.close("client stopped")
+				}
+			}
+			return ctx.Err()
+		case r := <-dialed:
+			dialed = nil
+			if r.err != nil {
+				l.fail(r.err)
+				continue
+			}
+			l.conn = r.conn
+			l.setState(Connected, nil)
+			l.handshake("")
+		case payload := <-in:
+			l.receive(payload)
+		case err := <-done:
+			l.fail(fmt.Errorf("connection lost: %w", err))
+		case fn := <-l.c.reqs:
+			fn(l)
+		case now := <-tick.C:
+			l.tick(now)
+		}
+	}
+}
+
+// setState moves the state machine and reports it.
+func (l *loop) setState(s State, err error) {
+	if s != l.state {
+		l.state, l.since = s, time.Now()
+		l.c.log.Info("state", "state", s, "err", err)
+	}
+	l.err = err
+	l.publish()
+}
+
+// publish sends the current status to the UI.
+func (l *loop) publish() {
+	st := Status{State: l.state, Handshake: l.hs, Session: l.session, Station: l.station, URL: l.c.cfg.URL,
+		RTT: l.rtt, Err: l.err, Since: l.since, Attempt: l.attempt}
+	l.c.mu.Lock()
+	l.c.status = st
+	l.c.mu.Unlock()
+	l.c.emit(l.ctx, StatusEvent{Time: time.Now(), Status: st})
+}
+
+// fail drops the connection and schedules a reconnect with backoff.
+func (l *loop) fail(err error) {
+	if l.conn != nil {
+		l.conn.close("reconnecting")
+		l.conn = nil
+	}
+	l.attempt++
+	l.retryAt = time.Now().Add(backoff(l.c.cfg.MinBackoff, l.c.cfg.MaxBackoff, l.attempt))
+	l.session, l.pingAt = "", time.Time{}
+	l.setState(Error, err)
+}
+
+// tick enforces the state timeouts and keeps the connection alive.
+func (l *loop) tick(now time.Time) {
+	expired := now.Sub(l.since) > l.c.cfg.StateTimeout
+	switch l.state {
+	case Handshaking:
+		if expired {
+			// The reference goes back to Connected and tries again; a
+			// station that stays silent that long is as good as gone.
+			l.fail(fmt.Errorf("handshake: no answer from the station in %s", l.c.cfg.StateTimeout))
+		}
+	case Running:
+		if !l.pingAt.IsZero() && now.Sub(l.pingAt) > l.c.cfg.StateTimeout {
+			l.fail(errors.New("no PONG from the station"))
+			return
+		}
+		if now.After(l.nextPing) && l.pingAt.IsZero() {
+			l.pingAt = now
+			l.nextPing = now.Add(l.c.cfg.PingInterval)
+			l.writeControl([]byte("PING"))
+		}
+	}
+	// Visa queries that were never answered fail their messages.
+	for peer, at := range l.queries {
+		if now.Sub(at) > l.c.cfg.QueryTimeout {
+			delete(l.queries, peer)
+			l.peerUnknown(peer, fmt.Errorf("%w: the station did not answer for %s", ErrUnknownPeer, peer))
+		}
+	}
+}
+
+// writeControl writes a control payload (PING, PONG, ACK) and reports it.
+func (l *loop) writeControl(b []byte) {
+	if l.conn == nil {
+		return
+	}
+	if !l.conn.send(b) {
+		l.fail(errSlowStation)
+		return
+	}
+	l.c.emit(l.ctx, FrameEvent{Time: time.Now(), Dir: Out, Raw: b, Kind: KindPing})
+}
+
+// writeMessage writes a sealed message and reports it with its layers.
+func (l *loop) writeMessage(raw []byte, rm *dimp.ReliableMessage, im *dimp.InstantMessage) bool {
+	if l.conn == nil {
+		return false
+	}
+	if !l.conn.send(raw) {
+		l.fail(errSlowStation)
+		return false
+	}
+	l.c.emit(l.ctx, FrameEvent{Time: time.Now(), Dir: Out, Raw: raw, Kind: kindOf(rm, im),
+		Layers: &Layers{Reliable: rm, Verified: true, Instant: im}})
+	return true
+}
+
+// handshake sends "Hello world!": to station@anywhere as a broadcast with
+// our meta and visa the first time (Start), to the station itself, encrypted
+// to its visa key, with the session key it gave us (Restart).
+func (l *loop) handshake(session string) {
+	hc := dimp.NewHandshake(dimp.HandshakeHello, session)
+	var im *dimp.InstantMessage
+	var to []*dimp.Profile
+	if session == "" || l.stationPr == nil {
+		hc.Group = dimp.EveryStations
+		im = dimp.NewInstantMessage(l.c.me.ID, dimp.AnyStation, hc)
+		l.hs = dimp.HandshakeStart
+	} else {
+		im = dimp.NewInstantMessage(l.c.me.ID, l.station, hc)
+		to = []*dimp.Profile{l.stationPr}
+		l.hs = dimp.HandshakeRestart
+	}
+	rm, err := l.packer.Seal(im, to, dimp.SealOptions{Attach: session == ""})
+	if err != nil {
+		l.fail(fmt.Errorf("handshake: %w", err))
+		return
+	}
+	raw, _ := rm.MarshalJSON()
+	l.setState(Handshaking, nil)
+	l.writeMessage(raw, rm, im)
+}
+
+// onHandshake follows the station's side of the handshake.
+func (l *loop) onHandshake(rm *dimp.ReliableMessage, hc *dimp.HandshakeCommand) {
+	switch hc.State() {
+	case dimp.HandshakeAgain: // DIM?: use this session key
+		l.hs = dimp.HandshakeAgain
+		l.session = hc.Session
+		if l.state == Running {
+			// The station lost our session (it restarted, or expired it):
+			// messages wait until the new handshake succeeds.
+			l.setState(Handshaking, nil)
+		}
+		l.publish()
+		l.handshake(hc.Session)
+	case dimp.HandshakeSuccess: // DIM!: accepted
+		if hc.Session != "" {
+			l.session = hc.Session
+		}
+		l.hs = dimp.HandshakeSuccess
+		l.attempt = 0
+		l.nextPing = time.Now().Add(l.c.cfg.PingInterval)
+		l.setState(Running, nil)
+		l.onRunning()
+	default:
+		l.c.emit(l.ctx, errorf("station sent a handshake %q, which only clients send", hc.Title))
+	}
+}
+
+// onRunning resends what the station has not acknowledged, oldest first,
+// and announces the user: its visa and a login, to everyone.
+func (l *loop) onRunning() {
+	if !l.c.cfg.NoAnnounce {
+		l.announce()
+	}
+	// Visa queries made while disconnected go out now.
+	for k := range l.queries {
+		if id, err := dimp.ParseID(k); err == nil {
+			l.queries[k] = time.Now()
+			l.sendQuery(id)
+		}
+	}
+	var pending []*outgoing
+	for _, o := range l.outbox {
+		if o.state == Sending && o.raw != nil {
+			pending = append(pending, o)
+		}
+	}
+	sortBySeq(pending)
+	for _, o := range pending {
+		l.writeMessage(o.raw, o.rm, o.im)
+	}
+}
+
+func (l *loop) announce() {
+	me := l.c.me
+	docs := dimp.NewDocumentCommand(me.ID, me.Meta, nil)
+	if me.Visa != nil {
+		docs.Documents = []*dimp.Document{me.Visa}
+	}
+	host, port := hostPort(l.c.cfg.URL)
+	login := dimp.NewLogin(me.ID, l.c.cfg.Agent, &dimp.LoginStation{ID: l.station, Host: host, Port: port})
+	for _, c := range []dimp.Content{docs, login} {
+		if _, err := l.send(dimp.Everyone, c, false); err != nil {
+			l.c.emit(l.ctx, errorf("announce: %w", err))
+		}
+	}
+}
+
+// send queues a content for a peer. user says whether the UI sent it (and
+// so wants Sent and Delivery events).
+func (l *loop) send(to dimp.ID, content dimp.Content, user bool) (MessageID, error) {
+	if to.IsZero() {
+		return "", errors.New("send: no receiver")
+	}
+	h := content.Header()
+	if h.SN == 0 {
+		h.SN = dimp.NewSN()
+	}
+	im := dimp.NewInstantMessage(l.c.me.ID, to, content)
+	if to.IsGroup() && !to.IsBroadcast() && h.Group.IsZero() {
+		h.Group = to
+	}
+	l.seq++
+	o := &outgoing{id: messageID(l.c.me.ID, h.SN), im: im, state: Sending, seq: l.seq}
+	l.outbox[o.id] = o
+	if user {
+		l.c.emit(l.ctx, SentEvent{Time: time.Now(), ID: o.id, Message: im})
+		l.c.emit(l.ctx, DeliveryEvent{Time: time.Now(), ID: o.id, State: Sending})
+	}
+	if to.IsBroadcast() {
+		l.seal(o, nil)
+		return o.id, nil
+	}
+	if to.IsGroup() {
+		l.setDelivery(o, Failed, "group messages go to a group bot or are split by the sender; not supported here")
+		return o.id, nil
+	}
+	if p := l.peers[key(to)]; p != nil {
+		l.seal(o, p)
+		return o.id, nil
+	}
+	l.waitOut[key(to)] = append(l.waitOut[key(to)], o)
+	l.query(to)
+	return o.id, nil
+}
+
+// seal encrypts and signs an outgoing message, and writes it if the
+// connection is running.
+func (l *loop) seal(o *outgoing, to *dimp.Profile) {
+	var profiles []*dimp.Profile
+	attach := false
+	if to != nil {
+		profiles = []*dimp.Profile{to}
+		attach = !l.attached[key(to.ID)]
+	}
+	rm, err := l.packer.Seal(o.im, profiles, dimp.SealOptions{Attach: attach})
+	if err != nil {
+		l.setDelivery(o, Failed, err.Error())
+		return
+	}
+	if to != nil {
+		l.attached[key(to.ID)] = true
+	}
+	o.rm, o.sig = rm, rm.SignatureText()
+	o.raw, _ = rm.MarshalJSON()
+	l.bySig[o.sig] = o
+	if l.state == Running {
+		l.writeMessage(o.raw, o.rm, o.im)
+	}
+}
+
+// setDelivery moves a message forward (or to Failed) and reports it.
+func (l *loop) setDelivery(o *outgoing, d Delivery, detail string) {
+	if o.state == Failed || (d != Failed && d <= o.state) {
+		return
+	}
+	o.state = d
+	l.c.emit(l.ctx, DeliveryEvent{Time: time.Now(), ID: o.id, State: d, Detail: detail})
+}
+
+// query asks the station for a peer's meta and visa.
+func (l *loop) query(id dimp.ID) {
+	k := key(id)
+	if _, asked := l.queries[k]; asked || id.IsBroadcast() {
+		return
+	}
+	l.queries[k] = time.Now()
+	if l.state == Running {
+		l.sendQuery(id)
+	}
+}
+
+// sendQuery sends a documents query for id to the station; the answer
+// carries the meta too.
+func (l *loop) sendQuery(id dimp.ID) {
+	q := dimp.NewDocumentCommand(id.WithoutTerminal(), nil, nil)
+	if _, err := l.send(dimp.AnyStation, q, false); err != nil {
+		l.c.emit(l.ctx, errorf("query %s: %w", id, err))
+	}
+}
+
+// learn stores a verified profile and releases what waited for it.
+func (l *loop) learn(p *dimp.Profile) {
+	k := key(p.ID)
+	if old := l.peers[k]; old != nil && old.Visa() != nil && p.Visa() != nil && old.Visa().Time() > p.Visa().Time() {
+		return
+	}
+	l.peers[k] = p
+	delete(l.queries, k)
+	l.c.emit(l.ctx, PeerEvent{Time: time.Now(), Profile: p})
+	outs := l.waitOut[k]
+	delete(l.waitOut, k)
+	for _, o := range outs {
+		l.seal(o, p)
+	}
+	ins := l.waitIn[k]
+	delete(l.waitIn, k)
+	for _, h := range ins {
+		l.open(h.raw, h.rm, h.layers, p)
+	}
+}
+
+// peerUnknown fails what waited for a peer the station does not know.
+func (l *loop) peerUnknown(peer string, err error) {
+	for _, o := range l.waitOut[peer] {
+		l.setDelivery(o, Failed, err.Error())
+	}
+	delete(l.waitOut, peer)
+	for _, h := range l.waitIn[peer] {
+		h.layers.VerifyErr = err
+		l.ack(h.rm)
+	}
+	if n := len(l.waitIn[peer]); n > 0 {
+		l.c.emit(l.ctx, ErrorEvent{Time: time.Now(), Err: fmt.Errorf("%d message(s) from %s dropped: %w", n, peer, err)})
+	}
+	delete(l.waitIn, peer)
+}
+
+func (l *loop) markRead(id MessageID) error {
+	in := l.inbox[id]
+	if in == nil {
+		return fmt.Errorf("no received message %s", id)
+	}
+	delete(l.inbox, id)
+	r := dimp.NewReceipt(dimp.ReceiptRead, dimp.OriginOf(in.rm, in.sn))
+	_, err := l.send(in.rm.Sender, r, false)
+	return err
+}
+
+func sortBySeq(list []*outgoing) {
+	for i := 1; i < len(list); i++ {
+		for j := i; j > 0 && list[j].seq < list[j-1].seq; j-- {
+			list[j], list[j-1] = list[j-1], list[j]
+		}
+	}
+}

@@ -1,0 +1,339 @@
+package client
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"dimtui/dimp"
+)
+
+// errDuplicate marks a message whose signature was processed before.
+var errDuplicate = errors.New("duplicate: already received")
+
+// receive handles one payload from the station.
+func (l *loop) receive(payload []byte) {
+	switch s := string(payload); {
+	case s == "PING":
+		l.c.emit(l.ctx, FrameEvent{Time: time.Now(), Dir: In, Raw: payload, Kind: KindPing})
+		l.writeControl([]byte("PONG"))
+		return
+	case s == "PONG":
+		if !l.pingAt.IsZero() {
+			l.rtt = time.Since(l.pingAt)
+			l.pingAt = time.Time{}
+			l.publish()
+		}
+		l.c.emit(l.ctx, FrameEvent{Time: time.Now(), Dir: In, Raw: payload, Kind: KindPing})
+		return
+	case s == "NOOP" || s == "OK" || strings.HasPrefix(s, "ACK:"):
+		l.c.emit(l.ctx, FrameEvent{Time: time.Now(), Dir: In, Raw: payload, Kind: KindPing})
+		return
+	}
+	for _, pack := range splitPayload(payload) {
+		l.receiveMessage(pack)
+	}
+}
+
+// receiveMessage parses, verifies and opens one message, then acts on it.
+func (l *loop) receiveMessage(raw []byte) {
+	layers := &Layers{}
+	rm, err := l.packer.Parse(raw)
+	if err != nil {
+		layers.ParseErr = err
+		l.c.emit(l.ctx, FrameEvent{Time: time.Now(), Dir: In, Raw: raw, Kind: KindOther, Layers: layers})
+		l.c.emit(l.ctx, ErrorEvent{Time: time.Now(), Err: fmt.Errorf("frame from the station: %w", err)})
+		return
+	}
+	layers.Reliable = rm
+	if l.seen.has(rm.SignatureText()) {
+		layers.OpenErr = errDuplicate
+		l.c.emit(l.ctx, FrameEvent{Time: time.Now(), Dir: In, Raw: raw, Kind: kindOf(rm, nil), Layers: layers})
+		l.ack(rm)
+		return
+	}
+	// The sender's profile: attached (first contact, station replies), else known.
+	p := l.peers[key(rm.Sender)]
+	if rm.Meta != nil {
+		attached, err := dimp.ProfileFromMessage(rm)
+		if err != nil {
+			layers.VerifyErr = err
+			l.c.emit(l.ctx, FrameEvent{Time: time.Now(), Dir: In, Raw: raw, Kind: kindOf(rm, nil), Layers: layers})
+			l.c.emit(l.ctx, ErrorEvent{Time: time.Now(), Err: fmt.Errorf("message from %s: %w", rm.Sender, err)})
+			l.ack(rm)
+			return
+		}
+		if p == nil || p.Visa() == nil || (attached.Visa() != nil && attached.Visa().Time() >= p.Visa().Time()) {
+			p = attached
+			if l.isStation(rm.Sender) || l.station.IsZero() {
+				// learned below, once the handshake says it is the station
+			} else {
+				l.learn(p)
+			}
+		}
+	}
+	if p == nil {
+		layers.VerifyErr = fmt.Errorf("%w: waiting for the meta and visa of %s", ErrUnknownPeer, rm.Sender)
+		k := key(rm.Sender)
+		l.waitIn[k] = append(l.waitIn[k], &held{raw: raw, rm: rm, layers: layers, since: time.Now()})
+		l.query(rm.Sender)
+		return
+	}
+	l.open(raw, rm, layers, p)
+}
+
+// isStation reports whether id is the station this client talks to.
+func (l *loop) isStation(id dimp.ID) bool {
+	return !l.station.IsZero() && l.station.SameAs(id)
+}
+
+// open verifies and decrypts a message with the sender's profile, reports
+// the frame, and acts on its content.
+func (l *loop) open(raw []byte, rm *dimp.ReliableMessage, layers *Layers, p *dimp.Profile) {
+	im, err := l.packer.Open(rm, p)
+	switch {
+	case errors.Is(err, dimp.ErrSignature) || errors.Is(err, dimp.ErrNoVerifyKey):
+		layers.VerifyErr = err
+	case err != nil:
+		layers.Verified = true
+		layers.OpenErr = err
+	default:
+		layers.Verified, layers.Instant = true, im
+	}
+	l.c.emit(l.ctx, FrameEvent{Time: time.Now(), Dir: In, Raw: raw, Kind: kindOf(rm, im), Layers: layers})
+	if err != nil {
+		l.c.emit(l.ctx, ErrorEvent{Time: time.Now(), Err: fmt.Errorf("message from %s: %w", rm.Sender, err)})
+		l.ack(rm)
+		return
+	}
+	l.seen.add(rm.SignatureText())
+	l.dispatch(rm, im, p)
+	l.ack(rm)
+}
+
+// ack tells the station the message arrived, so it can drop its copy.
+func (l *loop) ack(rm *dimp.ReliableMessage) {
+	// The signature is Base64: no character of it needs escaping.
+	ack := `ACK:{"time":` + strconv.FormatFloat(rm.Time, 'f', -1, 64) + `,"signature":"` + rm.SignatureText() + `"}`
+	l.writeControl([]byte(ack))
+}
+
+// dispatch acts on an opened message.
+func (l *loop) dispatch(rm *dimp.ReliableMessage, im *dimp.InstantMessage, p *dimp.Profile) {
+	now := time.Now()
+	switch c := im.Content.(type) {
+	case *dimp.HandshakeCommand:
+		if !l.acceptStation(rm, p) {
+			return
+		}
+		l.onHandshake(rm, c)
+		return
+	case *dimp.ReceiptCommand:
+		l.onReceipt(rm, c)
+		return
+	case *dimp.DocumentCommand:
+		l.onDocuments(rm, c)
+		return
+	case *dimp.MetaCommand:
+		if c.Meta != nil && !c.ID.IsZero() {
+			if prof, err := dimp.NewProfile(c.ID, c.Meta); err == nil && l.peers[key(c.ID)] == nil {
+				l.learn(prof)
+			}
+		}
+		return
+	case *dimp.TextContent:
+		if l.isStation(rm.Sender) {
+			if users, ok := c.Extra["users"]; ok {
+				l.c.emit(l.ctx, UsersEvent{Time: now, Users: parseUsers(users)})
+				return
+			}
+		}
+	case dimp.Command:
+		return // login, report, group commands...: nothing for the user to see
+	}
+	id := messageID(rm.Sender, im.Content.Header().SN)
+	l.inbox[id] = &incoming{rm: rm, sn: im.Content.Header().SN}
+	l.c.emit(l.ctx, MessageEvent{Time: now, ID: id, Message: im})
+	// A real client tells a user sender it received a non-command content;
+	// stations and bots get no receipt (spec: station.md §3.2).
+	if t := rm.Sender.Type(); t == dimp.User && !l.isStation(rm.Sender) {
+		r := dimp.NewReceipt(dimp.ReceiptReceived, dimp.OriginOf(rm, im.Content.Header().SN))
+		if _, err := l.send(rm.Sender, r, false); err != nil {
+			l.c.emit(l.ctx, errorf("receipt to %s: %w", rm.Sender, err))
+		}
+	}
+}
+
+// acceptStation learns the station's ID and profile from its first reply and
+// checks that later handshakes come from the same station.
+func (l *loop) acceptStation(rm *dimp.ReliableMessage, p *dimp.Profile) bool {
+	if rm.Sender.Type() != dimp.Station {
+		l.c.emit(l.ctx, errorf("handshake from %s, which is not a station", rm.Sender))
+		return false
+	}
+	if l.station.IsZero() || l.station.IsBroadcast() {
+		l.station = rm.Sender.WithoutTerminal()
+	} else if !l.station.SameAs(rm.Sender) {
+		l.c.emit(l.ctx, errorf("handshake from %s, but the station is %s", rm.Sender, l.station))
+		return false
+	}
+	if p != nil {
+		l.stationPr = p
+		l.peers[key(p.ID)] = p
+	}
+	return true
+}
+
+// onReceipt moves the message a receipt is about.
+func (l *loop) onReceipt(rm *dimp.ReliableMessage, r *dimp.ReceiptCommand) {
+	var o *outgoing
+	if r.Origin != nil {
+		if r.Origin.Signature != "" {
+			o = l.bySig[r.Origin.Signature]
+		}
+		if o == nil && r.Origin.SN != 0 {
+			o = l.outbox[messageID(l.c.me.ID, r.Origin.SN)]
+		}
+	}
+	ev := ReceiptEvent{Time: time.Now(), From: rm.Sender, Receipt: r}
+	if o != nil {
+		ev.For = o.id
+	}
+	l.c.emit(l.ctx, ev)
+	if o == nil {
+		return
+	}
+	switch {
+	case l.isStation(rm.Sender):
+		to := o.im.Receiver
+		switch {
+		case to.IsBroadcast() || l.isStation(to):
+			// The station processed it: any answer means it arrived.
+			l.setDelivery(o, AtStation, r.Text)
+		case r.Text == dimp.ReceiptDelivered || r.Text == dimp.ReceiptCached || r.Text == dimp.ReceiptReceived ||
+			r.Text == "Message redirected." || r.Text == "Message forwarded.":
+			l.setDelivery(o, AtStation, r.Text)
+		default:
+			// A routed message the station refused: the text says why.
+			l.setDelivery(o, Failed, r.Text)
+		}
+	case rm.Sender.SameAs(o.im.Receiver):
+		if r.Text == dimp.ReceiptRead {
+			l.setDelivery(o, Read, r.Text)
+		} else {
+			l.setDelivery(o, Delivered, r.Text)
+		}
+	}
+}
+
+// onDocuments learns profiles from a documents response or broadcast.
+func (l *loop) onDocuments(rm *dimp.ReliableMessage, c *dimp.DocumentCommand) {
+	if c.IsQuery() || c.ID.IsZero() {
+		return
+	}
+	meta := c.Meta
+	if meta == nil {
+		if old := l.peers[key(c.ID)]; old != nil {
+			meta = old.Meta
+		}
+	}
+	if meta == nil {
+		l.c.emit(l.ctx, errorf("documents of %s came without a meta", c.ID))
+		return
+	}
+	p, err := dimp.NewProfile(c.ID, meta, c.Documents...)
+	if err != nil {
+		l.c.emit(l.ctx, errorf("documents of %s: %w", c.ID, err))
+		return
+	}
+	if key(c.ID) == key(l.c.me.ID) {
+		return
+	}
+	l.learn(p)
+}
+
+// parseUsers reads the station's list of online users.
+func parseUsers(raw []byte) []dimp.ID {
+	var list []string
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return nil
+	}
+	out := make([]dimp.ID, 0, len(list))
+	for _, s := range list {
+		if id, err := dimp.ParseID(s); err == nil {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// kindOf classifies a message frame for the inspector.
+func kindOf(rm *dimp.ReliableMessage, im *dimp.InstantMessage) FrameKind {
+	var t dimp.ContentType
+	known := false
+	if im != nil {
+		switch im.Content.(type) {
+		case *dimp.HandshakeCommand:
+			return KindHandshake
+		case *dimp.ReceiptCommand:
+			return KindReceipt
+		}
+		t, known = im.Content.Header().Type, true
+	} else if rm != nil && rm.HasType {
+		t, known = rm.Type, true
+	}
+	if !known {
+		return KindMessage
+	}
+	switch t {
+	case dimp.ContentCommand, dimp.ContentHistory:
+		return KindCommand
+	case dimp.ContentText:
+		return KindText
+	case dimp.ContentApplication, dimp.ContentCustomized:
+		return KindApp
+	}
+	return KindOther
+}
+
+// hostPort splits a ws:// URL for the login command.
+func hostPort(u string) (string, int64) {
+	parsed, err := url.Parse(u)
+	if err != nil {
+		return "", 0
+	}
+	port, _ := strconv.ParseInt(parsed.Port(), 10, 64)
+	return parsed.Hostname(), port
+}
+
+// sigSet remembers the last n signatures seen, to drop duplicates.
+type sigSet struct {
+	set  map[string]struct{}
+	ring []string
+	next int
+}
+
+func newSigSet(n int) *sigSet {
+	return &sigSet{set: make(map[string]struct{}, n), ring: make([]string, n)}
+}
+
+func (s *sigSet) has(sig string) bool {
+	_, ok := s.set[sig]
+	return ok
+}
+
+func (s *sigSet) add(sig string) {
+	if s.has(sig) {
+		return
+	}
+	if old := s.ring[s.next]; old != "" {
+		delete(s.set, old)
+	}
+	s.ring[s.next] = sig
+	s.set[sig] = struct{}{}
+	s.next = (s.next + 1) % len(s.ring)
+}

@@ -1,0 +1,94 @@
+// Package echobot is the station's echo bot: a user that answers every text
+// with "echo: <text>" and every application or customized content with a
+// customized content whose act is "echo", carrying the same extra fields.
+// It connects to the station like any client, so it handshakes, verifies,
+// decrypts and sends receipts exactly as a real client does.
+package echobot
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"dimtui/client"
+	"dimtui/dimp"
+	"dimtui/dimp/crypto"
+)
+
+// Name is the echo bot's ID name (its meta seed).
+const Name = "echo"
+
+// NewIdentity creates the bot's identity: an MKM user named "echo" with an
+// ECC signing key and an RSA-1024 visa key.
+func NewIdentity() (*dimp.Identity, error) {
+	sign, err := crypto.GenerateECC()
+	if err != nil {
+		return nil, err
+	}
+	visa, err := crypto.GenerateRSA(1024)
+	if err != nil {
+		return nil, err
+	}
+	return dimp.NewIdentity(dimp.User, dimp.MetaMKM, Name, "Echo bot", sign, visa)
+}
+
+// Bot is a running echo bot.
+type Bot struct {
+	c   *client.Client
+	log *slog.Logger
+}
+
+// New returns a bot for identity that will connect to the station at url.
+func New(url string, identity *dimp.Identity, logger *slog.Logger) (*Bot, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	c, err := client.New(client.Config{URL: url, Identity: identity, Logger: logger, Agent: "dimtui echo bot"})
+	if err != nil {
+		return nil, err
+	}
+	return &Bot{c: c, log: logger}, nil
+}
+
+// ID returns the bot's ID.
+func (b *Bot) ID() dimp.ID { return b.c.Me() }
+
+// Run connects and answers until ctx is done.
+func (b *Bot) Run(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- b.c.Run(ctx) }()
+	for {
+		select {
+		case err := <-errc:
+			return err
+		case ev := <-b.c.Events():
+			if m, ok := ev.(client.MessageEvent); ok {
+				b.answer(ctx, m.Message)
+			}
+		}
+	}
+}
+
+// Reply returns the bot's answer to a content, or nil when it has none.
+func Reply(c dimp.Content) dimp.Content {
+	switch c := c.(type) {
+	case *dimp.TextContent:
+		return dimp.NewText("echo: " + c.Text)
+	case *dimp.AppContent:
+		return dimp.NewAppContent(dimp.ContentCustomized, c.App, c.Mod, "echo", c.Extra.Clone())
+	}
+	return nil
+}
+
+func (b *Bot) answer(ctx context.Context, m *dimp.InstantMessage) {
+	reply := Reply(m.Content)
+	if reply == nil {
+		return
+	}
+	if g := m.Content.Header().Group; !g.IsZero() {
+		reply.Header().Group = g
+	}
+	if _, err := b.c.Send(ctx, m.Sender, reply); err != nil {
+		b.log.Warn("echo reply", "to", m.Sender, "err", fmt.Sprint(err))
+	}
+}
