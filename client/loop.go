@@ -55,14 +55,14 @@ type loop struct {
 	rtt       time.Duration
 
 	peers    map[string]*dimp.Profile
-	queries  map[string]time.Time         // visa queries in flight, by peer
-	waitOut  map[string][]*outgoing       // messages waiting for a peer's visa
-	waitIn   map[string][]*held           // messages waiting for their sender's visa
-	outbox   map[MessageID]*outgoing      // every message sent, by ID
-	bySig    map[string]*outgoing         // the same, by signature
-	inbox    map[MessageID]*incoming      // messages received, for MarkRead
-	attached map[string]bool              // peers that were sent our meta and visa
-	seen     *sigSet                      // signatures already processed
+	queries  map[string]time.Time    // visa queries in flight, by peer
+	waitOut  map[string][]*outgoing  // messages waiting for a peer's visa
+	waitIn   map[string][]*held      // messages waiting for their sender's visa
+	outbox   map[MessageID]*outgoing // every message sent, by ID
+	bySig    map[string]*outgoing    // the same, by signature
+	inbox    map[MessageID]*incoming // messages received, for MarkRead
+	attached map[string]bool         // peers that were sent our meta and visa
+	seen     *sigSet                 // signatures already processed
 	seq      int
 }
 
