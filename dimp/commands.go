@@ -40,7 +40,7 @@ func parseCommand(r *fieldReader, h Head) Content {
 	switch name {
 	case CmdMeta:
 		return &MetaCommand{CommandHead: ch, ID: r.idOf("did", r.rawEither("did", "ID")), Meta: parseMetaField(r, "meta")}
-	case CmdDocuments, "document":
+	case CmdDocuments, "document", "profile":
 		return parseDocumentCommand(r, ch)
 	case CmdReceipt:
 		return parseReceipt(r, ch)
@@ -175,6 +175,26 @@ func parseDocumentCommand(r *fieldReader, ch CommandHead) *DocumentCommand {
 		}
 	} else if single != nil {
 		if d := parseDocumentField(r, "document", single); d != nil {
+			c.Documents = []*Document{d}
+		}
+	} else if prof := r.raw("profile"); prof != nil {
+		// DIMP v1: `profile` is a document map, or the data string with the
+		// signature beside it.
+		if prof[0] == '{' {
+			if d := parseDocumentField(r, "profile", prof); d != nil {
+				c.Documents = []*Document{d}
+			}
+		} else if data := r.strOf("profile", prof); r.err == nil {
+			sig, text, err := readTED(r.raw("signature"))
+			if err != nil {
+				r.fail("signature", err)
+				return c
+			}
+			d := &Document{ID: c.ID, Data: data, Signature: sig, sigText: text}
+			if d.props, err = jsonx.ParseObject([]byte(data)); err != nil {
+				r.fail("profile", err)
+				return c
+			}
 			c.Documents = []*Document{d}
 		}
 	}

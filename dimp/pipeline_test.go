@@ -318,3 +318,21 @@ func TestHandshakeStates(t *testing.T) {
 		}
 	}
 }
+
+func TestLegacyProfileCommand(t *testing.T) {
+	alice := newTestUser(t, "alice", MetaMKM, mustRSA(t, 1024))
+	v := alice.Visa
+	raw, _ := json.Marshal(map[string]any{"type": 136, "sn": 9, "cmd": "profile", "ID": alice.ID.String(),
+		"profile": v.Data, "signature": ted.Encode(v.Signature)})
+	c, err := ParseContent(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dc, ok := c.(*DocumentCommand)
+	if !ok || len(dc.Documents) != 1 {
+		t.Fatalf("profile command read as %#v", c)
+	}
+	if err := dc.Documents[0].VerifyFor(alice.ID, alice.Meta); err != nil {
+		t.Fatalf("v1 profile does not verify: %v", err)
+	}
+}
