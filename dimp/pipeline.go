@@ -52,6 +52,7 @@ func Encrypt(im *InstantMessage, pw crypto.SymmetricKey, recipients []Recipient)
 		return nil, fmt.Errorf("encrypt content: %w", err)
 	}
 	sm.Data, sm.IV = ted.Encode(ct), iv
+	sm.decoded, sm.decodedFor = ct, sm.Data // what Sign needs, without decoding it again
 	if len(recipients) == 0 {
 		return sm, nil
 	}

@@ -116,3 +116,21 @@ func FuzzScan(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAppendString checks that every string is written as JSON that reads
+// back as the same text (invalid UTF-8 as U+FFFD).
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "plain ASCII text of some length", "a\"b\\c\n\x01\u2028é\xff", "0123456789abcdef\x7f\u2029"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out := AppendString(nil, s)
+		var back string
+		if err := json.Unmarshal(out, &back); err != nil {
+			t.Fatalf("%q written as invalid JSON %s: %v", s, out, err)
+		}
+		if want := strings.ToValidUTF8(s, "\uFFFD"); back != want && utf8.ValidString(s) {
+			t.Fatalf("%q read back as %q", s, back)
+		}
+	})
+}

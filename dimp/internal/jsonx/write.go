@@ -19,7 +19,7 @@ type Writer struct {
 
 // NewWriter starts an object, appending to buf.
 func NewWriter(buf []byte) *Writer {
-	return &Writer{buf: append(buf, '{'), first: true}
+	return &Writer{buf: append(buf, '{'), first: true, written: make([]string, 0, 12)}
 }
 
 func (w *Writer) key(k string) {
@@ -139,6 +139,19 @@ func AppendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Pass eight bytes at a time while none needs escaping or a
+		// UTF-8 check (the Base64 of data, keys and signatures).
+		for i+8 <= len(s) {
+			v := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+			if (hasLess(v, 0x20)|hasByte(v, '"')|hasByte(v, '\\')|v)&0x8080808080808080 != 0 {
+				break
+			}
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {
