@@ -94,8 +94,13 @@ func (m *Members) Expand(pairs [][2]string) {
 		return
 	}
 	for _, p := range pairs {
-		if i := m.find(p[1]); i >= 0 && m.find(p[0]) < 0 {
-			m.list[i].Name = p[0]
+		if m.find(p[1]) < 0 || m.find(p[0]) >= 0 {
+			continue
+		}
+		for i := range m.list { // a repeated short name is renamed each time
+			if m.list[i].Name == p[1] {
+				m.list[i].Name = p[0]
+			}
 		}
 	}
 }
