@@ -1,0 +1,90 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"dimtui/mockstation"
+	"dimtui/mockstation/store"
+)
+
+func newStationCommand() *cobra.Command {
+	var (
+		listen, dataDir string
+		cfg             mockstation.Config
+		syncFull        bool
+		verbose         bool
+	)
+	cmd := &cobra.Command{
+		Use:   "station",
+		Short: "Run a DIM station: WebSocket, handshake, routing, store-and-forward",
+		Long: `Runs a DIM station on one port: DIM clients connect over WebSocket (any path),
+handshake, and exchange messages through it; messages for users who are offline
+wait in an SQLite database until they are acknowledged. GET /status on the same
+port reports sessions, users online and stored messages as JSON.
+
+On first start the station creates its identity (a station ID with a secp256k1
+signing key and an RSA visa key) in the data directory and keeps it there.
+Logs go to stderr. SIGINT or SIGTERM shut it down gracefully.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if dataDir == "" {
+				dir, err := defaultStationDir()
+				if err != nil {
+					return err
+				}
+				dataDir = dir
+			}
+			level := slog.LevelInfo
+			if verbose {
+				level = slog.LevelDebug
+			}
+			cfg.Listen, cfg.DataDir = listen, dataDir
+			cfg.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			if syncFull {
+				cfg.Sync = store.SyncFull
+			}
+			srv, err := mockstation.New(cfg)
+			if err != nil {
+				return err
+			}
+			cfg.Logger.Info("station ready", "id", srv.ID(), "data", dataDir)
+			return srv.Run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&listen, "listen", mockstation.DefaultListen, "TCP address to listen on")
+	f.StringVar(&dataDir, "data", "", "data directory (default: the user's state directory + /dimtui/station)")
+	f.DurationVar(&cfg.TimeWindow, "time-window", 10*time.Minute, "accepted clock skew of message times (0: no check)")
+	f.Float64Var(&cfg.RateLimit, "rate", mockstation.DefaultRateLimit, "messages per second one connection may send (negative: no limit)")
+	f.IntVar(&cfg.RateBurst, "burst", mockstation.DefaultRateBurst, "messages one connection may send at once")
+	f.Int64Var(&cfg.MaxFrame, "max-frame", mockstation.DefaultMaxFrame, "largest WebSocket message accepted, in bytes")
+	f.BoolVar(&syncFull, "sync-full", false, "fsync every commit (survive power loss, not only a killed process)")
+	f.BoolVarP(&verbose, "verbose", "v", false, "log every connection and message")
+	return cmd
+}
+
+// defaultStationDir is dimtui/station in the user's state directory:
+// $XDG_STATE_HOME, else ~/.local/state on Unix systems, else the config
+// directory.
+func defaultStationDir() (string, error) {
+	if dir := os.Getenv("XDG_STATE_HOME"); dir != "" && filepath.IsAbs(dir) {
+		return filepath.Join(dir, "dimtui", "station"), nil
+	}
+	if runtime.GOOS != "windows" && runtime.GOOS != "darwin" && runtime.GOOS != "plan9" {
+		if home, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(home, ".local", "state", "dimtui", "station"), nil
+		}
+	}
+	base, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("no data directory: give one with --data: %w", err)
+	}
+	return filepath.Join(base, "dimtui", "station"), nil
+}

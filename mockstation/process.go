@@ -1,0 +1,352 @@
+package mockstation
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"dimtui/dimp"
+	"dimtui/mockstation/store"
+)
+
+// Reasons the station refuses a message, beside dimp's errors. They are
+// logged and sent as the `error` of the refusal receipt.
+var (
+	errForgedSender = errors.New("sender is not the user handshaken on this connection")
+	errTimeWindow   = errors.New("message time outside the accepted window")
+	errBlocked      = errors.New("the receiver blocked the sender")
+	errGroup        = errors.New("the station does not split group messages")
+	errReceiver     = errors.New("receiver not served by this station")
+	errUnsigned     = errors.New("message has no signature")
+)
+
+// inbound is one message being handled, with what the station learnt of it.
+type inbound struct {
+	rm     *dimp.ReliableMessage
+	raw    []byte        // the message as it arrived (one line of the frame)
+	from   *dimp.Profile // the sender's checked profile, once known
+	attach bool          // the next answer carries the station's meta and visa
+}
+
+// handlePackage takes one message off the wire. Refusals are answered with
+// receipts; an error return closes the connection.
+func (c *conn) handlePackage(raw []byte) error {
+	rm, err := c.srv.packer.Parse(raw)
+	if err != nil {
+		return c.badPackage(raw, err)
+	}
+	return c.handleMessage(&inbound{rm: rm, raw: raw})
+}
+
+// badPackage answers what does not parse as a reliable message. Before the
+// handshake there is no one to answer: the connection is closed. After it,
+// the user gets a receipt, with the envelope as origin when it can be read.
+func (c *conn) badPackage(raw []byte, err error) error {
+	user, prof := c.session()
+	if user.IsZero() || prof == nil {
+		return closeWith(websocket.StatusPolicyViolation, "not a DIM message before the handshake: %v", err)
+	}
+	text := "Message not valid."
+	var rm *dimp.ReliableMessage
+	if sm, perr := dimp.ParseSecureMessage(raw); perr == nil {
+		rm = &dimp.ReliableMessage{SecureMessage: *sm}
+		var probe map[string]json.RawMessage
+		if json.Unmarshal(raw, &probe) == nil && probe["signature"] == nil && probe["V"] == nil {
+			text, err = "Message not signed.", fmt.Errorf("%w: %w", errUnsigned, err)
+		}
+	}
+	c.log.Info("refused", "user", user, "reason", text, "err", err)
+	r := newReceipt(text, rm, 0)
+	setExtra(r, "error", err.Error())
+	return c.answerTo(user, prof, r, false)
+}
+
+// session returns the handshaken user and its profile; zero before DIM!.
+func (c *conn) session() (dimp.ID, *dimp.Profile) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.user, c.profile
+}
+
+// handleMessage checks a parsed message and dispatches it:
+//
+//  1. after the handshake, the sender must be the handshaken user;
+//  2. the sender's profile comes from the attached meta and visa (valid,
+//     matching the sender) or from what the station stored before;
+//  3. the signature must verify with it, and the time must be within the
+//     window;
+//  4. attached meta and visa are stored;
+//  5. the receiver decides: the station (processed here), everyone
+//     (pushed to all online users, then processed here), a user (stored and
+//     routed), or refused (groups, other broadcasts, other stations).
+func (c *conn) handleMessage(in *inbound) error {
+	rm := in.rm
+	user, userProf := c.session()
+	if !user.IsZero() && !rm.Sender.SameAs(user) {
+		return c.refuseTo(in, user, userProf, "Sender not handshaken on this connection.",
+			fmt.Errorf("%w: %s, handshaken: %s", errForgedSender, rm.Sender, user))
+	}
+	prof, err := c.srv.senderProfile(c.ctx, rm)
+	if err == nil && prof == nil {
+		err = fmt.Errorf("%w: %s attached no meta and is unknown here", dimp.ErrNoVerifyKey, rm.Sender)
+	}
+	if err != nil {
+		if c.ctx.Err() != nil {
+			return c.ctx.Err()
+		}
+		if user.IsZero() {
+			return closeWith(websocket.StatusPolicyViolation, "%s %v", reasonOf(err), err)
+		}
+		return c.refuseTo(in, user, userProf, reasonOf(err), err)
+	}
+	in.from = prof
+	if _, err := dimp.Verify(rm, prof.VerifyKeys()...); err != nil {
+		return c.refuse(in, reasonOf(err), err)
+	}
+	if w := c.srv.cfg.TimeWindow; w > 0 {
+		skew := rm.Time - float64(time.Now().UnixNano())/1e9
+		if rm.Time == 0 || math.Abs(skew) > w.Seconds() {
+			return c.refuse(in, "Message time out of window.",
+				fmt.Errorf("%w: %.0fs off, %s accepted", errTimeWindow, skew, w))
+		}
+	}
+	if rm.Meta != nil || rm.Visa != nil {
+		if _, err := c.srv.learn(c.ctx, prof, rm.Meta, rm.Visa); err != nil && c.ctx.Err() == nil {
+			c.log.Error("store attached meta/visa", "sender", rm.Sender, "err", err)
+		}
+	}
+	// The station introduces itself in its first answer to a client that
+	// does not know it yet (spec/station.md §2.3).
+	in.attach = rm.Receiver.SameAs(dimp.AnyStation) || rm.Group.SameAs(dimp.EveryStations)
+	return c.dispatch(in, user.IsZero())
+}
+
+// dispatch routes a verified message by its receiver (spec/station.md §3.1).
+func (c *conn) dispatch(in *inbound, early bool) error {
+	recv := in.rm.Receiver
+	switch {
+	case recv.SameAs(c.srv.me.ID), recv.SameAs(dimp.AnyStation), recv.SameAs(dimp.Anyone),
+		recv.SameAs(dimp.EveryStations):
+		return c.local(in, nil)
+	case recv.SameAs(dimp.Everyone):
+		if early {
+			return c.hold(in)
+		}
+		reached := c.srv.hub.broadcast(outgoing(in), in.rm.Sender.WithoutTerminal().String())
+		if reached == nil {
+			reached = []string{}
+		}
+		return c.local(in, reached)
+	case recv.IsGroup():
+		return c.refuse(in, "Group message not supported: send it to each member.",
+			fmt.Errorf("%w: %s", errGroup, recv))
+	case recv.IsBroadcast():
+		return c.refuse(in, "Receiver not supported.", fmt.Errorf("%w: %s", errReceiver, recv))
+	case recv.Type() == dimp.Station:
+		return c.refuse(in, "Message not redirected: unknown station.", fmt.Errorf("%w: %s", errReceiver, recv))
+	}
+	if early {
+		return c.hold(in)
+	}
+	return c.route(in)
+}
+
+// hold keeps a message that came before the handshake, to be handled after
+// it, and asks the client to handshake: DIM? with "force": true.
+func (c *conn) hold(in *inbound) error {
+	if len(c.held) >= maxHeld {
+		return closeWith(websocket.StatusPolicyViolation, "more than %d messages before the handshake", maxHeld)
+	}
+	c.held = append(c.held, held{rm: in.rm, raw: in.raw})
+	ask := dimp.NewHandshake(dimp.HandshakeAsk, c.key)
+	ask.Force = true
+	setExtra(ask, "remote_address", c.remote)
+	return c.answer(in, ask)
+}
+
+// outgoing is the message as pushed to receivers: the bytes that arrived,
+// unless they span lines (receivers split frames that start with '{' into
+// lines), in which case it is written anew; its data is never rewritten.
+func outgoing(in *inbound) []byte {
+	if bytes.ContainsAny(in.raw, "\r\n") {
+		if out, err := in.rm.MarshalJSON(); err == nil {
+			return out
+		}
+	}
+	return in.raw
+}
+
+// route stores a message for a user and pushes it to the user's active
+// sessions. The store commits before the station answers: "Message
+// delivered." (pushed to a session; or acknowledged already, for a replay)
+// or "Message cached." (the user is offline) are promises that survive the
+// station being killed right after.
+func (c *conn) route(in *inbound) error {
+	rm := in.rm
+	recv := rm.Receiver.WithoutTerminal().String()
+	blocked, err := c.srv.blocked(c.ctx, recv, rm)
+	if err != nil {
+		return c.internal(in, err)
+	}
+	if blocked {
+		return c.refuse(in, "Message is blocked by the receiver.", fmt.Errorf("%w: %s", errBlocked, rm.Receiver))
+	}
+	m := store.Message{Receiver: recv, Signature: rm.SignatureText(), Time: rm.Time, Data: outgoing(in)}
+	id, res, err := c.srv.store.SaveMessage(c.ctx, m)
+	if err != nil {
+		return c.internal(in, err)
+	}
+	online := 0
+	if res != store.Acknowledged {
+		m.ID = id
+		online = c.srv.hub.push(m)
+	}
+	if c.log.Enabled(c.ctx, slog.LevelDebug) {
+		c.log.Debug("routed", "sender", rm.Sender, "receiver", rm.Receiver, "stored", res, "online", online)
+	}
+	var r *dimp.ReceiptCommand
+	if online > 0 || res == store.Acknowledged {
+		r = newReceipt(dimp.ReceiptDelivered, rm, 0)
+		r.Recipient = rm.Receiver
+	} else {
+		r = newReceipt(dimp.ReceiptCached, rm, 0)
+	}
+	return c.answer(in, r)
+}
+
+// internal answers a message the station failed to handle by its own
+// fault (the store failed); when the connection is closing there is no one
+// to answer.
+func (c *conn) internal(in *inbound, err error) error {
+	if c.ctx.Err() != nil {
+		return c.ctx.Err()
+	}
+	c.log.Error("station error", "sender", in.rm.Sender, "err", err)
+	return c.refuse(in, "Station error: message not stored.", err)
+}
+
+// refuse answers a message the station will not take with a receipt whose
+// text names the reason; err says more, in the receipt's `error`. On a
+// handshaken connection the answer goes to the user on the line.
+func (c *conn) refuse(in *inbound, text string, err error) error {
+	to, p := in.rm.Sender, in.from
+	if user, up := c.session(); !user.IsZero() {
+		to, p = user, up
+	}
+	return c.refuseTo(in, to, p, text, err)
+}
+
+func (c *conn) refuseTo(in *inbound, to dimp.ID, p *dimp.Profile, text string, err error) error {
+	c.log.Info("refused", "sender", in.rm.Sender, "receiver", in.rm.Receiver, "reason", text, "err", err)
+	if p == nil {
+		return closeWith(websocket.StatusPolicyViolation, "%s %v", text, err)
+	}
+	r := newReceipt(text, in.rm, 0)
+	setExtra(r, "error", err.Error())
+	attach := in.attach
+	in.attach = false
+	return c.answerTo(to, p, r, attach)
+}
+
+// answer sends content from the station to the sender of in.
+func (c *conn) answer(in *inbound, content dimp.Content) error {
+	attach := in.attach
+	in.attach = false
+	return c.answerTo(in.rm.Sender, in.from, content, attach)
+}
+
+// answerTo seals content for to and queues it on this connection. Receipts
+// are not sent to stations (spec/station.md §3.2). Content that cannot be
+// sealed (the user has no key to encrypt to) is logged and dropped.
+func (c *conn) answerTo(to dimp.ID, p *dimp.Profile, content dimp.Content, attach bool) error {
+	if _, ok := content.(*dimp.ReceiptCommand); ok && to.Type() == dimp.Station {
+		return nil
+	}
+	// A client that has not handshaken may not know the station yet: it
+	// needs the station's meta and visa to read any answer.
+	attach = attach || c.userID().IsZero()
+	data, err := c.srv.seal(to, p, content, attach)
+	if err != nil {
+		c.log.Warn("cannot answer", "to", to, "err", err)
+		return nil
+	}
+	return c.reply(frame{data: data})
+}
+
+// seal packs content from the station for one user (Instant → Secure →
+// Reliable): encrypted with a fresh message key, which is encrypted to the
+// user's visa keys, and signed with the station's meta key; attach adds the
+// station's meta and visa.
+func (s *Server) seal(to dimp.ID, p *dimp.Profile, content dimp.Content, attach bool) ([]byte, error) {
+	recipient, err := dimp.RecipientOf(p)
+	if err != nil {
+		return nil, err
+	}
+	pw, err := newMessageKey()
+	if err != nil {
+		return nil, err
+	}
+	sm, err := dimp.Encrypt(dimp.NewInstantMessage(s.me.ID, to, content), pw, []dimp.Recipient{recipient})
+	if err != nil {
+		return nil, err
+	}
+	rm, err := dimp.Sign(sm, s.me.SignKey)
+	if err != nil {
+		return nil, err
+	}
+	if attach {
+		rm.Meta, rm.Visa = s.me.Meta, s.me.Visa
+	}
+	return rm.MarshalJSON()
+}
+
+// open decrypts a verified message addressed to the station, reusing the
+// message key the sender sent before when this one carries none.
+func (s *Server) open(rm *dimp.ReliableMessage) (*dimp.InstantMessage, error) {
+	sm := &rm.SecureMessage
+	dest := sm.Destination()
+	cached := s.keys.Get(sm.Sender, dest)
+	im, pw, err := dimp.Decrypt(sm, s.me.ID, s.me.Decrypt, cached)
+	if err != nil {
+		return nil, err
+	}
+	if pw != cached && !sm.IsBroadcast() {
+		s.keys.Put(sm.Sender, dest, pw)
+	}
+	return im, nil
+}
+
+// reasonOf names, for a receipt's text, why a message was refused.
+func reasonOf(err error) string {
+	switch {
+	case errors.Is(err, dimp.ErrMetaMismatch):
+		return "Meta does not match the sender."
+	case errors.Is(err, dimp.ErrInvalidMeta), errors.Is(err, dimp.ErrFingerprint):
+		return "Meta not valid."
+	case errors.Is(err, dimp.ErrDocumentSignature), errors.Is(err, dimp.ErrDocumentID),
+		errors.Is(err, dimp.ErrInvalidDocument):
+		return "Visa not valid."
+	case errors.Is(err, dimp.ErrNoVerifyKey):
+		return "Sender unknown: attach meta and visa."
+	case errors.Is(err, dimp.ErrSignature):
+		return "Signature not verified."
+	case errors.Is(err, dimp.ErrInvalidContent):
+		return "Content not valid."
+	case errors.Is(err, dimp.ErrNoDecryptKey):
+		return "Message key missing."
+	case errors.Is(err, dimp.ErrDecrypt):
+		return "Message not decrypted."
+	case errors.Is(err, dimp.ErrInvalidMessage):
+		return "Message not valid."
+	case errors.Is(err, context.Canceled):
+		return "Station closing."
+	}
+	return "Message refused."
+}

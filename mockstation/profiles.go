@@ -1,0 +1,261 @@
+package mockstation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"dimtui/dimp"
+	"dimtui/mockstation/store"
+)
+
+// cacheLimit bounds the in-memory caches in front of the store; past it a
+// cache forgets an arbitrary half of its entries (the store still has them).
+const cacheLimit = 1 << 16
+
+// profileCache keeps the checked profiles (meta and visas) of the entities
+// the station has seen. Profiles in it are never modified: an update stores
+// a new one.
+type profileCache struct {
+	mu sync.RWMutex
+	m  map[string]*dimp.Profile
+}
+
+func newProfileCache() *profileCache { return &profileCache{m: make(map[string]*dimp.Profile)} }
+
+func (c *profileCache) get(id string) *dimp.Profile {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.m[id]
+}
+
+func (c *profileCache) put(id string, p *dimp.Profile) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= cacheLimit {
+		forgetHalf(c.m)
+	}
+	c.m[id] = p
+}
+
+// merge adds a visa to the cached profile of key (p when none is cached),
+// keeping the newest visa of each terminal.
+func (c *profileCache) merge(key string, p *dimp.Profile, visa *dimp.Document) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	base := c.m[key]
+	if base == nil {
+		base = p
+	}
+	docs := append(append([]*dimp.Document(nil), base.Visas...), visa)
+	merged, err := dimp.NewProfile(base.ID, base.Meta, docs...)
+	if err != nil {
+		return err
+	}
+	if len(c.m) >= cacheLimit {
+		forgetHalf(c.m)
+	}
+	c.m[key] = merged
+	return nil
+}
+
+func forgetHalf[V any](m map[string]V) {
+	n := len(m) / 2
+	for k := range m {
+		if n == 0 {
+			return
+		}
+		delete(m, k)
+		n--
+	}
+}
+
+// profile returns what the station knows of id: its meta and newest visas,
+// from the cache or the store; nil when it knows no meta.
+func (s *Server) profile(ctx context.Context, id dimp.ID) (*dimp.Profile, error) {
+	key := id.WithoutTerminal().String()
+	if p := s.known.get(key); p != nil {
+		return p, nil
+	}
+	raw, err := s.store.Meta(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	meta, err := dimp.ParseMeta(raw)
+	if err != nil {
+		return nil, fmt.Errorf("stored meta of %s: %w", key, err)
+	}
+	p, err := dimp.NewProfile(id.WithoutTerminal(), meta)
+	if err != nil {
+		return nil, fmt.Errorf("stored meta of %s: %w", key, err)
+	}
+	docs, err := s.store.Documents(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range docs {
+		if d.Type != dimp.DocVisa {
+			continue
+		}
+		doc, err := dimp.ParseDocument(d.Data)
+		if err == nil {
+			err = p.AddDocument(doc)
+		}
+		if err != nil {
+			s.log.Warn("stored visa skipped", "id", key, "err", err)
+		}
+	}
+	s.known.put(key, p)
+	return p, nil
+}
+
+// senderProfile returns the profile to verify rm with: built from the meta
+// and visa attached to it when there are (they must be valid, match the
+// sender and be signed by its meta), else what the station knows. A visa
+// attached without a meta is checked against the known meta. It returns
+// nil and no error when nothing is known of the sender.
+func (s *Server) senderProfile(ctx context.Context, rm *dimp.ReliableMessage) (*dimp.Profile, error) {
+	if rm.Meta != nil {
+		return dimp.ProfileFromMessage(rm)
+	}
+	known, err := s.profile(ctx, rm.Sender)
+	if err != nil || known == nil || rm.Visa == nil {
+		return known, err
+	}
+	return dimp.NewProfile(known.ID, known.Meta, append(append([]*dimp.Document(nil), known.Visas...), rm.Visa)...)
+}
+
+// learn stores a checked meta and document (either may be nil) of the
+// entity p describes, unless the station has them already, and refreshes
+// the cached profile. Only a newer document replaces a stored one; saved
+// reports whether doc was stored.
+func (s *Server) learn(ctx context.Context, p *dimp.Profile, meta *dimp.Meta, doc *dimp.Document) (saved bool, err error) {
+	key := p.ID.String()
+	cached := s.known.get(key)
+	if meta != nil && cached == nil {
+		raw, err := meta.MarshalJSON()
+		if err != nil {
+			return false, err
+		}
+		if _, err := s.store.SaveMeta(ctx, key, raw); err != nil {
+			return false, err
+		}
+	}
+	known := doc != nil && hasDocument(cached, doc)
+	if doc != nil && !known {
+		raw, err := doc.MarshalJSON()
+		if err != nil {
+			return false, err
+		}
+		saved, err = s.store.SaveDocument(ctx, store.Document{ID: key, Type: doc.DocType(),
+			Terminal: doc.Terminal(), Time: doc.Time(), Data: raw})
+		if err != nil {
+			return false, err
+		}
+	}
+	if doc == nil || doc.DocType() != dimp.DocVisa || known {
+		if cached == nil {
+			s.known.put(key, p)
+		}
+		return saved, nil
+	}
+	return saved, s.known.merge(key, p, doc)
+}
+
+// hasDocument reports whether p already holds d or a newer visa of the same
+// terminal.
+func hasDocument(p *dimp.Profile, d *dimp.Document) bool {
+	if p == nil || d.DocType() != dimp.DocVisa {
+		return false
+	}
+	for _, v := range p.Visas {
+		if v.Terminal() == d.Terminal() && v.Time() >= d.Time() {
+			return true
+		}
+	}
+	return false
+}
+
+// meta returns the stored meta of id, nil when none.
+func (s *Server) meta(ctx context.Context, id dimp.ID) (*dimp.Meta, error) {
+	p, err := s.profile(ctx, id)
+	if err != nil || p == nil {
+		return nil, err
+	}
+	return p.Meta, nil
+}
+
+// listCache keeps users' block and mute lists, as sets of IDs without
+// terminal, in front of the store.
+type listCache struct {
+	mu sync.RWMutex
+	m  map[string]map[string]bool // owner "\x00" name → members
+}
+
+func newListCache() *listCache { return &listCache{m: make(map[string]map[string]bool)} }
+
+func listKey(owner, name string) string { return owner + "\x00" + name }
+
+// list returns the members of owner's list name, loading them from the
+// store on first use.
+func (s *Server) list(ctx context.Context, owner, name string) (map[string]bool, error) {
+	key := listKey(owner, name)
+	s.lists.mu.RLock()
+	set, ok := s.lists.m[key]
+	s.lists.mu.RUnlock()
+	if ok {
+		return set, nil
+	}
+	members, _, err := s.store.List(ctx, owner, name)
+	if err != nil {
+		return nil, err
+	}
+	set = make(map[string]bool, len(members))
+	for _, m := range members {
+		set[m] = true
+	}
+	s.lists.mu.Lock()
+	if len(s.lists.m) >= cacheLimit {
+		forgetHalf(s.lists.m)
+	}
+	s.lists.m[key] = set
+	s.lists.mu.Unlock()
+	return set, nil
+}
+
+// setList stores owner's list name and updates the cache.
+func (s *Server) setList(ctx context.Context, owner, name string, members []dimp.ID) error {
+	ids := make([]string, 0, len(members))
+	set := make(map[string]bool, len(members))
+	for _, m := range members {
+		k := m.WithoutTerminal().String()
+		if !set[k] {
+			set[k] = true
+			ids = append(ids, k)
+		}
+	}
+	if err := s.store.SetList(ctx, owner, name, ids); err != nil {
+		return err
+	}
+	s.lists.mu.Lock()
+	s.lists.m[listKey(owner, name)] = set
+	s.lists.mu.Unlock()
+	return nil
+}
+
+// blocked reports whether the receiver has blocked the sender of rm, or the
+// group it exposes.
+func (s *Server) blocked(ctx context.Context, receiver string, rm *dimp.ReliableMessage) (bool, error) {
+	set, err := s.list(ctx, receiver, dimp.CmdBlock)
+	if err != nil || len(set) == 0 {
+		return false, err
+	}
+	if set[rm.Sender.WithoutTerminal().String()] {
+		return true, nil
+	}
+	return !rm.Group.IsZero() && set[rm.Group.WithoutTerminal().String()], nil
+}

@@ -1,0 +1,359 @@
+// Package mockstation is a DIM station: the server DIMP clients connect to
+// over WebSocket, following dimchat's station (see spec/station.md) and
+// stricter than it.
+//
+// A connection handshakes (Hello world! → DIM? with a session key → Hello
+// world! with the key → DIM!), after which the station routes the user's
+// messages to other users, storing each one in SQLite until its receiver
+// acknowledges it, and answers what is addressed to the station itself:
+// meta and document registry, login, report, block and mute lists, and the
+// text "active users". Every message is verified (signature, meta and visa
+// of the sender, sender = the handshaken user, time window), frames and
+// rates are limited, and each refusal is answered with a receipt naming
+// the reason, or a close code when the connection itself misbehaves.
+package mockstation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"dimtui/dimp"
+	"dimtui/mockstation/store"
+)
+
+// Defaults for Config.
+const (
+	DefaultListen           = "127.0.0.1:9394"
+	DefaultMaxFrame         = 1 << 20 // bytes in one WebSocket message
+	DefaultRateLimit        = 500     // messages per second, per connection
+	DefaultRateBurst        = 5000    // messages a connection may send at once
+	DefaultHandshakeTimeout = 2 * time.Minute
+	DefaultWriteTimeout     = 10 * time.Second
+)
+
+// databaseFile is the SQLite database in the data directory.
+const databaseFile = "station.db"
+
+// Service is extra work the station runs beside itself once it listens,
+// for example an in-process bot that connects to url like any client. It
+// should return when ctx ends.
+type Service func(ctx context.Context, url string) error
+
+// Config configures a Server. Only DataDir is required.
+type Config struct {
+	// Listen is the TCP address Run listens on (DefaultListen when empty).
+	Listen string
+	// DataDir holds the station's identity and database; created if missing.
+	DataDir string
+	// MaxFrame bounds one incoming WebSocket message, in bytes
+	// (DefaultMaxFrame when 0). A bigger one closes the connection with
+	// status 1009 (message too big).
+	MaxFrame int64
+	// RateLimit is the sustained number of messages per second one
+	// connection may send (DefaultRateLimit when 0, no limit when negative);
+	// RateBurst how many it may send at once (DefaultRateBurst when 0).
+	// Acknowledgements (ACK: frames) are not counted.
+	RateLimit float64
+	RateBurst int
+	// TimeWindow is how far a message's time may be from the station's
+	// clock; 0 turns the check off.
+	TimeWindow time.Duration
+	// HandshakeTimeout closes a connection that has not completed its
+	// handshake by then (DefaultHandshakeTimeout when 0, none when negative).
+	HandshakeTimeout time.Duration
+	// WriteTimeout bounds writing one frame to a client (DefaultWriteTimeout
+	// when 0); a client that does not read is disconnected.
+	WriteTimeout time.Duration
+	// Sync chooses how hard a commit waits for the disk. The default,
+	// store.SyncNormal, survives the station being killed at any moment.
+	Sync store.Sync
+	// Store replaces the SQLite database in DataDir (tests, benchmarks).
+	// The server does not close a store it was given.
+	Store store.Store
+	// Logger receives the station's log; nil discards it.
+	Logger *slog.Logger
+	// Services are started by Serve once it listens, and stopped with it.
+	Services []Service
+}
+
+// Server is a DIM station. Create one with New, serve it with Run, Serve or
+// Handler, and Close it when done.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	me     *dimp.Identity
+	packer *dimp.Packer   // the station's own pipeline: ID cache for parsing
+	keys   *dimp.KeyCache // message keys of clients, for messages to the station
+	store  store.Store
+	owned  bool // the store was opened by New
+	hub    *hub
+	known  *profileCache
+	lists  *listCache
+
+	started time.Time
+	ctx     context.Context // ends when the server closes; sessions watch it
+	cancel  context.CancelFunc
+
+	mu       sync.Mutex // guards closing and the sessions WaitGroup
+	closing  bool
+	sessions sync.WaitGroup
+	conns    atomic.Int64 // open WebSocket connections
+
+	acks      chan store.Ack // acknowledgements waiting for ackLoop
+	closeOnce sync.Once
+	closeErr  error
+	bg        sync.WaitGroup // background work (expiry, acknowledgements)
+}
+
+// ackQueue bounds the acknowledgements waiting to be committed.
+const ackQueue = 4096
+
+// New loads or creates the station's identity in cfg.DataDir, opens its
+// database and returns a server ready to serve.
+func New(cfg Config) (*Server, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("mockstation: no data directory")
+	}
+	if cfg.Listen == "" {
+		cfg.Listen = DefaultListen
+	}
+	if cfg.MaxFrame <= 0 {
+		cfg.MaxFrame = DefaultMaxFrame
+	}
+	if cfg.RateLimit == 0 {
+		cfg.RateLimit = DefaultRateLimit
+	}
+	if cfg.RateBurst <= 0 {
+		cfg.RateBurst = DefaultRateBurst
+	}
+	if cfg.HandshakeTimeout == 0 {
+		cfg.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = DefaultWriteTimeout
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("mockstation: data directory: %w", err)
+	}
+	me, created, err := loadIdentity(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("mockstation: %w", err)
+	}
+	if created {
+		log.Info("created station identity", "id", me.ID, "file", filepath.Join(cfg.DataDir, identityFile))
+	}
+	s := &Server{cfg: cfg, log: log, me: me, packer: dimp.NewPacker(me), keys: &dimp.KeyCache{},
+		store: cfg.Store, hub: newHub(), known: newProfileCache(), lists: newListCache(), started: time.Now()}
+	if s.store == nil {
+		db, err := store.Open(context.Background(), filepath.Join(cfg.DataDir, databaseFile), store.Options{Sync: cfg.Sync})
+		if err != nil {
+			return nil, fmt.Errorf("mockstation: %w", err)
+		}
+		s.store, s.owned = db, true
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	// The station answers meta and document queries about itself like
+	// about anyone else.
+	if _, err := s.learn(s.ctx, me.Profile(), me.Meta, me.Visa); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("mockstation: register own profile: %w", err)
+	}
+	s.acks = make(chan store.Ack, ackQueue)
+	s.bg.Add(2)
+	go s.expireLoop()
+	go s.ackLoop()
+	return s, nil
+}
+
+// ID is the station's ID.
+func (s *Server) ID() dimp.ID { return s.me.ID }
+
+// Profile is the station's public profile (meta and visa).
+func (s *Server) Profile() *dimp.Profile { return s.me.Profile() }
+
+// Run listens on Config.Listen and serves until ctx ends, then closes the
+// server.
+func (s *Server) Run(ctx context.Context) error {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("mockstation: %w", err)
+	}
+	err = s.Serve(ctx, ln)
+	return errors.Join(err, s.Close())
+}
+
+// Serve accepts connections on ln until ctx ends. Then it stops listening,
+// closes every session with status 1001 (going away) and returns; the
+// database stays open until Close.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	url := "ws://" + ln.Addr().String() + "/"
+	s.log.Info("station listening", "id", s.me.ID, "url", url)
+
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+
+	svcCtx, stopServices := context.WithCancel(ctx)
+	var svcs sync.WaitGroup
+	for _, svc := range s.cfg.Services {
+		svcs.Add(1)
+		go func() {
+			defer svcs.Done()
+			if err := svc(svcCtx, url); err != nil && svcCtx.Err() == nil {
+				s.log.Error("service stopped", "err", err)
+			}
+		}()
+	}
+	defer func() {
+		stopServices()
+		svcs.Wait()
+	}()
+
+	select {
+	case err := <-errc:
+		s.closeSessions()
+		return fmt.Errorf("mockstation: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("station shutting down")
+	stopServices()
+	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := hs.Shutdown(shutCtx) // HTTP requests; hijacked WebSockets are ours
+	s.closeSessions()
+	if err != nil {
+		return fmt.Errorf("mockstation: shutdown: %w", err)
+	}
+	return nil
+}
+
+// closeSessions ends every WebSocket session and waits for them. New
+// connections are refused from then on.
+func (s *Server) closeSessions() {
+	s.mu.Lock()
+	s.closing = true
+	s.mu.Unlock()
+	s.cancel()
+	s.sessions.Wait()
+}
+
+// track registers a session goroutine unless the server is closing.
+func (s *Server) track() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.sessions.Add(1)
+	return true
+}
+
+// Close ends every session, stops background work and closes the database
+// (unless it was given in Config.Store). It is safe to call more than once.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		s.closeSessions()
+		close(s.acks) // no session is left to send one
+		s.bg.Wait()
+		if s.owned {
+			s.closeErr = s.store.Close()
+		}
+	})
+	return s.closeErr
+}
+
+// expireLoop deletes expired messages at start and every hour.
+func (s *Server) expireLoop() {
+	defer s.bg.Done()
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		n, err := s.store.ExpireMessages(s.ctx)
+		switch {
+		case err != nil && s.ctx.Err() == nil:
+			s.log.Error("expire messages", "err", err)
+		case n > 0:
+			s.log.Info("expired messages", "count", n)
+		}
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// ackLoop deletes acknowledged messages, all those waiting at a time in one
+// commit. A session does not wait for the disk to take an acknowledgement:
+// one lost when the station is killed only means that the message is
+// delivered again, and clients drop duplicates by signature.
+func (s *Server) ackLoop() {
+	defer s.bg.Done()
+	batch := make([]store.Ack, 0, 256)
+	for a := range s.acks {
+		batch = append(batch[:0], a)
+	fill:
+		for len(batch) < cap(batch) {
+			select {
+			case a, ok := <-s.acks:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, a)
+			default:
+				break fill
+			}
+		}
+		n, err := s.store.AckMessages(context.Background(), batch)
+		if err != nil {
+			s.log.Error("acknowledge messages", "count", len(batch), "err", err)
+			continue
+		}
+		for _, a := range batch {
+			s.hub.forget(a.Receiver, a.Signature)
+		}
+		s.log.Debug("acknowledged", "messages", n, "acks", len(batch))
+	}
+}
+
+// Handler serves the station over HTTP: a WebSocket upgrade on any path
+// starts a DIM session, GET /status describes the station as JSON, and any
+// other request gets a line of text saying what this is.
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case isUpgrade(r):
+			s.serveWS(w, r)
+		case r.URL.Path == "/status" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+			s.serveStatus(w, r)
+		case r.URL.Path == "/":
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			fmt.Fprintf(w, "DIM station %s: connect over WebSocket; GET /status for its state.\n", s.me.ID)
+		default:
+			http.NotFound(w, r)
+		}
+	})
+}
+
+func isUpgrade(r *http.Request) bool {
+	return headerHasToken(r.Header, "Connection", "upgrade") && headerHasToken(r.Header, "Upgrade", "websocket")
+}

@@ -1,0 +1,159 @@
+// Package store keeps what the mock station must not lose: the messages
+// waiting for their receivers (store-and-forward), and the registry of
+// metas, documents, login records and block/mute lists.
+//
+// The station only ever talks to the Store interface; SQLite (package
+// modernc.org/sqlite, no cgo) is the implementation. The store knows nothing
+// of DIMP: IDs are strings (without terminal), messages, metas and documents
+// are the JSON bytes the station validated, so what goes out is exactly what
+// came in.
+package store
+
+import (
+	"context"
+	"errors"
+	"io"
+)
+
+// Errors for callers to test with errors.Is.
+var (
+	// ErrNotFound: nothing is stored under that key.
+	ErrNotFound = errors.New("not found")
+	// ErrClosed: the store was closed.
+	ErrClosed = errors.New("store closed")
+)
+
+// Store is everything the station keeps on disk.
+type Store interface {
+	MessageStore
+	MetaStore
+	DocumentStore
+	LoginStore
+	ListStore
+	io.Closer
+}
+
+// Message is one reliable message waiting for its receiver.
+type Message struct {
+	// ID is the row number the store gave the message. IDs only grow, in the
+	// order messages were saved, and are never reused: a session that has
+	// delivered everything up to ID n asks for what comes after n.
+	ID        int64
+	Receiver  string  // the receiver's ID without terminal
+	Signature string  // the message signature as it travels (Base64)
+	Time      float64 // the message's own time, seconds
+	Data      []byte  // the message JSON exactly as it will be sent
+}
+
+// Ack names a message its receiver acknowledged.
+type Ack struct {
+	Receiver  string
+	Signature string
+}
+
+// SaveResult says what SaveMessage did.
+type SaveResult int
+
+const (
+	// Saved: the message is new and now stored.
+	Saved SaveResult = iota
+	// Duplicate: the same (receiver, signature) is already stored and not
+	// yet acknowledged; the returned ID is the stored row's.
+	Duplicate
+	// Acknowledged: the same (receiver, signature) was stored before and the
+	// receiver has acknowledged it; nothing was stored.
+	Acknowledged
+)
+
+// String names the result.
+func (r SaveResult) String() string {
+	switch r {
+	case Saved:
+		return "saved"
+	case Duplicate:
+		return "duplicate"
+	case Acknowledged:
+		return "acknowledged"
+	}
+	return "SaveResult(?)"
+}
+
+// MessageStore is the store-and-forward queue. A message stays until its
+// receiver acknowledges it or it expires; each (receiver, signature) is
+// stored once, and remembered after its acknowledgement for as long as
+// messages are kept, so that a replay is not delivered again.
+type MessageStore interface {
+	// SaveMessage stores m durably before it returns: once it returns nil
+	// the message survives the process being killed.
+	SaveMessage(ctx context.Context, m Message) (id int64, res SaveResult, err error)
+	// PendingMessages lists up to limit messages for receiver with an ID
+	// greater than after, oldest (lowest ID) first; expired ones are left out.
+	PendingMessages(ctx context.Context, receiver string, after int64, limit int) ([]Message, error)
+	// AckMessage removes the message (receiver, signature) and remembers it
+	// as acknowledged. It reports whether such a message was waiting.
+	AckMessage(ctx context.Context, receiver, signature string) (bool, error)
+	// AckMessages is AckMessage for many at once, in one commit; it returns
+	// how many were waiting.
+	AckMessages(ctx context.Context, acks []Ack) (int, error)
+	// CountMessages counts the messages waiting, for all receivers.
+	CountMessages(ctx context.Context) (int64, error)
+	// ExpireMessages deletes what is older than the store's maximum age,
+	// messages and acknowledgements alike, and returns how many messages went.
+	ExpireMessages(ctx context.Context) (int64, error)
+}
+
+// MetaStore keeps metas by ID. A meta never changes, so the first one
+// stored for an ID stays.
+type MetaStore interface {
+	// SaveMeta stores meta for id unless one is stored; it reports whether
+	// it stored this one.
+	SaveMeta(ctx context.Context, id string, meta []byte) (bool, error)
+	// Meta returns the meta of id, or ErrNotFound.
+	Meta(ctx context.Context, id string) ([]byte, error)
+}
+
+// Document is a signed document (visa, bulletin, profile) as JSON.
+type Document struct {
+	ID       string  // the entity, without terminal
+	Type     string  // visa, bulletin, profile
+	Terminal string  // the device a visa is for, "" for all
+	Time     float64 // the signing time
+	Data     []byte  // the document JSON
+}
+
+// DocumentStore keeps the newest document per entity, type and terminal.
+type DocumentStore interface {
+	// SaveDocument stores d if it is newer than the stored document of the
+	// same entity, type and terminal; it reports whether it did.
+	SaveDocument(ctx context.Context, d Document) (bool, error)
+	// Documents returns every document of an entity (nil when none).
+	Documents(ctx context.Context, id string) ([]Document, error)
+}
+
+// Login is the newest login command of a user, with the message that
+// carried it.
+type Login struct {
+	User    string  // the user, without terminal
+	Time    float64 // the login command's time
+	Station string  // the station it logged in to
+	Command []byte  // the login command JSON
+	Message []byte  // the reliable message JSON that carried it
+}
+
+// LoginStore keeps the newest login of each user.
+type LoginStore interface {
+	// SaveLogin stores l if it is newer than the stored one; it reports
+	// whether it did.
+	SaveLogin(ctx context.Context, l Login) (bool, error)
+	// Login returns the stored login of user, or ErrNotFound.
+	Login(ctx context.Context, user string) (Login, error)
+}
+
+// ListStore keeps a user's named ID lists: "block" and "mute".
+type ListStore interface {
+	// SetList replaces the list name of owner.
+	SetList(ctx context.Context, owner, name string, members []string) error
+	// List returns the list name of owner; found is false when the owner
+	// never set it.
+	List(ctx context.Context, owner, name string) (members []string, found bool, err error)
+}
