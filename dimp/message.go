@@ -99,8 +99,9 @@ type InstantMessage struct {
 	Extra   Fields
 }
 
-// NewInstantMessage wraps a content for a receiver. The time is the
-// content's; a group content is sent to the group.
+// NewInstantMessage wraps a content for a receiver. The envelope time is the
+// content's (now, if the content has none). For a group message, pass the
+// group as receiver and set the content's Group.
 func NewInstantMessage(sender, receiver ID, c Content) *InstantMessage {
 	h := c.Header()
 	if h.Time == 0 {

@@ -179,6 +179,10 @@ func NewIdentity(t EntityType, mt MetaType, seed, nick string, sign crypto.Priva
 	return u, nil
 }
 
+// keyCacheSize bounds a KeyCache; when full it starts over, and directions
+// whose key was dropped simply get a new one.
+const keyCacheSize = 1 << 16
+
 // KeyCache holds the symmetric key of each direction (sender → destination)
 // so that later messages reuse it. It is safe for concurrent use.
 type KeyCache struct {
@@ -201,7 +205,7 @@ func (c *KeyCache) Get(from, to ID) crypto.SymmetricKey {
 func (c *KeyCache) Put(from, to ID, key crypto.SymmetricKey) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.keys == nil {
+	if c.keys == nil || len(c.keys) >= keyCacheSize {
 		c.keys = make(map[[2]string]crypto.SymmetricKey)
 	}
 	c.keys[cacheKey(from, to)] = key
