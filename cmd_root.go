@@ -14,6 +14,6 @@ a terminal chat client, the station it connects to, and tools to look inside DIM
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newIDCommand(), newMetaCommand(), newDocCommand(), newMsgCommand(), newStationCommand())
+	root.AddCommand(newIDCommand(), newMetaCommand(), newDocCommand(), newMsgCommand(), newStationCommand(), newBenchCommand())
 	return root
 }
