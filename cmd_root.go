@@ -13,7 +13,11 @@ func newRootCommand() *cobra.Command {
 a terminal chat client, the station it connects to, and tools to look inside DIM data.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// With no arguments: the demo. A station with its echo bot starts in
+		// this process and the terminal client opens, talking to the bot.
+		RunE: runDemo,
 	}
-	root.AddCommand(newIDCommand(), newMetaCommand(), newDocCommand(), newMsgCommand(), newStationCommand(), newBenchCommand())
+	root.AddCommand(newIDCommand(), newMetaCommand(), newDocCommand(), newMsgCommand(), newStationCommand(), newBenchCommand(),
+		newChatCommand())
 	return root
 }

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"dimtui/client"
+	"dimtui/dimp"
+)
+
+// timeToSuccess starts the demo (station, echo bot, client) with its data
+// in dirs and returns how long it took until the handshake succeeded.
+func timeToSuccess(tb testing.TB, stationDir, idDir string) time.Duration {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	start := time.Now()
+	d, err := startDemo(ctx, demoConfig{Listen: "127.0.0.1:0", StationDir: stationDir, IdentityDir: idDir})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer d.Close()
+	for {
+		select {
+		case ev := <-d.Client.Events():
+			if s, ok := ev.(client.StatusEvent); ok && s.Status.State == client.Running && s.Status.Handshake == dimp.HandshakeSuccess {
+				return time.Since(start)
+			}
+		case <-ctx.Done():
+			tb.Fatal("no handshake Success in 20 s")
+		}
+	}
+}
+
+// TestDemoStartup measures the time from starting the demo to handshake
+// Success, on the first run (identities created) and on later ones.
+// Target: at most 1 s.
+func TestDemoStartup(t *testing.T) {
+	stationDir, idDir := t.TempDir(), t.TempDir()
+	first := timeToSuccess(t, stationDir, idDir)
+	var later []time.Duration
+	for range 3 {
+		later = append(later, timeToSuccess(t, stationDir, idDir))
+	}
+	t.Logf("start to handshake Success: first run %s (identities created), then %v", first.Round(time.Millisecond), later)
+	for _, d := range append(later, first) {
+		if d > time.Second {
+			t.Errorf("start to Success took %s, want at most 1 s", d)
+		}
+	}
+}
+
+// BenchmarkDemoStartup reports the time from start to handshake Success
+// with the identities already made (the usual start).
+func BenchmarkDemoStartup(b *testing.B) {
+	stationDir, idDir := b.TempDir(), b.TempDir()
+	timeToSuccess(b, stationDir, idDir)
+	b.ResetTimer()
+	for b.Loop() {
+		timeToSuccess(b, stationDir, idDir)
+	}
+}
+
+func TestUserName(t *testing.T) {
+	tests := []struct{ user, want string }{
+		{"alice", "alice"}, {"", "me"}, {"Jean Dupont", "JeanDupont"}, {"../etc", "etc"}, {"@@@", "me"},
+		{strings.Repeat("x", 80), strings.Repeat("x", 32)},
+	}
+	for _, tt := range tests {
+		t.Setenv("USER", tt.user)
+		if got := userName(); got != tt.want {
+			t.Errorf("USER=%q: name %q, want %q", tt.user, got, tt.want)
+		}
+	}
+}
+
+func TestListenFallsBackToAFreePort(t *testing.T) {
+	ln, err := listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	taken := ln.Addr().String()
+	ln2, err := listen(taken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln2.Close()
+	if ln2.Addr().String() == taken {
+		t.Fatal("listened twice on the same port")
+	}
+}
+
+func TestBotIdentityIsKept(t *testing.T) {
+	dir := t.TempDir()
+	a, err := loadOrCreateBot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := loadOrCreateBot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a.ID.Equal(b.ID) || a.ID.Name() != "echo" {
+		t.Errorf("bot IDs %s then %s", a.ID, b.ID)
+	}
+}
+
+// TestEndToEndInTmux runs the real binary in tmux with a fresh HOME, as a
+// newcomer would: wait for the handshake, type a line, see the echo.
+func TestEndToEndInTmux(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test skipped in -short mode")
+	}
+	tmux, err := exec.LookPath("tmux")
+	if err != nil {
+		t.Skip("tmux is not installed")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "dimtui")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	home := filepath.Join(dir, "home")
+	if err := os.Mkdir(home, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	socket := "dimtui-e2e-" + strconv.Itoa(os.Getpid())
+	tm := func(args ...string) (string, error) {
+		out, err := exec.Command(tmux, append([]string{"-L", socket, "-f", "/dev/null"}, args...)...).CombinedOutput()
+		return string(out), err
+	}
+	// A clean environment: only what a fresh account has.
+	shell := "env -i HOME=" + home + " USER=newcomer PATH=/usr/bin:/bin TERM=xterm-256color " + bin
+	if out, err := tm("new-session", "-d", "-s", "e2e", "-x", "100", "-y", "30", shell); err != nil {
+		t.Fatalf("tmux: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { _, _ = tm("kill-server") })
+
+	waitFor := func(what string, timeout time.Duration) string {
+		t.Helper()
+		deadline := time.Now().Add(timeout)
+		var screen string
+		for time.Now().Before(deadline) {
+			screen, _ = tm("capture-pane", "-p", "-t", "e2e")
+			if strings.Contains(screen, what) {
+				return screen
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Fatalf("%q not on the screen after %s:\n%s", what, timeout, screen)
+		return ""
+	}
+	start := time.Now()
+	screen := waitFor("[Success]", 10*time.Second)
+	t.Logf("handshake Success on screen after %s", time.Since(start).Round(time.Millisecond))
+	if !strings.Contains(screen, "Running") {
+		t.Errorf("status bar does not say Running:\n%s", screen)
+	}
+	line := "hello from the e2e test"
+	if out, err := tm("send-keys", "-t", "e2e", "-l", line); err != nil {
+		t.Fatalf("send-keys: %v\n%s", err, out)
+	}
+	if out, err := tm("send-keys", "-t", "e2e", "Enter"); err != nil {
+		t.Fatalf("send-keys: %v\n%s", err, out)
+	}
+	screen = waitFor("echo: "+line, 10*time.Second)
+	if !strings.Contains(screen, "newcomer") {
+		t.Errorf("the new identity's name is not shown:\n%s", screen)
+	}
+	// Ctrl+C quits; the log went to the state directory, not the screen.
+	if out, err := tm("send-keys", "-t", "e2e", "C-c"); err != nil {
+		t.Fatalf("send-keys: %v\n%s", err, out)
+	}
+	gone := func() bool { _, err := tm("has-session", "-t", "e2e"); return err != nil }
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) && !gone() {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !gone() {
+		t.Error("ctrl+c did not quit")
+	}
+	logFile := filepath.Join(home, ".local", "state", "dimtui", "dimtui.log")
+	if raw, err := os.ReadFile(logFile); err != nil || !strings.Contains(string(raw), "handshake accepted") {
+		t.Errorf("log %s: %v (%d bytes)", logFile, err, len(raw))
+	}
+}

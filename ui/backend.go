@@ -1,0 +1,124 @@
+// Package ui is dimtui's terminal interface, a Bubble Tea program: a status
+// bar that follows the connection and the handshake step by step, the
+// conversation with scrollback and delivery ticks, a composer with slash
+// commands, the contacts online at the station, a form for application
+// content, and an inspector that peels every frame Reliable → Secure →
+// Instant.
+//
+// The UI sees the network only through a Backend (a *client.Client), whose
+// events it reads with a re-armed command; every call it makes runs in a
+// tea.Cmd. One client's screen is a Pane; App is the root model holding the
+// panes, the help overlay and the theme, so that a later mode can put several
+// panes side by side or step through the frames by intercepting EventMsg.
+package ui
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"dimtui/client"
+	"dimtui/dimp"
+)
+
+// Backend is what the UI needs of a client connection. *client.Client
+// implements it; tests use a fake, and a workshop mode can wrap a client to
+// hold or rewrite what passes.
+type Backend interface {
+	Me() dimp.ID
+	Status() client.Status
+	Events() <-chan client.Event
+	Send(ctx context.Context, to dimp.ID, content dimp.Content) (client.MessageID, error)
+	ActiveUsers(ctx context.Context) error
+	MarkRead(ctx context.Context, id client.MessageID) error
+	Peer(ctx context.Context, id dimp.ID) (*dimp.Profile, error)
+	Reconnect(ctx context.Context) error
+}
+
+// Options configure a pane.
+type Options struct {
+	// Context bounds every call the UI makes to the backend; Background
+	// when nil.
+	Context context.Context
+	// Peer is the conversation shown first (the echo bot in the demo).
+	Peer dimp.ID
+	// Bots are users to mark as bots in the contacts (the echo bot); they
+	// are listed first.
+	Bots []dimp.ID
+	// Logger receives what the UI does not show (failed MarkRead calls...).
+	Logger *slog.Logger
+	// UsersEvery is how often the contacts ask the station who is online
+	// while connected; 0 means 15 s, a negative value never.
+	UsersEvery time.Duration
+	// HideTimestamps starts with timestamps hidden.
+	HideTimestamps bool
+	// MaxFrames bounds the inspector's frame list (oldest dropped); 0 means
+	// 5000.
+	MaxFrames int
+	// Title names the pane in its status bar (a user name in a split view);
+	// empty: the local user's ID name.
+	Title string
+}
+
+func (o *Options) defaults() {
+	if o.Context == nil {
+		o.Context = context.Background()
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.UsersEvery == 0 {
+		o.UsersEvery = 15 * time.Second
+	}
+	if o.MaxFrames <= 0 {
+		o.MaxFrames = 5000
+	}
+}
+
+// PaneID tells the panes of one program apart, so that events and results
+// reach the pane they are for.
+type PaneID int
+
+// EventMsg carries one client event to the pane it is for. A pane that
+// handles an EventMsg re-arms its listener unless Replayed is set: a model
+// that intercepts the frame flow (to hold frames until a presenter releases
+// them) keeps the pane listening with Pane.Listen and hands the held events
+// back later with Replayed set.
+type EventMsg struct {
+	Pane     PaneID
+	Event    client.Event
+	Closed   bool // the event channel is closed: the client stopped
+	Replayed bool // do not re-arm the listener for this one
+}
+
+// Listen returns a command that waits for the next event on ch and returns
+// it as an EventMsg for pane id.
+func Listen(id PaneID, ch <-chan client.Event) tea.Cmd {
+	return func() tea.Msg {
+		ev, ok := <-ch
+		if !ok {
+			return EventMsg{Pane: id, Closed: true}
+		}
+		return EventMsg{Pane: id, Event: ev}
+	}
+}
+
+// callDoneMsg reports a backend call that finished.
+type callDoneMsg struct {
+	pane PaneID
+	what string // for the log and the footer
+	err  error
+	// flash is shown in the footer when the call succeeded.
+	flash string
+}
+
+// usersTickMsg asks the pane to refresh who is online.
+type usersTickMsg struct{ pane PaneID }
+
+// flashExpiredMsg clears the footer's confirmation.
+type flashExpiredMsg struct {
+	pane PaneID
+	seq  int
+}

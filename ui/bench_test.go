@@ -1,0 +1,119 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+
+	"dimtui/client"
+	"dimtui/dimp"
+)
+
+// benchApp returns an app at 100×30 whose conversation with the echo bot
+// holds n entries: texts of every length in both directions, app cards,
+// receipts and notices.
+func benchApp(n int) *App {
+	a, _ := newTestApp(100, 30)
+	feed(a, handshakeEvents("ws://127.0.0.1:9394")...)
+	echo := testEcho()
+	extra := dimp.Fields{}
+	_ = extra.Set("bottle", "a message in a bottle")
+	evs := make([]client.Event, 0, n)
+	for i := range n {
+		text := fmt.Sprintf("message %d: %s", i, strings.Repeat("lorem ipsum dolor ", i%13))
+		switch i % 10 {
+		case 3:
+			evs = append(evs, client.MessageEvent{Time: testTime(i), ID: client.MessageID(fmt.Sprintf("app%d", i)),
+				Message: dimp.NewInstantMessage(echo, alice, dimp.NewAppContent(dimp.ContentCustomized, "chat.dim.sechat", "drift_bottle", "echo", extra))})
+		case 5:
+			evs = append(evs, client.ReceiptEvent{Time: testTime(i), From: echo, For: client.MessageID(fmt.Sprintf("m%d", i-1)),
+				Receipt: dimp.NewReceipt("Message received.", nil)})
+		case 0, 2, 4, 6, 8:
+			id := client.MessageID(fmt.Sprintf("m%d", i))
+			evs = append(evs, client.SentEvent{Time: testTime(i), ID: id, Message: dimp.NewInstantMessage(alice, echo, dimp.NewText(text))},
+				client.DeliveryEvent{Time: testTime(i), ID: id, State: client.Delivery(i % 4)})
+		default:
+			evs = append(evs, client.MessageEvent{Time: testTime(i), ID: client.MessageID(fmt.Sprintf("e%d", i)),
+				Message: dimp.NewInstantMessage(echo, alice, dimp.NewText("echo: "+text))})
+		}
+	}
+	feed(a, evs...)
+	return a
+}
+
+// BenchmarkRender10k measures drawing a whole frame (status bar, contacts,
+// conversation, composer) with 10,000 entries in the conversation's
+// scrollback. Target: at most 5 ms a frame.
+func BenchmarkRender10k(b *testing.B) {
+	const n = 10000
+	b.Run("newest", func(b *testing.B) {
+		a := benchApp(n)
+		a.Render()
+		b.ResetTimer()
+		for b.Loop() {
+			a.Render()
+		}
+	})
+	b.Run("scrolled-to-middle", func(b *testing.B) {
+		a := benchApp(n)
+		f := newFake(alice)
+		update(a, f, keyHome)
+		for range 2000 {
+			update(a, f, keyPgDown)
+		}
+		a.Render()
+		b.ResetTimer()
+		for b.Loop() {
+			a.Render()
+		}
+	})
+	b.Run("page-up-each-frame", func(b *testing.B) {
+		a := benchApp(n)
+		a.Render()
+		b.ResetTimer()
+		for b.Loop() {
+			a.Update(keyPgUp)
+			a.Render()
+		}
+	})
+	b.Run("new-message-each-frame", func(b *testing.B) {
+		a := benchApp(n)
+		a.Render()
+		i := 0
+		b.ResetTimer()
+		for b.Loop() {
+			i++
+			feed(a, client.MessageEvent{Time: testTime(i), ID: client.MessageID(fmt.Sprintf("x%d", i)),
+				Message: dimp.NewInstantMessage(testEcho(), alice, dimp.NewText("echo: one more line"))})
+			a.Render()
+		}
+	})
+	b.Run("resize-each-frame", func(b *testing.B) {
+		// Every frame at a new width: nothing cached fits, the visible
+		// entries are wrapped again (and only they).
+		a := benchApp(n)
+		w := 100
+		b.ResetTimer()
+		for b.Loop() {
+			w = 200 - w + 1 // 100, 101, 100, ...
+			a.Update(tea.WindowSizeMsg{Width: w, Height: 30})
+			a.Render()
+		}
+	})
+	b.Run("home-cold", func(b *testing.B) {
+		// The worst case: jumping to the oldest message at a width never
+		// drawn before.
+		a := benchApp(n)
+		w := 100
+		b.ResetTimer()
+		for b.Loop() {
+			w = 200 - w + 1
+			a.Update(tea.WindowSizeMsg{Width: w, Height: 30})
+			a.Update(keyHome)
+			a.Render()
+			a.Update(keyEnd)
+		}
+	})
+}

@@ -1,0 +1,577 @@
+package ui
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+
+	"dimtui/client"
+	"dimtui/dimp"
+)
+
+// entryKind is what a line group in a conversation shows.
+type entryKind int
+
+const (
+	entryText    entryKind = iota // a text message
+	entryApp                      // application (0xA0) or customized (0xCC) content, as a card
+	entryContent                  // any other content, summarised
+	entryReceipt                  // a receipt, set apart
+	entryNotice                   // a system notice
+	entryUnread                   // the "new messages" marker
+)
+
+// entry is one message, receipt or notice in a conversation, with its
+// rendered lines cached for the width and settings they were made for.
+type entry struct {
+	kind     entryKind
+	at       time.Time
+	from     dimp.ID
+	out      bool // sent by the local user
+	text     string
+	app      *dimp.AppContent
+	content  dimp.Content
+	id       client.MessageID
+	tracked  bool // delivery is known (outgoing user messages)
+	delivery client.Delivery
+	detail   string // why delivery failed
+	bad      bool   // an error notice
+	repeat   int    // how many more times the same notice came
+	version  int    // bumped on every change that alters the rendering
+
+	cached renderKey
+	lines  []string
+}
+
+// renderKey is what an entry's cached lines depend on.
+type renderKey struct {
+	width    int
+	nameW    int
+	gen      int
+	version  int
+	showTime bool
+	valid    bool
+}
+
+// copyText is what the copy key puts on the clipboard for this entry.
+func (e *entry) copyText() string {
+	switch e.kind {
+	case entryApp, entryContent:
+		if e.content != nil {
+			return string(dimp.MarshalContent(e.content))
+		}
+	}
+	return e.text
+}
+
+// selectable reports whether the entry can be selected (and copied).
+func (e *entry) selectable() bool {
+	return e.kind == entryText || e.kind == entryApp || e.kind == entryContent
+}
+
+// renderCtx is what rendering needs besides the entries.
+type renderCtx struct {
+	st       *Styles
+	me       dimp.ID
+	width    int // including the selection column
+	showTime bool
+	gen      int // bumped when the styles change
+	nameW    int // the longest name in the conversation
+}
+
+func (r *renderCtx) key(e *entry) renderKey {
+	return renderKey{width: r.width, nameW: r.nameW, gen: r.gen, version: e.version, showTime: r.showTime, valid: true}
+}
+
+// columns returns the widths of the time and name columns and of the body.
+func (r *renderCtx) columns() (timeW, nameW, bodyW int) {
+	w := r.width - 1 // selection column
+	if r.showTime {
+		timeW = 6 // "15:04 "
+	}
+	nameW = min(max(r.nameW, 4), 12) + 1
+	if w < 50 {
+		nameW = min(nameW, 8)
+	}
+	bodyW = w - timeW - nameW - 3 // 3: space + two tick cells
+	if bodyW < 8 {
+		bodyW = 8
+	}
+	return timeW, nameW, bodyW
+}
+
+// conversation is the history with one peer and how it is scrolled.
+type conversation struct {
+	peer    dimp.ID
+	entries []*entry
+	unread  int                // messages not seen yet
+	pending []client.MessageID // received messages to mark read once shown
+	marker  *entry             // the "new messages" marker, if any
+
+	// Scrolling: follow sticks to the newest line; otherwise the view starts
+	// at line topLine of entry top.
+	follow  bool
+	top     int
+	topLine int
+	sel     int // selected entry, -1 for none
+}
+
+func newConversation(peer dimp.ID) *conversation {
+	return &conversation{peer: peer, follow: true, sel: -1}
+}
+
+// add appends an entry.
+func (c *conversation) add(e *entry) { c.entries = append(c.entries, e) }
+
+// markUnread puts the "new messages" marker before the next entry, moving
+// it from where it was.
+func (c *conversation) markUnread() {
+	if c.marker != nil {
+		for i, e := range c.entries {
+			if e == c.marker {
+				c.entries = append(c.entries[:i], c.entries[i+1:]...)
+				if c.top > i {
+					c.top--
+				}
+				if c.sel > i {
+					c.sel--
+				} else if c.sel == i {
+					c.sel = -1
+				}
+				break
+			}
+		}
+	}
+	c.marker = &entry{kind: entryUnread}
+	c.entries = append(c.entries, c.marker)
+}
+
+// lines returns the rendered lines of entry i (without the selection
+// column), from the cache when it is still valid.
+func (c *conversation) lines(r *renderCtx, i int) []string {
+	e := c.entries[i]
+	if k := r.key(e); e.cached != k {
+		e.lines = renderEntry(r, e)
+		e.cached = k
+	}
+	return e.lines
+}
+
+func (c *conversation) height(r *renderCtx, i int) int { return len(c.lines(r, i)) }
+
+// anchorBottom sets top/topLine so that the last h lines are in view.
+func (c *conversation) anchorBottom(r *renderCtx, h int) {
+	need := h
+	for i := len(c.entries) - 1; i >= 0; i-- {
+		n := c.height(r, i)
+		if n >= need {
+			c.top, c.topLine = i, n-need
+			return
+		}
+		need -= n
+	}
+	c.top, c.topLine = 0, 0
+}
+
+// fitsFrom reports whether everything from the anchor on fits in h lines.
+func (c *conversation) fitsFrom(r *renderCtx, h int) bool {
+	n := -c.topLine
+	for i := c.top; i < len(c.entries); i++ {
+		n += c.height(r, i)
+		if n > h {
+			return false
+		}
+	}
+	return true
+}
+
+// scrollUp moves the view n lines towards older messages.
+func (c *conversation) scrollUp(r *renderCtx, h, n int) {
+	if c.follow {
+		c.anchorBottom(r, h)
+		c.follow = false
+	}
+	c.topLine -= n
+	for c.topLine < 0 && c.top > 0 {
+		c.top--
+		c.topLine += c.height(r, c.top)
+	}
+	if c.topLine < 0 {
+		c.topLine = 0
+	}
+	if c.fitsFrom(r, h) {
+		c.follow = true
+	}
+}
+
+// scrollDown moves the view n lines towards newer messages; reaching the
+// end makes it follow new ones again.
+func (c *conversation) scrollDown(r *renderCtx, h, n int) {
+	if c.follow {
+		return
+	}
+	c.topLine += n
+	for c.top < len(c.entries)-1 && c.topLine >= c.height(r, c.top) {
+		c.topLine -= c.height(r, c.top)
+		c.top++
+	}
+	if c.fitsFrom(r, h) {
+		c.follow = true
+	}
+}
+
+// home shows the oldest messages.
+func (c *conversation) home(r *renderCtx, h int) {
+	c.top, c.topLine, c.follow = 0, 0, false
+	if c.fitsFrom(r, h) {
+		c.follow = true
+	}
+}
+
+// end shows the newest messages and follows new ones.
+func (c *conversation) end() { c.follow = true }
+
+// selectNext moves the selection by dir (±1) among selectable entries;
+// with nothing selected it starts from the newest.
+func (c *conversation) selectNext(r *renderCtx, h, dir int) {
+	i := c.sel
+	if i < 0 {
+		i = len(c.entries)
+		if dir > 0 {
+			return
+		}
+	}
+	for i += dir; i >= 0 && i < len(c.entries); i += dir {
+		if c.entries[i].selectable() {
+			c.sel = i
+			c.ensureVisible(r, h)
+			return
+		}
+	}
+	if dir > 0 {
+		c.sel = -1 // past the newest: no selection
+		c.follow = true
+	}
+}
+
+// ensureVisible scrolls so that the selected entry is in view.
+func (c *conversation) ensureVisible(r *renderCtx, h int) {
+	if c.sel < 0 || c.sel >= len(c.entries) {
+		return
+	}
+	if c.follow {
+		c.anchorBottom(r, h)
+	}
+	if c.sel < c.top || (c.sel == c.top && c.topLine > 0) {
+		c.top, c.topLine, c.follow = c.sel, 0, false
+		if c.fitsFrom(r, h) {
+			c.follow = true
+		}
+		return
+	}
+	// Is the selected entry's last line within the view?
+	n := -c.topLine
+	for i := c.top; i <= c.sel; i++ {
+		n += c.height(r, i)
+	}
+	if n <= h {
+		return
+	}
+	need := h
+	for i := c.sel; i >= 0; i-- {
+		hh := c.height(r, i)
+		if hh >= need {
+			c.top, c.topLine = i, hh-need
+			break
+		}
+		need -= hh
+	}
+	c.follow = false
+	if c.fitsFrom(r, h) {
+		c.follow = true
+	}
+}
+
+// selected returns the selected entry, or the newest selectable one.
+func (c *conversation) selected() *entry {
+	if c.sel >= 0 && c.sel < len(c.entries) {
+		return c.entries[c.sel]
+	}
+	for i := len(c.entries) - 1; i >= 0; i-- {
+		if c.entries[i].selectable() {
+			return c.entries[i]
+		}
+	}
+	return nil
+}
+
+// view renders exactly h lines of the conversation, width r.width, with the
+// selection column; above and below say whether there is more to scroll to.
+func (c *conversation) view(r *renderCtx, h int) (lines []string, above, below bool) {
+	if h <= 0 {
+		return nil, false, false
+	}
+	type vline struct {
+		text string
+		idx  int
+	}
+	var out []vline
+	if c.follow {
+		for i := len(c.entries) - 1; i >= 0 && len(out) < h; i-- {
+			ls := c.lines(r, i)
+			chunk := make([]vline, len(ls))
+			for j, l := range ls {
+				chunk[j] = vline{l, i}
+			}
+			out = append(chunk, out...)
+		}
+		if len(out) > h {
+			out = out[len(out)-h:]
+			above = true
+		} else if len(out) == h && len(c.entries) > 0 && out[0].idx > 0 {
+			above = true
+		}
+	} else {
+		top, topLine := c.top, c.topLine
+		if top >= len(c.entries) {
+			top, topLine = max(len(c.entries)-1, 0), 0
+		}
+		above = top > 0 || topLine > 0
+		for i := top; i < len(c.entries) && len(out) < h; i++ {
+			ls := c.lines(r, i)
+			if i == top {
+				if topLine >= len(ls) {
+					topLine = max(len(ls)-1, 0)
+				}
+				ls = ls[topLine:]
+			}
+			for _, l := range ls {
+				if len(out) == h {
+					below = true
+					break
+				}
+				out = append(out, vline{l, i})
+			}
+			if len(out) == h && i < len(c.entries)-1 {
+				below = true
+			}
+		}
+	}
+	lines = make([]string, h)
+	bodyW := r.width - 1
+	sel := r.st.Selected.Render("▌")
+	for i := range h {
+		if i >= len(out) {
+			lines[i] = strings.Repeat(" ", r.width)
+			continue
+		}
+		mark := " "
+		if out[i].idx == c.sel {
+			mark = sel
+		}
+		lines[i] = mark + fit(out[i].text, bodyW)
+	}
+	if len(c.entries) == 0 && h > 0 {
+		lines[0] = " " + fit(r.st.Empty.Render("No messages yet. Type below and press Enter."), bodyW)
+	}
+	return lines, above, below
+}
+
+// renderEntry draws one entry (without the selection column).
+func renderEntry(r *renderCtx, e *entry) []string {
+	st := r.st
+	w := r.width - 1
+	timeW, nameW, bodyW := r.columns()
+	stamp := ""
+	if r.showTime {
+		stamp = st.Time.Render(e.at.Format("15:04")) + " "
+	}
+	indent := strings.Repeat(" ", timeW+nameW)
+
+	switch e.kind {
+	case entryUnread:
+		label := " new messages "
+		side := max((w-ansi.StringWidth(label))/2, 1)
+		return []string{st.UnreadMarker.Render(strings.Repeat("─", side) + label + strings.Repeat("─", max(w-side-len(label), 1)))}
+	case entryNotice:
+		style, mark := st.Notice, "• "
+		if e.bad {
+			style, mark = st.NoticeError, "✗ "
+		}
+		text := sanitize(e.text, true)
+		if e.repeat > 0 {
+			text += fmt.Sprintf(" (×%d)", e.repeat+1)
+		}
+		var out []string
+		for i, l := range wrap(text, w-timeW-2) {
+			if i == 0 {
+				out = append(out, stamp+style.Render(mark+l))
+			} else {
+				out = append(out, strings.Repeat(" ", timeW+2)+style.Render(l))
+			}
+		}
+		return out
+	case entryReceipt:
+		var out []string
+		for i, l := range wrap(sanitize(e.text, false), bodyW) {
+			if i == 0 {
+				l = "↪ " + l
+			} else {
+				l = "  " + l
+			}
+			out = append(out, indent+st.Receipt.Render(l))
+		}
+		return out
+	}
+
+	name := displayName(e.from)
+	nameStyle := st.NameStyle(e.from)
+	if e.out {
+		nameStyle = st.MyName
+	}
+	head := stamp + nameStyle.Render(truncate(name, nameW-1)) + strings.Repeat(" ", max(nameW-ansi.StringWidth(truncate(name, nameW-1)), 0))
+	tick := ""
+	if e.tracked {
+		tick = renderTick(st, e.delivery)
+	}
+
+	var body []string
+	switch e.kind {
+	case entryText:
+		for _, l := range wrap(sanitize(e.text, true), bodyW) {
+			body = append(body, st.Text.Render(l))
+		}
+	case entryApp:
+		body = renderCard(st, e.app, bodyW)
+	default:
+		body = []string{st.Receipt.Render(truncate(sanitize(e.text, false), bodyW))}
+	}
+	if len(body) == 0 {
+		body = []string{""}
+	}
+	out := make([]string, 0, len(body)+1)
+	for i, l := range body {
+		prefix := indent
+		if i == 0 {
+			prefix = head
+		}
+		line := prefix + fit(l, bodyW)
+		if i == 0 {
+			line += " " + fitLeft(tick, 2)
+		}
+		out = append(out, line)
+	}
+	if e.tracked && e.delivery == client.Failed && e.detail != "" {
+		for _, l := range wrap(sanitize("not sent: "+e.detail, false), bodyW) {
+			out = append(out, indent+st.NoticeError.Render(l))
+		}
+	}
+	return out
+}
+
+// fitLeft right-aligns a short string in width cells.
+func fitLeft(s string, width int) string {
+	w := ansi.StringWidth(s)
+	if w >= width {
+		return s
+	}
+	return strings.Repeat(" ", width-w) + s
+}
+
+// renderTick draws a delivery state: ○ sending, ✓ at the station, ✓✓
+// delivered, ◉ read (seen), ✗ failed. The glyphs differ in shape, not only
+// in colour.
+func renderTick(st *Styles, d client.Delivery) string {
+	switch d {
+	case client.Sending:
+		return st.TickSending.Render("○")
+	case client.AtStation:
+		return st.TickAtStation.Render("✓")
+	case client.Delivered:
+		return st.TickDelivered.Render("✓✓")
+	case client.Read:
+		return st.TickRead.Render("◉")
+	case client.Failed:
+		return st.TickFailed.Render("✗")
+	}
+	return ""
+}
+
+// appTypeLabel names an app content's type with its number.
+func appTypeLabel(t dimp.ContentType) string {
+	if t == dimp.ContentCustomized {
+		return "customized 0xCC"
+	}
+	return "application 0xA0"
+}
+
+// renderCard draws application or customized content as a box showing
+// app, mod, act and every extra field, at most width cells wide.
+func renderCard(st *Styles, c *dimp.AppContent, width int) []string {
+	if c == nil {
+		return nil
+	}
+	type kv struct{ k, v string }
+	rows := []kv{{"app", c.App}, {"mod", c.Mod}, {"act", c.Act}}
+	for _, k := range c.Extra.SortedKeys() {
+		rows = append(rows, kv{k, compactJSON(c.Extra[k])})
+	}
+	keyW := 3
+	for _, r := range rows {
+		keyW = max(keyW, min(ansi.StringWidth(r.k), 14))
+	}
+	title := " " + appTypeLabel(c.Type) + " "
+	inner := ansi.StringWidth(title) + 2
+	for _, r := range rows {
+		inner = max(inner, keyW+2+ansi.StringWidth(r.v))
+	}
+	inner = min(inner, width-4)
+	if inner < keyW+4 {
+		inner = keyW + 4
+	}
+	b := st.CardBorder
+	title = truncate(title, inner)
+	top := b.Render("╭─") + st.CardTitle.Render(title) +
+		b.Render(strings.Repeat("─", max(inner-ansi.StringWidth(title), 0))+"─╮")
+	out := []string{top}
+	for _, r := range rows {
+		vals := wrap(sanitize(r.v, false), inner-keyW-2)
+		for i, v := range vals {
+			k := ""
+			if i == 0 {
+				k = truncate(sanitize(r.k, false), keyW)
+			}
+			line := st.CardKey.Render(fit(k, keyW)) + "  " + st.CardValue.Render(v)
+			out = append(out, b.Render("│ ")+fit(line, inner)+b.Render(" │"))
+		}
+	}
+	out = append(out, b.Render("╰"+strings.Repeat("─", inner+2)+"╯"))
+	return out
+}
+
+// compactJSON writes a raw JSON value on one line.
+func compactJSON(raw []byte) string {
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return string(raw)
+	}
+	if s, ok := v.(string); ok {
+		return s
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return string(raw)
+	}
+	return string(b)
+}
+
+// contentSummary describes a content that has no special rendering.
+func contentSummary(c dimp.Content) string {
+	h := c.Header()
+	name := h.Type.String()
+	raw := dimp.MarshalContent(c)
+	return fmt.Sprintf("[%s 0x%02X] %s", name, uint8(h.Type), raw)
+}

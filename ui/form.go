@@ -1,0 +1,377 @@
+package ui
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textarea"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+
+	"dimtui/dimp"
+)
+
+// formField is a field of the app-content form, in Tab order.
+type formField int
+
+const (
+	fieldTo formField = iota
+	fieldType
+	fieldApp
+	fieldMod
+	fieldAct
+	fieldExtra
+	fieldCount
+)
+
+func (f formField) label() string {
+	return [...]string{"To", "Type", "App", "Mod", "Act", "Extra"}[f]
+}
+
+// appForm composes application (0xA0) or customized (0xCC) content: app,
+// mod, act and extra fields as a JSON object, checked as they are typed.
+type appForm struct {
+	to, app, mod, act textinput.Model
+	extra             textarea.Model
+	typ               dimp.ContentType
+	focus             formField
+	touched           [fieldCount]bool // left once, or a send was tried
+	resolve           func(string) (dimp.ID, error)
+	width             int
+}
+
+// formResult is a content the form produced.
+type formResult struct {
+	to      dimp.ID
+	content *dimp.AppContent
+}
+
+// newAppForm opens the form for a receiver (a name or an ID), resolving
+// names with resolve.
+func newAppForm(st *Styles, to string, resolve func(string) (dimp.ID, error)) *appForm {
+	in := func(placeholder string) textinput.Model {
+		t := textinput.New()
+		t.Prompt = ""
+		t.Placeholder = placeholder
+		t.CharLimit = 256
+		t.SetStyles(st.TextInput)
+		return t
+	}
+	f := &appForm{
+		to:      in("a name or an ID"),
+		app:     in("chat.dim.sechat"),
+		mod:     in("drift_bottle"),
+		act:     in("throw"),
+		typ:     dimp.ContentApplication,
+		resolve: resolve,
+	}
+	f.to.SetValue(to)
+	ta := textarea.New()
+	ta.ShowLineNumbers = false
+	ta.Prompt = "┃ "
+	ta.Placeholder = `{"text": "hello", "n": 1}`
+	ta.CharLimit = 16000
+	ta.DynamicHeight = true
+	ta.MinHeight = 3
+	ta.MaxHeight = 6
+	ta.MaxContentHeight = 400
+	km := textarea.DefaultKeyMap()
+	km.InsertNewline = key.NewBinding(key.WithKeys("alt+enter", "ctrl+j"))
+	ta.KeyMap = km
+	ta.SetStyles(st.TextArea)
+	f.extra = ta
+	f.setFocus(fieldApp)
+	if to == "" {
+		f.setFocus(fieldTo)
+	}
+	return f
+}
+
+// setStyles applies new styles.
+func (f *appForm) setStyles(st *Styles) {
+	for _, t := range []*textinput.Model{&f.to, &f.app, &f.mod, &f.act} {
+		t.SetStyles(st.TextInput)
+	}
+	f.extra.SetStyles(st.TextArea)
+}
+
+// setWidth sizes the inputs for a form width cells wide.
+func (f *appForm) setWidth(w int) {
+	f.width = w
+	inner := max(w-4-9, 10) // box border and padding, label column
+	for _, t := range []*textinput.Model{&f.to, &f.app, &f.mod, &f.act} {
+		t.SetWidth(inner - 1)
+	}
+	f.extra.SetWidth(inner)
+}
+
+func (f *appForm) setFocus(to formField) {
+	if f.focus != to {
+		f.touched[f.focus] = true
+	}
+	f.focus = to
+	for i, t := range []*textinput.Model{&f.to, nil, &f.app, &f.mod, &f.act} {
+		if t == nil {
+			continue
+		}
+		if formField(i) == to {
+			t.Focus()
+		} else {
+			t.Blur()
+		}
+	}
+	if to == fieldExtra {
+		f.extra.Focus()
+	} else {
+		f.extra.Blur()
+	}
+}
+
+// formAction is what a key did to the form.
+type formAction int
+
+const (
+	formContinue formAction = iota
+	formSend                // the form is valid and should be sent
+	formCancel
+)
+
+// update handles a message. On formSend the result is in the return value.
+func (f *appForm) update(msg tea.Msg, keys KeyMap) (formAction, *formResult, tea.Cmd) {
+	if k, ok := msg.(tea.KeyPressMsg); ok {
+		switch {
+		case key.Matches(k, keys.FormCancel):
+			return formCancel, nil, nil
+		case key.Matches(k, keys.FormSend):
+			res, err := f.result()
+			if err != nil {
+				for i := range f.touched {
+					f.touched[i] = true
+				}
+				if bad := f.firstInvalid(); bad >= 0 {
+					f.setFocus(bad)
+				}
+				return formContinue, nil, nil
+			}
+			return formSend, res, nil
+		case f.focus == fieldExtra && (k.String() == "up" || k.String() == "down"):
+			// Arrows move inside the extra field's lines.
+		case key.Matches(k, keys.FormNext):
+			f.setFocus((f.focus + 1) % fieldCount)
+			return formContinue, nil, nil
+		case key.Matches(k, keys.FormPrev):
+			f.setFocus((f.focus + fieldCount - 1) % fieldCount)
+			return formContinue, nil, nil
+		case f.focus == fieldType && key.Matches(k, keys.FormToggle):
+			if f.typ == dimp.ContentApplication {
+				f.typ = dimp.ContentCustomized
+			} else {
+				f.typ = dimp.ContentApplication
+			}
+			return formContinue, nil, nil
+		}
+	}
+	var cmd tea.Cmd
+	switch f.focus {
+	case fieldTo:
+		f.to, cmd = f.to.Update(msg)
+	case fieldApp:
+		f.app, cmd = f.app.Update(msg)
+	case fieldMod:
+		f.mod, cmd = f.mod.Update(msg)
+	case fieldAct:
+		f.act, cmd = f.act.Update(msg)
+	case fieldExtra:
+		f.extra, cmd = f.extra.Update(msg)
+	}
+	return formContinue, nil, cmd
+}
+
+// fieldError checks one field; "" when it is fine.
+func (f *appForm) fieldError(field formField) string {
+	switch field {
+	case fieldTo:
+		v := strings.TrimSpace(f.to.Value())
+		if v == "" {
+			return "who receives it: a name or an ID"
+		}
+		if _, err := f.resolve(v); err != nil {
+			return err.Error()
+		}
+	case fieldApp:
+		if strings.TrimSpace(f.app.Value()) == "" {
+			return "app is required (e.g. chat.dim.sechat)"
+		}
+	case fieldMod:
+		if strings.TrimSpace(f.mod.Value()) == "" {
+			return "mod is required (e.g. drift_bottle)"
+		}
+	case fieldAct:
+		if strings.TrimSpace(f.act.Value()) == "" {
+			return "act is required (e.g. throw)"
+		}
+	case fieldExtra:
+		if _, err := parseExtra(f.extra.Value()); err != nil {
+			return err.Error()
+		}
+	}
+	return ""
+}
+
+func (f *appForm) firstInvalid() formField {
+	for i := range fieldCount {
+		if f.fieldError(i) != "" {
+			return i
+		}
+	}
+	return -1
+}
+
+// result builds the content, or says what is wrong.
+func (f *appForm) result() (*formResult, error) {
+	if bad := f.firstInvalid(); bad >= 0 {
+		return nil, fmt.Errorf("%s: %s", bad.label(), f.fieldError(bad))
+	}
+	to, _ := f.resolve(strings.TrimSpace(f.to.Value()))
+	extra, _ := parseExtra(f.extra.Value())
+	c := dimp.NewAppContent(f.typ, strings.TrimSpace(f.app.Value()), strings.TrimSpace(f.mod.Value()),
+		strings.TrimSpace(f.act.Value()), extra)
+	return &formResult{to: to, content: c}, nil
+}
+
+// reservedExtra are the content members the form sets itself.
+func reservedExtra() []string {
+	return []string{"type", "sn", "time", "group", "app", "mod", "act"}
+}
+
+// parseExtra reads the extra fields: empty, or a JSON object whose members
+// are not ones the content sets itself.
+func parseExtra(s string) (dimp.Fields, error) {
+	s = strings.TrimSpace(s)
+	fields := dimp.Fields{}
+	if s == "" {
+		return fields, nil
+	}
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	var obj map[string]json.RawMessage
+	if err := dec.Decode(&obj); err != nil {
+		var syn *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &syn):
+			// Offset counts the byte that was wrong: it is at Offset-1.
+			line, col := position(s, int(syn.Offset)-1)
+			return nil, fmt.Errorf("line %d, column %d: %s", line, col, syn.Error())
+		case errors.As(err, &typ):
+			return nil, fmt.Errorf("extra must be a JSON object {…}, not %s", typ.Value)
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return nil, errors.New("JSON is incomplete: a brace or quote is missing")
+		}
+		return nil, fmt.Errorf("JSON error: %w", err)
+	}
+	if obj == nil {
+		return nil, errors.New("extra must be a JSON object {…}, not null")
+	}
+	if dec.More() {
+		return nil, errors.New("only one JSON object, please")
+	}
+	for k, v := range obj {
+		for _, r := range reservedExtra() {
+			if k == r {
+				return nil, fmt.Errorf("%q is set by the form, not in extra", k)
+			}
+		}
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, v); err != nil {
+			return nil, fmt.Errorf("field %q: %w", k, err)
+		}
+		fields[k] = buf.Bytes()
+	}
+	return fields, nil
+}
+
+// position turns a byte offset in s into a 1-based line and column.
+func position(s string, off int) (line, col int) {
+	off = max(min(off, len(s)), 0)
+	line = 1 + strings.Count(s[:off], "\n")
+	col = off - strings.LastIndex(s[:off], "\n")
+	return line, col
+}
+
+// view draws the form as a box width cells wide.
+func (f *appForm) view(st *Styles, keys KeyMap) string {
+	var b strings.Builder
+	b.WriteString(st.FormTitle.Render("Application content") + "\n\n")
+	labelFor := func(field formField) string {
+		s := st.Label
+		if f.focus == field {
+			s = st.LabelFocused
+		}
+		return s.Render(fit(field.label(), 7)) + "  "
+	}
+	errLine := func(field formField) {
+		if !f.touched[field] && field != fieldExtra {
+			return
+		}
+		if e := f.fieldError(field); e != "" {
+			b.WriteString(strings.Repeat(" ", 9) + st.FieldError.Render("✗ "+truncate(e, max(f.width-15, 10))) + "\n")
+		}
+	}
+	b.WriteString(labelFor(fieldTo) + f.to.View() + "\n")
+	errLine(fieldTo)
+	choice := func(t dimp.ContentType) string {
+		label := appTypeLabel(t)
+		if f.typ == t {
+			return st.ChoiceSelected.Render("● " + label)
+		}
+		return st.Choice.Render("○ " + label)
+	}
+	b.WriteString(labelFor(fieldType) + choice(dimp.ContentApplication) + "   " + choice(dimp.ContentCustomized) + "\n")
+	b.WriteString(labelFor(fieldApp) + f.app.View() + "\n")
+	errLine(fieldApp)
+	b.WriteString(labelFor(fieldMod) + f.mod.View() + "\n")
+	errLine(fieldMod)
+	b.WriteString(labelFor(fieldAct) + f.act.View() + "\n")
+	errLine(fieldAct)
+	extraLines := strings.Split(f.extra.View(), "\n")
+	for i, l := range extraLines {
+		if i == 0 {
+			b.WriteString(labelFor(fieldExtra) + l + "\n")
+		} else {
+			b.WriteString(strings.Repeat(" ", 9) + l + "\n")
+		}
+	}
+	if e := f.fieldError(fieldExtra); e != "" {
+		for i, l := range wrap("✗ "+e, max(f.width-15, 10)) {
+			if i > 0 {
+				l = "  " + l
+			}
+			b.WriteString(strings.Repeat(" ", 9) + st.FieldError.Render(l) + "\n")
+		}
+	} else {
+		extra, _ := parseExtra(f.extra.Value())
+		b.WriteString(strings.Repeat(" ", 9) + st.FieldOK.Render(fmt.Sprintf("✓ JSON object, %s", plural(len(extra), "field"))) + "\n")
+	}
+	b.WriteString("\n")
+	hints := []key.Binding{keys.FormSend, keys.FormNext, keys.FormToggle, keys.FormCancel}
+	var hs []string
+	for _, h := range hints {
+		hs = append(hs, st.Help.ShortKey.Render(h.Help().Key)+" "+st.Help.ShortDesc.Render(h.Help().Desc))
+	}
+	b.WriteString(strings.Join(hs, st.Help.ShortSeparator.Render(" · ")))
+	return st.FormBox.Width(f.width).Render(b.String())
+}
+
+// plural writes "1 field", "2 fields".
+func plural(n int, word string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", word)
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}

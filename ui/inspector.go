@@ -1,0 +1,530 @@
+package ui
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+
+	"dimtui/client"
+	"dimtui/dimp"
+)
+
+// frameRec is one frame the inspector lists.
+type frameRec struct {
+	seq     int // 1, 2, ... in arrival order
+	at      time.Time
+	dir     client.Direction
+	kind    client.FrameKind
+	raw     []byte
+	layers  *client.Layers
+	summary string
+}
+
+// inspector lists every frame in and out and opens the selected one layer
+// by layer: Reliable (as it travelled, and whether its signature verified),
+// Secure (the encrypted data, the key bundle, the IV), Instant (the content
+// in the clear).
+type inspector struct {
+	frames  []frameRec
+	max     int
+	seq     int
+	sel     int // index in frames; -1 follows the newest
+	listTop int
+	// The detail of the selected frame, rendered for a width.
+	detailTop int
+	detailKey [4]int // seq, width, styles generation, full
+	detail    []string
+	full      bool // long values wrapped in full instead of cut
+	zoom      bool // the inspector takes the whole width
+}
+
+func newInspector(maxFrames int) inspector { return inspector{max: maxFrames, sel: -1} }
+
+// add records a frame.
+func (in *inspector) add(me dimp.ID, ev client.FrameEvent) {
+	in.seq++
+	f := frameRec{seq: in.seq, at: ev.Time, dir: ev.Dir, kind: ev.Kind, raw: ev.Raw, layers: ev.Layers}
+	f.summary = frameSummary(me, f)
+	in.frames = append(in.frames, f)
+	if len(in.frames) > in.max {
+		// Drop a tenth at once, so that a full list is not copied on
+		// every frame.
+		over := len(in.frames) - in.max + in.max/10
+		in.frames = append(in.frames[:0:0], in.frames[over:]...)
+		if in.sel >= 0 {
+			in.sel = max(in.sel-over, 0)
+		}
+		in.listTop = max(in.listTop-over, 0)
+	}
+}
+
+// current returns the index of the selected frame (the newest when
+// following), -1 when there are none.
+func (in *inspector) current() int {
+	if in.sel >= 0 && in.sel < len(in.frames) {
+		return in.sel
+	}
+	return len(in.frames) - 1
+}
+
+// move changes the selection by d frames; moving past the newest follows.
+func (in *inspector) move(d int) {
+	if len(in.frames) == 0 {
+		return
+	}
+	i := in.current() + d
+	switch {
+	case i >= len(in.frames):
+		in.sel = -1
+	case i < 0:
+		in.sel = 0
+	default:
+		in.sel = i
+	}
+	in.detailTop = 0
+}
+
+// first selects the oldest frame, last follows the newest.
+func (in *inspector) first() { in.sel, in.detailTop = 0, 0 }
+func (in *inspector) last()  { in.sel, in.detailTop = -1, 0 }
+
+// selectFrame selects the frame with sequence number seq.
+func (in *inspector) selectFrame(seq int) bool {
+	for i, f := range in.frames {
+		if f.seq == seq {
+			in.sel, in.detailTop = i, 0
+			return true
+		}
+	}
+	return false
+}
+
+// scrollDetail scrolls the layers view by n lines.
+func (in *inspector) scrollDetail(n int) {
+	in.detailTop = max(in.detailTop+n, 0)
+}
+
+// inspectorGeometry splits the inspector's height: the list, then the
+// detail, each under a title line.
+func inspectorGeometry(h int) (listH, detailH int) {
+	listH = min(max((h-2)/3, 3), 10)
+	detailH = max(h-2-listH, 0)
+	return listH, detailH
+}
+
+// view draws the inspector in w×h cells.
+func (in *inspector) view(st *Styles, gen int, w, h int, focused bool) []string {
+	listH, detailH := inspectorGeometry(h)
+	title := st.Title
+	if focused {
+		title = st.FocusedTitle
+	}
+	out := make([]string, 0, h)
+	hint := ""
+	if !focused {
+		hint = "  tab here: ↑↓ frame · z zoom · w wrap"
+	}
+	out = append(out, fit(title.Render(fmt.Sprintf("Inspector · %s", plural(len(in.frames), "frame")))+
+		st.Footer.Render(hint), w))
+
+	// The list, scrolled so that the selection shows.
+	cur := in.current()
+	if cur >= 0 {
+		if cur < in.listTop {
+			in.listTop = cur
+		}
+		if cur >= in.listTop+listH {
+			in.listTop = cur - listH + 1
+		}
+	}
+	in.listTop = min(in.listTop, max(len(in.frames)-listH, 0))
+	for i := range listH {
+		j := in.listTop + i
+		if j >= len(in.frames) {
+			out = append(out, strings.Repeat(" ", w))
+			continue
+		}
+		row := frameRow(st, in.frames[j], w-1)
+		if j == cur {
+			out = append(out, st.Selected.Render("▌")+st.SelectedRow.Render(fit(ansi.Strip(row), w-1)))
+		} else {
+			out = append(out, " "+fit(row, w-1))
+		}
+	}
+
+	// The layers of the selected frame.
+	if cur < 0 {
+		out = append(out, fit(st.Title.Render("Layers"), w))
+		for len(out) < h {
+			out = append(out, fit(st.Empty.Render(" No frames yet."), w))
+		}
+		return out[:h]
+	}
+	f := in.frames[cur]
+	full := 0
+	if in.full {
+		full = 1
+	}
+	if k := [4]int{f.seq, w, gen, full}; k != in.detailKey {
+		in.detail = renderLayers(st, f, w, in.full)
+		in.detailKey = k
+	}
+	in.detailTop = min(in.detailTop, max(len(in.detail)-detailH, 0))
+	more := ""
+	if len(in.detail) > detailH {
+		more = fmt.Sprintf(" · lines %d-%d of %d", in.detailTop+1, min(in.detailTop+detailH, len(in.detail)), len(in.detail))
+	}
+	out = append(out, fit(title.Render(fmt.Sprintf("Frame #%d", f.seq))+st.Footer.Render(fmt.Sprintf(" %s %s, %s%s",
+		dirLabel(f.dir), f.kind, humanSize(len(f.raw)), more)), w))
+	for i := range detailH {
+		j := in.detailTop + i
+		if j >= len(in.detail) {
+			out = append(out, strings.Repeat(" ", w))
+			continue
+		}
+		out = append(out, fit(in.detail[j], w))
+	}
+	return out[:h]
+}
+
+func dirLabel(d client.Direction) string {
+	if d == client.In {
+		return "← in"
+	}
+	return "→ out"
+}
+
+// frameRow draws a frame in the list: time, direction, kind, size, summary.
+func frameRow(st *Styles, f frameRec, w int) string {
+	dir := st.DirOut.Render("→ out")
+	if f.dir == client.In {
+		dir = st.DirIn.Render("← in ")
+	}
+	row := st.Time.Render(f.at.Format("15:04:05.000")) + " " + dir + " " +
+		st.Kind.Render(fit(string(f.kind), 9)) + " " + st.Size.Render(fitLeft(humanSize(len(f.raw)), 8)) + "  "
+	return row + st.InspectorSum.Render(truncate(f.summary, max(w-ansi.StringWidth(row), 1)))
+}
+
+// frameSummary says in a few words what a frame is.
+func frameSummary(me dimp.ID, f frameRec) string {
+	if f.layers == nil {
+		return sanitize(truncate(string(f.raw), 60), false)
+	}
+	l := f.layers
+	if l.Reliable == nil {
+		return "not a DIM message"
+	}
+	who := func(id dimp.ID) string {
+		if id.SameAs(me) {
+			return "me"
+		}
+		return displayName(id)
+	}
+	route := who(l.Reliable.Sender) + "→" + who(l.Reliable.Receiver)
+	if l.Instant == nil {
+		switch {
+		case l.VerifyErr != nil:
+			return route + " (not verified)"
+		case l.OpenErr != nil:
+			return route + " (not opened)"
+		}
+		return route
+	}
+	return route + " " + contentLabel(l.Instant.Content)
+}
+
+// contentLabel names a content briefly: a handshake's title, a text,
+// a receipt's text, an app's app/mod/act, a command's name.
+func contentLabel(c dimp.Content) string {
+	switch c := c.(type) {
+	case *dimp.HandshakeCommand:
+		return c.Title
+	case *dimp.TextContent:
+		return "“" + sanitize(truncate(c.Text, 40), false) + "”"
+	case *dimp.ReceiptCommand:
+		return "receipt: " + sanitize(c.Text, false)
+	case *dimp.AppContent:
+		return sanitize(c.App+"/"+c.Mod+"/"+c.Act, false)
+	case dimp.Command:
+		return "command " + sanitize(commandName(c), false)
+	}
+	return c.Header().Type.String()
+}
+
+// commandName reads a command's name from its JSON.
+func commandName(c dimp.Content) string {
+	var v struct {
+		Command string `json:"command"`
+		Cmd     string `json:"cmd"`
+	}
+	if err := json.Unmarshal(dimp.MarshalContent(c), &v); err != nil {
+		return "?"
+	}
+	if v.Command != "" {
+		return v.Command
+	}
+	return v.Cmd
+}
+
+// renderLayers draws a frame's layers for a width: stacked, or side by
+// side in three columns when there is room. Long values are cut to one
+// line unless full is set.
+func renderLayers(st *Styles, f frameRec, w int, full bool) []string {
+	if f.layers == nil {
+		var out []string
+		out = append(out, st.LayerTitle.Render("Control frame"))
+		for _, line := range hardWrap(sanitize(string(f.raw), true), w-1) {
+			out = append(out, " "+line)
+		}
+		for _, l := range wrap("PING and PONG keep the connection alive and measure the round trip; "+
+			"ACK tells the station that a message arrived, so it can drop its copy.", w-1) {
+			out = append(out, " "+st.LayerNote.Render(l))
+		}
+		return out
+	}
+	if w >= 96 {
+		colW := (w - 2*3) / 3
+		cols := [][]string{reliableLayer(st, f, colW, full), secureLayer(st, f, colW, full), instantLayer(st, f, colW, full)}
+		n := 0
+		for _, c := range cols {
+			n = max(n, len(c))
+		}
+		sep := st.Border.Render(" │ ")
+		out := make([]string, n)
+		for i := range n {
+			var b strings.Builder
+			for j, c := range cols {
+				if j > 0 {
+					b.WriteString(sep)
+				}
+				cell := ""
+				if i < len(c) {
+					cell = c[i]
+				}
+				b.WriteString(fit(cell, colW))
+			}
+			out[i] = b.String()
+		}
+		return out
+	}
+	out := reliableLayer(st, f, w, full)
+	out = append(out, "")
+	out = append(out, secureLayer(st, f, w, full)...)
+	out = append(out, "")
+	return append(out, instantLayer(st, f, w, full)...)
+}
+
+// noteLines wraps an explanation in the note style.
+func noteLines(st *Styles, s string, w int) []string {
+	var out []string
+	for _, l := range wrap(s, max(w-1, 8)) {
+		out = append(out, " "+st.LayerNote.Render(l))
+	}
+	return out
+}
+
+// reliableLayer draws the message as it travelled and whether its
+// signature verified.
+func reliableLayer(st *Styles, f frameRec, w int, full bool) []string {
+	l := f.layers
+	var verdict string
+	switch {
+	case l.ParseErr != nil:
+		verdict = st.LayerBad.Render("✗ not a DIM message")
+	case f.dir == client.Out:
+		verdict = st.LayerOK.Render("✓ signed by me")
+	case l.Verified:
+		verdict = st.LayerOK.Render("✓ signature ok")
+	case l.VerifyErr != nil:
+		verdict = st.LayerBad.Render("✗ not verified")
+	default:
+		verdict = st.LayerNote.Render("not checked yet")
+	}
+	out := []string{st.LayerTitle.Render("1 Reliable") + " " + verdict}
+	switch {
+	case l.ParseErr != nil:
+		out = append(out, noteLines(st, sanitize(l.ParseErr.Error(), false), w)...)
+	case l.VerifyErr != nil && !l.Verified:
+		out = append(out, noteLines(st, sanitize(l.VerifyErr.Error(), false), w)...)
+	case l.Reliable != nil && l.Reliable.Meta != nil:
+		out = append(out, noteLines(st, "meta and visa attached: first contact", w)...)
+	}
+	return append(out, prettyJSON(st, f.raw, w, full)...)
+}
+
+// secureLayer draws the encrypted data, the key bundle and the IV.
+func secureLayer(st *Styles, f frameRec, w int, full bool) []string {
+	rm := f.layers.Reliable
+	if rm == nil {
+		return []string{st.LayerTitle.Render("2 Secure") + " " + st.LayerNote.Render("—")}
+	}
+	sm := &rm.SecureMessage
+	broadcast := len(sm.Keys) == 0 && strings.HasPrefix(strings.TrimSpace(sm.Data), "{")
+	if broadcast {
+		out := []string{st.LayerTitle.Render("2 Secure") + " " + st.LayerNote.Render("plain")}
+		return append(out, noteLines(st, "A broadcast is not encrypted: data is the content's JSON, signed but readable by anyone.", w)...)
+	}
+	n := base64.StdEncoding.DecodedLen(len(sm.Data))
+	if b, err := sm.DataBytes(); err == nil {
+		n = len(b)
+	}
+	out := []string{st.LayerTitle.Render("2 Secure") + " " + st.LayerNote.Render(humanSize(n)+" encrypted")}
+	lines := 1
+	if full {
+		lines = 1 << 20
+	}
+	out = append(out, kvLines(st, "data (AES-256-CBC)", sm.Data, w, lines)...)
+	if len(sm.IV) > 0 {
+		out = append(out, kvLines(st, "IV", base64.StdEncoding.EncodeToString(sm.IV), w, lines)...)
+	}
+	if len(sm.Keys) > 0 {
+		for _, k := range sortedKeys(sm.Keys) {
+			label := "key for " + k
+			if k == "digest" {
+				label = "key digest"
+			}
+			out = append(out, kvLines(st, label, sm.Keys[k], w, lines)...)
+		}
+		out = append(out, noteLines(st, "The message key, encrypted to each receiver's visa key: only they can open data.", w)...)
+	} else {
+		out = append(out, noteLines(st, "No key: the one sent before is reused for this sender and receiver.", w)...)
+	}
+	return out
+}
+
+// instantLayer draws the content in the clear, as far as it was opened.
+func instantLayer(st *Styles, f frameRec, w int, full bool) []string {
+	l := f.layers
+	switch {
+	case l.Instant != nil:
+		verdict := "✓ decrypted"
+		if f.dir == client.Out {
+			verdict = "✓ what I wrote"
+		}
+		im := l.Instant
+		out := []string{st.LayerTitle.Render("3 Instant") + " " + st.LayerOK.Render(verdict)}
+		env := fmt.Sprintf("%s → %s", shortID(im.Sender), shortID(im.Receiver))
+		if im.Time > 0 {
+			env += ", " + time.Unix(0, int64(im.Time*1e9)).Format("15:04:05")
+		}
+		out = append(out, noteLines(st, sanitize(env, false), w)...)
+		if im.Content != nil {
+			out = append(out, prettyJSON(st, dimp.MarshalContent(im.Content), w, full)...)
+		}
+		return out
+	case l.OpenErr != nil:
+		out := []string{st.LayerTitle.Render("3 Instant") + " " + st.LayerBad.Render("✗ not opened")}
+		return append(out, noteLines(st, sanitize(l.OpenErr.Error(), false), w)...)
+	case l.VerifyErr != nil:
+		out := []string{st.LayerTitle.Render("3 Instant") + " " + st.LayerNote.Render("not opened")}
+		return append(out, noteLines(st, "A message is opened only after its signature verifies.", w)...)
+	}
+	return []string{st.LayerTitle.Render("3 Instant") + " " + st.LayerNote.Render("not opened")}
+}
+
+// kvLines draws a long value under a label, hard-wrapped and cut after
+// maxLines lines.
+func kvLines(st *Styles, label, value string, w, maxLines int) []string {
+	out := []string{" " + st.JSONKey.Render(truncate(sanitize(label, false), max(w-1, 4)))}
+	width := max(w-3, 8)
+	lines := hardWrap(sanitize(value, false), width)
+	if len(lines) > maxLines {
+		lines = lines[:maxLines]
+		lines[maxLines-1] = ansi.Truncate(lines[maxLines-1], width-1, "") + "…"
+	}
+	for _, l := range lines {
+		out = append(out, "   "+st.JSONString.Render(l))
+	}
+	return out
+}
+
+// maxJSONValue bounds how much of one JSON string the inspector shows.
+const maxJSONValue = 1200
+
+// prettyJSON indents JSON and draws it with keys and values coloured;
+// long values are cut to the line, or wrapped under their key when full.
+func prettyJSON(st *Styles, raw []byte, w int, full bool) []string {
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, raw, "", "  "); err != nil {
+		var out []string
+		for _, l := range hardWrap(sanitize(string(raw), true), max(w-1, 8)) {
+			out = append(out, " "+l)
+		}
+		return out
+	}
+	var out []string
+	for _, line := range strings.Split(buf.String(), "\n") {
+		out = append(out, jsonLine(st, line, w, full)...)
+	}
+	return out
+}
+
+// jsonLine colours one line of indented JSON, cutting or wrapping a long
+// value.
+func jsonLine(st *Styles, line string, w int, full bool) []string {
+	trimmed := strings.TrimLeft(line, " ")
+	indent := " " + line[:len(line)-len(trimmed)]
+	key, value := "", trimmed
+	if strings.HasPrefix(trimmed, `"`) {
+		if end := closingQuote(trimmed); end > 0 && strings.HasPrefix(trimmed[end+1:], ": ") {
+			key, value = trimmed[:end+1], trimmed[end+3:]
+		}
+	}
+	valueStyle := st.JSONLiteral
+	switch {
+	case strings.HasPrefix(value, `"`):
+		valueStyle = st.JSONString
+	case strings.Trim(value, "{}[],") == "":
+		valueStyle = st.JSONPunct
+	}
+	if len(value) > maxJSONValue {
+		value = value[:maxJSONValue] + fmt.Sprintf("…(%d more)", len(value)-maxJSONValue)
+	}
+	value = sanitize(value, false)
+	head := indent
+	if key != "" {
+		head += st.JSONKey.Render(sanitize(key, false)) + st.JSONPunct.Render(": ")
+	}
+	headW := ansi.StringWidth(head)
+	avail := w - headW
+	if !full {
+		if avail < 6 {
+			return []string{ansi.Truncate(head, w-1, "…")}
+		}
+		return []string{head + valueStyle.Render(truncate(value, avail))}
+	}
+	if avail >= 12 || key == "" {
+		parts := hardWrap(value, max(avail, 8))
+		out := []string{head + valueStyle.Render(parts[0])}
+		pad := strings.Repeat(" ", headW)
+		for _, p := range parts[1:] {
+			out = append(out, pad+valueStyle.Render(p))
+		}
+		return out
+	}
+	// The key leaves no room: the value goes below it.
+	out := []string{head}
+	pad := indent + "  "
+	for _, p := range hardWrap(value, max(w-len(pad), 8)) {
+		out = append(out, pad+valueStyle.Render(p))
+	}
+	return out
+}
+
+// closingQuote finds the quote that ends the JSON string starting at s[0].
+func closingQuote(s string) int {
+	for i := 1; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case '"':
+			return i
+		}
+	}
+	return -1
+}

@@ -1,0 +1,171 @@
+package ui
+
+import (
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+)
+
+// KeyMap is every key the UI answers to, with its help text. The help
+// overlay and the footer are generated from it, so a binding changed here
+// is changed everywhere.
+type KeyMap struct {
+	// Composer.
+	Send     key.Binding
+	Newline  key.Binding
+	Complete key.Binding
+
+	// Moving around.
+	NextFocus  key.Binding
+	PrevFocus  key.Binding
+	Back       key.Binding
+	Up         key.Binding
+	Down       key.Binding
+	Open       key.Binding
+	PageUp     key.Binding
+	PageDown   key.Binding
+	Top        key.Binding
+	Bottom     key.Binding
+	NextChat   key.Binding
+	PrevChat   key.Binding
+	NextPane   key.Binding // between clients, when there are several
+	Timestamps key.Binding
+	Copy       key.Binding
+
+	// Panels and actions.
+	Inspector key.Binding
+	AppForm   key.Binding
+	Reconnect key.Binding
+	Help      key.Binding
+	Quit      key.Binding
+
+	// Inspector, when it has the focus.
+	Zoom key.Binding
+	Wrap key.Binding
+
+	// App-content form.
+	FormNext   key.Binding
+	FormPrev   key.Binding
+	FormToggle key.Binding
+	FormSend   key.Binding
+	FormCancel key.Binding
+}
+
+// DefaultKeyMap returns dimtui's keys. None of them is a printable
+// character while the composer has the focus, except `?` on an empty line.
+func DefaultKeyMap() KeyMap {
+	b := func(help, desc string, keys ...string) key.Binding {
+		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(help, desc))
+	}
+	return KeyMap{
+		Send:     b("enter", "send, or run a /command", "enter"),
+		Newline:  b("alt+enter", "new line", "alt+enter", "ctrl+j"),
+		Complete: b("tab", "complete /command or ID", "tab"),
+
+		NextFocus:  b("tab", "next pane", "tab"),
+		PrevFocus:  b("shift+tab", "previous pane", "shift+tab"),
+		Back:       b("esc", "back to the composer", "esc"),
+		Up:         b("↑", "previous item", "up"),
+		Down:       b("↓", "next item", "down"),
+		Open:       b("enter", "open the contact", "enter"),
+		PageUp:     b("pgup", "page up", "pgup"),
+		PageDown:   b("pgdn", "page down", "pgdown"),
+		Top:        b("home", "oldest message", "home"),
+		Bottom:     b("end", "newest message", "end"),
+		NextChat:   b("ctrl+n", "next conversation", "ctrl+n"),
+		PrevChat:   b("ctrl+p", "previous conversation", "ctrl+p"),
+		NextPane:   b("f6", "next client pane", "f6"),
+		Timestamps: b("ctrl+t", "timestamps on/off", "ctrl+t"),
+		Copy:       b("ctrl+y", "copy message (OSC 52)", "ctrl+y"),
+
+		Inspector: b("ctrl+o/f2", "inspector on/off", "ctrl+o", "f2"),
+		AppForm:   b("ctrl+x/f3", "app-content form", "ctrl+x", "f3"),
+		Reconnect: b("ctrl+r", "reconnect", "ctrl+r"),
+		Help:      b("?/f1", "this help", "?", "f1"),
+		Quit:      b("ctrl+c", "quit", "ctrl+c"),
+
+		Zoom: b("z", "inspector full width", "z"),
+		Wrap: b("w", "long values in full", "w"),
+
+		FormNext:   b("tab/↓", "next field", "tab", "down"),
+		FormPrev:   b("shift+tab/↑", "previous field", "shift+tab", "up"),
+		FormToggle: b("space", "switch 0xA0 / 0xCC", "space", "left", "right"),
+		FormSend:   b("enter", "send", "enter"),
+		FormCancel: b("esc", "cancel", "esc"),
+	}
+}
+
+// short returns a copy of a binding with a shorter description and only
+// its first key in the help, for the footer.
+func short(b key.Binding, desc string) key.Binding {
+	b.SetHelp(strings.SplitN(b.Help().Key, "/", 2)[0], desc)
+	return b
+}
+
+// ShortHelp is the footer's list of keys while composing.
+func (k KeyMap) ShortHelp() []key.Binding {
+	return []key.Binding{short(k.Send, "send"), short(k.Inspector, "inspector"), short(k.AppForm, "app content"),
+		short(k.Copy, "copy"), short(k.Help, "help"), short(k.Quit, "quit")}
+}
+
+// conversationHelp is the footer while the conversation has the focus.
+func (k KeyMap) conversationHelp() []key.Binding {
+	updown := k.Up
+	updown.SetHelp("↑↓", "select")
+	pages := k.PageUp
+	pages.SetHelp("pgup/pgdn", "scroll")
+	return []key.Binding{updown, short(k.Copy, "copy"), pages, short(k.Back, "back"), short(k.Help, "help")}
+}
+
+// inspectorHelp is the footer while the inspector has the focus.
+func (k KeyMap) inspectorHelp() []key.Binding {
+	updown := k.Up
+	updown.SetHelp("↑↓", "frame")
+	pages := k.PageUp
+	pages.SetHelp("pgup/pgdn", "layers")
+	return []key.Binding{updown, pages, short(k.Zoom, "zoom"), short(k.Wrap, "wrap"), short(k.Back, "back"),
+		short(k.Inspector, "close")}
+}
+
+// FullHelp is the help overlay's columns of keys (see HelpGroups for the
+// same with titles).
+func (k KeyMap) FullHelp() [][]key.Binding {
+	groups := k.HelpGroups()
+	out := make([][]key.Binding, len(groups))
+	for i, g := range groups {
+		out[i] = g.Keys
+	}
+	return out
+}
+
+// HelpGroup is a titled group of bindings in the help overlay.
+type HelpGroup struct {
+	Title string
+	Keys  []key.Binding
+}
+
+// HelpGroups lists the enabled bindings by what they are for.
+func (k KeyMap) HelpGroups() []HelpGroup {
+	groups := k.allGroups()
+	for i, g := range groups {
+		var keys []key.Binding
+		for _, b := range g.Keys {
+			if b.Enabled() {
+				keys = append(keys, b)
+			}
+		}
+		groups[i].Keys = keys
+	}
+	return groups
+}
+
+func (k KeyMap) allGroups() []HelpGroup {
+	return []HelpGroup{
+		{"Compose", []key.Binding{k.Send, k.Newline, k.Complete, k.Copy}},
+		{"Move", []key.Binding{k.NextFocus, k.PrevFocus, k.Back, k.Up, k.Down, k.Open,
+			k.PageUp, k.PageDown, k.Top, k.Bottom, k.NextChat, k.PrevChat, k.NextPane}},
+		{"Show", []key.Binding{k.Inspector, k.AppForm, k.Timestamps, k.Reconnect, k.Help, k.Quit}},
+		{"Inspector", []key.Binding{k.Zoom, k.Wrap}},
+		{"App-content form", []key.Binding{k.FormNext, k.FormPrev, k.FormToggle, k.FormSend, k.FormCancel}},
+	}
+}

@@ -1,0 +1,133 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+
+	"dimtui/client"
+	"dimtui/dimp"
+)
+
+// statusHeight is the status bar's height in lines.
+const statusHeight = 2
+
+// handshakeSteps are the handshake's steps in the order they happen.
+func handshakeSteps() []dimp.HandshakeState {
+	return []dimp.HandshakeState{dimp.HandshakeStart, dimp.HandshakeAgain, dimp.HandshakeRestart, dimp.HandshakeSuccess}
+}
+
+// renderStatus draws the two-line status bar: the connection state and
+// the handshake timeline with the current step marked, then the session
+// key, the station and its address, the local user and the round-trip time.
+func renderStatus(st *Styles, s client.Status, me dimp.ID, title string, width int) []string {
+	bar := st.StatusBar
+	label := func(t string) string { return st.StatusLabel.Render(t) }
+	value := func(t string) string { return st.StatusValue.Render(t) }
+	sp := bar.Render(" ")
+
+	// Line 1: state badge and timeline.
+	badge := st.StateBusy
+	switch s.State {
+	case client.Running:
+		badge = st.StateGood
+	case client.Error:
+		badge = st.StateBad
+	}
+	stateText := s.State.String()
+	if s.Attempt > 0 && s.State != client.Running {
+		stateText += fmt.Sprintf(" · retry %d", s.Attempt)
+	}
+	var b strings.Builder
+	b.WriteString(badge.Render(stateText))
+	b.WriteString(sp + label("handshake") + sp)
+	b.WriteString(renderTimeline(st, s))
+	line1 := b.String()
+	rtt := label("rtt ") + value("—")
+	if s.RTT > 0 {
+		rtt = label("rtt ") + value(formatRTT(s.RTT))
+	}
+	line1 = joinEnds(bar, line1, rtt+sp, width)
+
+	// Line 2: session, station, address, me; or the error.
+	var parts []string
+	if s.State == client.Error && s.Err != nil {
+		parts = append(parts, st.StepFailed.Render("✗ "+sanitize(s.Err.Error(), false)))
+	}
+	session := "—"
+	if s.Session != "" {
+		session = shortHex(s.Session)
+	}
+	parts = append(parts, label("session ")+value(session))
+	station := "—"
+	if !s.Station.IsZero() {
+		station = shortID(s.Station)
+	}
+	parts = append(parts, label("station ")+value(station))
+	parts = append(parts, value(s.URL))
+	left := sp + strings.Join(parts, bar.Render("  "))
+	who := title
+	if who == "" {
+		who = displayName(me)
+	}
+	right := label("me ") + value(truncate(who, 20)) + sp
+	line2 := joinEnds(bar, left, right, width)
+	return []string{line1, line2}
+}
+
+// renderTimeline draws Start → Again → Restart → Success with the current
+// step in brackets; Error is marked after the steps when the connection
+// failed.
+func renderTimeline(st *Styles, s client.Status) string {
+	handshaking := s.State == client.Handshaking || s.State == client.Running
+	arrow := st.StepNext.Render(" → ")
+	var parts []string
+	for _, step := range handshakeSteps() {
+		name := step.String()
+		switch {
+		case !handshaking:
+			parts = append(parts, st.StepNext.Render(name))
+		case step < s.Handshake:
+			parts = append(parts, st.StepDone.Render(name))
+		case step == s.Handshake:
+			parts = append(parts, st.StepCurrent.Render("["+name+"]"))
+		default:
+			parts = append(parts, st.StepNext.Render(name))
+		}
+	}
+	out := strings.Join(parts, arrow)
+	if s.State == client.Error {
+		out += st.StatusBar.Render(" ") + st.StepFailed.Render("[✗ Error]")
+	}
+	return out
+}
+
+// joinEnds puts left and right on one line of width cells filled with the
+// bar's background, cutting left when both do not fit.
+func joinEnds(bar interface{ Render(...string) string }, left, right string, width int) string {
+	lw, rw := ansi.StringWidth(left), ansi.StringWidth(right)
+	if lw+rw+1 > width {
+		left = ansi.Truncate(left, max(width-rw-1, 0), "…")
+		lw = ansi.StringWidth(left)
+		if lw+rw > width {
+			return ansi.Truncate(left+right, width, "")
+		}
+	}
+	return left + bar.Render(strings.Repeat(" ", width-lw-rw)) + right
+}
+
+// formatRTT writes a round trip as 850 µs, 12 ms or 1.2 s.
+func formatRTT(d time.Duration) string {
+	switch {
+	case d < time.Millisecond:
+		return fmt.Sprintf("%d µs", d.Microseconds())
+	case d < 10*time.Millisecond:
+		return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000)
+	case d < time.Second:
+		return fmt.Sprintf("%d ms", d.Milliseconds())
+	default:
+		return fmt.Sprintf("%.1f s", d.Seconds())
+	}
+}

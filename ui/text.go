@@ -1,0 +1,173 @@
+package ui
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"unicode"
+
+	"github.com/charmbracelet/x/ansi"
+
+	"dimtui/dimp"
+)
+
+// sanitize makes text from the network safe to draw: tabs become spaces and
+// every other control character (ESC above all, which could drive the
+// terminal) is dropped. Newlines are kept when keepNewlines is set.
+func sanitize(s string, keepNewlines bool) string {
+	clean := true
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		switch {
+		case r == '\n' && keepNewlines:
+			b.WriteRune(r)
+		case r == '\t':
+			b.WriteString("    ")
+		case r == '\n' || r == '\r':
+			b.WriteRune(' ')
+		case unicode.IsControl(r):
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// wrap breaks plain (unstyled) text into lines at most width cells wide, at
+// spaces where it can and inside words where it must. Newlines in s start
+// new lines.
+func wrap(s string, width int) []string {
+	if width < 1 {
+		width = 1
+	}
+	var out []string
+	for _, para := range strings.Split(s, "\n") {
+		if ansi.StringWidth(para) <= width {
+			out = append(out, para)
+			continue
+		}
+		w := ansi.Wrap(para, width, "")
+		for _, l := range strings.Split(w, "\n") {
+			out = append(out, strings.TrimRight(l, " "))
+		}
+	}
+	return out
+}
+
+// hardWrap cuts text into lines of exactly width cells (the last one
+// shorter), for things with no spaces such as Base64.
+func hardWrap(s string, width int) []string {
+	if width < 1 {
+		width = 1
+	}
+	var out []string
+	for _, para := range strings.Split(s, "\n") {
+		if ansi.StringWidth(para) <= width {
+			out = append(out, para)
+			continue
+		}
+		out = append(out, strings.Split(ansi.Hardwrap(para, width, true), "\n")...)
+	}
+	return out
+}
+
+// fit truncates a (possibly styled) line to width cells with an ellipsis and
+// pads it with spaces to exactly width cells.
+func fit(s string, width int) string {
+	if width <= 0 {
+		return ""
+	}
+	w := ansi.StringWidth(s)
+	if w > width {
+		s = ansi.Truncate(s, width, "…")
+		w = ansi.StringWidth(s)
+	}
+	if w < width {
+		s += strings.Repeat(" ", width-w)
+	}
+	return s
+}
+
+// truncate shortens plain text to width cells with an ellipsis.
+func truncate(s string, width int) string {
+	if width <= 0 {
+		return ""
+	}
+	if ansi.StringWidth(s) <= width {
+		return s
+	}
+	return ansi.Truncate(s, width, "…")
+}
+
+// shortHex shortens a long key or hash: the first 8 and the last 4
+// characters.
+func shortHex(s string) string {
+	if len(s) <= 14 {
+		return s
+	}
+	return s[:8] + "…" + s[len(s)-4:]
+}
+
+// shortID writes an ID compactly: name@abcd…wxyz (the address cut when
+// long), keeping the terminal.
+func shortID(id dimp.ID) string {
+	if id.IsZero() {
+		return ""
+	}
+	addr := id.Address().String()
+	if len(addr) > 12 {
+		addr = addr[:5] + "…" + addr[len(addr)-4:]
+	}
+	s := addr
+	if n := id.Name(); n != "" {
+		s = n + "@" + addr
+	}
+	if t := id.Terminal(); t != "" {
+		s += "/" + t
+	}
+	return s
+}
+
+// displayName is how a user is named in lists and chat lines: the ID's
+// name, or its shortened address when it has none.
+func displayName(id dimp.ID) string {
+	if n := id.Name(); n != "" {
+		return sanitize(n, false)
+	}
+	return shortID(id)
+}
+
+// humanSize writes a byte count as 512 B, 1.2 kB, 3.4 MB.
+func humanSize(n int) string {
+	switch {
+	case n < 1000:
+		return fmt.Sprintf("%d B", n)
+	case n < 1000*1000:
+		return fmt.Sprintf("%.1f kB", float64(n)/1000)
+	default:
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	}
+}
+
+// idKey is the key of a peer in maps: its ID without the terminal.
+func idKey(id dimp.ID) string { return id.WithoutTerminal().String() }
+
+// sortedKeys returns a map's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
