@@ -123,8 +123,9 @@ func (c *Client) Me() dimp.ID { return c.me.ID }
 // Identity returns the local user.
 func (c *Client) Identity() *dimp.Identity { return c.me }
 
-// Events delivers what happens. Read it continuously: frame events are
-// dropped when nobody reads, the other events wait.
+// Events delivers what happens, and is closed when Run returns. Read it
+// continuously: frame events are dropped when nobody reads, the other
+// events wait.
 func (c *Client) Events() <-chan Event { return c.events }
 
 // Status returns the current connection status.
@@ -138,6 +139,7 @@ func (c *Client) Status() Status {
 // backoff) until ctx is done. It returns ctx's error.
 func (c *Client) Run(ctx context.Context) error {
 	defer close(c.done)
+	defer close(c.events) // only the loop emits, and it has returned
 	l := newLoop(c)
 	return l.run(ctx)
 }

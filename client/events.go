@@ -51,6 +51,9 @@ type Status struct {
 	Err       error               // why the state is Error
 	Since     time.Time           // when State was entered
 	Attempt   int                 // reconnect attempt (0 on the first connection)
+	// Remote is the client's address as the station sees it (the
+	// handshake replies' remote_address), empty until known.
+	Remote string
 }
 
 // Delivery is how far an outgoing message got.
@@ -109,7 +112,8 @@ const (
 	KindReceipt   FrameKind = "receipt"
 	KindText      FrameKind = "text"
 	KindApp       FrameKind = "app"
-	KindPing      FrameKind = "ping"
+	KindPing      FrameKind = "ping"    // PING, PONG, NOOP, OK
+	KindAck       FrameKind = "ack"     // ACK:{...}, the receiver's acknowledgement
 	KindMessage   FrameKind = "message" // a message whose content could not be seen
 	KindOther     FrameKind = "other"
 )
@@ -173,7 +177,9 @@ type ReceiptEvent struct {
 	Time    time.Time
 	From    dimp.ID
 	Receipt *dimp.ReceiptCommand
-	For     MessageID // the outgoing message it is about, "" when unknown
+	// For is the message it is about, when that is one the user sent (it
+	// had a SentEvent); "" for the client's own protocol messages.
+	For MessageID
 }
 
 // UsersEvent reports the users online at the station (the answer to

@@ -17,7 +17,8 @@ type outgoing struct {
 	raw   []byte
 	sig   string
 	state Delivery
-	seq   int // order of sending, for resends oldest first
+	seq   int  // order of sending, for resends oldest first
+	user  bool // the UI sent it (and had a SentEvent)
 }
 
 // incoming is a message received, kept for MarkRead.
@@ -32,6 +33,7 @@ type held struct {
 	rm     *dimp.ReliableMessage
 	layers *Layers
 	since  time.Time
+	outer  bool // sent by the station itself, not forwarded inside another
 }
 
 // loop owns all of a client's state; only its goroutine touches it.
@@ -53,6 +55,7 @@ type loop struct {
 	pingAt    time.Time // when the last PING went out (zero: none pending)
 	nextPing  time.Time
 	rtt       time.Duration
+	remote    string
 
 	peers    map[string]*dimp.Profile
 	queries  map[string]time.Time    // visa queries in flight, by peer
@@ -160,7 +163,7 @@ func (l *loop) setState(s State, err error) {
 // publish sends the current status to the UI.
 func (l *loop) publish() {
 	st := Status{State: l.state, Handshake: l.hs, Session: l.session, Station: l.station, URL: l.c.cfg.URL,
-		RTT: l.rtt, Err: l.err, Since: l.since, Attempt: l.attempt}
+		RTT: l.rtt, Err: l.err, Since: l.since, Attempt: l.attempt, Remote: l.remote}
 	l.c.mu.Lock()
 	l.c.status = st
 	l.c.mu.Unlock()
@@ -197,7 +200,7 @@ func (l *loop) tick(now time.Time) {
 		if now.After(l.nextPing) && l.pingAt.IsZero() {
 			l.pingAt = now
 			l.nextPing = now.Add(l.c.cfg.PingInterval)
-			l.writeControl([]byte("PING"))
+			l.writeControl([]byte("PING"), KindPing)
 		}
 	}
 	// Visa queries that were never answered fail their messages.
@@ -210,7 +213,7 @@ func (l *loop) tick(now time.Time) {
 }
 
 // writeControl writes a control payload (PING, PONG, ACK) and reports it.
-func (l *loop) writeControl(b []byte) {
+func (l *loop) writeControl(b []byte, kind FrameKind) {
 	if l.conn == nil {
 		return
 	}
@@ -218,7 +221,7 @@ func (l *loop) writeControl(b []byte) {
 		l.fail(errSlowStation)
 		return
 	}
-	l.c.emit(l.ctx, FrameEvent{Time: time.Now(), Dir: Out, Raw: b, Kind: KindPing})
+	l.c.emit(l.ctx, FrameEvent{Time: time.Now(), Dir: Out, Raw: b, Kind: kind})
 }
 
 // writeMessage writes a sealed message and reports it with its layers.
@@ -263,6 +266,9 @@ func (l *loop) handshake(session string) {
 
 // onHandshake follows the station's side of the handshake.
 func (l *loop) onHandshake(rm *dimp.ReliableMessage, hc *dimp.HandshakeCommand) {
+	if addr := remoteAddress(hc.Extra["remote_address"]); addr != "" {
+		l.remote = addr
+	}
 	switch hc.State() {
 	case dimp.HandshakeAgain: // DIM?: use this session key
 		l.hs = dimp.HandshakeAgain
@@ -280,7 +286,7 @@ func (l *loop) onHandshake(rm *dimp.ReliableMessage, hc *dimp.HandshakeCommand) 
 		}
 		l.hs = dimp.HandshakeSuccess
 		l.attempt = 0
-		l.nextPing = time.Now().Add(l.c.cfg.PingInterval)
+		l.nextPing = time.Now() // the first PING at once: the UI shows the round trip
 		l.setState(Running, nil)
 		l.onRunning()
 	default:
@@ -343,7 +349,7 @@ func (l *loop) send(to dimp.ID, content dimp.Content, user bool) (MessageID, err
 		h.Group = to
 	}
 	l.seq++
-	o := &outgoing{id: messageID(l.c.me.ID, h.SN), im: im, state: Sending, seq: l.seq}
+	o := &outgoing{id: messageID(l.c.me.ID, h.SN), im: im, state: Sending, seq: l.seq, user: user}
 	l.outbox[o.id] = o
 	if user {
 		l.c.emit(l.ctx, SentEvent{Time: time.Now(), ID: o.id, Message: im})
@@ -438,7 +444,7 @@ func (l *loop) learn(p *dimp.Profile) {
 	ins := l.waitIn[k]
 	delete(l.waitIn, k)
 	for _, h := range ins {
-		l.open(h.raw, h.rm, h.layers, p)
+		l.open(h.raw, h.rm, h.layers, p, h.outer)
 	}
 }
 
@@ -450,7 +456,7 @@ func (l *loop) peerUnknown(peer string, err error) {
 	delete(l.waitOut, peer)
 	for _, h := range l.waitIn[peer] {
 		h.layers.VerifyErr = err
-		l.ack(h.rm)
+		l.ackIf(h.outer, h.rm)
 	}
 	if n := len(l.waitIn[peer]); n > 0 {
 		l.c.emit(l.ctx, ErrorEvent{Time: time.Now(), Err: fmt.Errorf("%d message(s) from %s dropped: %w", n, peer, err)})

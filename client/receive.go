@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -20,7 +21,7 @@ func (l *loop) receive(payload []byte) {
 	switch s := string(payload); {
 	case s == "PING":
 		l.c.emit(l.ctx, FrameEvent{Time: time.Now(), Dir: In, Raw: payload, Kind: KindPing})
-		l.writeControl([]byte("PONG"))
+		l.writeControl([]byte("PONG"), KindPing)
 		return
 	case s == "PONG":
 		if !l.pingAt.IsZero() {
@@ -30,8 +31,11 @@ func (l *loop) receive(payload []byte) {
 		}
 		l.c.emit(l.ctx, FrameEvent{Time: time.Now(), Dir: In, Raw: payload, Kind: KindPing})
 		return
-	case s == "NOOP" || s == "OK" || strings.HasPrefix(s, "ACK:"):
+	case s == "NOOP" || s == "OK":
 		l.c.emit(l.ctx, FrameEvent{Time: time.Now(), Dir: In, Raw: payload, Kind: KindPing})
+		return
+	case strings.HasPrefix(s, "ACK:"):
+		l.c.emit(l.ctx, FrameEvent{Time: time.Now(), Dir: In, Raw: payload, Kind: KindAck})
 		return
 	}
 	for _, pack := range splitPayload(payload) {
@@ -39,8 +43,13 @@ func (l *loop) receive(payload []byte) {
 	}
 }
 
-// receiveMessage parses, verifies and opens one message, then acts on it.
-func (l *loop) receiveMessage(raw []byte) {
+// receiveMessage parses, verifies and opens one message from the station,
+// then acts on it.
+func (l *loop) receiveMessage(raw []byte) { l.receiveOne(raw, true) }
+
+// receiveOne handles one message; outer is false for a message forwarded
+// inside another, which is not the station's to acknowledge.
+func (l *loop) receiveOne(raw []byte, outer bool) {
 	layers := &Layers{}
 	rm, err := l.packer.Parse(raw)
 	if err != nil {
@@ -53,7 +62,7 @@ func (l *loop) receiveMessage(raw []byte) {
 	if l.seen.has(rm.SignatureText()) {
 		layers.OpenErr = errDuplicate
 		l.c.emit(l.ctx, FrameEvent{Time: time.Now(), Dir: In, Raw: raw, Kind: kindOf(rm, nil), Layers: layers})
-		l.ack(rm)
+		l.ackIf(outer, rm)
 		return
 	}
 	// The sender's profile: attached (first contact, station replies), else known.
@@ -64,7 +73,7 @@ func (l *loop) receiveMessage(raw []byte) {
 			layers.VerifyErr = err
 			l.c.emit(l.ctx, FrameEvent{Time: time.Now(), Dir: In, Raw: raw, Kind: kindOf(rm, nil), Layers: layers})
 			l.c.emit(l.ctx, ErrorEvent{Time: time.Now(), Err: fmt.Errorf("message from %s: %w", rm.Sender, err)})
-			l.ack(rm)
+			l.ackIf(outer, rm)
 			return
 		}
 		if p == nil || p.Visa() == nil || (attached.Visa() != nil && attached.Visa().Time() >= p.Visa().Time()) {
@@ -79,11 +88,11 @@ func (l *loop) receiveMessage(raw []byte) {
 	if p == nil {
 		layers.VerifyErr = fmt.Errorf("%w: waiting for the meta and visa of %s", ErrUnknownPeer, rm.Sender)
 		k := key(rm.Sender)
-		l.waitIn[k] = append(l.waitIn[k], &held{raw: raw, rm: rm, layers: layers, since: time.Now()})
+		l.waitIn[k] = append(l.waitIn[k], &held{raw: raw, rm: rm, layers: layers, since: time.Now(), outer: outer})
 		l.query(rm.Sender)
 		return
 	}
-	l.open(raw, rm, layers, p)
+	l.open(raw, rm, layers, p, outer)
 }
 
 // isStation reports whether id is the station this client talks to.
@@ -93,7 +102,7 @@ func (l *loop) isStation(id dimp.ID) bool {
 
 // open verifies and decrypts a message with the sender's profile, reports
 // the frame, and acts on its content.
-func (l *loop) open(raw []byte, rm *dimp.ReliableMessage, layers *Layers, p *dimp.Profile) {
+func (l *loop) open(raw []byte, rm *dimp.ReliableMessage, layers *Layers, p *dimp.Profile, outer bool) {
 	im, err := l.packer.Open(rm, p)
 	switch {
 	case errors.Is(err, dimp.ErrSignature) || errors.Is(err, dimp.ErrNoVerifyKey):
@@ -107,19 +116,27 @@ func (l *loop) open(raw []byte, rm *dimp.ReliableMessage, layers *Layers, p *dim
 	l.c.emit(l.ctx, FrameEvent{Time: time.Now(), Dir: In, Raw: raw, Kind: kindOf(rm, im), Layers: layers})
 	if err != nil {
 		l.c.emit(l.ctx, ErrorEvent{Time: time.Now(), Err: fmt.Errorf("message from %s: %w", rm.Sender, err)})
-		l.ack(rm)
+		l.ackIf(outer, rm)
 		return
 	}
 	l.seen.add(rm.SignatureText())
 	l.dispatch(rm, im, p)
-	l.ack(rm)
+	l.ackIf(outer, rm)
+}
+
+// ackIf acknowledges a message the station sent (outer), not one that
+// came forwarded inside another.
+func (l *loop) ackIf(outer bool, rm *dimp.ReliableMessage) {
+	if outer {
+		l.ack(rm)
+	}
 }
 
 // ack tells the station the message arrived, so it can drop its copy.
 func (l *loop) ack(rm *dimp.ReliableMessage) {
 	// The signature is Base64: no character of it needs escaping.
 	ack := `ACK:{"time":` + strconv.FormatFloat(rm.Time, 'f', -1, 64) + `,"signature":"` + rm.SignatureText() + `"}`
-	l.writeControl([]byte(ack))
+	l.writeControl([]byte(ack), KindAck)
 }
 
 // dispatch acts on an opened message.
@@ -151,6 +168,17 @@ func (l *loop) dispatch(rm *dimp.ReliableMessage, im *dimp.InstantMessage, p *di
 				l.c.emit(l.ctx, UsersEvent{Time: now, Users: parseUsers(users)})
 				return
 			}
+		}
+	case *dimp.ForwardContent:
+		if l.isStation(rm.Sender) {
+			// The station forwards protocol messages (the login a user
+			// broadcast, with a documents answer): process each inside.
+			for _, inner := range c.Secrets {
+				if raw, err := inner.MarshalJSON(); err == nil {
+					l.receiveOne(raw, false)
+				}
+			}
+			return
 		}
 	case dimp.Command:
 		return // login, report, group commands...: nothing for the user to see
@@ -200,7 +228,7 @@ func (l *loop) onReceipt(rm *dimp.ReliableMessage, r *dimp.ReceiptCommand) {
 		}
 	}
 	ev := ReceiptEvent{Time: time.Now(), From: rm.Sender, Receipt: r}
-	if o != nil {
+	if o != nil && o.user {
 		ev.For = o.id
 	}
 	l.c.emit(l.ctx, ev)
@@ -336,4 +364,13 @@ func (s *sigSet) add(sig string) {
 	s.ring[s.next] = sig
 	s.set[sig] = struct{}{}
 	s.next = (s.next + 1) % len(s.ring)
+}
+
+// remoteAddress reads the station's remote_address: [ip, port].
+func remoteAddress(raw []byte) string {
+	var v []any
+	if len(raw) == 0 || json.Unmarshal(raw, &v) != nil || len(v) != 2 {
+		return ""
+	}
+	return net.JoinHostPort(fmt.Sprint(v[0]), fmt.Sprint(v[1]))
 }

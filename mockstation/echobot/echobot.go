@@ -61,7 +61,10 @@ func (b *Bot) Run(ctx context.Context) error {
 		select {
 		case err := <-errc:
 			return err
-		case ev := <-b.c.Events():
+		case ev, ok := <-b.c.Events():
+			if !ok {
+				return <-errc
+			}
 			if m, ok := ev.(client.MessageEvent); ok {
 				b.answer(ctx, m.Message)
 			}
