@@ -149,7 +149,7 @@ func startDemo(ctx context.Context, cfg demoConfig) (*demo, error) {
 	if err != nil {
 		return nil, err
 	}
-	bot, err := loadOrCreateBot(filepath.Join(cfg.StationDir, "bots"))
+	bot, err := echobot.LoadOrCreate(filepath.Join(cfg.StationDir, "bots"))
 	if err != nil {
 		return nil, err
 	}
@@ -157,13 +157,7 @@ func startDemo(ctx context.Context, cfg demoConfig) (*demo, error) {
 	if err != nil {
 		return nil, err
 	}
-	botService := func(ctx context.Context, url string) error {
-		b, err := echobot.New(url, bot, log.With("part", "echobot"))
-		if err != nil {
-			return err
-		}
-		return b.Run(ctx)
-	}
+	botService := echobot.Service(bot, log.With("part", "echobot"))
 	srv, err := mockstation.New(mockstation.Config{
 		DataDir:    cfg.StationDir,
 		Listen:     ln.Addr().String(),
@@ -223,30 +217,6 @@ func listen(addr string) (net.Listener, error) {
 		return nil, fmt.Errorf("listen %s: %w (and no free port: %w)", addr, err, err2)
 	}
 	return ln, nil
-}
-
-// loadOrCreateBot loads the echo bot's identity from dir, creating it on
-// the first start so that its ID stays the same.
-func loadOrCreateBot(dir string) (*dimp.Identity, error) {
-	store, err := idstore.Open(dir)
-	if err != nil {
-		return nil, err
-	}
-	id, err := store.Load(echobot.Name)
-	if err == nil {
-		return id, nil
-	}
-	if !errors.Is(err, idstore.ErrNotFound) {
-		return nil, fmt.Errorf("echo bot identity: %w", err)
-	}
-	id, err = echobot.NewIdentity()
-	if err != nil {
-		return nil, fmt.Errorf("echo bot identity: %w", err)
-	}
-	if err := store.Save(echobot.Name, id); err != nil {
-		return nil, fmt.Errorf("echo bot identity: %w", err)
-	}
-	return id, nil
 }
 
 // loadOrCreateIdentity loads the named identity from the default store (the

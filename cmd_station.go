@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"dimtui/mockstation"
+	"dimtui/mockstation/echobot"
 	"dimtui/mockstation/store"
 )
 
@@ -20,6 +21,7 @@ func newStationCommand() *cobra.Command {
 		cfg             mockstation.Config
 		syncFull        bool
 		verbose         bool
+		noEcho          bool
 	)
 	cmd := &cobra.Command{
 		Use:   "station",
@@ -31,6 +33,9 @@ port reports sessions, users online and stored messages as JSON.
 
 On first start the station creates its identity (a station ID with a secp256k1
 signing key and an RSA visa key) in the data directory and keeps it there.
+It also runs the echo bot, a user named echo that answers every text with
+"echo: <text>" and every application or customized content with a customized
+content whose act is "echo" (--no-echo to leave it out).
 Logs go to stderr. SIGINT or SIGTERM shut it down gracefully.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -50,6 +55,14 @@ Logs go to stderr. SIGINT or SIGTERM shut it down gracefully.`,
 			if syncFull {
 				cfg.Sync = store.SyncFull
 			}
+			if !noEcho {
+				bot, err := echobot.LoadOrCreate(filepath.Join(dataDir, "bots"))
+				if err != nil {
+					return err
+				}
+				cfg.Services = append(cfg.Services, echobot.Service(bot, cfg.Logger.With("part", "echobot")))
+				cfg.Logger.Info("echo bot", "id", bot.ID)
+			}
 			srv, err := mockstation.New(cfg)
 			if err != nil {
 				return err
@@ -67,6 +80,7 @@ Logs go to stderr. SIGINT or SIGTERM shut it down gracefully.`,
 	f.Int64Var(&cfg.MaxFrame, "max-frame", mockstation.DefaultMaxFrame, "largest WebSocket message accepted, in bytes")
 	f.BoolVar(&syncFull, "sync-full", false, "fsync every commit (survive power loss, not only a killed process)")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log every connection and message")
+	f.BoolVar(&noEcho, "no-echo", false, "do not run the echo bot")
 	return cmd
 }
 

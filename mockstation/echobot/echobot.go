@@ -7,10 +7,12 @@ package echobot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 
 	"dimtui/client"
+	"dimtui/client/idstore"
 	"dimtui/dimp"
 	"dimtui/dimp/crypto"
 )
@@ -30,6 +32,41 @@ func NewIdentity() (*dimp.Identity, error) {
 		return nil, err
 	}
 	return dimp.NewIdentity(dimp.User, dimp.MetaMKM, Name, "Echo bot", sign, visa)
+}
+
+// LoadOrCreate loads the bot's identity from the identity store in dir,
+// creating it on the first start so that the bot's ID stays the same.
+func LoadOrCreate(dir string) (*dimp.Identity, error) {
+	store, err := idstore.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	id, err := store.Load(Name)
+	if err == nil {
+		return id, nil
+	}
+	if !errors.Is(err, idstore.ErrNotFound) {
+		return nil, fmt.Errorf("echo bot identity: %w", err)
+	}
+	if id, err = NewIdentity(); err != nil {
+		return nil, fmt.Errorf("echo bot identity: %w", err)
+	}
+	if err := store.Save(Name, id); err != nil {
+		return nil, fmt.Errorf("echo bot identity: %w", err)
+	}
+	return id, nil
+}
+
+// Service returns the bot as a station service: started with the
+// station's URL once it listens, stopped with it.
+func Service(identity *dimp.Identity, logger *slog.Logger) func(ctx context.Context, url string) error {
+	return func(ctx context.Context, url string) error {
+		b, err := New(url, identity, logger)
+		if err != nil {
+			return err
+		}
+		return b.Run(ctx)
+	}
 }
 
 // Bot is a running echo bot.
