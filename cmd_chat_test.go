@@ -97,21 +97,6 @@ func TestListenFallsBackToAFreePort(t *testing.T) {
 	}
 }
 
-func TestBotIdentityIsKept(t *testing.T) {
-	dir := t.TempDir()
-	a, err := loadOrCreateBot(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := loadOrCreateBot(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !a.ID.Equal(b.ID) || a.ID.Name() != "echo" {
-		t.Errorf("bot IDs %s then %s", a.ID, b.ID)
-	}
-}
-
 // TestEndToEndInTmux runs the real binary in tmux with a fresh HOME, as a
 // newcomer would: wait for the handshake, type a line, see the echo.
 func TestEndToEndInTmux(t *testing.T) {
