@@ -57,6 +57,7 @@ messages per second, p50 and p99 latency, and the station/relay ratio.`,
 	f.IntVar(&opt.Window, "window", 16, "messages in flight per pair")
 	f.StringVar(&opt.Key, "key", "rsa", "the clients' meta keys: rsa (RSA-1024) or ecc (secp256k1)")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write the station's CPU profile to this file")
+	f.StringVar(&opt.MemProfile, "memprofile", "", "write the station's heap profile, once the clients have handshaken, to this file")
 	f.BoolVar(&child, "child", false, "run as the load generator")
 	f.StringVar(&copt.Station, "station-url", "", "the station, for the load generator")
 	f.StringVar(&copt.Relay, "relay-url", "", "the relay, for the load generator")

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -28,6 +29,7 @@ const defaultStationURL = "ws://" + mockstation.DefaultListen
 
 func newChatCommand() *cobra.Command {
 	var stationURL, idName string
+	var wf workshopFlags
 	cmd := &cobra.Command{
 		Use:   "chat",
 		Short: "Chat through a DIM station in the terminal",
@@ -48,37 +50,31 @@ Logs go to dimtui.log in your state directory, never to the screen.`,
 			if err != nil {
 				return err
 			}
-			return runClientUI(cmd.Context(), stationURL, me, dimp.ID{}, logger)
+			return runClientUI(cmd.Context(), stationURL, me, dimp.ID{}, logger, &wf)
 		},
 	}
 	cmd.Flags().StringVar(&stationURL, "station", defaultStationURL, "the station's WebSocket URL")
 	cmd.Flags().StringVar(&idName, "id", "", "the identity to use (default: your default identity, created if needed)")
+	wf.register(cmd, false)
 	return cmd
 }
 
 // runDemo is `dimtui` with no arguments: a station with its echo bot in
-// this process, the user's identity, and the UI talking to the bot.
-func runDemo(cmd *cobra.Command, _ []string) error {
-	logger, closeLog, err := openLog()
-	if err != nil {
-		return err
-	}
-	defer closeLog()
-	ctx, cancel := context.WithCancel(cmd.Context())
-	defer cancel()
-	d, err := startDemo(ctx, demoConfig{Logger: logger})
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return runUI(ctx, d.Client, d.Echo, logger)
+// this process, the user's identity, and the UI talking to the bot, with
+// workshop mode's keys and commands.
+func runDemo(cmd *cobra.Command, _ []string, wf *workshopFlags) error {
+	return runWorkshop(cmd.Context(), nil, wf)
 }
 
 // runClientUI connects to a station and runs the UI until the user quits.
-func runClientUI(ctx context.Context, url string, me *dimp.Identity, peer dimp.ID, logger *slog.Logger) error {
+func runClientUI(ctx context.Context, url string, me *dimp.Identity, peer dimp.ID, logger *slog.Logger, wf *workshopFlags) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	c, err := client.New(client.Config{URL: url, Identity: me, Logger: logger.With("part", "client")})
+	step, err := wf.stepMode()
+	if err != nil {
+		return err
+	}
+	c, err := client.New(client.Config{URL: url, Identity: me, Logger: logger.With("part", "client"), Step: step})
 	if err != nil {
 		return err
 	}
@@ -88,16 +84,17 @@ func runClientUI(ctx context.Context, url string, me *dimp.Identity, peer dimp.I
 		_ = c.Run(ctx)
 	}()
 	defer func() { cancel(); <-done }()
-	return runUI(ctx, c, peer, logger)
-}
-
-// runUI runs the Bubble Tea program for a client.
-func runUI(ctx context.Context, c *client.Client, peer dimp.ID, logger *slog.Logger) error {
 	opt := ui.Options{Context: ctx, Peer: peer, Logger: logger.With("part", "ui")}
 	if !peer.IsZero() {
 		opt.Bots = []dimp.ID{peer}
 	}
-	app := ui.New(c, opt)
+	return runUI(ctx, []ui.PaneSpec{{Backend: c, Options: opt}}, ui.WorkshopOptions{Step: step, Presenter: wf.presenter})
+}
+
+// runUI runs the Bubble Tea program for the clients' panes, in workshop
+// mode.
+func runUI(ctx context.Context, specs []ui.PaneSpec, wopt ui.WorkshopOptions) error {
+	app := ui.NewSplit(specs, ui.WithWorkshop(wopt))
 	if _, err := tea.NewProgram(app, tea.WithContext(ctx)).Run(); err != nil && !errors.Is(err, tea.ErrProgramKilled) {
 		return fmt.Errorf("terminal UI: %w", err)
 	}
@@ -112,24 +109,32 @@ type demoConfig struct {
 	// StationDir holds the station's identity, database and echo bot;
 	// default: demo-station in dimtui's state directory.
 	StationDir string
-	// IdentityDir is the user's identity store; default: idstore's.
+	// IdentityDir is the users' identity store; default: idstore's.
 	IdentityDir string
-	// Logger receives everything the station, bot and client log.
+	// Users names the identities to connect, one client each; none: the
+	// default identity.
+	Users []string
+	// Step starts every client with step-through on.
+	Step client.StepMode
+	// Faults, when set, lets the demo break the station on purpose.
+	Faults *mockstation.Faults
+	// Logger receives everything the station, bot and clients log.
 	Logger *slog.Logger
 }
 
-// demo is a running station with its echo bot, and the user's client.
+// demo is a running station with its echo bot, and the users' clients.
 type demo struct {
-	Client *client.Client
-	Echo   dimp.ID
-	URL    string
-	stop   context.CancelFunc
-	done   chan struct{}
-	srv    *mockstation.Server
+	Client  *client.Client   // the first user's
+	Clients []*client.Client // one per user, in the order of Config.Users
+	Echo    dimp.ID
+	URL     string
+	Station *stationRunner
+	stop    context.CancelFunc
+	done    chan struct{}
 }
 
 // startDemo starts the station (with the echo bot as one of its services)
-// and the user's client, which starts connecting at once.
+// and a client per user, which start connecting at once.
 func startDemo(ctx context.Context, cfg demoConfig) (*demo, error) {
 	log := cfg.Logger
 	if log == nil {
@@ -145,9 +150,17 @@ func startDemo(ctx context.Context, cfg demoConfig) (*demo, error) {
 		}
 		cfg.StationDir = filepath.Join(filepath.Dir(dir), "demo-station")
 	}
-	me, err := loadOrCreateIdentityIn(cfg.IdentityDir, "", log)
-	if err != nil {
-		return nil, err
+	users := cfg.Users
+	if len(users) == 0 {
+		users = []string{""}
+	}
+	var ids []*dimp.Identity
+	for _, name := range users {
+		me, err := loadOrCreateIdentityIn(cfg.IdentityDir, name, log)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, me)
 	}
 	bot, err := echobot.LoadOrCreate(filepath.Join(cfg.StationDir, "bots"))
 	if err != nil {
@@ -157,48 +170,152 @@ func startDemo(ctx context.Context, cfg demoConfig) (*demo, error) {
 	if err != nil {
 		return nil, err
 	}
-	botService := echobot.Service(bot, log.With("part", "echobot"))
-	srv, err := mockstation.New(mockstation.Config{
+	ctx, stop := context.WithCancel(ctx)
+	station, err := startStation(ctx, ln, mockstation.Config{
 		DataDir:    cfg.StationDir,
-		Listen:     ln.Addr().String(),
 		TimeWindow: 10 * time.Minute,
-		Logger:     log.With("part", "station"),
-		Services:   []mockstation.Service{botService},
-	})
+		// A presenter may hold a Hello world! for as long as it takes to
+		// explain it: the station does not close the connection meanwhile.
+		HandshakeTimeout: -1,
+		Logger:           log.With("part", "station"),
+		Services:         []mockstation.Service{echobot.Service(bot, log.With("part", "echobot"))},
+		Faults:           cfg.Faults,
+	}, log)
 	if err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("station: %w", err)
-	}
-	url := "ws://" + ln.Addr().String()
-	log.Info("demo station", "url", url, "station", srv.ID(), "echo", bot.ID, "me", me.ID)
-	c, err := client.New(client.Config{URL: url, Identity: me, Logger: log.With("part", "client")})
-	if err != nil {
-		ln.Close()
-		srv.Close()
+		stop()
 		return nil, err
 	}
-	ctx, stop := context.WithCancel(ctx)
-	d := &demo{Client: c, Echo: bot.ID, URL: url, stop: stop, done: make(chan struct{}), srv: srv}
-	serveDone := make(chan struct{})
-	go func() {
-		defer close(serveDone)
-		if err := srv.Serve(ctx, ln); err != nil && !errors.Is(err, context.Canceled) {
-			log.Error("station stopped", "err", err)
+	url := "ws://" + ln.Addr().String()
+	d := &demo{Echo: bot.ID, URL: url, Station: station, stop: stop, done: make(chan struct{})}
+	for _, me := range ids {
+		c, err := client.New(client.Config{URL: url, Identity: me, Logger: log.With("part", "client", "user", me.ID.Name()),
+			Step: cfg.Step})
+		if err != nil {
+			stop()
+			station.Close()
+			return nil, err
 		}
-	}()
+		d.Clients = append(d.Clients, c)
+		log.Info("demo client", "url", url, "station", station.Server().ID(), "echo", bot.ID, "me", me.ID)
+	}
+	d.Client = d.Clients[0]
+	var clients sync.WaitGroup
+	for _, c := range d.Clients {
+		clients.Add(1)
+		go func() {
+			defer clients.Done()
+			_ = c.Run(ctx)
+		}()
+	}
 	go func() {
 		defer close(d.done)
-		_ = c.Run(ctx)
-		<-serveDone
+		clients.Wait()
 	}()
 	return d, nil
 }
 
-// Close stops the client, the bot and the station.
+// Close stops the clients, the bot and the station.
 func (d *demo) Close() error {
 	d.stop()
 	<-d.done
-	return d.srv.Close()
+	return d.Station.Close()
+}
+
+// stationRunner is the demo's station, which a workshop may restart: a
+// new server on the same address and data, with the same faults.
+type stationRunner struct {
+	base context.Context
+	cfg  mockstation.Config
+	log  *slog.Logger
+
+	mu   sync.Mutex
+	srv  *mockstation.Server
+	stop context.CancelFunc
+	done chan struct{}
+}
+
+// startStation serves a new station on ln until ctx ends or Close.
+func startStation(ctx context.Context, ln net.Listener, cfg mockstation.Config, log *slog.Logger) (*stationRunner, error) {
+	cfg.Listen = ln.Addr().String()
+	r := &stationRunner{base: ctx, cfg: cfg, log: log}
+	if err := r.serve(ln); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// serve starts a server on ln; r.mu is held or r is not shared yet.
+func (r *stationRunner) serve(ln net.Listener) error {
+	srv, err := mockstation.New(r.cfg)
+	if err != nil {
+		return fmt.Errorf("station: %w", err)
+	}
+	ctx, stop := context.WithCancel(r.base)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ctx, ln); err != nil && !errors.Is(err, context.Canceled) {
+			r.log.Error("station stopped", "err", err)
+		}
+	}()
+	r.srv, r.stop, r.done = srv, stop, done
+	return nil
+}
+
+// Server returns the station now serving.
+func (r *stationRunner) Server() *mockstation.Server {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.srv
+}
+
+// halt stops the server and closes its database; r.mu is held.
+func (r *stationRunner) halt() error {
+	if r.srv == nil {
+		return nil
+	}
+	r.stop()
+	<-r.done
+	err := r.srv.Close()
+	r.srv = nil
+	return err
+}
+
+// Restart stops the station (every client loses its connection) and
+// starts it again on the same address with the same data: what it stored
+// is still there, and the clients reconnect and handshake from Start.
+func (r *stationRunner) Restart(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.halt(); err != nil {
+		r.log.Warn("station close", "err", err)
+	}
+	var ln net.Listener
+	var err error
+	for {
+		if ln, err = net.Listen("tcp", r.cfg.Listen); err == nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("restart: listen %s: %w", r.cfg.Listen, err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if err := r.serve(ln); err != nil {
+		ln.Close()
+		return err
+	}
+	r.log.Info("station restarted", "listen", r.cfg.Listen)
+	return nil
+}
+
+// Close stops the station for good.
+func (r *stationRunner) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.halt()
 }
 
 // listen listens on addr, or on a free port of the same host when addr is

@@ -6,6 +6,7 @@ import (
 
 // newRootCommand assembles the command tree.
 func newRootCommand() *cobra.Command {
+	var wf workshopFlags
 	root := &cobra.Command{
 		Use:   "dimtui",
 		Short: "A terminal chat client and station for DIMP, the Decentralized Instant Messaging Protocol",
@@ -15,9 +16,10 @@ a terminal chat client, the station it connects to, and tools to look inside DIM
 		SilenceErrors: true,
 		// With no arguments: the demo. A station with its echo bot starts in
 		// this process and the terminal client opens, talking to the bot.
-		RunE: runDemo,
+		RunE: func(cmd *cobra.Command, args []string) error { return runDemo(cmd, args, &wf) },
 	}
+	wf.register(root, true)
 	root.AddCommand(newIDCommand(), newMetaCommand(), newDocCommand(), newMsgCommand(), newStationCommand(), newBenchCommand(),
-		newChatCommand())
+		newChatCommand(), newDemoCommand(), newReplayCommand())
 	return root
 }

@@ -49,6 +49,10 @@ type Config struct {
 	Agent string
 	// NoAnnounce leaves out the visa and login broadcasts after the handshake.
 	NoAnnounce bool
+	// Step starts the client with step-through on: every frame (or every
+	// message, see StepMode) waits for Release before it is written or
+	// processed. SetStep changes it later.
+	Step StepMode
 }
 
 func (c *Config) defaults() {
@@ -93,6 +97,7 @@ type Client struct {
 
 	mu      sync.Mutex
 	status  Status
+	step    StepMode
 	dropped int // frame events dropped because nobody read them
 }
 
@@ -114,6 +119,7 @@ func New(cfg Config) (*Client, error) {
 		done:   make(chan struct{}),
 	}
 	c.status = Status{State: Default, URL: cfg.URL, Since: time.Now()}
+	c.step = cfg.Step
 	return c, nil
 }
 

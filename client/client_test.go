@@ -91,6 +91,12 @@ func connect(t testing.TB, url string, u *dimp.Identity) *peer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return watch(t, c)
+}
+
+// watch runs a client and records its events.
+func watch(t testing.TB, c *client.Client) *peer {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &peer{t: t, c: c, cancel: cancel, done: make(chan struct{}), changed: make(chan struct{}, 1), messages: map[string]int{}}
 	go func() { _ = c.Run(ctx) }()

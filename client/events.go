@@ -172,6 +172,15 @@ type DeliveryEvent struct {
 	Detail string // the receipt text, or why it failed
 }
 
+// ResentEvent reports that a message the station never acknowledged is
+// sent again, after a new handshake (the station restarted, expired the
+// session, or the connection was lost). Tries counts this one.
+type ResentEvent struct {
+	Time  time.Time
+	ID    MessageID
+	Tries int
+}
+
 // ReceiptEvent reports a receipt received, for display beside chat lines.
 type ReceiptEvent struct {
 	Time    time.Time
@@ -208,6 +217,7 @@ func (e MessageEvent) eventTime() time.Time  { return e.Time }
 func (e SentEvent) eventTime() time.Time     { return e.Time }
 func (e DeliveryEvent) eventTime() time.Time { return e.Time }
 func (e ReceiptEvent) eventTime() time.Time  { return e.Time }
+func (e ResentEvent) eventTime() time.Time   { return e.Time }
 func (e UsersEvent) eventTime() time.Time    { return e.Time }
 func (e PeerEvent) eventTime() time.Time     { return e.Time }
 func (e ErrorEvent) eventTime() time.Time    { return e.Time }

@@ -19,6 +19,7 @@ type outgoing struct {
 	state Delivery
 	seq   int  // order of sending, for resends oldest first
 	user  bool // the UI sent it (and had a SentEvent)
+	tries int  // how many times it was written (or held to be)
 }
 
 // incoming is a message received, kept for MarkRead.
@@ -67,6 +68,11 @@ type loop struct {
 	attached map[string]bool         // peers that were sent our meta and visa
 	seen     *sigSet                 // signatures already processed
 	seq      int
+
+	// Step-through (step.go): frames held until the presenter releases them.
+	step    StepMode
+	gate    []gated
+	gateSeq uint64
 }
 
 func newLoop(c *Client) *loop {
@@ -84,6 +90,7 @@ func newLoop(c *Client) *loop {
 		inbox:    map[MessageID]*incoming{},
 		attached: map[string]bool{},
 		seen:     newSigSet(8192),
+		step:     c.cfg.Step,
 	}
 	l.peers[key(c.me.ID)] = c.me.Profile()
 	return l
@@ -139,7 +146,7 @@ func (l *loop) run(ctx context.Context) error {
 			l.setState(Connected, nil)
 			l.handshake("")
 		case payload := <-in:
-			l.receive(payload)
+			l.arrive(payload)
 		case err := <-done:
 			l.fail(fmt.Errorf("connection lost: %w", err))
 		case fn := <-l.c.reqs:
@@ -172,6 +179,7 @@ func (l *loop) publish() {
 
 // fail drops the connection and schedules a reconnect with backoff.
 func (l *loop) fail(err error) {
+	l.dropHeld()
 	if l.conn != nil {
 		l.conn.close("reconnecting")
 		l.conn = nil
@@ -182,8 +190,18 @@ func (l *loop) fail(err error) {
 	l.setState(Error, err)
 }
 
-// tick enforces the state timeouts and keeps the connection alive.
+// tick enforces the state timeouts and keeps the connection alive. While
+// step-through is on the timeouts wait: a held frame is the presenter's
+// doing, not a silent station. With every frame held, so is the keep-alive.
 func (l *loop) tick(now time.Time) {
+	if l.step != StepOff {
+		if l.step == StepMessages && l.state == Running && l.pingAt.IsZero() && now.After(l.nextPing) {
+			l.pingAt = now
+			l.nextPing = now.Add(l.c.cfg.PingInterval)
+			l.writeControl([]byte("PING"), KindPing)
+		}
+		return
+	}
 	expired := now.Sub(l.since) > l.c.cfg.StateTimeout
 	switch l.state {
 	case Handshaking:
@@ -212,20 +230,36 @@ func (l *loop) tick(now time.Time) {
 	}
 }
 
-// writeControl writes a control payload (PING, PONG, ACK) and reports it.
+// writeControl writes a control payload (PING, PONG, ACK) and reports it;
+// while stepping it may be held instead.
 func (l *loop) writeControl(b []byte, kind FrameKind) {
 	if l.conn == nil {
 		return
 	}
-	if !l.conn.send(b) {
-		l.fail(errSlowStation)
+	if l.holds(kind) {
+		l.hold(Out, b, kind, nil)
 		return
 	}
-	l.c.emit(l.ctx, FrameEvent{Time: time.Now(), Dir: Out, Raw: b, Kind: kind})
+	l.transmit(b, kind, nil)
 }
 
-// writeMessage writes a sealed message and reports it with its layers.
+// writeMessage writes a sealed message and reports it with its layers;
+// while stepping it is held instead. False: there is no connection.
 func (l *loop) writeMessage(raw []byte, rm *dimp.ReliableMessage, im *dimp.InstantMessage) bool {
+	if l.conn == nil {
+		return false
+	}
+	kind := kindOf(rm, im)
+	layers := &Layers{Reliable: rm, Verified: true, Instant: im}
+	if l.holds(kind) {
+		l.hold(Out, raw, kind, layers)
+		return true
+	}
+	return l.transmit(raw, kind, layers)
+}
+
+// transmit queues a frame on the connection and reports it.
+func (l *loop) transmit(raw []byte, kind FrameKind, layers *Layers) bool {
 	if l.conn == nil {
 		return false
 	}
@@ -233,8 +267,7 @@ func (l *loop) writeMessage(raw []byte, rm *dimp.ReliableMessage, im *dimp.Insta
 		l.fail(errSlowStation)
 		return false
 	}
-	l.c.emit(l.ctx, FrameEvent{Time: time.Now(), Dir: Out, Raw: raw, Kind: kindOf(rm, im),
-		Layers: &Layers{Reliable: rm, Verified: true, Instant: im}})
+	l.c.emit(l.ctx, FrameEvent{Time: time.Now(), Dir: Out, Raw: raw, Kind: kind, Layers: layers})
 	return true
 }
 
@@ -297,6 +330,14 @@ func (l *loop) onHandshake(rm *dimp.ReliableMessage, hc *dimp.HandshakeCommand) 
 // onRunning resends what the station has not acknowledged, oldest first,
 // and announces the user: its visa and a login, to everyone.
 func (l *loop) onRunning() {
+	// What waits is gathered first: the announcements and queries below
+	// go out once, not a second time as if they were waiting too.
+	var pending []*outgoing
+	for _, o := range l.outbox {
+		if o.state == Sending && o.raw != nil {
+			pending = append(pending, o)
+		}
+	}
 	if !l.c.cfg.NoAnnounce {
 		l.announce()
 	}
@@ -307,14 +348,12 @@ func (l *loop) onRunning() {
 			l.sendQuery(id)
 		}
 	}
-	var pending []*outgoing
-	for _, o := range l.outbox {
-		if o.state == Sending && o.raw != nil {
-			pending = append(pending, o)
-		}
-	}
 	sortBySeq(pending)
 	for _, o := range pending {
+		if o.tries > 0 && o.user {
+			l.c.emit(l.ctx, ResentEvent{Time: time.Now(), ID: o.id, Tries: o.tries + 1})
+		}
+		o.tries++
 		l.writeMessage(o.raw, o.rm, o.im)
 	}
 }
@@ -393,6 +432,7 @@ func (l *loop) seal(o *outgoing, to *dimp.Profile) {
 	o.raw, _ = rm.MarshalJSON()
 	l.bySig[o.sig] = o
 	if l.state == Running {
+		o.tries++
 		l.writeMessage(o.raw, o.rm, o.im)
 	}
 }

@@ -226,6 +226,9 @@ func (l *loop) onReceipt(rm *dimp.ReliableMessage, r *dimp.ReceiptCommand) {
 		if o == nil && r.Origin.SN != 0 {
 			o = l.outbox[messageID(l.c.me.ID, r.Origin.SN)]
 		}
+		if o == nil && r.Origin.Time != 0 {
+			o = l.byEnvelope(r.Origin)
+		}
 	}
 	ev := ReceiptEvent{Time: time.Now(), From: rm.Sender, Receipt: r}
 	if o != nil && o.user {
@@ -256,6 +259,22 @@ func (l *loop) onReceipt(rm *dimp.ReliableMessage, r *dimp.ReceiptCommand) {
 			l.setDelivery(o, Delivered, r.Text)
 		}
 	}
+}
+
+// byEnvelope finds the message a receipt is about by its envelope
+// (receiver and time) when the signature it names is none of ours: the
+// station refused a message whose signature was damaged on the way, and
+// its receipt carries the damaged one.
+func (l *loop) byEnvelope(origin *dimp.Origin) *outgoing {
+	if !origin.Sender.IsZero() && !origin.Sender.SameAs(l.c.me.ID) {
+		return nil
+	}
+	for _, o := range l.outbox {
+		if o.state == Sending && o.im.Time == origin.Time && o.im.Receiver.SameAs(origin.Receiver) {
+			return o
+		}
+	}
+	return nil
 }
 
 // onDocuments learns profiles from a documents response or broadcast.

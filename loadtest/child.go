@@ -34,6 +34,9 @@ type phaseResult struct {
 	PerSecond float64 `json:"per_second"`
 	P50ms     float64 `json:"p50_ms"`
 	P99ms     float64 `json:"p99_ms"`
+	// LoadCPU is the CPU time the load generator itself used, in seconds:
+	// on a small machine it competes with the server for the same cores.
+	LoadCPU float64 `json:"load_cpu_seconds"`
 }
 
 // childResult is what the load generator reports to the parent.
@@ -105,11 +108,15 @@ func RunChild(ctx context.Context, opt ChildOptions, in io.Reader, out io.Writer
 	if err != nil {
 		return err
 	}
-	if res.Station, err = runTraffic(ctx, conns, full, opt.Window, 0, true); err != nil {
+	if res.Station, err = phase(out, phaseStation, func() (phaseResult, error) {
+		return runTraffic(ctx, conns, full, opt.Window, 0, true)
+	}); err != nil {
 		return fmt.Errorf("station, full load: %w", err)
 	}
 	rate := res.Station.PerSecond / 2
-	if res.StationHalf, err = runTraffic(ctx, conns, half, opt.Window, rate, true); err != nil {
+	if res.StationHalf, err = phase(out, phaseStationHalf, func() (phaseResult, error) {
+		return runTraffic(ctx, conns, half, opt.Window, rate, true)
+	}); err != nil {
 		return fmt.Errorf("station, half load: %w", err)
 	}
 	closeAll(conns)
@@ -120,13 +127,34 @@ func RunChild(ctx context.Context, opt ChildOptions, in io.Reader, out io.Writer
 		return err
 	}
 	time.Sleep(100 * time.Millisecond) // let the relay register every HELLO
-	if res.Relay, err = runTraffic(ctx, relayConns, full, opt.Window, 0, false); err != nil {
+	if res.Relay, err = phase(out, phaseRelay, func() (phaseResult, error) {
+		return runTraffic(ctx, relayConns, full, opt.Window, 0, false)
+	}); err != nil {
 		return fmt.Errorf("relay: %w", err)
 	}
 	closeAll(relayConns)
 	raw, _ := json.Marshal(res)
 	fmt.Fprintf(out, "RESULT %s\n", raw)
 	return nil
+}
+
+// Phases of the traffic, as named in MARK lines.
+const (
+	phaseStation     = "station"
+	phaseStationHalf = "station-half"
+	phaseRelay       = "relay"
+)
+
+// phase runs one phase of the traffic between two MARK lines, which let
+// the parent read its own CPU time at both ends, and measures the load
+// generator's CPU time.
+func phase(out io.Writer, name string, run func() (phaseResult, error)) (phaseResult, error) {
+	fmt.Fprintf(out, "MARK %s begin\n", name)
+	cpu := cpuTime()
+	res, err := run()
+	res.LoadCPU = (cpuTime() - cpu).Seconds()
+	fmt.Fprintf(out, "MARK %s end\n", name)
+	return res, err
 }
 
 // makeUsers creates n identities. Key generation is the slow part, so a
@@ -278,13 +306,17 @@ func runTraffic(ctx context.Context, conns []*conn, traffic []pairTraffic, windo
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var interval time.Duration
+			// Paced, each pair sends every interval, the pairs spread evenly
+			// over it: the station sees a steady rate, not every pair's
+			// message at the same instant.
+			var interval, offset time.Duration
 			if rate > 0 {
 				interval = time.Duration(float64(time.Second) * float64(len(traffic)) / rate)
+				offset = interval * time.Duration(k) / time.Duration(len(traffic))
 			}
 			for i, f := range t.frames {
 				if interval > 0 {
-					if d := time.Until(start.Add(time.Duration(i) * interval)); d > 0 {
+					if d := time.Until(start.Add(offset + time.Duration(i)*interval)); d > 0 {
 						time.Sleep(d)
 					}
 				}

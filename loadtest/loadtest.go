@@ -19,8 +19,10 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
+	"time"
 
 	"dimtui/mockstation"
 )
@@ -31,6 +33,9 @@ type Options struct {
 	Messages int    // messages in all, per phase
 	Window   int    // messages in flight per pair
 	Key      string // rsa or ecc: the clients' meta keys
+	// MemProfile, when set, names a file for the station's heap profile,
+	// taken once every client has handshaken.
+	MemProfile string
 	// Child is the command line that starts the load generator: this
 	// binary with the flags that make it call RunChild.
 	Child []string
@@ -42,14 +47,22 @@ type Report struct {
 	Options
 	HandshakeSeconds float64
 	BytesPerSession  float64 // the station's heap and stacks per handshaken session
+	HeapPerSession   float64 // the heap part of it
+	StackPerSession  float64 // the goroutine stacks part of it
 	Station          phaseResult
 	StationHalf      phaseResult
 	Relay            phaseResult
+	// CPU is the CPU time this process (the station, or the relay in its
+	// phase) used in each phase, in seconds, by phase name.
+	CPU map[string]float64
 }
 
 // Run starts a station and a relay, runs the load generator against both,
 // and prints the report.
 func Run(ctx context.Context, opt Options) (*Report, error) {
+	if opt.MemProfile != "" {
+		runtime.MemProfileRate = 4096 // a profile fine enough to tell per-session costs apart
+	}
 	dir, err := os.MkdirTemp("", "dimtui-bench-")
 	if err != nil {
 		return nil, err
@@ -72,7 +85,7 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 		return nil, err
 	}
 
-	base := liveBytes()
+	base := readLive()
 	args := append(append([]string{}, opt.Child[1:]...),
 		"--station-url", stationURL, "--relay-url", relayURL,
 		"--clients", strconv.Itoa(opt.Clients), "--messages", strconv.Itoa(opt.Messages),
@@ -87,10 +100,18 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 	defer func() { _ = cmd.Wait() }()
 	lines := bufio.NewScanner(stdout)
 	lines.Buffer(make([]byte, 1<<16), 1<<20)
-	rep := &Report{Options: opt}
+	rep := &Report{Options: opt, CPU: map[string]float64{}}
+	marks := map[string]time.Duration{}
 	for lines.Scan() {
 		line := lines.Text()
 		switch {
+		case strings.HasPrefix(line, "MARK "):
+			name, end, _ := strings.Cut(strings.TrimPrefix(line, "MARK "), " ")
+			if end == "begin" {
+				marks[name] = cpuTime()
+			} else {
+				rep.CPU[name] = (cpuTime() - marks[name]).Seconds()
+			}
 		case strings.HasPrefix(line, "READY "):
 			rep.HandshakeSeconds, _ = strconv.ParseFloat(strings.TrimPrefix(line, "READY "), 64)
 			st, err := srv.Status(ctx)
@@ -100,9 +121,18 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 			if st.Sessions != opt.Clients {
 				return nil, fmt.Errorf("station has %d sessions, want %d", st.Sessions, opt.Clients)
 			}
-			rep.BytesPerSession = float64(liveBytes()-base) / float64(opt.Clients)
-			fmt.Fprintf(opt.Out, "%d clients handshaken in %.2f s; station memory %.1f KiB per session\n",
-				opt.Clients, rep.HandshakeSeconds, rep.BytesPerSession/1024)
+			now := readLive()
+			n := float64(opt.Clients)
+			rep.HeapPerSession = (float64(now.heap) - float64(base.heap)) / n
+			rep.StackPerSession = (float64(now.stack) - float64(base.stack)) / n
+			rep.BytesPerSession = rep.HeapPerSession + rep.StackPerSession
+			fmt.Fprintf(opt.Out, "%d clients handshaken in %.2f s; station memory %.1f KiB per session (heap %.1f, stacks %.1f)\n",
+				opt.Clients, rep.HandshakeSeconds, rep.BytesPerSession/1024, rep.HeapPerSession/1024, rep.StackPerSession/1024)
+			if opt.MemProfile != "" {
+				if err := writeHeapProfile(opt.MemProfile); err != nil {
+					return nil, err
+				}
+			}
 			if _, err := io.WriteString(stdin, "GO\n"); err != nil {
 				return nil, err
 			}
@@ -135,28 +165,49 @@ func serve(ctx context.Context, run func(net.Listener) error) (string, error) {
 	return "ws://" + ln.Addr().String(), nil
 }
 
-// liveBytes is the heap in use plus goroutine stacks, after collection.
-func liveBytes() uint64 {
+// live is the memory in use: heap and goroutine stacks.
+type live struct{ heap, stack uint64 }
+
+// readLive reads the heap in use and the goroutine stacks, after
+// collection.
+func readLive() live {
 	runtime.GC()
 	runtime.GC()
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
-	return m.HeapAlloc + m.StackInuse
+	return live{heap: m.HeapAlloc, stack: m.StackInuse}
+}
+
+// writeHeapProfile writes the live heap to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func (r *Report) print(w io.Writer) {
 	fmt.Fprintf(w, "\n%d clients (%d pairs), %d messages a phase, %d in flight per pair, %s meta keys\n",
 		r.Clients, r.Clients/2, r.Messages, r.Window, strings.ToUpper(r.Key))
-	fmt.Fprintf(w, "%-28s %10s %9s %9s\n", "", "msg/s", "p50", "p99")
-	row := func(name string, p phaseResult) {
-		fmt.Fprintf(w, "%-28s %10.0f %7.2f ms %6.2f ms\n", name, p.PerSecond, p.P50ms, p.P99ms)
+	fmt.Fprintf(w, "%-28s %10s %9s %9s %12s %12s\n", "", "msg/s", "p50", "p99", "server CPU", "load CPU")
+	row := func(name, phase string, p phaseResult) {
+		perMsg := func(sec float64) float64 { return sec / float64(max(p.Messages, 1)) * 1e6 }
+		fmt.Fprintf(w, "%-28s %10.0f %7.2f ms %6.2f ms %6.1f µs/msg %6.1f µs/msg\n", name, p.PerSecond, p.P50ms, p.P99ms,
+			perMsg(r.CPU[phase]), perMsg(p.LoadCPU))
 	}
-	row("DIM station, full load", r.Station)
-	row("bare WebSocket relay", r.Relay)
-	row("DIM station, half load", r.StationHalf)
+	row("DIM station, full load", phaseStation, r.Station)
+	row("bare WebSocket relay", phaseRelay, r.Relay)
+	row("DIM station, half load", phaseStationHalf, r.StationHalf)
 	fmt.Fprintf(w, "\nstation / relay throughput: %.2f (target ≥ 0.50)\n", r.Station.PerSecond/r.Relay.PerSecond)
 	fmt.Fprintf(w, "p99 at half load: %.2f ms (target < 5 ms)\n", r.StationHalf.P99ms)
 	fmt.Fprintf(w, "station memory per session: %.1f KiB (target ≤ 30 KiB)\n", r.BytesPerSession/1024)
 	fmt.Fprintln(w, "The station verifies every signature, stores every message in SQLite before")
 	fmt.Fprintln(w, "answering, signs a receipt for each, and deletes it when the receiver's ACK comes.")
+	fmt.Fprintln(w, "CPU columns: CPU time of the server process (station or relay) and of the load")
+	fmt.Fprintln(w, "generator, per message; both share the machine's cores.")
 }

@@ -33,6 +33,15 @@ const (
 	maxHeld    = 32 // messages kept while waiting for the handshake
 )
 
+// Bounds of a connection's pipeline (see conn): the frames read and not yet
+// handled plus the messages handled and not yet answered. Past either bound
+// the reader stops reading until the worker catches up, and TCP slows the
+// client down.
+const (
+	pipelineDepth = 64      // frames and messages
+	pipelineBytes = 1 << 20 // their bytes; one bigger frame is still taken
+)
+
 // Control payloads of dimples' WebSocket framing (spec/station.md §1.2).
 var (
 	payloadPing = []byte("PING")
@@ -57,27 +66,61 @@ type held struct {
 	raw []byte
 }
 
+// step is what the station answers one message, in the connection's
+// order: frames ready to go, and then, once ready, the rest of the answer
+// (a routed message's receipt, made when its commit is done).
+type step struct {
+	ready  bool         // guarded by conn.pmu
+	frames []frame      // answers to queue first
+	then   func() error // run once ready, in order; nil when frames say it all
+	size   int          // bytes of the message the step keeps
+}
+
 // conn is one WebSocket connection and, once handshaken, one session of a
-// user. One goroutine (the HTTP handler's) reads and handles every incoming
-// message in order; a writer goroutine, started when there is something to
-// write and gone when there is not, writes the outbox and catches up from
-// the store.
+// user. Its goroutines:
+//
+//   - the reader (the session's own goroutine) reads frames, takes ACKs
+//     and hands every other frame to the worker, in order;
+//   - the worker, started when there is work and gone when there is none,
+//     handles the frames in order: it parses and verifies each message and
+//     routes it, queueing the store's write without waiting for the commit,
+//     so that the next frames are verified while earlier messages wait for
+//     theirs. It then answers the messages strictly in the order they came
+//     (a step each): a routed message's receipt goes out only after its
+//     commit, and the answers of later messages wait behind it;
+//   - the writer, also started on demand, writes the outbox and catches up
+//     from the store.
+//
+// A routed message is pushed to its receiver's sessions by the store's
+// committer right after the commit (see route), so pushes to a receiver
+// follow the order of the store's IDs.
 type conn struct {
 	srv    *Server
 	ws     *websocket.Conn
 	ctx    context.Context // ends when the connection does
 	cancel context.CancelFunc
-	log    *slog.Logger
+	addr   string // the client's address, for the log
 	remote []any  // [ip, port] as the station sees the client
 	key    string // the session key: 32 random bytes in hex
-	limit  *bucket
 
-	// Owned by the reader goroutine.
-	held []held
+	// Owned by the worker (one runs at a time).
+	limit     bucket
+	held      []held
+	finishing bool // answering the head step: its answers go straight to the outbox
+
+	pmu     sync.Mutex    // guards the pipeline below
+	inbox   [][]byte      // frames read, not yet handled
+	steps   []*step       // messages handled, not yet answered, in order
+	pending int           // bytes in inbox and steps
+	working bool          // a worker goroutine runs
+	failed  error         // the worker closes the connection for this reason
+	shut    bool          // the worker has closed it
+	changed chan struct{} // closed at the pipeline's next change, for waiters
 
 	mu       sync.Mutex // guards the fields below
 	user     dimp.ID    // the handshaken user; zero before DIM!
 	profile  *dimp.Profile
+	hsTimer  *time.Timer // closes a connection that does not handshake in time
 	queue    []frame
 	writing  bool // a writer goroutine is running
 	catching bool // the writer should catch up from the store
@@ -92,6 +135,9 @@ type conn struct {
 	behind bool
 	cursor int64
 }
+
+// logger is the station's log with the client's address.
+func (c *conn) logger() *slog.Logger { return c.srv.log.With("remote", c.addr) }
 
 // closeError ends a connection with a WebSocket close status.
 type closeError struct {
@@ -110,43 +156,50 @@ func closeWith(code websocket.StatusCode, format string, args ...any) error {
 	return &closeError{code: code, reason: reason}
 }
 
-// serveWS upgrades the request and runs the session until the connection
-// ends.
+// serveWS upgrades the request and starts the session in a goroutine of
+// its own. The handler then returns, and net/http lets go of the request
+// and of its state for the (hijacked) connection, which a session that
+// lasts for hours would otherwise keep.
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	if !s.track() {
 		http.Error(w, "station shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	defer s.sessions.Done()
 	// No subprotocol, no compression, any Origin: what dimchat's station
 	// accepts, so that its browser client can connect from any page.
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
 	if err != nil {
 		s.log.Debug("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
+		s.sessions.Done()
 		return
 	}
-	defer ws.CloseNow()
 	ws.SetReadLimit(s.cfg.MaxFrame)
-	s.conns.Add(1)
-	defer s.conns.Add(-1)
-
 	// The session's context is its own: a shutting-down station closes the
 	// connection politely (going away) instead of cutting the read short.
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-
-	c := &conn{srv: s, ws: ws, ctx: ctx, cancel: cancel, remote: remoteAddress(r.RemoteAddr),
-		log: s.log.With("remote", r.RemoteAddr), limit: newBucket(s.cfg.RateLimit, s.cfg.RateBurst)}
+	c := &conn{srv: s, ws: ws, ctx: ctx, cancel: cancel, addr: r.RemoteAddr, remote: remoteAddress(r.RemoteAddr),
+		limit: newBucket(s.cfg.RateLimit, s.cfg.RateBurst)}
 	var key [32]byte
 	_, _ = rand.Read(key[:]) // crypto/rand.Read never fails
 	c.key = hex.EncodeToString(key[:])
-	c.log.Debug("connected")
+	go c.run()
+}
+
+// run is the session: it reads until the connection ends, then cleans up.
+func (c *conn) run() {
+	s := c.srv
+	defer s.sessions.Done()
+	defer c.cancel()
+	defer c.ws.CloseNow()
+	s.conns.Add(1)
+	defer s.conns.Add(-1)
+	c.logger().Debug("connected")
 
 	shutDown := make(chan struct{})
 	stopShutdown := context.AfterFunc(s.ctx, func() {
 		defer close(shutDown)
 		c.drain(time.Second)
-		ws.Close(websocket.StatusGoingAway, "station shutting down")
+		c.ws.Close(websocket.StatusGoingAway, "station shutting down")
 	})
 	defer func() {
 		if !stopShutdown() {
@@ -154,39 +207,53 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	if s.cfg.HandshakeTimeout > 0 {
-		t := time.AfterFunc(s.cfg.HandshakeTimeout, func() {
+		c.mu.Lock()
+		c.hsTimer = time.AfterFunc(s.cfg.HandshakeTimeout, func() {
 			if c.userID().IsZero() {
-				c.log.Info("no handshake in time", "timeout", s.cfg.HandshakeTimeout)
-				ws.Close(websocket.StatusPolicyViolation, "no handshake in "+s.cfg.HandshakeTimeout.String())
+				c.logger().Info("no handshake in time", "timeout", s.cfg.HandshakeTimeout)
+				c.ws.Close(websocket.StatusPolicyViolation, "no handshake in "+s.cfg.HandshakeTimeout.String())
 			}
 		})
-		defer t.Stop()
+		c.mu.Unlock()
+		defer c.stopHandshakeTimer()
 	}
 
-	err = c.readLoop()
+	err := c.readLoop()
 	c.finish(err)
 }
 
-// finish closes the connection as err says, stops the writer and
-// unregisters the session. A connection closed by the station first gets
-// what was queued for it (the answers that explain why, say).
+// stopHandshakeTimer lets the handshake timer go: the connection handshook
+// or ends.
+func (c *conn) stopHandshakeTimer() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.hsTimer != nil {
+		c.hsTimer.Stop()
+		c.hsTimer = nil
+	}
+}
+
+// finish ends the session after the reader stopped: it lets the worker
+// handle what was read and answer what was handled (commits in flight are
+// never abandoned), stops the writer and unregisters the session. A
+// connection the worker closed was logged there.
 func (c *conn) finish(err error) {
-	var ce *closeError
+	c.pmu.Lock()
+	failed := c.failed != nil
+	c.pmu.Unlock()
 	status := websocket.CloseStatus(err)
 	switch {
-	case errors.As(err, &ce):
-		c.log.Info("closing connection", "user", c.userID(), "code", int(ce.code), "reason", ce.reason)
-		c.drain(time.Second)
-		c.ws.Close(ce.code, ce.reason)
+	case failed:
 	case c.srv.ctx.Err() != nil:
-		// Shutting down: the watcher in serveWS closes the connection.
+		// Shutting down: the watcher in run closes the connection.
 	case errors.Is(err, websocket.ErrMessageTooBig):
-		c.log.Info("frame too big, connection closed", "user", c.userID(), "limit", c.srv.cfg.MaxFrame)
+		c.logger().Info("frame too big, connection closed", "user", c.userID(), "limit", c.srv.cfg.MaxFrame)
 	case status == websocket.StatusNormalClosure || status == websocket.StatusGoingAway:
-		c.log.Debug("disconnected", "user", c.userID(), "status", int(status))
+		c.logger().Debug("disconnected", "user", c.userID(), "status", int(status))
 	default:
-		c.log.Debug("connection lost", "user", c.userID(), "err", err)
+		c.logger().Debug("connection lost", "user", c.userID(), "err", err)
 	}
+	c.settle()
 	c.cancel()
 	c.mu.Lock()
 	c.closed = true
@@ -197,8 +264,10 @@ func (c *conn) finish(err error) {
 }
 
 // drain stops taking frames and waits up to d for the writer to send what
-// is queued.
+// is queued, after the answers still in the pipeline.
 func (c *conn) drain(d time.Duration) {
+	deadline := time.Now().Add(d)
+	c.waitPipeline(deadline, func() bool { return len(c.steps) == 0 })
 	c.mu.Lock()
 	c.draining = true
 	c.catching = false
@@ -208,7 +277,7 @@ func (c *conn) drain(d time.Duration) {
 		c.writers.Wait() // no writer can start any more: enqueue and kick refuse
 		close(done)
 	}()
-	t := time.NewTimer(d)
+	t := time.NewTimer(time.Until(deadline))
 	defer t.Stop()
 	select {
 	case <-done:
@@ -216,27 +285,254 @@ func (c *conn) drain(d time.Duration) {
 	}
 }
 
-// readLoop reads frames until the connection ends or misbehaves.
+// readLoop reads frames until the connection ends or misbehaves. An ACK
+// is taken here at once; every other frame goes to the worker.
 func (c *conn) readLoop() error {
 	for {
-		_, data, err := c.ws.Read(c.ctx)
+		data, err := c.readFrame()
 		if err != nil {
 			return err
 		}
-		if err := c.handleFrame(data); err != nil {
+		if bytes.HasPrefix(data, prefixAck) && c.handleAck(data[len(prefixAck):]) {
+			continue
+		}
+		if err := c.take(data); err != nil {
 			return err
 		}
 	}
 }
 
+// readBuffers hold frames while they are read; each frame is then copied
+// out at its exact size. A buffer that grew past keepReadBuffer for a big
+// frame is not kept.
+var readBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const keepReadBuffer = 64 << 10
+
+// readFrame reads one WebSocket message. The read gets no context (which
+// would cost a registration per frame): what ends the session closes the
+// connection, and that ends the read.
+func (c *conn) readFrame() ([]byte, error) {
+	_, r, err := c.ws.Reader(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	buf := readBuffers.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= keepReadBuffer {
+			readBuffers.Put(buf)
+		}
+	}()
+	buf.Reset()
+	if _, err := buf.ReadFrom(r); err != nil {
+		return nil, err
+	}
+	return bytes.Clone(buf.Bytes()), nil
+}
+
+// take hands a frame to the worker, starting it if needed. While the
+// pipeline is full it waits, and the client is not read meanwhile. It
+// fails once the worker failed.
+func (c *conn) take(data []byte) error {
+	c.pmu.Lock()
+	for c.failed == nil && (len(c.inbox)+len(c.steps) >= pipelineDepth ||
+		c.pending > 0 && c.pending+len(data) > pipelineBytes) {
+		ch := c.waitLocked()
+		c.pmu.Unlock()
+		select {
+		case <-ch:
+		case <-c.ctx.Done():
+			return c.ctx.Err()
+		}
+		c.pmu.Lock()
+	}
+	if err := c.failed; err != nil {
+		c.pmu.Unlock()
+		return err
+	}
+	c.inbox = append(c.inbox, data)
+	c.pending += len(data)
+	start := !c.working
+	c.working = true
+	c.pmu.Unlock()
+	if start {
+		go c.work()
+	}
+	return nil
+}
+
+// work is the worker (see conn). It answers the oldest message as soon as
+// its answer is ready, else handles the next frame; with neither, it
+// exits, and the reader or a commit starts it again. Once the connection
+// failed, it answers what it handled already and then closes it.
+func (c *conn) work() {
+	for {
+		c.pmu.Lock()
+		switch {
+		case len(c.steps) > 0 && c.steps[0].ready:
+			st := c.steps[0]
+			c.pmu.Unlock()
+			err := c.answerStep(st)
+			c.pmu.Lock()
+			c.steps[0] = nil
+			c.steps = c.steps[1:]
+			if len(c.steps) == 0 {
+				c.steps = nil
+			}
+			c.pending -= st.size
+			c.signalLocked()
+			c.pmu.Unlock()
+			if err != nil {
+				c.fail(err)
+			}
+		case c.failed == nil && len(c.inbox) > 0:
+			data := c.inbox[0]
+			c.inbox[0] = nil
+			c.inbox = c.inbox[1:]
+			if len(c.inbox) == 0 {
+				c.inbox = nil
+			}
+			c.pending -= len(data)
+			c.signalLocked()
+			c.pmu.Unlock()
+			if err := c.handleFrame(data); err != nil {
+				c.fail(err)
+			}
+		case c.failed != nil && len(c.steps) == 0 && !c.shut:
+			c.shut = true
+			err := c.failed
+			c.pmu.Unlock()
+			c.closeFor(err)
+		default:
+			c.working = false
+			c.signalLocked()
+			c.pmu.Unlock()
+			return
+		}
+	}
+}
+
+// answerStep sends a step's answers; they go straight to the outbox.
+func (c *conn) answerStep(st *step) error {
+	c.finishing = true
+	defer func() { c.finishing = false }()
+	for _, f := range st.frames {
+		if err := c.queueReply(f); err != nil {
+			return err
+		}
+	}
+	if st.then != nil {
+		return st.then()
+	}
+	return nil
+}
+
+// later adds a step to the pipeline; ready reports that its answer can be
+// made. Only the worker adds steps.
+func (c *conn) later(st *step) {
+	c.pmu.Lock()
+	c.steps = append(c.steps, st)
+	c.pending += st.size
+	c.pmu.Unlock()
+}
+
+// ready marks st as ready to be answered, starting the worker if it is
+// the oldest and no worker runs. The store's committer calls it.
+func (c *conn) ready(st *step) {
+	c.pmu.Lock()
+	st.ready = true
+	c.signalLocked()
+	start := !c.working && c.steps[0] == st
+	if start {
+		c.working = true
+	}
+	c.pmu.Unlock()
+	if start {
+		go c.work()
+	}
+}
+
+// fail stops handling frames: the worker answers the messages it handled
+// already, then closes the connection as err says (see closeFor).
+func (c *conn) fail(err error) {
+	c.pmu.Lock()
+	defer c.pmu.Unlock()
+	if c.failed == nil {
+		c.failed = err
+	}
+	for _, data := range c.inbox {
+		c.pending -= len(data)
+	}
+	c.inbox = nil
+	c.signalLocked()
+}
+
+// closeFor closes the connection for the worker's err: a close error
+// first sends what is queued (the answers that explain why), then the
+// close status; any other error means the connection is ending already.
+func (c *conn) closeFor(err error) {
+	var ce *closeError
+	if !errors.As(err, &ce) {
+		c.ws.CloseNow()
+		return
+	}
+	c.logger().Info("closing connection", "user", c.userID(), "code", int(ce.code), "reason", ce.reason)
+	c.drain(time.Second)
+	c.ws.Close(ce.code, ce.reason)
+}
+
+// settle waits until the pipeline is empty and the worker gone.
+func (c *conn) settle() {
+	c.waitPipeline(time.Time{}, func() bool { return !c.working && len(c.inbox) == 0 && len(c.steps) == 0 })
+}
+
+// waitPipeline waits until cond, called with c.pmu held, holds, or until
+// the deadline passes (none when zero).
+func (c *conn) waitPipeline(deadline time.Time, cond func() bool) {
+	var timeout <-chan time.Time
+	if !deadline.IsZero() {
+		t := time.NewTimer(time.Until(deadline))
+		defer t.Stop()
+		timeout = t.C
+	}
+	c.pmu.Lock()
+	for !cond() {
+		ch := c.waitLocked()
+		c.pmu.Unlock()
+		select {
+		case <-ch:
+		case <-timeout:
+			return
+		}
+		c.pmu.Lock()
+	}
+	c.pmu.Unlock()
+}
+
+// waitLocked returns a channel closed at the pipeline's next change; c.pmu
+// is held.
+func (c *conn) waitLocked() <-chan struct{} {
+	if c.changed == nil {
+		c.changed = make(chan struct{})
+	}
+	return c.changed
+}
+
+// signalLocked wakes whoever waits for a change; c.pmu is held.
+func (c *conn) signalLocked() {
+	if c.changed != nil {
+		close(c.changed)
+		c.changed = nil
+	}
+}
+
 // handleFrame takes one WebSocket message apart as dimples does: control
 // payloads, an acknowledgement, or messages, one per line when the payload
-// starts with '{'.
+// starts with '{'. The worker calls it; an ACK the reader could not match
+// comes here too, to be counted.
 func (c *conn) handleFrame(data []byte) error {
-	// An acknowledgement of a message the station sent is free; any other
-	// frame counts against the rate limit.
-	if bytes.HasPrefix(data, prefixAck) && c.handleAck(data[len(prefixAck):]) {
-		return nil
+	if data = c.srv.cfg.Faults.fromClient(c, data); data == nil {
+		return nil // lost on purpose (Config.Faults)
 	}
 	if !c.limit.take() {
 		return closeWith(websocket.StatusPolicyViolation, "rate limit exceeded: %g messages/s, burst %d",
@@ -280,7 +576,7 @@ func (c *conn) handleAck(body []byte) bool {
 		Signature string `json:"signature"`
 	}
 	if err := json.Unmarshal(body, &ack); err != nil || ack.Signature == "" {
-		c.log.Debug("ignored acknowledgement", "body", truncate(body, 80))
+		c.logger().Debug("ignored acknowledgement", "body", truncate(body, 80))
 		return false
 	}
 	c.mu.Lock()
@@ -321,9 +617,29 @@ func (c *conn) userID() dimp.ID {
 	return c.user
 }
 
-// reply queues one of the station's own frames for this client. A client
-// that lets replyQueue frames pile up is not reading: it is disconnected.
+// reply sends one of the station's own frames to this client, after the
+// answers to earlier messages: while some still wait for their commit, it
+// waits behind them in the pipeline. Only the worker calls it.
 func (c *conn) reply(f frame) error {
+	if !c.finishing {
+		c.pmu.Lock()
+		if n := len(c.steps); n > 0 {
+			if last := c.steps[n-1]; last.ready && last.then == nil {
+				last.frames = append(last.frames, f)
+			} else {
+				c.steps = append(c.steps, &step{ready: true, frames: []frame{f}})
+			}
+			c.pmu.Unlock()
+			return nil
+		}
+		c.pmu.Unlock()
+	}
+	return c.queueReply(f)
+}
+
+// queueReply queues a frame of the station's for this client. A client
+// that lets replyQueue frames pile up is not reading: it is disconnected.
+func (c *conn) queueReply(f frame) error {
 	if !c.enqueue(f, replyQueue) {
 		c.mu.Lock()
 		ending := c.closed || c.draining
@@ -379,6 +695,8 @@ func (c *conn) startWriter() {
 // behind, it catches up from the store; then it exits.
 func (c *conn) writeLoop() {
 	defer c.writers.Done()
+	dl := &writeDeadline{c: c}
+	defer dl.stop()
 	for {
 		c.mu.Lock()
 		if c.closed {
@@ -394,7 +712,7 @@ func (c *conn) writeLoop() {
 				c.queue = nil // let the backing array go
 			}
 			c.mu.Unlock()
-			if err := c.write(f); err != nil {
+			if err := c.write(f, dl); err != nil {
 				c.abort(err)
 				return
 			}
@@ -407,7 +725,7 @@ func (c *conn) writeLoop() {
 		}
 		c.catching = false
 		c.mu.Unlock()
-		more, err := c.catchUp()
+		more, err := c.catchUp(dl)
 		if err != nil {
 			c.abort(err)
 			return
@@ -423,7 +741,7 @@ func (c *conn) writeLoop() {
 // abort ends the connection after a write failed.
 func (c *conn) abort(err error) {
 	if c.ctx.Err() == nil {
-		c.log.Info("write failed, closing connection", "user", c.userID(), "err", err)
+		c.logger().Info("write failed, closing connection", "user", c.userID(), "err", err)
 	}
 	c.mu.Lock()
 	c.writing = false
@@ -433,9 +751,39 @@ func (c *conn) abort(err error) {
 	c.cancel()
 }
 
+// writeDeadline closes the connection when one write takes longer than
+// Config.WriteTimeout: the client does not read. One timer serves a
+// writer goroutine's every write, and the writes themselves get no
+// context, which would cost a timer and a context registration each.
+type writeDeadline struct {
+	c *conn
+	t *time.Timer
+}
+
+func (d *writeDeadline) arm() {
+	if d.t == nil {
+		d.t = time.AfterFunc(d.c.srv.cfg.WriteTimeout, d.expired)
+		return
+	}
+	d.t.Reset(d.c.srv.cfg.WriteTimeout)
+}
+
+func (d *writeDeadline) disarm() { d.t.Stop() }
+
+func (d *writeDeadline) stop() {
+	if d.t != nil {
+		d.t.Stop()
+	}
+}
+
+func (d *writeDeadline) expired() {
+	d.c.logger().Info("write timed out, closing connection", "user", d.c.userID(), "timeout", d.c.srv.cfg.WriteTimeout)
+	d.c.ws.CloseNow()
+}
+
 // write sends one frame. A stored message is remembered as unacknowledged
 // before it goes out: its ACK may come back before Write returns.
-func (c *conn) write(f frame) error {
+func (c *conn) write(f frame, dl *writeDeadline) error {
 	if f.id != 0 {
 		c.mu.Lock()
 		if c.unacked == nil {
@@ -444,9 +792,13 @@ func (c *conn) write(f frame) error {
 		c.unacked[f.sig] = struct{}{}
 		c.mu.Unlock()
 	}
-	ctx, cancel := context.WithTimeout(c.ctx, c.srv.cfg.WriteTimeout)
-	defer cancel()
-	return c.ws.Write(ctx, websocket.MessageText, f.data)
+	data, err := c.srv.cfg.Faults.toClient(c, f)
+	if data == nil {
+		return err // lost on purpose (Config.Faults)
+	}
+	dl.arm()
+	defer dl.disarm()
+	return c.ws.Write(context.Background(), websocket.MessageText, data)
 }
 
 // catchUp writes one page of what waits in the store for the session's
@@ -455,7 +807,7 @@ func (c *conn) write(f frame) error {
 // client's own messages) and comes back for the next page. When the store
 // has nothing more, the final, empty, read is made under the user's lock,
 // where the session switches to live pushes (see hub).
-func (c *conn) catchUp() (more bool, err error) {
+func (c *conn) catchUp(dl *writeDeadline) (more bool, err error) {
 	e := c.entry
 	if e == nil {
 		return false, nil
@@ -482,7 +834,7 @@ func (c *conn) catchUp() (more bool, err error) {
 		}
 	}
 	for _, m := range msgs {
-		if err := c.write(frame{data: m.Data, sig: m.Signature, id: m.ID}); err != nil {
+		if err := c.write(frame{data: m.Data, sig: m.Signature, id: m.ID}, dl); err != nil {
 			return false, err
 		}
 		after = m.ID

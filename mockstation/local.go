@@ -125,11 +125,13 @@ func (c *conn) handshake(in *inbound, hc *dimp.HandshakeCommand) error {
 // register makes the connection a session of user: from now on it
 // receives the user's messages, first whatever waits in the store.
 func (c *conn) register(user dimp.ID, p *dimp.Profile) {
+	c.stopHandshakeTimer()
+	p = c.srv.sharedProfile(p)
 	c.mu.Lock()
 	c.user, c.profile = user, p
 	c.mu.Unlock()
 	c.srv.hub.add(user.WithoutTerminal().String(), c)
-	c.log.Info("handshake accepted", "user", user)
+	c.logger().Info("handshake accepted", "user", user)
 }
 
 // sessionContent processes content that needs a handshaken session; handled
@@ -172,7 +174,7 @@ func (c *conn) metaCommand(in *inbound, cmd *dimp.MetaCommand) []dimp.Content {
 	if cmd.Meta == nil {
 		meta, err := c.srv.meta(c.ctx, cmd.ID)
 		if err != nil {
-			c.log.Error("meta query", "id", cmd.ID, "err", err)
+			c.logger().Error("meta query", "id", cmd.ID, "err", err)
 		}
 		if meta == nil {
 			r := newReceipt("Meta not found.", in.rm, sn)
@@ -188,7 +190,7 @@ func (c *conn) metaCommand(in *inbound, cmd *dimp.MetaCommand) []dimp.Content {
 		return []dimp.Content{r}
 	}
 	if _, err := c.srv.learn(c.ctx, p, cmd.Meta, nil); err != nil {
-		c.log.Error("store meta", "id", cmd.ID, "err", err)
+		c.logger().Error("store meta", "id", cmd.ID, "err", err)
 		return []dimp.Content{newReceipt("Station error: meta not stored.", in.rm, sn)}
 	}
 	return []dimp.Content{newReceipt("Meta received.", in.rm, sn)}
@@ -206,7 +208,7 @@ func (c *conn) documentCommand(in *inbound, cmd *dimp.DocumentCommand) []dimp.Co
 	if cmd.Meta != nil && !cmd.ID.IsZero() {
 		if p, err := dimp.NewProfile(cmd.ID.WithoutTerminal(), cmd.Meta); err == nil {
 			if _, err := c.srv.learn(c.ctx, p, cmd.Meta, nil); err != nil {
-				c.log.Error("store meta", "id", cmd.ID, "err", err)
+				c.logger().Error("store meta", "id", cmd.ID, "err", err)
 			}
 		}
 	}
@@ -287,7 +289,7 @@ func (c *conn) documentQuery(in *inbound, cmd *dimp.DocumentCommand) []dimp.Cont
 	key := cmd.ID.WithoutTerminal().String()
 	stored, err := c.srv.store.Documents(c.ctx, key)
 	if err != nil {
-		c.log.Error("documents query", "id", cmd.ID, "err", err)
+		c.logger().Error("documents query", "id", cmd.ID, "err", err)
 		return notFound()
 	}
 	var docs []*dimp.Document
@@ -295,7 +297,7 @@ func (c *conn) documentQuery(in *inbound, cmd *dimp.DocumentCommand) []dimp.Cont
 	for _, d := range stored {
 		doc, err := dimp.ParseDocument(d.Data)
 		if err != nil {
-			c.log.Warn("stored document skipped", "id", key, "err", err)
+			c.logger().Warn("stored document skipped", "id", key, "err", err)
 			continue
 		}
 		docs = append(docs, doc)
@@ -312,7 +314,7 @@ func (c *conn) documentQuery(in *inbound, cmd *dimp.DocumentCommand) []dimp.Cont
 	}
 	meta, err := c.srv.meta(c.ctx, cmd.ID)
 	if err != nil {
-		c.log.Error("documents query", "id", cmd.ID, "err", err)
+		c.logger().Error("documents query", "id", cmd.ID, "err", err)
 	}
 	answers := []dimp.Content{dimp.NewDocumentCommand(cmd.ID.WithoutTerminal(), meta, docs)}
 	// dimples appends where the user last logged in, as the login message
@@ -348,7 +350,7 @@ func (c *conn) loginCommand(in *inbound, cmd *dimp.LoginCommand) []dimp.Content 
 	_, err := c.srv.store.SaveLogin(c.ctx, store.Login{User: cmd.ID.WithoutTerminal().String(), Time: when,
 		Station: station.String(), Command: dimp.MarshalContent(cmd), Message: outgoing(in)})
 	if err != nil {
-		c.log.Error("store login", "user", cmd.ID, "err", err)
+		c.logger().Error("store login", "user", cmd.ID, "err", err)
 		return []dimp.Content{newReceipt("Station error: login not stored.", in.rm, sn)}
 	}
 	if !station.IsZero() && !station.SameAs(c.srv.me.ID) && !station.SameAs(dimp.AnyStation) {
@@ -382,14 +384,14 @@ func (c *conn) listCommand(in *inbound, cmd *dimp.ListCommand) []dimp.Content {
 	label := strings.ToUpper(name[:1]) + name[1:]
 	if cmd.HasList {
 		if err := c.srv.setList(c.ctx, owner, name, cmd.List); err != nil {
-			c.log.Error("store list", "owner", owner, "list", name, "err", err)
+			c.logger().Error("store list", "owner", owner, "list", name, "err", err)
 			return []dimp.Content{newReceipt("Station error: list not stored.", in.rm, cmd.SN)}
 		}
 		return []dimp.Content{newReceipt(label+" received.", in.rm, cmd.SN)}
 	}
 	set, err := c.srv.list(c.ctx, owner, name)
 	if err != nil {
-		c.log.Error("read list", "owner", owner, "list", name, "err", err)
+		c.logger().Error("read list", "owner", owner, "list", name, "err", err)
 	}
 	ids := []dimp.ID{}
 	for m := range set {

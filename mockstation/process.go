@@ -62,7 +62,7 @@ func (c *conn) badPackage(raw []byte, err error) error {
 			text, err = "Message not signed.", fmt.Errorf("%w: %w", errUnsigned, err)
 		}
 	}
-	c.log.Info("refused", "user", user, "reason", text, "err", err)
+	c.logger().Info("refused", "user", user, "reason", text, "err", err)
 	r := newReceipt(text, rm, 0)
 	setExtra(r, "error", err.Error())
 	return c.answerTo(user, prof, r, false)
@@ -119,7 +119,7 @@ func (c *conn) handleMessage(in *inbound) error {
 	}
 	if rm.Meta != nil || rm.Visa != nil {
 		if _, err := c.srv.learn(c.ctx, prof, rm.Meta, rm.Visa); err != nil && c.ctx.Err() == nil {
-			c.log.Error("store attached meta/visa", "sender", rm.Sender, "err", err)
+			c.logger().Error("store attached meta/visa", "sender", rm.Sender, "err", err)
 		}
 	}
 	// The station introduces itself in its first answer to a client that
@@ -130,6 +130,9 @@ func (c *conn) handleMessage(in *inbound) error {
 
 // dispatch routes a verified message by its receiver (spec/station.md §3.1).
 func (c *conn) dispatch(in *inbound, early bool) error {
+	if done, err := c.srv.cfg.Faults.dispatch(c, in); done {
+		return err // an expired session (Config.Faults)
+	}
 	recv := in.rm.Receiver
 	switch {
 	case recv.SameAs(c.srv.me.ID), recv.SameAs(dimp.AnyStation), recv.SameAs(dimp.Anyone),
@@ -184,10 +187,15 @@ func outgoing(in *inbound) []byte {
 }
 
 // route stores a message for a user and pushes it to the user's active
-// sessions. The store commits before the station answers: "Message
-// delivered." (pushed to a session; or acknowledged already, for a replay)
-// or "Message cached." (the user is offline) are promises that survive the
-// station being killed right after.
+// sessions. The store commits before anything is sent: the push, and the
+// receipt "Message delivered." (pushed to a session; or acknowledged
+// already, for a replay) or "Message cached." (the user is offline), which
+// is a promise that survives the station being killed right after.
+//
+// The worker does not wait for the commit: it queues the write and goes on
+// with the next frames. The store's committer then pushes the message
+// (pushes thus follow the order of the store's IDs, which hub relies on)
+// and makes the step ready, and the worker sends the receipt in its turn.
 func (c *conn) route(in *inbound) error {
 	rm := in.rm
 	recv := rm.Receiver.WithoutTerminal().String()
@@ -199,17 +207,33 @@ func (c *conn) route(in *inbound) error {
 		return c.refuse(in, "Message is blocked by the receiver.", fmt.Errorf("%w: %s", errBlocked, rm.Receiver))
 	}
 	m := store.Message{Receiver: recv, Signature: rm.SignatureText(), Time: rm.Time, Data: outgoing(in)}
-	id, res, err := c.srv.store.SaveMessage(c.ctx, m)
+	st := &step{size: len(in.raw)}
+	c.later(st)
+	err = c.srv.store.SaveMessageAsync(c.ctx, m, func(id int64, res store.SaveResult, err error) {
+		online := 0
+		if err == nil && res != store.Acknowledged {
+			m.ID = id
+			online = c.srv.hub.push(m)
+		}
+		st.then = func() error { return c.routed(in, res, online, err) }
+		c.ready(st)
+	})
+	if err != nil {
+		st.then = func() error { return c.internal(in, err) }
+		c.ready(st)
+	}
+	return nil
+}
+
+// routed answers a routed message once its commit is done: online is the
+// number of the receiver's sessions it was pushed to.
+func (c *conn) routed(in *inbound, res store.SaveResult, online int, err error) error {
 	if err != nil {
 		return c.internal(in, err)
 	}
-	online := 0
-	if res != store.Acknowledged {
-		m.ID = id
-		online = c.srv.hub.push(m)
-	}
-	if c.log.Enabled(c.ctx, slog.LevelDebug) {
-		c.log.Debug("routed", "sender", rm.Sender, "receiver", rm.Receiver, "stored", res, "online", online)
+	rm := in.rm
+	if c.srv.log.Enabled(c.ctx, slog.LevelDebug) {
+		c.logger().Debug("routed", "sender", rm.Sender, "receiver", rm.Receiver, "stored", res, "online", online)
 	}
 	var r *dimp.ReceiptCommand
 	if online > 0 || res == store.Acknowledged {
@@ -228,7 +252,7 @@ func (c *conn) internal(in *inbound, err error) error {
 	if c.ctx.Err() != nil {
 		return c.ctx.Err()
 	}
-	c.log.Error("station error", "sender", in.rm.Sender, "err", err)
+	c.logger().Error("station error", "sender", in.rm.Sender, "err", err)
 	return c.refuse(in, "Station error: message not stored.", err)
 }
 
@@ -244,7 +268,7 @@ func (c *conn) refuse(in *inbound, text string, err error) error {
 }
 
 func (c *conn) refuseTo(in *inbound, to dimp.ID, p *dimp.Profile, text string, err error) error {
-	c.log.Info("refused", "sender", in.rm.Sender, "receiver", in.rm.Receiver, "reason", text, "err", err)
+	c.logger().Info("refused", "sender", in.rm.Sender, "receiver", in.rm.Receiver, "reason", text, "err", err)
 	if p == nil {
 		return closeWith(websocket.StatusPolicyViolation, "%s %v", text, err)
 	}
@@ -274,28 +298,40 @@ func (c *conn) answerTo(to dimp.ID, p *dimp.Profile, content dimp.Content, attac
 	attach = attach || c.userID().IsZero()
 	data, err := c.srv.seal(to, p, content, attach)
 	if err != nil {
-		c.log.Warn("cannot answer", "to", to, "err", err)
+		c.logger().Warn("cannot answer", "to", to, "err", err)
 		return nil
 	}
 	return c.reply(frame{data: data})
 }
 
 // seal packs content from the station for one user (Instant → Secure →
-// Reliable): encrypted with a fresh message key, which is encrypted to the
-// user's visa keys, and signed with the station's meta key; attach adds the
-// station's meta and visa.
+// Reliable): encrypted with the station's message key for that user, which
+// is encrypted to the user's visa keys and carried in every message (a
+// client may not have kept it), and signed with the station's meta key;
+// attach adds the station's meta and visa. The key and its encrypted form
+// are made once per user and visa keys (see answerKeys), so an answer
+// costs one AES encryption and one signature.
 func (s *Server) seal(to dimp.ID, p *dimp.Profile, content dimp.Content, attach bool) ([]byte, error) {
 	recipient, err := dimp.RecipientOf(p)
 	if err != nil {
 		return nil, err
 	}
-	pw, err := newMessageKey()
-	if err != nil {
-		return nil, err
-	}
-	sm, err := dimp.Encrypt(dimp.NewInstantMessage(s.me.ID, to, content), pw, []dimp.Recipient{recipient})
-	if err != nil {
-		return nil, err
+	im := dimp.NewInstantMessage(s.me.ID, to, content)
+	var sm *dimp.SecureMessage
+	if k := s.answerKeys.get(recipient); k != nil {
+		if sm, err = dimp.Encrypt(im, k.pw, nil); err != nil {
+			return nil, err
+		}
+		sm.Keys = k.keys // shared, never modified
+	} else {
+		pw, err := newMessageKey()
+		if err != nil {
+			return nil, err
+		}
+		if sm, err = dimp.Encrypt(im, pw, []dimp.Recipient{recipient}); err != nil {
+			return nil, err
+		}
+		s.answerKeys.put(recipient, pw, sm.Keys)
 	}
 	rm, err := dimp.Sign(sm, s.me.SignKey)
 	if err != nil {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"dimtui/dimp"
+	"dimtui/dimp/crypto"
 	"dimtui/mockstation/store"
 )
 
@@ -46,6 +48,13 @@ func (c *profileCache) merge(key string, p *dimp.Profile, visa *dimp.Document) e
 	defer c.mu.Unlock()
 	base := c.m[key]
 	if base == nil {
+		if hasDocument(p, visa) { // a profile made from the same meta and visa
+			if len(c.m) >= cacheLimit {
+				forgetHalf(c.m)
+			}
+			c.m[key] = p
+			return nil
+		}
 		base = p
 	}
 	docs := append(append([]*dimp.Document(nil), base.Visas...), visa)
@@ -258,4 +267,96 @@ func (s *Server) blocked(ctx context.Context, receiver string, rm *dimp.Reliable
 		return true, nil
 	}
 	return !rm.Group.IsZero() && set[rm.Group.WithoutTerminal().String()], nil
+}
+
+// answerKeyCache keeps, per user, the message key of the station's own
+// messages to that user (receipts, answers) with that key encrypted to the
+// user's visa keys: the `keys` member those messages carry. Reusing a key
+// per direction is what DIM peers do; it spares the station an RSA
+// encryption per answer. An entry is made again when the user's
+// encryption keys change.
+type answerKeyCache struct {
+	mu sync.Mutex
+	m  map[string]*answerKey
+}
+
+// answerKey is one user's entry in answerKeyCache. It is never modified.
+type answerKey struct {
+	to   string // the user's encryption keys it was made for (see keyPrint)
+	pw   crypto.SymmetricKey
+	keys map[string]string // pw encrypted to each of them, as Encrypt wrote it
+}
+
+func newAnswerKeyCache() *answerKeyCache { return &answerKeyCache{m: make(map[string]*answerKey)} }
+
+// get returns the entry for r, nil when there is none for r's keys.
+func (c *answerKeyCache) get(r dimp.Recipient) *answerKey {
+	c.mu.Lock()
+	k := c.m[r.ID.String()]
+	c.mu.Unlock()
+	if k == nil || !samePrint(k.to, r.Keys) {
+		return nil
+	}
+	return k
+}
+
+// put stores the key made for r.
+func (c *answerKeyCache) put(r dimp.Recipient, pw crypto.SymmetricKey, keys map[string]string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= cacheLimit {
+		forgetHalf(c.m)
+	}
+	c.m[r.ID.String()] = &answerKey{to: keyPrint(r.Keys), pw: pw, keys: keys}
+}
+
+// keyPrint writes down encryption keys (terminal and key data of each)
+// without keeping the key objects, which may hold on to the frame they
+// were parsed from.
+func keyPrint(keys []dimp.TerminalKey) string {
+	var b []byte
+	for _, k := range keys {
+		b = append(b, k.Terminal...)
+		b = append(b, 0)
+		b = append(b, k.Key.Algorithm()...)
+		b = append(b, 0)
+		b = append(b, k.Key.Data()...)
+		b = append(b, 0)
+	}
+	return string(b)
+}
+
+// samePrint reports whether keys are those print was made of.
+func samePrint(print string, keys []dimp.TerminalKey) bool {
+	for _, k := range keys {
+		for _, part := range []string{k.Terminal, k.Key.Algorithm()} {
+			if !strings.HasPrefix(print, part) || len(print) == len(part) || print[len(part)] != 0 {
+				return false
+			}
+			print = print[len(part)+1:]
+		}
+		data := k.Key.Data()
+		if len(print) <= len(data) || print[:len(data)] != string(data) || print[len(data)] != 0 {
+			return false
+		}
+		print = print[len(data)+1:]
+	}
+	return print == ""
+}
+
+// sharedProfile returns the cached profile of p's entity when it holds
+// every visa p does (or newer ones), else p: sessions of one user then
+// share one profile instead of each keeping the copy its handshake
+// carried.
+func (s *Server) sharedProfile(p *dimp.Profile) *dimp.Profile {
+	known := s.known.get(p.ID.String())
+	if known == nil || known == p {
+		return p
+	}
+	for _, v := range p.Visas {
+		if !hasDocument(known, v) {
+			return p
+		}
+	}
+	return known
 }

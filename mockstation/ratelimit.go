@@ -10,7 +10,7 @@ import (
 // close a connection whose bucket is empty rather than to slow it down: a
 // client within the limits never notices it, and one beyond them is
 // flooding (a resend after a reconnect stays far below the default burst).
-// It is used by the connection's reader goroutine only.
+// It is used by the connection's worker only.
 type bucket struct {
 	rate   float64 // tokens per second; +Inf when unlimited
 	burst  float64
@@ -18,11 +18,11 @@ type bucket struct {
 	last   time.Time
 }
 
-func newBucket(rate float64, burst int) *bucket {
+func newBucket(rate float64, burst int) bucket {
 	if rate < 0 {
 		rate = math.Inf(1)
 	}
-	return &bucket{rate: rate, burst: float64(burst), tokens: float64(burst), last: time.Now()}
+	return bucket{rate: rate, burst: float64(burst), tokens: float64(burst), last: time.Now()}
 }
 
 // take takes one token, reporting false when there is none.

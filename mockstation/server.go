@@ -84,6 +84,8 @@ type Config struct {
 	Logger *slog.Logger
 	// Services are started by Serve once it listens, and stopped with it.
 	Services []Service
+	// Faults, when set, breaks the station on purpose (workshop demos).
+	Faults *Faults
 }
 
 // Server is a DIM station. Create one with New, serve it with Run, Serve or
@@ -99,6 +101,8 @@ type Server struct {
 	hub    *hub
 	known  *profileCache
 	lists  *listCache
+
+	answerKeys *answerKeyCache // the station's message keys toward users
 
 	started time.Time
 	ctx     context.Context // ends when the server closes; sessions watch it
@@ -157,7 +161,8 @@ func New(cfg Config) (*Server, error) {
 		log.Info("created station identity", "id", me.ID, "file", filepath.Join(cfg.DataDir, identityFile))
 	}
 	s := &Server{cfg: cfg, log: log, me: me, packer: dimp.NewPacker(me), keys: &dimp.KeyCache{},
-		store: cfg.Store, hub: newHub(), known: newProfileCache(), lists: newListCache(), started: time.Now()}
+		store: cfg.Store, hub: newHub(), known: newProfileCache(), lists: newListCache(), answerKeys: newAnswerKeyCache(),
+		started: time.Now()}
 	if s.store == nil {
 		db, err := store.Open(context.Background(), filepath.Join(cfg.DataDir, databaseFile), store.Options{Sync: cfg.Sync})
 		if err != nil {
@@ -302,15 +307,26 @@ func (s *Server) expireLoop() {
 	}
 }
 
-// ackLoop deletes acknowledged messages, all those waiting at a time in one
-// commit. A session does not wait for the disk to take an acknowledgement:
-// one lost when the station is killed only means that the message is
-// delivered again, and clients drop duplicates by signature.
+// ackLinger is how long ackLoop gathers acknowledgements before it
+// commits them. Deleting is not urgent, and a commit costs about as much
+// disk work for one acknowledgement as for a hundred: when messages come
+// one at a time, the acknowledgements still share commits, which leaves
+// the store to the messages, whose commits are waited for.
+const ackLinger = 10 * time.Millisecond
+
+// ackLoop deletes acknowledged messages, those that came within ackLinger
+// (up to a batch) in one commit. A session does not wait for the disk to
+// take an acknowledgement: one lost when the station is killed only means
+// that the message is delivered again, and clients drop duplicates by
+// signature.
 func (s *Server) ackLoop() {
 	defer s.bg.Done()
 	batch := make([]store.Ack, 0, 256)
+	linger := time.NewTimer(ackLinger)
+	linger.Stop()
 	for a := range s.acks {
 		batch = append(batch[:0], a)
+		linger.Reset(ackLinger)
 	fill:
 		for len(batch) < cap(batch) {
 			select {
@@ -319,10 +335,11 @@ func (s *Server) ackLoop() {
 					break fill
 				}
 				batch = append(batch, a)
-			default:
+			case <-linger.C:
 				break fill
 			}
 		}
+		linger.Stop()
 		n, err := s.store.AckMessages(context.Background(), batch)
 		if err != nil {
 			s.log.Error("acknowledge messages", "count", len(batch), "err", err)

@@ -1,14 +1,17 @@
 package mockstation_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -749,4 +752,98 @@ func TestGarbage(t *testing.T) {
 		}
 	}
 	connect(t, st.url, alice).close()
+}
+
+// TestPipelinedOrder has several senders write many messages to one
+// receiver at once, each mixed with questions to the station: the station
+// verifies ahead while earlier messages wait for their commit, and must
+// still answer each sender in the order it sent (receipts and the
+// station's own answers), and deliver every message exactly once, each
+// sender's in order.
+func TestPipelinedOrder(t *testing.T) {
+	const senders, each, askEvery = 3, 100, 20
+	st := startStation(t, mockstation.Config{RateLimit: -1})
+	recv := user(t, "receiver")
+	r := connect(t, st.url, recv)
+	type sent struct {
+		sig  string // a routed message's signature; "" for a question to the station
+		text string
+	}
+	var plans [senders][]sent
+	var cs [senders]*client
+	for i := range cs {
+		me := user(t, fmt.Sprint("sender", i))
+		cs[i] = connect(t, st.url, me)
+		cs[i].know(recv)
+		r.know(me)
+	}
+	var frames [senders][][]byte
+	for i, c := range cs {
+		for k := range each {
+			if k%askEvery == askEvery-1 {
+				raw, _ := c.seal(st.srv.ID(), dimp.NewText("active users"), false).MarshalJSON()
+				frames[i] = append(frames[i], raw)
+				plans[i] = append(plans[i], sent{})
+			}
+			text := fmt.Sprintf("%d-%03d", i, k)
+			rm := c.seal(recv.ID, dimp.NewText(text), false)
+			raw, _ := rm.MarshalJSON()
+			frames[i] = append(frames[i], raw)
+			plans[i] = append(plans[i], sent{sig: rm.SignatureText(), text: text})
+		}
+	}
+	var wg sync.WaitGroup
+	for i, c := range cs {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			for _, raw := range frames[i] {
+				if err := c.ws.Write(context.Background(), websocket.MessageText, raw); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			for n, want := range plans[i] {
+				got := c.next()
+				switch content := got.im.Content.(type) {
+				case *dimp.ReceiptCommand:
+					if want.sig == "" || content.Origin == nil || content.Origin.Signature != want.sig {
+						t.Errorf("sender %d, answer %d: receipt %q for another message, want the answer to %q",
+							i, n, content.Text, want.text)
+						return
+					}
+					if content.Text != dimp.ReceiptDelivered {
+						t.Errorf("sender %d: receipt %q for %s", i, content.Text, want.text)
+					}
+				case *dimp.TextContent:
+					if want.sig != "" {
+						t.Errorf("sender %d, answer %d: the station's text before the receipt for %s", i, n, want.text)
+						return
+					}
+				default:
+					t.Errorf("sender %d: unexpected %s", i, dimp.MarshalContent(content))
+					return
+				}
+			}
+		}()
+	}
+	next := map[int]int{} // sender → the number of its next message
+	for range senders * each {
+		got := r.next()
+		var i, k int
+		if _, err := fmt.Sscanf(got.im.Content.(*dimp.TextContent).Text, "%d-%03d", &i, &k); err != nil {
+			t.Fatal(err)
+		}
+		if k != next[i] {
+			t.Fatalf("from sender %d: message %d, want %d (lost, repeated or out of order)", i, k, next[i])
+		}
+		next[i]++
+		r.ack(got.rm)
+	}
+	r.quiet(100 * time.Millisecond)
+	wg.Wait()
+	waitStored(t, st, 0)
 }

@@ -5,6 +5,8 @@
 #
 #   scripts/screenshots.sh            # needs go, tmux; freeze from PATH,
 #                                     # ~/go/bin, or `go run` (module proxy)
+#   scripts/screenshots.sh client     # only the client's (01-05)
+#   scripts/screenshots.sh workshop   # only workshop mode's (06-08)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -74,6 +76,23 @@ shot() {
 	echo "wrote $out/$name.png"
 }
 
+# wait_count SESSION TEXT N: poll until TEXT shows N times (10 s at most).
+wait_count() {
+	local session=$1 text=$2 n=$3
+	for _ in $(seq 1 200); do
+		if [ "$(tm capture-pane -p -t "$session" | grep -oF -- "$text" | wc -l)" -ge "$n" ]; then
+			return 0
+		fi
+		sleep 0.05
+	done
+	echo "timed out waiting for $n × '$text' in $session:" >&2
+	tm capture-pane -p -t "$session" >&2
+	exit 1
+}
+
+which=${1:-all}
+
+client_shots() {
 echo "starting the demo (station, echo bot, client)"
 tm new-session -d -s alice -x "$cols" -y "$rows" "$run_env $work/dimtui"
 wait_for alice "[Success]"
@@ -148,4 +167,61 @@ fi
 shot alice 05-inspector
 
 keys alice C-c
+}
+
+workshop_shots() {
+	local demo="$work/dimtui demo --users alice,bob --fresh --listen 127.0.0.1:0"
+
+	echo "workshop: alice and bob side by side, and a message the station loses"
+	tm new-session -d -s split -x 200 -y 42 "$run_env $demo"
+	wait_count split "[Success]" 2
+	type_line split "hi bob, this is alice on the left"
+	wait_count split "hi bob, this is alice on the left" 2
+	keys split F6
+	type_line split "hi alice! bob here, on the right"
+	wait_count split "hi alice! bob here, on the right" 2
+	keys split F6
+	# The station loses alice's next message: no receipt, the tick stays ○.
+	type_line split "/drop"
+	type_line split "this one is lost on the way"
+	wait_for split "dropped alice's message"
+	sleep 0.5
+	# It forgets her session: DIM? again, a new handshake, and the resend.
+	type_line split "/expire"
+	wait_for split "resent"
+	wait_for split "station: Message delivered. — “this one"
+	wait_count split "this one is lost on the way" 2
+	sleep 0.5
+	shot split 06-split
+	keys split C-c
+
+	echo "workshop: step-through"
+	tm new-session -d -s step -x 160 -y 45 "$run_env $demo --step"
+	wait_for step "held: not written yet"
+	for _ in 1 2 3 4; do
+		if tm capture-pane -p -t step | grep -qF "held: not processed yet"; then
+			break
+		fi
+		keys step Enter
+		sleep 0.3
+	done
+	wait_for step "held: not processed yet"
+	shot step 07-step-through
+	keys step C-c
+
+	echo "workshop: presenter theme"
+	tm new-session -d -s pres -x 120 -y 34 "$run_env $work/dimtui demo --users alice --fresh --listen 127.0.0.1:0 --presenter"
+	wait_for pres "[Success]"
+	type_line pres "readable from the back of the room"
+	wait_for pres "echo: readable from the back of the room"
+	shot pres 08-presenter
+	keys pres C-c
+}
+
+case $which in
+all) client_shots; workshop_shots ;;
+client) client_shots ;;
+workshop) workshop_shots ;;
+*) echo "usage: $0 [all|client|workshop]" >&2; exit 2 ;;
+esac
 echo "done"

@@ -34,7 +34,10 @@ type App struct {
 	height     int
 	helpScroll int
 	fixedTheme bool
+	dark       bool // the terminal's background, as last known
 	title      string
+	nextID     PaneID    // the ID of the next pane made
+	ws         *workshop // nil unless WithWorkshop
 }
 
 // AppOption changes how an App starts.
@@ -45,7 +48,7 @@ type AppOption func(*App)
 func WithTheme(dark bool) AppOption {
 	return func(a *App) {
 		*a.styles = NewStyles(dark)
-		a.fixedTheme = true
+		a.fixedTheme, a.dark = true, dark
 	}
 }
 
@@ -68,18 +71,96 @@ type PaneSpec struct {
 // focus from one to the next.
 func NewSplit(specs []PaneSpec, opts ...AppOption) *App {
 	st := NewStyles(true)
-	a := &App{styles: &st, keys: DefaultKeyMap()}
+	a := &App{styles: &st, keys: DefaultKeyMap(), dark: true}
 	for _, o := range opts {
 		o(a)
 	}
+	a.makePanes(specs)
+	if a.ws != nil {
+		a.ws.attach(a)
+		if a.ws.presenter {
+			a.applyTheme()
+		}
+	}
+	return a
+}
+
+// makePanes makes one pane per spec, with IDs never used before (events
+// still in flight for panes replaced by a reset find no pane).
+func (a *App) makePanes(specs []PaneSpec) {
+	a.panes, a.focused = nil, 0
 	a.keys.NextPane.SetEnabled(len(specs) > 1)
 	var names []string
-	for i, s := range specs {
-		a.panes = append(a.panes, NewPane(PaneID(i), s.Backend, s.Options, a.styles, a.keys))
+	for _, s := range specs {
+		a.panes = append(a.panes, NewPane(a.nextID, s.Backend, s.Options, a.styles, a.keys))
+		a.nextID++
 		names = append(names, displayName(s.Backend.Me()))
 	}
 	a.title = "dimtui — " + strings.Join(names, ", ")
-	return a
+	a.syncActive()
+}
+
+// replacePanes puts new clients on the screen (after a reset) and starts
+// listening to them.
+func (a *App) replacePanes(specs []PaneSpec) tea.Cmd {
+	a.makePanes(specs)
+	a.resize()
+	var cmds []tea.Cmd
+	for _, p := range a.panes {
+		cmds = append(cmds, p.Init())
+	}
+	if a.ws != nil {
+		cmds = append(cmds, a.ws.init(a))
+	}
+	return tea.Batch(cmds...)
+}
+
+// syncActive tells each pane whether it has the keyboard.
+func (a *App) syncActive() {
+	for i, p := range a.panes {
+		p.SetActive(i == a.focused || len(a.panes) == 1)
+	}
+}
+
+// pane returns the pane with the given ID, nil when there is none.
+func (a *App) pane(id PaneID) *Pane {
+	for _, p := range a.panes {
+		if p.id == id {
+			return p
+		}
+	}
+	return nil
+}
+
+// flash shows a message in a pane's footer.
+func (a *App) flash(id PaneID, text string, bad bool) tea.Cmd {
+	if p := a.pane(id); p != nil {
+		return p.setFlash(text, bad)
+	}
+	return nil
+}
+
+// applyTheme rebuilds the styles for the background and the presenter
+// setting, and redraws every pane with them.
+func (a *App) applyTheme() {
+	if a.ws != nil && a.ws.presenter {
+		*a.styles = NewPresenterStyles(a.dark)
+	} else {
+		*a.styles = NewStyles(a.dark)
+	}
+	for _, p := range a.panes {
+		p.SetStyles()
+	}
+}
+
+// resize gives every pane its cells.
+func (a *App) resize() {
+	if a.width == 0 {
+		return
+	}
+	for i, r := range a.paneRects() {
+		a.panes[i].SetSize(r.w, r.h)
+	}
 }
 
 // Panes returns the panes, for a model that wraps the App.
@@ -94,28 +175,39 @@ func (a *App) Init() tea.Cmd {
 	for _, p := range a.panes {
 		cmds = append(cmds, p.Init())
 	}
+	if a.ws != nil {
+		cmds = append(cmds, a.ws.init(a))
+	}
 	return tea.Batch(cmds...)
 }
 
-// paneRects splits the window among the panes: side by side when each gets
-// 80 columns, stacked otherwise.
+// paneRects splits the window (less the step-through panel) among the
+// panes: side by side when each gets 80 columns, stacked otherwise.
 func (a *App) paneRects() []rect {
 	n := len(a.panes)
 	out := make([]rect, n)
+	area := rect{0, 0, a.width, a.height}
+	if pr := a.panelRect(); pr.w > 0 {
+		if pr.x > 0 {
+			area.w = pr.x
+		} else {
+			area.h = pr.y
+		}
+	}
 	if n == 1 {
-		out[0] = rect{0, 0, a.width, a.height}
+		out[0] = area
 		return out
 	}
-	if a.width/n >= 80 {
-		w := (a.width - (n - 1)) / n
+	if area.w/n >= 80 {
+		w := (area.w - (n - 1)) / n
 		for i := range out {
-			out[i] = rect{i * (w + 1), 0, w, a.height}
+			out[i] = rect{i * (w + 1), 0, w, area.h}
 		}
 		return out
 	}
-	h := (a.height - (n - 1)) / n
+	h := (area.h - (n - 1)) / n
 	for i := range out {
-		out[i] = rect{0, i * (h + 1), a.width, h}
+		out[i] = rect{0, i * (h + 1), area.w, h}
 	}
 	return out
 }
@@ -128,22 +220,21 @@ func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if a.state == stateStarting {
 			a.state = stateRunning
 		}
-		for i, r := range a.paneRects() {
-			a.panes[i].SetSize(r.w, r.h)
-		}
+		a.resize()
 		return a, nil
 	case tea.BackgroundColorMsg:
 		if !a.fixedTheme {
-			*a.styles = NewStyles(msg.IsDark())
-			for _, p := range a.panes {
-				p.SetStyles()
-			}
+			a.dark = msg.IsDark()
+			a.applyTheme()
 		}
 		return a, nil
 	case showHelpMsg:
 		a.state, a.helpScroll = stateHelp, 0
 		return a, nil
 	case EventMsg:
+		if a.ws != nil && a.ws.observe(a, msg) {
+			defer a.resize()
+		}
 		return a, a.toPane(msg.Pane, msg)
 	case callDoneMsg:
 		return a, a.toPane(msg.pane, msg)
@@ -157,7 +248,13 @@ func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		if key.Matches(msg, a.keys.NextPane) && a.state != stateHelp {
 			a.focused = (a.focused + 1) % len(a.panes)
+			a.syncActive()
 			return a, nil
+		}
+		if a.ws != nil && a.state != stateHelp {
+			if cmd, ok := a.ws.handleKey(a, msg); ok {
+				return a, cmd
+			}
 		}
 		if a.state == stateHelp {
 			switch {
@@ -182,13 +279,19 @@ func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m := msg.Mouse()
 		for i, r := range a.paneRects() {
 			if r.contains(m.X, m.Y) {
-				if _, click := msg.(tea.MouseClickMsg); click {
+				if _, click := msg.(tea.MouseClickMsg); click && a.focused != i {
 					a.focused = i
+					a.syncActive()
 				}
 				return a, a.panes[i].Update(shiftMouse(msg, -r.x, -r.y))
 			}
 		}
 		return a, nil
+	}
+	if a.ws != nil {
+		if cmd, ok := a.ws.update(a, msg); ok {
+			return a, cmd
+		}
 	}
 	if len(a.panes) > 0 {
 		return a, a.panes[a.focused].Update(msg)
@@ -198,10 +301,8 @@ func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 // toPane hands a message to the pane with the given ID.
 func (a *App) toPane(id PaneID, msg tea.Msg) tea.Cmd {
-	for _, p := range a.panes {
-		if p.id == id {
-			return p.Update(msg)
-		}
+	if p := a.pane(id); p != nil {
+		return p.Update(msg)
 	}
 	return nil
 }
@@ -246,18 +347,31 @@ func (a *App) View() tea.View {
 // Render draws the screen as a string of exactly the window's size.
 func (a *App) Render() string {
 	rects := a.paneRects()
+	panel := a.panelRect()
 	var out string
-	if len(a.panes) == 1 {
+	if len(a.panes) == 1 && panel.w == 0 {
 		out = a.panes[0].View()
 	} else {
 		layers := []*lipgloss.Layer{lipgloss.NewLayer(blank(a.width, a.height))}
 		for i, p := range a.panes {
 			layers = append(layers, lipgloss.NewLayer(p.View()).X(rects[i].x).Y(rects[i].y).Z(1))
+			if i > 0 && rects[i].x > 0 {
+				// A rule in the column between two panes side by side.
+				rule := strings.TrimSuffix(strings.Repeat(a.styles.Border.Render("┃")+"\n", rects[i].h), "\n")
+				layers = append(layers, lipgloss.NewLayer(rule).X(rects[i].x-1).Y(rects[i].y).Z(1))
+			}
+		}
+		if panel.w > 0 {
+			layers = append(layers, lipgloss.NewLayer(a.ws.panelView(a, panel)).X(panel.x).Y(panel.y).Z(1))
 		}
 		out = lipgloss.NewCompositor(layers...).Render()
 	}
 	if a.state == stateHelp {
-		box := helpView(a.styles, a.keys, a.width, a.height, &a.helpScroll)
+		cmds := slashCommands()
+		if a.ws != nil {
+			cmds = append(cmds, workshopCommands()...)
+		}
+		box := helpView(a.styles, a.keys, cmds, a.width, a.height, &a.helpScroll)
 		bw, bh := lipgloss.Size(box)
 		out = clip(overlay(out, box, max((a.width-bw)/2, 0), max((a.height-bh)/2, 0)), a.width, a.height)
 	}
@@ -277,7 +391,7 @@ func blank(w, h int) string {
 // helpView draws the help overlay generated from the key map, with the
 // slash commands and the delivery ticks, in columns that fit w×h; what does
 // not fit scrolls.
-func helpView(st *Styles, keys KeyMap, w, h int, scroll *int) string {
+func helpView(st *Styles, keys KeyMap, commands []slashCommand, w, h int, scroll *int) string {
 	const keyW, descW = 12, 24
 	colW := keyW + 1 + descW
 	var blocks [][]string
@@ -290,7 +404,7 @@ func helpView(st *Styles, keys KeyMap, w, h int, scroll *int) string {
 		blocks = append(blocks, b)
 	}
 	cmds := []string{st.HelpGroup.Render("Commands")}
-	for _, c := range slashCommands() {
+	for _, c := range commands {
 		name := "/" + c.Name
 		cmds = append(cmds, st.HelpKey.Render(fit(name, keyW))+" "+st.HelpDesc.Render(truncate(c.Desc, descW)))
 	}

@@ -8,8 +8,15 @@
 // The UI sees the network only through a Backend (a *client.Client), whose
 // events it reads with a re-armed command; every call it makes runs in a
 // tea.Cmd. One client's screen is a Pane; App is the root model holding the
-// panes, the help overlay and the theme, so that a later mode can put several
-// panes side by side or step through the frames by intercepting EventMsg.
+// panes, the help overlay and the theme.
+//
+// Workshop mode (WithWorkshop) is for presenters: several clients side by
+// side; step-through, where each client holds every frame until it is
+// released and a panel explains the frame held next (what is signed, what
+// is encrypted and to whom, what the station checks, what comes next); the
+// commands that break the in-process station on purpose; transcripts
+// (/export as JSON Lines and Markdown, played back by Replay); and a
+// presenter theme.
 package ui
 
 import (

@@ -30,11 +30,29 @@ func slashCommands() []slashCommand {
 	}
 }
 
+// workshopCommands are the commands of workshop mode (see WithWorkshop).
+func workshopCommands() []slashCommand {
+	return []slashCommand{
+		{"step", "[on|off|all|messages]", "step-through on/off", false},
+		{"next", "[N]", "release the next N frames", false},
+		{"release", "", "release every held frame", false},
+		{"drop", "[in|out]", "station drops the next message", false},
+		{"corrupt", "[in|out]", "station breaks a signature", false},
+		{"delay", "DURATION|off", "station delays my frames", false},
+		{"expire", "", "station expires my session", false},
+		{"restart", "", "restart the station", false},
+		{"export", "[FILE]", "transcript: FILE.jsonl, .md", false},
+		{"reset", "", "fresh station and identities", false},
+		{"presenter", "", "presenter theme on/off", false},
+	}
+}
+
 // composer is the input line: a textarea that grows to four lines, with
 // Tab completion of slash commands and IDs.
 type composer struct {
 	ta   textarea.Model
 	comp completion
+	cmds []slashCommand // what Tab completes after "/"
 }
 
 func newComposer(st *Styles) composer {
@@ -65,7 +83,7 @@ func newComposer(st *Styles) composer {
 	ta.KeyMap = km
 	ta.SetStyles(st.TextArea)
 	ta.Focus()
-	return composer{ta: ta}
+	return composer{ta: ta, cmds: slashCommands()}
 }
 
 // setStyles applies new styles (after the theme changed).
@@ -108,7 +126,7 @@ func (c *composer) complete(ids []string) bool {
 		c.setValue(c.comp.shown)
 		return true
 	}
-	base, cands, suffix := completeCandidates(v, ids)
+	base, cands, suffix := completeCandidates(c.cmds, v, ids)
 	if len(cands) == 0 {
 		c.comp = completion{}
 		return false
@@ -149,13 +167,13 @@ type completion struct {
 
 // completeCandidates finds what the word at the end of v can become: base
 // is the text before the word, suffix what follows a unique completion.
-func completeCandidates(v string, ids []string) (base string, cands []string, suffix string) {
+func completeCandidates(cmds []slashCommand, v string, ids []string) (base string, cands []string, suffix string) {
 	if !strings.HasPrefix(v, "/") || strings.Contains(v, "\n") {
 		return "", nil, ""
 	}
 	name, arg, hasArg := strings.Cut(v[1:], " ")
 	if !hasArg {
-		for _, sc := range slashCommands() {
+		for _, sc := range cmds {
 			if strings.HasPrefix(sc.Name, strings.ToLower(name)) {
 				cands = append(cands, sc.Name)
 			}
@@ -163,7 +181,7 @@ func completeCandidates(v string, ids []string) (base string, cands []string, su
 		return "/", cands, " "
 	}
 	var cmd *slashCommand
-	for _, sc := range slashCommands() {
+	for _, sc := range cmds {
 		if sc.Name == strings.ToLower(name) {
 			cmd = &sc
 			break

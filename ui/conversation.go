@@ -380,8 +380,17 @@ func (c *conversation) view(r *renderCtx, h int) (lines []string, above, below b
 	return lines, above, below
 }
 
-// renderEntry draws one entry (without the selection column).
+// renderEntry draws one entry (without the selection column); a roomy
+// theme adds a blank line after it.
 func renderEntry(r *renderCtx, e *entry) []string {
+	lines := renderEntryLines(r, e)
+	if r.st.Roomy && e.kind != entryUnread {
+		lines = append(lines, "")
+	}
+	return lines
+}
+
+func renderEntryLines(r *renderCtx, e *entry) []string {
 	st := r.st
 	w := r.width - 1
 	timeW, nameW, bodyW := r.columns()

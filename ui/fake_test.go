@@ -30,6 +30,35 @@ type fakeBackend struct {
 	// the real client does.
 	autoSent bool
 	now      func() time.Time
+	// Step-through calls, and a hook run on each Release.
+	steps     []client.StepMode
+	releases  []int
+	onRelease func(n int)
+}
+
+// SetStep and Release make the fake a Stepper.
+func (f *fakeBackend) SetStep(_ context.Context, m client.StepMode) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.steps = append(f.steps, m)
+	return nil
+}
+
+func (f *fakeBackend) Release(_ context.Context, n int) error {
+	f.mu.Lock()
+	f.releases = append(f.releases, n)
+	hook := f.onRelease
+	f.mu.Unlock()
+	if hook != nil {
+		hook(n)
+	}
+	return nil
+}
+
+func (f *fakeBackend) stepCalls() ([]client.StepMode, []int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]client.StepMode(nil), f.steps...), append([]int(nil), f.releases...)
 }
 
 type sentCall struct {

@@ -39,6 +39,12 @@ type KeyMap struct {
 	Help      key.Binding
 	Quit      key.Binding
 
+	// Workshop mode (enabled by WithWorkshop).
+	StepToggle key.Binding
+	StepNext   key.Binding
+	StepAll    key.Binding
+	Presenter  key.Binding
+
 	// Inspector, when it has the focus.
 	Zoom key.Binding
 	Wrap key.Binding
@@ -57,7 +63,7 @@ func DefaultKeyMap() KeyMap {
 	b := func(help, desc string, keys ...string) key.Binding {
 		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(help, desc))
 	}
-	return KeyMap{
+	k := KeyMap{
 		Send:     b("enter", "send, or run a /command", "enter"),
 		Newline:  b("alt+enter", "new line", "alt+enter", "ctrl+j"),
 		Complete: b("tab", "complete /command or ID", "tab"),
@@ -92,6 +98,20 @@ func DefaultKeyMap() KeyMap {
 		FormToggle: b("space", "switch 0xA0 / 0xCC", "space", "left", "right"),
 		FormSend:   b("enter", "send", "enter"),
 		FormCancel: b("esc", "cancel", "esc"),
+
+		StepToggle: b("f7", "step-through on/off", "f7"),
+		StepNext:   b("f8/enter", "release the next frame", "f8"),
+		StepAll:    b("f9", "release every held frame", "f9"),
+		Presenter:  b("f4", "presenter theme on/off", "f4"),
+	}
+	k.setWorkshop(false)
+	return k
+}
+
+// setWorkshop enables or disables the workshop keys.
+func (k *KeyMap) setWorkshop(on bool) {
+	for _, b := range []*key.Binding{&k.StepToggle, &k.StepNext, &k.StepAll, &k.Presenter} {
+		b.SetEnabled(on)
 	}
 }
 
@@ -144,19 +164,23 @@ type HelpGroup struct {
 	Keys  []key.Binding
 }
 
-// HelpGroups lists the enabled bindings by what they are for.
+// HelpGroups lists the enabled bindings by what they are for; a group
+// with none is left out.
 func (k KeyMap) HelpGroups() []HelpGroup {
-	groups := k.allGroups()
-	for i, g := range groups {
+	var out []HelpGroup
+	for _, g := range k.allGroups() {
 		var keys []key.Binding
 		for _, b := range g.Keys {
 			if b.Enabled() {
 				keys = append(keys, b)
 			}
 		}
-		groups[i].Keys = keys
+		if len(keys) > 0 {
+			g.Keys = keys
+			out = append(out, g)
+		}
 	}
-	return groups
+	return out
 }
 
 func (k KeyMap) allGroups() []HelpGroup {
@@ -165,6 +189,7 @@ func (k KeyMap) allGroups() []HelpGroup {
 		{"Move", []key.Binding{k.NextFocus, k.PrevFocus, k.Back, k.Up, k.Down, k.Open,
 			k.PageUp, k.PageDown, k.Top, k.Bottom, k.NextChat, k.PrevChat, k.NextPane}},
 		{"Show", []key.Binding{k.Inspector, k.AppForm, k.Timestamps, k.Reconnect, k.Help, k.Quit}},
+		{"Workshop", []key.Binding{k.StepToggle, k.StepNext, k.StepAll, k.Presenter}},
 		{"Inspector", []key.Binding{k.Zoom, k.Wrap}},
 		{"App-content form", []key.Binding{k.FormNext, k.FormPrev, k.FormToggle, k.FormSend, k.FormCancel}},
 	}

@@ -194,7 +194,7 @@ func TestHelpIsGeneratedFromTheKeyMap(t *testing.T) {
 	keys.Inspector.SetHelp("f9", "peek at frames")
 	st := NewStyles(true)
 	scroll := 0
-	out := ansi.Strip(helpView(&st, keys, 140, 60, &scroll))
+	out := ansi.Strip(helpView(&st, keys, slashCommands(), 140, 60, &scroll))
 	if !strings.Contains(out, "f9") || !strings.Contains(out, "peek at frames") {
 		t.Errorf("help does not follow the key map:\n%s", out)
 	}

@@ -76,6 +76,12 @@ type Pane struct {
 	width      int
 	height     int
 	lastLayout paneLayout
+
+	// Workshop mode (see workshop.go).
+	workshop bool       // the workshop's slash commands are on
+	stepping bool       // step-through is on: no periodic "who is online"
+	inactive bool       // another pane of the split view has the keys
+	know     *knowledge // keys seen in frames, for the explanations
 }
 
 // NewPane makes the pane of one backend. st must outlive the pane; the
@@ -94,6 +100,12 @@ func NewPane(id PaneID, b Backend, opt Options, st *Styles, keys KeyMap) *Pane {
 		inspector: newInspector(opt.MaxFrames),
 		help:      help.New(),
 		showTime:  !opt.HideTimestamps,
+		know:      newKnowledge(),
+	}
+	if me, ok := b.(interface{ Identity() *dimp.Identity }); ok {
+		if id := me.Identity(); id != nil {
+			p.know.learnProfile(id.ID, id.Meta, id.Visa)
+		}
 	}
 	p.help.Styles = st.Help
 	for _, bot := range opt.Bots {
@@ -244,6 +256,11 @@ func (p *Pane) Update(msg tea.Msg) tea.Cmd {
 			p.usersTicking = false
 			return nil
 		}
+		if p.stepping {
+			// Every frame waits for the presenter: no question that only
+			// refreshes the contacts.
+			return tea.Tick(p.opt.UsersEvery, func(time.Time) tea.Msg { return usersTickMsg{p.id} })
+		}
 		return tea.Batch(p.askUsers(""), tea.Tick(p.opt.UsersEvery, func(time.Time) tea.Msg { return usersTickMsg{p.id} }))
 	case flashExpiredMsg:
 		if msg.seq == p.flashSeq {
@@ -280,7 +297,12 @@ func (p *Pane) handleEvent(ev client.Event) tea.Cmd {
 	case client.StatusEvent:
 		return p.onStatus(ev)
 	case client.FrameEvent:
+		p.know.learnFrame(ev.Layers)
 		p.inspector.add(p.me, ev)
+	case client.HeldEvent:
+		p.know.learnFrame(ev.Layers)
+	case client.ResentEvent:
+		p.onResent(ev)
 	case client.MessageEvent:
 		return p.onMessage(ev)
 	case client.SentEvent:
@@ -343,7 +365,11 @@ func (p *Pane) onStatus(ev client.StatusEvent) tea.Cmd {
 	handshaking := s.State == client.Handshaking || s.State == client.Running
 	wasHandshaking := prev.State == client.Handshaking || prev.State == client.Running
 	if handshaking && (!wasHandshaking || prev.Handshake != s.Handshake) {
-		p.noticeAt(ev.Time, handshakeNotice(s.Handshake), false)
+		text := handshakeNotice(s.Handshake)
+		if p.stepping && (s.Handshake == dimp.HandshakeStart || s.Handshake == dimp.HandshakeRestart) {
+			text = strings.Replace(text, ": sent ", ": ", 1) + " (held until you release it)"
+		}
+		p.noticeAt(ev.Time, text, false)
 	}
 	if s.State != prev.State {
 		switch s.State {
@@ -472,6 +498,25 @@ func (p *Pane) onSent(ev client.SentEvent) {
 	e.at, e.from, e.out, e.id, e.tracked = ev.Time, m.Sender, true, ev.ID, true
 	p.addEntry(c, e)
 	p.byMsg[ev.ID] = e
+}
+
+// onResent notes, beside the message, that it went out again after a new
+// handshake.
+func (p *Pane) onResent(ev client.ResentEvent) {
+	e := p.byMsg[ev.ID]
+	if e == nil {
+		return
+	}
+	c := p.convOf[e]
+	if c == nil {
+		return
+	}
+	what := "a message"
+	if e.kind == entryText {
+		what = "“" + truncate(sanitize(e.text, false), 20) + "”"
+	}
+	p.addEntry(c, &entry{kind: entryReceipt, at: ev.Time, from: p.me,
+		text: fmt.Sprintf("resent %s (try %d): the station never acknowledged it", what, ev.Tries)})
 }
 
 func (p *Pane) onReceipt(ev client.ReceiptEvent) {
@@ -785,9 +830,29 @@ func (p *Pane) cycleFocus(dir int) {
 	p.syncFocus()
 }
 
+// SetActive says whether this pane has the keyboard in a split view; an
+// inactive pane shows no cursor.
+func (p *Pane) SetActive(active bool) {
+	p.inactive = !active
+	p.syncFocus()
+}
+
+// composerIdle reports whether the pane would do nothing with Enter: the
+// composer has the focus and is empty, and no form is open.
+func (p *Pane) composerIdle() bool {
+	return p.mode == modeChat && p.focus == focusComposer && strings.TrimSpace(p.composer.value()) == ""
+}
+
+// explain explains a frame of this pane's client with what the pane knows
+// now.
+func (p *Pane) explain(dir client.Direction, raw []byte, kind client.FrameKind, layers *client.Layers, held bool) explanation {
+	p.know.learnFrame(layers)
+	return explainFrame(frameInfo{dir: dir, raw: raw, kind: kind, layers: layers, held: held, me: p.me, status: p.status, know: p.know})
+}
+
 // syncFocus focuses the composer's textarea when the composer has the focus.
 func (p *Pane) syncFocus() {
-	if p.focus == focusComposer && p.mode == modeChat {
+	if p.focus == focusComposer && p.mode == modeChat && !p.inactive {
 		p.composer.ta.Focus()
 	} else {
 		p.composer.ta.Blur()
@@ -913,6 +978,14 @@ func (p *Pane) command(line string) tea.Cmd {
 	case "quit", "exit", "q":
 		return tea.Quit
 	}
+	if p.workshop {
+		for _, c := range workshopCommands() {
+			if c.Name == strings.ToLower(name) {
+				id := p.id
+				return func() tea.Msg { return workshopCommandMsg{pane: id, name: c.Name, arg: arg} }
+			}
+		}
+	}
 	return p.setFlash(fmt.Sprintf("unknown command /%s (try /help)", name), true)
 }
 
@@ -1033,6 +1106,9 @@ func (p *Pane) View() string {
 		to = shortID(p.current.peer)
 	}
 	rule := p.st.Border.Render("── ") + p.st.Footer.Render("to ") + p.st.CurrentRow.Render(to) + " "
+	if p.inactive {
+		rule += p.st.Footer.Render("· f6 to type here ")
+	}
 	rows = append(rows, fit(rule+p.st.Border.Render(strings.Repeat("─", max(w-ansi.StringWidth(rule), 0))), w))
 	for _, line := range strings.Split(p.composer.ta.View(), "\n") {
 		rows = append(rows, fit(line, w))

@@ -16,7 +16,10 @@ import (
 // dark or a light terminal background; the UI asks the terminal which one it
 // has and rebuilds its Styles when the answer comes.
 type Styles struct {
-	Dark bool // built for a dark background
+	Dark      bool // built for a dark background
+	Presenter bool // the presenter theme (NewPresenterStyles)
+	// Roomy leaves a blank line after every message, receipt and notice.
+	Roomy bool
 
 	// Colours the styles are made of, for the few places that need a colour
 	// rather than a style.
@@ -100,6 +103,13 @@ type Styles struct {
 	JSONPunct    lipgloss.Style
 	InspectorSum lipgloss.Style
 
+	// Step-through panel (workshop mode).
+	PanelTitle lipgloss.Style // the panel's title
+	PanelLabel lipgloss.Style // Signed, Encrypted, Station, Next
+	PanelText  lipgloss.Style
+	PanelStep  lipgloss.Style // where the frame is in the protocol
+	PanelQueue lipgloss.Style // the frames held after the next one
+
 	// Help overlay.
 	HelpBox   lipgloss.Style
 	HelpTitle lipgloss.Style
@@ -119,17 +129,78 @@ type Styles struct {
 func NewStyles(dark bool) Styles {
 	ld := lipgloss.LightDark(dark)
 	c := func(light, darkc string) color.Color { return ld(lipgloss.Color(light), lipgloss.Color(darkc)) }
+	return buildStyles(dark, palette{
+		fg:     c("#1F2328", "#E6EDF3"),
+		accent: c("#5A3FC0", "#B4A7FF"),
+		good:   c("#1A7F37", "#56D364"),
+		warn:   c("#8A5A00", "#E3B341"),
+		bad:    c("#C2202D", "#FF7B72"),
+		dim:    c("#57606A", "#8B949E"),
+		info:   c("#0860C4", "#6CB6FF"),
+		barBG:  c("#E4E8EE", "#262C36"),
+		selBG:  c("#DDE3EC", "#2F3744"),
+		border: c("#B6BEC8", "#444C56"),
+		onFill: c("#FFFFFF", "#0D1117"),
+		purple: c("#8250DF", "#D2A8FF"),
+		names: []color.Color{
+			c("#B3261E", "#FF8A80"), c("#1B6E20", "#7EE787"), c("#0550AE", "#79C0FF"), c("#8250DF", "#D2A8FF"),
+			c("#9A4D00", "#FFA657"), c("#006D75", "#56D4DD"), c("#BF3989", "#FF9BCE"), c("#4D5B00", "#C9D15A"),
+		},
+	})
+}
 
-	fg := c("#1F2328", "#E6EDF3")
-	accent := c("#5A3FC0", "#B4A7FF")
-	good := c("#1A7F37", "#56D364")
-	warn := c("#8A5A00", "#E3B341")
-	bad := c("#C2202D", "#FF7B72")
-	dim := c("#57606A", "#8B949E")
-	info := c("#0860C4", "#6CB6FF")
-	barBG := c("#E4E8EE", "#262C36")
-	selBG := c("#DDE3EC", "#2F3744")
-	border := c("#B6BEC8", "#444C56")
+// NewPresenterStyles returns the presenter theme: high contrast for a
+// projector at the back of a room. Text is pure black on white (or white
+// on black), the colours are saturated, nothing is drawn in a faint grey,
+// everything that carries meaning is bold, and the conversation leaves a
+// blank line between messages. Make the terminal's font large as well:
+// the theme cannot.
+func NewPresenterStyles(dark bool) Styles {
+	ld := lipgloss.LightDark(dark)
+	c := func(light, darkc string) color.Color { return ld(lipgloss.Color(light), lipgloss.Color(darkc)) }
+	st := buildStyles(dark, palette{
+		fg:     c("#000000", "#FFFFFF"),
+		accent: c("#0000C8", "#FFD400"),
+		good:   c("#006400", "#00FF5F"),
+		warn:   c("#8B4500", "#FFAF00"),
+		bad:    c("#C00000", "#FF5F5F"),
+		dim:    c("#262626", "#D0D0D0"),
+		info:   c("#00008B", "#5FD7FF"),
+		barBG:  c("#FFFFFF", "#000000"),
+		selBG:  c("#D7D7FF", "#303030"),
+		border: c("#000000", "#FFFFFF"),
+		onFill: c("#FFFFFF", "#000000"),
+		purple: c("#6A00A8", "#FF87FF"),
+		names: []color.Color{
+			c("#B00000", "#FF5F5F"), c("#006400", "#5FFF5F"), c("#0000C8", "#5FAFFF"), c("#6A00A8", "#FF87FF"),
+			c("#8B4500", "#FFAF00"), c("#005F5F", "#00FFFF"), c("#A8005A", "#FF5FAF"), c("#4D4D00", "#FFFF5F"),
+		},
+	})
+	st.Presenter, st.Roomy = true, true
+	for _, p := range []*lipgloss.Style{&st.Text, &st.Notice, &st.NoticeError, &st.Receipt, &st.Time, &st.StatusLabel,
+		&st.StatusValue, &st.Footer, &st.CardKey, &st.CardValue, &st.StepNext, &st.StepDone, &st.LayerNote} {
+		*p = p.Bold(true).Italic(false)
+	}
+	st.Border = st.Border.Bold(true)
+	st.HelpBox = st.HelpBox.Border(lipgloss.ThickBorder())
+	st.FormBox = st.FormBox.Border(lipgloss.ThickBorder())
+	return st
+}
+
+// palette is the colours a theme is made of.
+type palette struct {
+	fg, accent, good, warn, bad, dim, info color.Color
+	barBG, selBG, border                   color.Color
+	onFill                                 color.Color // text on a filled badge
+	purple                                 color.Color // outgoing frames
+	names                                  []color.Color
+}
+
+// buildStyles makes every style from a palette.
+func buildStyles(dark bool, p palette) Styles {
+	fg, accent, good, warn, bad, dim, info := p.fg, p.accent, p.good, p.warn, p.bad, p.dim, p.info
+	barBG, selBG, border := p.barBG, p.selBG, p.border
+	onFill := p.onFill
 
 	s := Styles{Dark: dark, Accent: accent, Good: good, Warn: warn, Bad: bad, Dim: dim, Info: info}
 	base := lipgloss.NewStyle()
@@ -137,11 +208,11 @@ func NewStyles(dark bool) Styles {
 	s.StatusBar = base.Background(barBG).Foreground(fg)
 	s.StatusLabel = base.Background(barBG).Foreground(dim)
 	s.StatusValue = base.Background(barBG).Foreground(fg)
-	s.StateGood = base.Bold(true).Foreground(c("#FFFFFF", "#0D1117")).Background(good).Padding(0, 1)
-	s.StateBusy = base.Bold(true).Foreground(c("#FFFFFF", "#0D1117")).Background(warn).Padding(0, 1)
-	s.StateBad = base.Bold(true).Foreground(c("#FFFFFF", "#0D1117")).Background(bad).Padding(0, 1)
+	s.StateGood = base.Bold(true).Foreground(onFill).Background(good).Padding(0, 1)
+	s.StateBusy = base.Bold(true).Foreground(onFill).Background(warn).Padding(0, 1)
+	s.StateBad = base.Bold(true).Foreground(onFill).Background(bad).Padding(0, 1)
 	s.StepDone = base.Background(barBG).Foreground(good)
-	s.StepCurrent = base.Bold(true).Background(accent).Foreground(c("#FFFFFF", "#0D1117"))
+	s.StepCurrent = base.Bold(true).Background(accent).Foreground(onFill)
 	s.StepNext = base.Background(barBG).Foreground(dim)
 	s.StepFailed = base.Bold(true).Background(barBG).Foreground(bad)
 
@@ -156,10 +227,7 @@ func NewStyles(dark bool) Styles {
 	s.CurrentRow = base.Foreground(accent).Bold(true)
 	s.ScrollHint = base.Foreground(dim).Italic(true)
 	s.Empty = base.Foreground(dim).Italic(true)
-	s.NamePalette = []color.Color{
-		c("#B3261E", "#FF8A80"), c("#1B6E20", "#7EE787"), c("#0550AE", "#79C0FF"), c("#8250DF", "#D2A8FF"),
-		c("#9A4D00", "#FFA657"), c("#006D75", "#56D4DD"), c("#BF3989", "#FF9BCE"), c("#4D5B00", "#C9D15A"),
-	}
+	s.NamePalette = p.names
 	s.MyName = base.Foreground(accent).Bold(true)
 	s.Time = base.Foreground(dim)
 	s.Text = base.Foreground(fg)
@@ -179,7 +247,7 @@ func NewStyles(dark bool) Styles {
 
 	s.Online = base.Foreground(good)
 	s.Offline = base.Foreground(dim)
-	s.Badge = base.Bold(true).Foreground(c("#FFFFFF", "#0D1117")).Background(warn)
+	s.Badge = base.Bold(true).Foreground(onFill).Background(warn)
 	s.Tag = base.Foreground(dim).Italic(true)
 
 	s.Prompt = base.Foreground(accent).Bold(true)
@@ -196,10 +264,10 @@ func NewStyles(dark bool) Styles {
 	s.ChoiceSelected = base.Foreground(accent).Bold(true).Underline(true)
 
 	s.DirIn = base.Foreground(info).Bold(true)
-	s.DirOut = base.Foreground(c("#8250DF", "#D2A8FF")).Bold(true)
+	s.DirOut = base.Foreground(p.purple).Bold(true)
 	s.Kind = base.Foreground(fg)
 	s.Size = base.Foreground(dim)
-	s.LayerTitle = base.Bold(true).Foreground(c("#FFFFFF", "#0D1117")).Background(accent).Padding(0, 1)
+	s.LayerTitle = base.Bold(true).Foreground(onFill).Background(accent).Padding(0, 1)
 	s.LayerOK = base.Foreground(good).Bold(true)
 	s.LayerBad = base.Foreground(bad).Bold(true)
 	s.LayerNote = base.Foreground(dim).Italic(true)
@@ -208,6 +276,12 @@ func NewStyles(dark bool) Styles {
 	s.JSONLiteral = base.Foreground(warn)
 	s.JSONPunct = base.Foreground(dim)
 	s.InspectorSum = base.Foreground(dim)
+
+	s.PanelTitle = base.Bold(true).Foreground(onFill).Background(warn).Padding(0, 1)
+	s.PanelLabel = base.Bold(true).Foreground(accent)
+	s.PanelText = base.Foreground(fg)
+	s.PanelStep = base.Bold(true).Foreground(info)
+	s.PanelQueue = base.Foreground(dim)
 
 	s.HelpBox = base.Border(lipgloss.RoundedBorder()).BorderForeground(accent).Padding(0, 2)
 	s.HelpTitle = base.Foreground(accent).Bold(true)

@@ -86,6 +86,15 @@ type MessageStore interface {
 	// SaveMessage stores m durably before it returns: once it returns nil
 	// the message survives the process being killed.
 	SaveMessage(ctx context.Context, m Message) (id int64, res SaveResult, err error)
+	// SaveMessageAsync is SaveMessage without the wait, for a caller that
+	// keeps handling other work meanwhile: it queues m and returns. done is
+	// then called exactly once with what SaveMessage would have returned,
+	// after the commit that made m durable (or once it failed). Calls to
+	// done come from one goroutine, in commit order, so messages saved one
+	// after the other are reported in the order of their IDs; done must be
+	// quick and must not call the store. An error return means m was not
+	// queued (ctx ended, store closed) and done will not be called.
+	SaveMessageAsync(ctx context.Context, m Message, done func(id int64, res SaveResult, err error)) error
 	// PendingMessages lists up to limit messages for receiver with an ID
 	// greater than after, oldest (lowest ID) first; expired ones are left out.
 	PendingMessages(ctx context.Context, receiver string, after int64, limit int) ([]Message, error)

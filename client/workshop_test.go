@@ -1,0 +1,229 @@
+package client_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"dimtui/client"
+	"dimtui/dimp"
+	"dimtui/mockstation"
+)
+
+// These tests break the station on purpose (mockstation.Faults, what
+// `dimtui demo` does at a workshop) and check that the client reacts as
+// the protocol says: a new handshake, a resend, a refusal, a late receipt.
+
+// faultStation runs a station with faults, and records its reports.
+type faultStation struct {
+	*station
+	faults *mockstation.Faults
+
+	mu      sync.Mutex
+	reports []string
+}
+
+func startFaultStation(t *testing.T) *faultStation {
+	t.Helper()
+	fs := &faultStation{}
+	fs.faults = mockstation.NewFaults(func(r mockstation.FaultReport) {
+		fs.mu.Lock()
+		fs.reports = append(fs.reports, r.Text)
+		fs.mu.Unlock()
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := mockstation.New(mockstation.Config{DataDir: t.TempDir(), RateLimit: -1, Faults: fs.faults})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	st := &station{srv: srv, url: "ws://" + ln.Addr().String(), cancel: cancel, done: make(chan error, 1)}
+	go func() { st.done <- srv.Serve(ctx, ln) }()
+	t.Cleanup(st.stop)
+	fs.station = st
+	return fs
+}
+
+func (fs *faultStation) reported(sub string) bool {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	for _, r := range fs.reports {
+		if strings.Contains(r, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// pair connects alice and bob, each knowing the other's visa.
+func pair(t *testing.T, url string) (alice, bob *peer) {
+	alice = connect(t, url, newUser(t, "alice"))
+	bob = connect(t, url, newUser(t, "bob"))
+	alice.waitRunning()
+	bob.waitRunning()
+	introduce(t, alice, bob)
+	introduce(t, bob, alice)
+	return alice, bob
+}
+
+func deliveryOf(p *peer, id client.MessageID) client.Delivery {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	d, _ := delivery(p.events, id)
+	return d
+}
+
+func TestExpiredSessionHandshakesAgain(t *testing.T) {
+	fs := startFaultStation(t)
+	alice, bob := pair(t, fs.url)
+	ctx := context.Background()
+	before := alice.count(func(ev client.Event) bool { _, ok := ev.(client.StatusEvent); return ok })
+
+	n, err := fs.srv.Expire(alice.c.Me())
+	if err != nil || n != 1 {
+		t.Fatalf("Expire: %d sessions, %v", n, err)
+	}
+	// alice is asked DIM? while running: Again, Restart, Success again.
+	alice.waitFor("a new handshake", 10*time.Second, func(evs []client.Event) bool {
+		var steps []dimp.HandshakeState
+		for _, ev := range evs[before:] {
+			if s, ok := ev.(client.StatusEvent); ok && (len(steps) == 0 || steps[len(steps)-1] != s.Status.Handshake) {
+				steps = append(steps, s.Status.Handshake)
+			}
+		}
+		return len(steps) >= 3 && steps[len(steps)-3] == dimp.HandshakeAgain &&
+			steps[len(steps)-2] == dimp.HandshakeRestart && steps[len(steps)-1] == dimp.HandshakeSuccess
+	})
+	alice.waitRunning()
+	if !fs.reported("expired alice's session") {
+		t.Errorf("reports %v", fs.reports)
+	}
+	// The session works again both ways.
+	id, err := bob.c.SendText(ctx, alice.c.Me(), "still there?")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice.waitFor("bob's text", 10*time.Second, func([]client.Event) bool { return alice.messages["still there?"] == 1 })
+	bob.waitFor("delivered", 10*time.Second, func(evs []client.Event) bool { d, _ := delivery(evs, id); return d >= client.Delivered })
+}
+
+func TestDroppedMessageIsResentAfterANewHandshake(t *testing.T) {
+	fs := startFaultStation(t)
+	alice, bob := pair(t, fs.url)
+	ctx := context.Background()
+
+	fs.faults.DropNext(alice.c.Me(), false)
+	id, err := alice.c.SendText(ctx, bob.c.Me(), "lost on the way")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice.waitFor("the drop", 5*time.Second, func([]client.Event) bool { return fs.reported("dropped alice's message to bob") })
+	time.Sleep(300 * time.Millisecond)
+	if d := deliveryOf(alice, id); d != client.Sending {
+		t.Fatalf("a dropped message is %v", d)
+	}
+	// The next handshake resends what the station never acknowledged.
+	if _, err := fs.srv.Expire(alice.c.Me()); err != nil {
+		t.Fatal(err)
+	}
+	bob.waitFor("the resent text", 10*time.Second, func([]client.Event) bool { return bob.messages["lost on the way"] == 1 })
+	alice.waitFor("delivered at last", 10*time.Second, func(evs []client.Event) bool { d, _ := delivery(evs, id); return d >= client.Delivered })
+	if n := alice.count(func(ev client.Event) bool { r, ok := ev.(client.ResentEvent); return ok && r.ID == id }); n != 1 {
+		t.Errorf("%d ResentEvents, want 1", n)
+	}
+}
+
+func TestCorruptedSignatures(t *testing.T) {
+	fs := startFaultStation(t)
+	alice, bob := pair(t, fs.url)
+	ctx := context.Background()
+
+	// On the way in: the station refuses it, and says why.
+	fs.faults.CorruptNext(alice.c.Me(), false)
+	id, err := alice.c.SendText(ctx, bob.c.Me(), "tampered with")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice.waitFor("the refusal", 10*time.Second, func(evs []client.Event) bool { d, _ := delivery(evs, id); return d == client.Failed })
+	alice.mu.Lock()
+	var detail string
+	for _, ev := range alice.events {
+		if de, ok := ev.(client.DeliveryEvent); ok && de.ID == id && de.State == client.Failed {
+			detail = de.Detail
+		}
+	}
+	alice.mu.Unlock()
+	if detail != "Signature not verified." {
+		t.Errorf("refused with %q", detail)
+	}
+	// The next one goes through.
+	id2, _ := alice.c.SendText(ctx, bob.c.Me(), "untouched")
+	alice.waitFor("delivered", 10*time.Second, func(evs []client.Event) bool { d, _ := delivery(evs, id2); return d >= client.Delivered })
+
+	// On the way out: alice's client refuses bob's message.
+	fs.faults.CorruptNext(alice.c.Me(), true)
+	if _, err := bob.c.SendText(ctx, alice.c.Me(), "forged on the way"); err != nil {
+		t.Fatal(err)
+	}
+	alice.waitFor("a verification error", 10*time.Second, func(evs []client.Event) bool {
+		for _, ev := range evs {
+			if e, ok := ev.(client.ErrorEvent); ok && errors.Is(e.Err, dimp.ErrSignature) {
+				return true
+			}
+		}
+		return false
+	})
+	if alice.messages["forged on the way"] != 0 {
+		t.Error("alice showed a message whose signature does not verify")
+	}
+}
+
+func TestPushDroppedComesAtTheNextSession(t *testing.T) {
+	fs := startFaultStation(t)
+	alice, bob := pair(t, fs.url)
+	ctx := context.Background()
+
+	fs.faults.DropNext(alice.c.Me(), true)
+	id, err := bob.c.SendText(ctx, alice.c.Me(), "pushed into the void")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob.waitFor("at station", 10*time.Second, func(evs []client.Event) bool { d, _ := delivery(evs, id); return d == client.AtStation })
+	time.Sleep(300 * time.Millisecond)
+	if alice.messages["pushed into the void"] != 0 || deliveryOf(bob, id) != client.AtStation {
+		t.Fatal("the dropped push arrived")
+	}
+	// Not acknowledged, it is still stored: the next session gets it.
+	if err := alice.c.Reconnect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	alice.waitFor("the stored copy", 10*time.Second, func([]client.Event) bool { return alice.messages["pushed into the void"] == 1 })
+	bob.waitFor("delivered", 10*time.Second, func(evs []client.Event) bool { d, _ := delivery(evs, id); return d >= client.Delivered })
+}
+
+func TestDelayedDelivery(t *testing.T) {
+	fs := startFaultStation(t)
+	alice, bob := pair(t, fs.url)
+	ctx := context.Background()
+	const delay = 400 * time.Millisecond
+	fs.faults.SetDelay(alice.c.Me(), delay)
+	start := time.Now()
+	id, err := bob.c.SendText(ctx, alice.c.Me(), "slowly")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob.waitFor("at station", 10*time.Second, func(evs []client.Event) bool { d, _ := delivery(evs, id); return d >= client.AtStation })
+	atStation := time.Since(start)
+	alice.waitFor("the text", 10*time.Second, func([]client.Event) bool { return alice.messages["slowly"] == 1 })
+	if got := time.Since(start); got < delay || atStation >= delay {
+		t.Errorf("at the station after %s, at alice after %s; want the station at once and alice after %s", atStation, got, delay)
+	}
+	fs.faults.SetDelay(alice.c.Me(), 0)
+}

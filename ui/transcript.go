@@ -1,0 +1,602 @@
+package ui
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"dimtui/client"
+	"dimtui/dimp"
+)
+
+// TranscriptVersion is the version of the transcript format written.
+const TranscriptVersion = 1
+
+// Record is one line of a transcript file (JSON Lines): an event of one
+// pane's client, or the header. Event says which fields are set:
+//
+//   - "transcript": the header, first line: Version, Panes;
+//   - "frame": a frame in or out: Dir, Kind, Raw (the frame as it
+//     travelled: a JSON object for a message, a JSON string for PING, PONG
+//     and ACK), and what the client could open of it: Verified, Instant
+//     (the content in the clear), Errors;
+//   - "status": the connection and handshake state (Status);
+//   - "sent", "message": a message the user sent or received (ID, Message);
+//   - "delivery": how far a sent message got (ID, State, Detail);
+//   - "receipt": a receipt shown beside a message (From, For, Receipt);
+//   - "resent": a message sent again after a new handshake (ID, Tries);
+//   - "users": who is online (Users);
+//   - "error": a problem the client reported (Text);
+//   - "notice": what the station did on purpose, in workshop mode (Text).
+type Record struct {
+	Time  time.Time `json:"time"`
+	Event string    `json:"event"`
+	Pane  int       `json:"pane"`
+	User  string    `json:"user,omitempty"` // the pane's user ID
+
+	// Header.
+	Version int              `json:"version,omitempty"`
+	Panes   []TranscriptPane `json:"panes,omitempty"`
+
+	// Frames.
+	Dir         string          `json:"dir,omitempty"`
+	Kind        string          `json:"kind,omitempty"`
+	Raw         json.RawMessage `json:"raw,omitempty"`
+	Verified    bool            `json:"verified,omitempty"`
+	Instant     json.RawMessage `json:"instant,omitempty"`
+	ParseError  string          `json:"parse_error,omitempty"`
+	VerifyError string          `json:"verify_error,omitempty"`
+	OpenError   string          `json:"open_error,omitempty"`
+
+	Status *StatusRecord `json:"status,omitempty"`
+
+	ID      string          `json:"id,omitempty"`
+	Message json.RawMessage `json:"message,omitempty"`
+	State   string          `json:"state,omitempty"`
+	Detail  string          `json:"detail,omitempty"`
+	From    string          `json:"from,omitempty"`
+	For     string          `json:"for,omitempty"`
+	Receipt json.RawMessage `json:"receipt,omitempty"`
+	Tries   int             `json:"tries,omitempty"`
+	Users   []string        `json:"users,omitempty"`
+	Text    string          `json:"text,omitempty"`
+}
+
+// TranscriptPane names a pane of the transcript: its number and user.
+type TranscriptPane struct {
+	Pane int    `json:"pane"`
+	User string `json:"user"`
+}
+
+// StatusRecord is a client.Status in a transcript.
+type StatusRecord struct {
+	State     string  `json:"state"`
+	Handshake string  `json:"handshake"`
+	Session   string  `json:"session,omitempty"`
+	Station   string  `json:"station,omitempty"`
+	URL       string  `json:"url,omitempty"`
+	Remote    string  `json:"remote,omitempty"`
+	RTTMillis float64 `json:"rtt_ms,omitempty"`
+	Error     string  `json:"error,omitempty"`
+	Attempt   int     `json:"attempt,omitempty"`
+}
+
+// maxRecords bounds a transcript in memory; past it the oldest tenth goes.
+const maxRecords = 200_000
+
+// recorder keeps the transcript of a workshop session: every event of
+// every pane, and for each frame its explanation as it went by (for the
+// Markdown account).
+type recorder struct {
+	entries []recEntry
+	panes   []TranscriptPane
+	cut     int // records dropped to stay under maxRecords
+}
+
+type recEntry struct {
+	rec  Record
+	expl *explanation // frames only
+}
+
+func newRecorder() *recorder { return &recorder{} }
+
+// paneNumber is the pane's number in the transcript, registering it.
+func (r *recorder) paneNumber(p *Pane) int {
+	for _, tp := range r.panes {
+		if tp.Pane == int(p.id) {
+			return tp.Pane
+		}
+	}
+	r.panes = append(r.panes, TranscriptPane{Pane: int(p.id), User: p.me.String()})
+	return int(p.id)
+}
+
+func (r *recorder) add(e recEntry) {
+	if len(r.entries) >= maxRecords {
+		n := maxRecords / 10
+		r.entries = append(r.entries[:0:0], r.entries[n:]...)
+		r.cut += n
+	}
+	r.entries = append(r.entries, e)
+}
+
+// notice records a line of text shown in a pane.
+func (r *recorder) notice(p *Pane, at time.Time, text string) {
+	r.add(recEntry{rec: Record{Time: at, Event: "notice", Pane: r.paneNumber(p), User: p.me.String(), Text: text}})
+}
+
+// observe records one client event of a pane; a frame is explained with
+// what the pane knows before it handles it.
+func (r *recorder) observe(p *Pane, ev client.Event) {
+	rec := Record{Pane: r.paneNumber(p), User: p.me.String()}
+	var expl *explanation
+	switch ev := ev.(type) {
+	case client.FrameEvent:
+		rec.Time, rec.Event = ev.Time, "frame"
+		fillFrame(&rec, ev.Dir, ev.Raw, ev.Kind, ev.Layers)
+		e := p.explain(ev.Dir, ev.Raw, ev.Kind, ev.Layers, false)
+		expl = &e
+	case client.StatusEvent:
+		rec.Time, rec.Event = ev.Time, "status"
+		rec.Status = statusRecord(ev.Status)
+	case client.SentEvent:
+		rec.Time, rec.Event, rec.ID = ev.Time, "sent", string(ev.ID)
+		rec.Message = marshalInstant(ev.Message)
+	case client.MessageEvent:
+		rec.Time, rec.Event, rec.ID = ev.Time, "message", string(ev.ID)
+		rec.Message = marshalInstant(ev.Message)
+	case client.DeliveryEvent:
+		rec.Time, rec.Event, rec.ID, rec.State, rec.Detail = ev.Time, "delivery", string(ev.ID), ev.State.String(), ev.Detail
+	case client.ReceiptEvent:
+		rec.Time, rec.Event, rec.From, rec.For = ev.Time, "receipt", ev.From.String(), string(ev.For)
+		if ev.Receipt != nil {
+			rec.Receipt = dimp.MarshalContent(ev.Receipt)
+		}
+	case client.ResentEvent:
+		rec.Time, rec.Event, rec.ID, rec.Tries = ev.Time, "resent", string(ev.ID), ev.Tries
+	case client.UsersEvent:
+		rec.Time, rec.Event = ev.Time, "users"
+		rec.Users = []string{}
+		for _, u := range ev.Users {
+			rec.Users = append(rec.Users, u.String())
+		}
+	case client.ErrorEvent:
+		rec.Time, rec.Event = ev.Time, "error"
+		if ev.Err != nil {
+			rec.Text = ev.Err.Error()
+		}
+	default:
+		return // held and released frames, peers: not part of the story
+	}
+	r.add(recEntry{rec: rec, expl: expl})
+}
+
+// fillFrame puts a frame and its layers in a record.
+func fillFrame(rec *Record, dir client.Direction, raw []byte, kind client.FrameKind, l *client.Layers) {
+	rec.Dir, rec.Kind = dir.String(), string(kind)
+	trimmed := bytes.TrimSpace(raw)
+	if len(trimmed) > 0 && trimmed[0] == '{' && json.Valid(trimmed) && !bytes.ContainsAny(trimmed, "\r\n") {
+		rec.Raw = json.RawMessage(trimmed)
+	} else {
+		rec.Raw, _ = json.Marshal(string(raw)) // a string always marshals
+	}
+	if l == nil {
+		return
+	}
+	rec.Verified = l.Verified
+	if l.Instant != nil {
+		rec.Instant = marshalInstant(l.Instant)
+	}
+	if l.ParseErr != nil {
+		rec.ParseError = l.ParseErr.Error()
+	}
+	if l.VerifyErr != nil {
+		rec.VerifyError = l.VerifyErr.Error()
+	}
+	if l.OpenErr != nil {
+		rec.OpenError = l.OpenErr.Error()
+	}
+}
+
+func marshalInstant(im *dimp.InstantMessage) json.RawMessage {
+	if im == nil {
+		return nil
+	}
+	b, err := im.MarshalJSON()
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+func statusRecord(s client.Status) *StatusRecord {
+	r := &StatusRecord{State: s.State.String(), Handshake: s.Handshake.String(), Session: s.Session, URL: s.URL,
+		Remote: s.Remote, RTTMillis: float64(s.RTT.Microseconds()) / 1000, Attempt: s.Attempt}
+	if !s.Station.IsZero() {
+		r.Station = s.Station.String()
+	}
+	if s.Err != nil {
+		r.Error = s.Err.Error()
+	}
+	return r
+}
+
+// transcript is a copy of the recorder's entries, to write out of the
+// UI's goroutine.
+type transcript struct {
+	entries []recEntry
+	panes   []TranscriptPane
+	cut     int
+}
+
+// snapshot copies the entries in the order they happened: each pane's
+// events come in order, but the panes' events reach the UI interleaved a
+// little out of time.
+func (r *recorder) snapshot() *transcript {
+	entries := append([]recEntry(nil), r.entries...)
+	sort.SliceStable(entries, func(i, j int) bool { return entries[i].rec.Time.Before(entries[j].rec.Time) })
+	return &transcript{entries: entries, panes: append([]TranscriptPane(nil), r.panes...), cut: r.cut}
+}
+
+func (t *transcript) frames() int {
+	n := 0
+	for _, e := range t.entries {
+		if e.rec.Event == "frame" {
+			n++
+		}
+	}
+	return n
+}
+
+// writeFiles writes base.jsonl and base.md.
+func (t *transcript) writeFiles(base string) error {
+	var jl, md bytes.Buffer
+	if err := t.writeJSONL(&jl); err != nil {
+		return err
+	}
+	t.writeMarkdown(&md, base+".jsonl")
+	if err := os.WriteFile(base+".jsonl", jl.Bytes(), 0o600); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	if err := os.WriteFile(base+".md", md.Bytes(), 0o600); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	return nil
+}
+
+// writeJSONL writes the header and one record a line.
+func (t *transcript) writeJSONL(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	start := time.Now()
+	if len(t.entries) > 0 {
+		start = t.entries[0].rec.Time
+	}
+	if err := enc.Encode(Record{Time: start, Event: "transcript", Version: TranscriptVersion, Panes: t.panes}); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	for _, e := range t.entries {
+		if err := enc.Encode(e.rec); err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+	}
+	return nil
+}
+
+// writeMarkdown writes a readable account: each message frame as a
+// section that explains it, the rest as one line each.
+func (t *transcript) writeMarkdown(w *bytes.Buffer, jsonl string) {
+	names := map[int]string{}
+	var who []string
+	for _, p := range t.panes {
+		id, err := dimp.ParseID(p.User)
+		name := p.User
+		if err == nil {
+			name = displayName(id)
+		}
+		names[p.Pane] = name
+		who = append(who, fmt.Sprintf("%s (`%s`)", mdText(name), p.User))
+	}
+	fmt.Fprintf(w, "# dimtui transcript\n\n")
+	if len(t.entries) > 0 {
+		first, last := t.entries[0].rec.Time.UTC(), t.entries[len(t.entries)-1].rec.Time.UTC()
+		fmt.Fprintf(w, "Recorded %s to %s UTC", first.Format("2006-01-02 15:04:05"), last.Format("15:04:05"))
+	} else {
+		fmt.Fprintf(w, "Nothing recorded")
+	}
+	fmt.Fprintf(w, " · %s: %s · %s.\n\n", plural(len(t.panes), "client"), strings.Join(who, ", "), plural(t.frames(), "frame"))
+	if t.cut > 0 {
+		fmt.Fprintf(w, "The oldest %d events were left out to keep the transcript in memory bounded.\n\n", t.cut)
+	}
+	fmt.Fprintf(w, "Every DIM message is explained as it went by: what is signed, what is encrypted and to whom, "+
+		"what the station checks, what comes next. `%s` has every frame in full; `dimtui replay %s` plays it back.\n\n",
+		jsonl, jsonl)
+	n := 0
+	lastStatus := map[int]string{}
+	sent := map[string]string{} // the user's messages, by ID: what they said
+	for _, e := range t.entries {
+		if e.rec.Event == "sent" {
+			if im, err := dimp.ParseInstantMessage(e.rec.Message); err == nil && im.Content != nil {
+				sent[e.rec.ID] = contentTitle(im.Content)
+			}
+		}
+	}
+	for _, e := range t.entries {
+		r := e.rec
+		name := names[r.Pane]
+		at := r.Time.UTC().Format("15:04:05.000")
+		switch r.Event {
+		case "frame":
+			if e.expl == nil {
+				continue
+			}
+			x := e.expl
+			if len(r.Raw) > 0 && r.Raw[0] == '"' {
+				fmt.Fprintf(w, "- %s · %s (%s)\n", at, mdText(x.Title), mdText(x.Step))
+				continue
+			}
+			n++
+			fmt.Fprintf(w, "\n### %d. %s · %s\n\n", n, at, mdText(x.Title))
+			if x.Step != "" {
+				fmt.Fprintf(w, "*%s* · %s, %s %s\n\n", mdText(x.Step), r.Kind, humanSize(len(r.Raw)), r.Dir)
+			}
+			for _, s := range x.sections() {
+				fmt.Fprintf(w, "- **%s:** %s\n", s[0], mdText(s[1]))
+			}
+			fmt.Fprintf(w, "\n<details><summary>the frame</summary>\n\n```json\n%s\n```\n</details>\n\n", indentJSON(r.Raw))
+		case "status":
+			s := r.Status
+			if s == nil {
+				continue
+			}
+			line := s.State
+			if s.State == "Handshaking" || s.State == "Running" {
+				line += ", handshake " + s.Handshake
+			}
+			if s.Error != "" {
+				line += " (" + s.Error + ")"
+			}
+			if lastStatus[r.Pane] == line {
+				continue
+			}
+			lastStatus[r.Pane] = line
+			fmt.Fprintf(w, "- %s · **%s** is %s\n", at, mdText(name), mdText(line))
+		case "sent", "message":
+			im, err := dimp.ParseInstantMessage(r.Message)
+			if err != nil || im.Content == nil {
+				continue
+			}
+			verb := "sent"
+			if r.Event == "message" {
+				verb = "received from " + displayName(im.Sender)
+			} else {
+				verb += " to " + displayName(im.Receiver)
+			}
+			fmt.Fprintf(w, "- %s · **%s** %s: %s\n", at, mdText(name), mdText(verb), mdText(contentTitle(im.Content)))
+		case "delivery":
+			what, ok := sent[r.ID]
+			if r.State == "sending" || !ok {
+				continue // the client's own protocol messages are in the frames
+			}
+			detail := ""
+			if r.Detail != "" {
+				detail = " (" + r.Detail + ")"
+			}
+			fmt.Fprintf(w, "- %s · %s's %s: **%s**%s\n", at, mdText(name), mdText(what), mdText(r.State), mdText(detail))
+		case "resent":
+			fmt.Fprintf(w, "- %s · %s resent %s (try %d): the station never acknowledged it\n", at, mdText(name),
+				mdText(sent[r.ID]), r.Tries)
+		case "error":
+			fmt.Fprintf(w, "- %s · %s: ✗ %s\n", at, mdText(name), mdText(r.Text))
+		case "notice":
+			fmt.Fprintf(w, "- %s · %s: ▲ the station %s\n", at, mdText(name), mdText(r.Text))
+		}
+	}
+}
+
+// mdText makes text from the network safe in Markdown prose: no control
+// characters, no HTML.
+func mdText(s string) string {
+	s = sanitize(s, false)
+	return strings.NewReplacer("<", "&lt;", ">", "&gt;", "`", "'").Replace(s)
+}
+
+// indentJSON indents a frame for a code block (a control frame stays a
+// string).
+func indentJSON(raw json.RawMessage) string {
+	var b bytes.Buffer
+	if err := json.Indent(&b, raw, "", "  "); err != nil {
+		return sanitize(string(raw), true)
+	}
+	return strings.ReplaceAll(sanitize(b.String(), true), "```", "'''")
+}
+
+// Transcript is a transcript read back: its panes and records in order.
+type Transcript struct {
+	Panes   []TranscriptPane
+	Records []Record
+}
+
+// ReadTranscript reads a JSON Lines transcript written by /export.
+func ReadTranscript(r io.Reader) (*Transcript, error) {
+	t := &Transcript{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
+	line := 0
+	for sc.Scan() {
+		line++
+		b := bytes.TrimSpace(sc.Bytes())
+		if len(b) == 0 {
+			continue
+		}
+		var rec Record
+		if err := json.Unmarshal(b, &rec); err != nil {
+			return nil, fmt.Errorf("transcript line %d: %w", line, err)
+		}
+		if rec.Event == "transcript" {
+			if rec.Version > TranscriptVersion {
+				return nil, fmt.Errorf("transcript version %d: this dimtui reads up to %d", rec.Version, TranscriptVersion)
+			}
+			t.Panes = append(t.Panes, rec.Panes...)
+			continue
+		}
+		t.Records = append(t.Records, rec)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("transcript: %w", err)
+	}
+	// Panes named only by their records (a header lost in an edit).
+	known := map[int]bool{}
+	for _, p := range t.Panes {
+		known[p.Pane] = true
+	}
+	for _, rec := range t.Records {
+		if !known[rec.Pane] {
+			known[rec.Pane] = true
+			t.Panes = append(t.Panes, TranscriptPane{Pane: rec.Pane, User: rec.User})
+		}
+	}
+	if len(t.Panes) == 0 {
+		return nil, errors.New("transcript: no events")
+	}
+	return t, nil
+}
+
+// event turns a record back into the client event it was made from (a
+// station notice is not a client event: the replay shows it otherwise).
+func (rec Record) event() (client.Event, error) {
+	switch rec.Event {
+	case "frame":
+		ev := client.FrameEvent{Time: rec.Time, Kind: client.FrameKind(rec.Kind)}
+		if rec.Dir == "in" {
+			ev.Dir = client.In
+		} else {
+			ev.Dir = client.Out
+		}
+		var s string
+		if len(rec.Raw) > 0 && rec.Raw[0] == '"' && json.Unmarshal(rec.Raw, &s) == nil {
+			ev.Raw = []byte(s)
+		} else {
+			ev.Raw = append([]byte(nil), rec.Raw...)
+		}
+		if ev.Kind == client.KindPing || ev.Kind == client.KindAck {
+			return ev, nil
+		}
+		l := &client.Layers{Verified: rec.Verified}
+		if rm, err := dimp.ParseReliableMessage(ev.Raw); err == nil {
+			l.Reliable = rm
+		} else {
+			l.ParseErr = err
+		}
+		if len(rec.Instant) > 0 {
+			if im, err := dimp.ParseInstantMessage(rec.Instant); err == nil {
+				l.Instant = im
+			}
+		}
+		for _, e := range []struct {
+			text string
+			dst  *error
+		}{{rec.ParseError, &l.ParseErr}, {rec.VerifyError, &l.VerifyErr}, {rec.OpenError, &l.OpenErr}} {
+			if e.text != "" {
+				*e.dst = errors.New(e.text)
+			}
+		}
+		ev.Layers = l
+		return ev, nil
+	case "status":
+		if rec.Status == nil {
+			return nil, errors.New("status record without a status")
+		}
+		return client.StatusEvent{Time: rec.Time, Status: rec.Status.status()}, nil
+	case "sent", "message":
+		im, err := dimp.ParseInstantMessage(rec.Message)
+		if err != nil {
+			return nil, fmt.Errorf("%s record: %w", rec.Event, err)
+		}
+		if rec.Event == "sent" {
+			return client.SentEvent{Time: rec.Time, ID: client.MessageID(rec.ID), Message: im}, nil
+		}
+		return client.MessageEvent{Time: rec.Time, ID: client.MessageID(rec.ID), Message: im}, nil
+	case "delivery":
+		d, ok := parseDelivery(rec.State)
+		if !ok {
+			return nil, fmt.Errorf("delivery state %q", rec.State)
+		}
+		return client.DeliveryEvent{Time: rec.Time, ID: client.MessageID(rec.ID), State: d, Detail: rec.Detail}, nil
+	case "receipt":
+		ev := client.ReceiptEvent{Time: rec.Time, For: client.MessageID(rec.For)}
+		if id, err := dimp.ParseID(rec.From); err == nil {
+			ev.From = id
+		}
+		if len(rec.Receipt) > 0 {
+			c, err := dimp.ParseContent(rec.Receipt)
+			if err != nil {
+				return nil, fmt.Errorf("receipt record: %w", err)
+			}
+			if r, ok := c.(*dimp.ReceiptCommand); ok {
+				ev.Receipt = r
+			}
+		}
+		return ev, nil
+	case "resent":
+		return client.ResentEvent{Time: rec.Time, ID: client.MessageID(rec.ID), Tries: rec.Tries}, nil
+	case "users":
+		ev := client.UsersEvent{Time: rec.Time}
+		for _, u := range rec.Users {
+			if id, err := dimp.ParseID(u); err == nil {
+				ev.Users = append(ev.Users, id)
+			}
+		}
+		return ev, nil
+	case "error":
+		return client.ErrorEvent{Time: rec.Time, Err: errors.New(rec.Text)}, nil
+	}
+	return nil, fmt.Errorf("unknown record %q", rec.Event)
+}
+
+// status turns a status record back into a client.Status.
+func (r *StatusRecord) status() client.Status {
+	s := client.Status{State: parseState(r.State), Handshake: parseHandshake(r.Handshake), Session: r.Session, URL: r.URL,
+		Remote: r.Remote, RTT: time.Duration(r.RTTMillis * float64(time.Millisecond)), Attempt: r.Attempt}
+	if id, err := dimp.ParseID(r.Station); err == nil {
+		s.Station = id
+	}
+	if r.Error != "" {
+		s.Err = errors.New(r.Error)
+	}
+	return s
+}
+
+func parseState(s string) client.State {
+	for st := client.Default; st <= client.Error; st++ {
+		if st.String() == s {
+			return st
+		}
+	}
+	return client.Default
+}
+
+func parseHandshake(s string) dimp.HandshakeState {
+	for _, h := range handshakeSteps() {
+		if h.String() == s {
+			return h
+		}
+	}
+	return dimp.HandshakeStart
+}
+
+func parseDelivery(s string) (client.Delivery, bool) {
+	for d := client.Sending; d <= client.Failed; d++ {
+		if d.String() == s {
+			return d, true
+		}
+	}
+	return 0, false
+}

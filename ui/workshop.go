@@ -1,0 +1,645 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"dimtui/client"
+	"dimtui/dimp"
+)
+
+// Stepper is a backend whose frames step-through can hold: *client.Client,
+// and the replay of a transcript.
+type Stepper interface {
+	SetStep(ctx context.Context, mode client.StepMode) error
+	Release(ctx context.Context, n int) error
+}
+
+// StationControl is the station running in this process, which a workshop
+// breaks on purpose to show how the protocol reacts. user is the pane's
+// user; toClient chooses the direction (the station's frames to the user,
+// or the user's frames to the station).
+type StationControl interface {
+	// DropNext makes the station lose the next chat message in that
+	// direction.
+	DropNext(user dimp.ID, toClient bool) error
+	// CorruptNext damages the signature of the next chat message in that
+	// direction: the station (or the client) refuses it.
+	CorruptNext(user dimp.ID, toClient bool) error
+	// SetDelay delays every frame the station sends the user by d (0: none).
+	SetDelay(user dimp.ID, d time.Duration) error
+	// Expire makes the station forget the user's session: it asks DIM?
+	// (with force) and holds the user's messages until the new handshake.
+	Expire(user dimp.ID) error
+	// Restart stops the station and starts it again on the same address
+	// and data: clients reconnect and handshake from Start.
+	Restart(ctx context.Context) error
+	// Notices reports what the station did (a frame dropped, a session
+	// expired), for the UI to show.
+	Notices() <-chan StationNotice
+}
+
+// StationNotice is something the station did on purpose.
+type StationNotice struct {
+	Time time.Time
+	User dimp.ID // whose frames; zero for every user
+	Text string
+}
+
+// WorkshopOptions turn on workshop mode: step-through with a panel that
+// explains each held frame, the fault injection commands, transcripts and
+// the presenter theme.
+type WorkshopOptions struct {
+	// Step is the step-through mode at start (the clients should be made
+	// with the same Config.Step, so that their first frame is held).
+	Step client.StepMode
+	// Presenter starts with the presenter theme.
+	Presenter bool
+	// Station is the in-process station to break; nil leaves out the fault
+	// commands.
+	Station StationControl
+	// Reset starts over with a fresh station and fresh identities and
+	// returns the new clients' panes; nil leaves out /reset.
+	Reset func(ctx context.Context) ([]PaneSpec, error)
+	// ExportDir is where /export writes when given a bare name; "" is the
+	// current directory.
+	ExportDir string
+	// Finished, when set, is closed when a replay has nothing more to play.
+	Finished <-chan struct{}
+	// Now is the clock of file names; time.Now when nil.
+	Now func() time.Time
+}
+
+// WithWorkshop turns workshop mode on.
+func WithWorkshop(o WorkshopOptions) AppOption {
+	return func(a *App) {
+		if o.Now == nil {
+			o.Now = time.Now
+		}
+		a.ws = &workshop{opt: o, mode: o.Step, onMode: o.Step, presenter: o.Presenter, rec: newRecorder()}
+		if a.ws.onMode == client.StepOff {
+			a.ws.onMode = client.StepAll
+		}
+		a.keys.setWorkshop(true)
+	}
+}
+
+// Messages of workshop mode.
+type (
+	// workshopCommandMsg is a workshop slash command typed in a pane.
+	workshopCommandMsg struct {
+		pane      PaneID
+		name, arg string
+	}
+	// stationNoticeMsg carries a StationNotice; ok is false when the
+	// station's channel closed.
+	stationNoticeMsg struct {
+		n  StationNotice
+		ok bool
+	}
+	// resetDoneMsg brings the panes of a fresh start.
+	resetDoneMsg struct {
+		pane  PaneID
+		specs []PaneSpec
+		err   error
+	}
+	// replayFinishedMsg says the replay has played everything.
+	replayFinishedMsg struct{}
+)
+
+// workshop is workshop mode's state in the App.
+type workshop struct {
+	opt       WorkshopOptions
+	mode      client.StepMode // StepOff: not stepping
+	onMode    client.StepMode // what the toggle turns on
+	queue     []*heldFrame    // frames held by every client, oldest first
+	rec       *recorder
+	presenter bool
+}
+
+// heldFrame is a frame a client holds, as the panel lists it.
+type heldFrame struct {
+	pane  PaneID
+	ev    client.HeldEvent
+	asked bool         // its release was asked for
+	expl  *explanation // made when first drawn
+}
+
+// stepping reports whether frames are held.
+func (w *workshop) stepping() bool { return w.mode != client.StepOff }
+
+// panelShown reports whether the step-through panel is on the screen.
+func (w *workshop) panelShown() bool { return w.stepping() || len(w.queue) > 0 }
+
+// attach sets the panes up for workshop mode.
+func (w *workshop) attach(a *App) {
+	for _, p := range a.panes {
+		p.workshop = true
+		p.stepping = w.stepping()
+		p.composer.cmds = append(slashCommands(), workshopCommands()...)
+	}
+}
+
+// init starts listening to the station and puts the clients in the
+// starting step mode.
+func (w *workshop) init(a *App) tea.Cmd {
+	var cmds []tea.Cmd
+	if w.opt.Station != nil {
+		cmds = append(cmds, listenNotices(w.opt.Station.Notices()))
+	}
+	if w.opt.Finished != nil {
+		done := w.opt.Finished
+		cmds = append(cmds, func() tea.Msg { <-done; return replayFinishedMsg{} })
+	}
+	if w.stepping() {
+		cmds = append(cmds, w.setStepCmd(a, w.mode))
+	}
+	return tea.Batch(cmds...)
+}
+
+func listenNotices(ch <-chan StationNotice) tea.Cmd {
+	return func() tea.Msg {
+		n, ok := <-ch
+		return stationNoticeMsg{n: n, ok: ok}
+	}
+}
+
+// observe sees every client event before its pane: it keeps the queue of
+// held frames and records the transcript. It reports whether the panel
+// appeared or went, so that the panes are resized.
+func (w *workshop) observe(a *App, msg EventMsg) (relayout bool) {
+	p := a.pane(msg.Pane)
+	if p == nil || msg.Event == nil {
+		return false
+	}
+	shown := w.panelShown()
+	switch ev := msg.Event.(type) {
+	case client.HeldEvent:
+		w.queue = append(w.queue, &heldFrame{pane: msg.Pane, ev: ev})
+	case client.ReleasedEvent:
+		for i, h := range w.queue {
+			if h.pane == msg.Pane && h.ev.Seq == ev.Seq {
+				w.queue = append(w.queue[:i], w.queue[i+1:]...)
+				break
+			}
+		}
+	}
+	w.rec.observe(p, msg.Event)
+	return shown != w.panelShown()
+}
+
+// update handles the workshop's own messages.
+func (w *workshop) update(a *App, msg tea.Msg) (tea.Cmd, bool) {
+	switch msg := msg.(type) {
+	case workshopCommandMsg:
+		return w.command(a, msg), true
+	case stationNoticeMsg:
+		if !msg.ok {
+			return nil, true
+		}
+		w.notice(a, msg.n)
+		return listenNotices(w.opt.Station.Notices()), true
+	case resetDoneMsg:
+		if msg.err == nil && len(msg.specs) == 0 {
+			msg.err = errors.New("no client to show")
+		}
+		if msg.err != nil {
+			return a.flash(msg.pane, "reset: "+msg.err.Error(), true), true
+		}
+		w.queue = nil
+		w.rec = newRecorder()
+		cmd := a.replacePanes(msg.specs)
+		w.attach(a)
+		var cmds []tea.Cmd
+		cmds = append(cmds, cmd)
+		if w.stepping() {
+			cmds = append(cmds, w.setStepCmd(a, w.mode))
+		}
+		cmds = append(cmds, a.flash(a.panes[0].id, "a fresh station and fresh identities", false))
+		return tea.Batch(cmds...), true
+	case replayFinishedMsg:
+		for _, p := range a.panes {
+			p.notice("end of the transcript", false)
+		}
+		return nil, true
+	}
+	return nil, false
+}
+
+// notice shows what the station did in the pane of the user it concerns
+// (every pane when it concerns everyone) and records it.
+func (w *workshop) notice(a *App, n StationNotice) {
+	for _, p := range a.panes {
+		if n.User.IsZero() || n.User.SameAs(p.me) {
+			p.noticeAt(n.Time, "▲ station: "+n.Text, false)
+			w.rec.notice(p, n.Time, n.Text)
+		}
+	}
+}
+
+// handleKey handles the workshop keys; ok is false for other keys.
+func (w *workshop) handleKey(a *App, k tea.KeyPressMsg) (tea.Cmd, bool) {
+	keys := a.keys
+	switch {
+	case key.Matches(k, keys.StepToggle):
+		if w.stepping() {
+			return w.setMode(a, client.StepOff), true
+		}
+		return w.setMode(a, w.onMode), true
+	case key.Matches(k, keys.StepNext):
+		return w.release(a, 1), true
+	case key.Matches(k, keys.StepAll):
+		return w.release(a, 0), true
+	case key.Matches(k, keys.Presenter):
+		w.togglePresenter(a)
+		return nil, true
+	case key.Matches(k, keys.Send) && w.stepping() && w.waiting() > 0 && a.panes[a.focused].composerIdle():
+		// Enter on an empty line releases the next frame.
+		return w.release(a, 1), true
+	}
+	return nil, false
+}
+
+// waiting counts the held frames whose release was not asked for yet.
+func (w *workshop) waiting() int {
+	n := 0
+	for _, h := range w.queue {
+		if !h.asked {
+			n++
+		}
+	}
+	return n
+}
+
+// setMode turns step-through on or off for every client.
+func (w *workshop) setMode(a *App, mode client.StepMode) tea.Cmd {
+	shown := w.panelShown()
+	w.mode = mode
+	if mode != client.StepOff {
+		w.onMode = mode
+	}
+	for _, p := range a.panes {
+		p.stepping = w.stepping()
+	}
+	if shown != w.panelShown() {
+		a.resize()
+	}
+	flash := "step-through off: every held frame goes on"
+	if mode != client.StepOff {
+		flash = "step-through on (" + mode.String() + "): every frame waits for f8"
+	}
+	return tea.Batch(w.setStepCmd(a, mode), a.flash(a.panes[a.focused].id, flash, false))
+}
+
+// setStepCmd tells every client the step mode.
+func (w *workshop) setStepCmd(a *App, mode client.StepMode) tea.Cmd {
+	var steppers []Stepper
+	for _, p := range a.panes {
+		if s, ok := p.b.(Stepper); ok {
+			steppers = append(steppers, s)
+		}
+	}
+	if len(steppers) == 0 {
+		return nil
+	}
+	return a.panes[a.focused].call("step-through", "", func(ctx context.Context) error {
+		for _, s := range steppers {
+			if err := s.SetStep(ctx, mode); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// release lets the next n held frames go (n <= 0: all), oldest first
+// whichever client holds them. Each client releases its own frames in
+// order, so asking the client of each frame for its next one, in the
+// order of the queue, releases exactly the frames listed.
+func (w *workshop) release(a *App, n int) tea.Cmd {
+	type ask struct {
+		s Stepper
+	}
+	var asks []ask
+	for _, h := range w.queue {
+		if h.asked {
+			continue
+		}
+		if n > 0 && len(asks) == n {
+			break
+		}
+		p := a.pane(h.pane)
+		if p == nil {
+			continue
+		}
+		s, ok := p.b.(Stepper)
+		if !ok {
+			continue
+		}
+		h.asked = true
+		asks = append(asks, ask{s})
+	}
+	if len(asks) == 0 {
+		return a.flash(a.panes[a.focused].id, "nothing is held", false)
+	}
+	return a.panes[a.focused].call("release", "", func(ctx context.Context) error {
+		for _, r := range asks {
+			if err := r.s.Release(ctx, 1); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// togglePresenter switches between the normal and the presenter theme.
+func (w *workshop) togglePresenter(a *App) {
+	w.presenter = !w.presenter
+	a.applyTheme()
+}
+
+// command runs a workshop slash command typed in a pane.
+func (w *workshop) command(a *App, msg workshopCommandMsg) tea.Cmd {
+	p := a.pane(msg.pane)
+	if p == nil {
+		return nil
+	}
+	arg := strings.ToLower(strings.TrimSpace(msg.arg))
+	switch msg.name {
+	case "step":
+		switch arg {
+		case "":
+			if w.stepping() {
+				return w.setMode(a, client.StepOff)
+			}
+			return w.setMode(a, w.onMode)
+		default:
+			mode, err := client.ParseStepMode(arg)
+			if err != nil {
+				return p.setFlash(err.Error(), true)
+			}
+			return w.setMode(a, mode)
+		}
+	case "next":
+		n := 1
+		if arg != "" {
+			v, err := strconv.Atoi(arg)
+			if err != nil || v < 1 {
+				return p.setFlash("/next N: N is a number of frames", true)
+			}
+			n = v
+		}
+		return w.release(a, n)
+	case "release":
+		return w.release(a, 0)
+	case "presenter":
+		w.togglePresenter(a)
+		return nil
+	case "export":
+		return w.export(a, p, msg.arg)
+	case "reset":
+		if w.opt.Reset == nil {
+			return p.setFlash("/reset needs the station in this process (dimtui demo)", true)
+		}
+		reset, id := w.opt.Reset, p.id
+		return tea.Batch(p.setFlash("starting over…", false), func() tea.Msg {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			specs, err := reset(ctx)
+			return resetDoneMsg{pane: id, specs: specs, err: err}
+		})
+	}
+	return w.fault(p, msg.name, arg)
+}
+
+// fault asks the station to break something for the pane's user.
+func (w *workshop) fault(p *Pane, name, arg string) tea.Cmd {
+	st := w.opt.Station
+	if st == nil {
+		return p.setFlash("/"+name+" needs the station in this process (dimtui demo)", true)
+	}
+	me := p.me
+	toClient := false
+	switch arg {
+	case "", "out":
+	case "in":
+		toClient = true
+	default:
+		if name == "drop" || name == "corrupt" {
+			return p.setFlash("/"+name+" [in|out]: in = the station's next message to me, out = my next message", true)
+		}
+	}
+	dir := "my next chat message to the station"
+	if toClient {
+		dir = "the station's next chat message to me"
+	}
+	switch name {
+	case "drop":
+		return p.call("drop", "armed: the station drops "+dir, func(context.Context) error { return st.DropNext(me, toClient) })
+	case "corrupt":
+		return p.call("corrupt", "armed: the station corrupts the signature of "+dir,
+			func(context.Context) error { return st.CorruptNext(me, toClient) })
+	case "delay":
+		d := time.Duration(0)
+		if arg != "off" && arg != "0" {
+			v, err := time.ParseDuration(arg)
+			if err != nil || v < 0 || v > 5*time.Minute {
+				return p.setFlash("/delay DURATION (2s, 500ms, up to 5m) or /delay off", true)
+			}
+			d = v
+		}
+		flash := "the station no longer delays my frames"
+		if d > 0 {
+			flash = "the station delays every frame to me by " + d.String()
+		}
+		return p.call("delay", flash, func(context.Context) error { return st.SetDelay(me, d) })
+	case "expire":
+		return p.call("expire", "the station expired my session", func(context.Context) error { return st.Expire(me) })
+	case "restart":
+		return p.call("restart", "the station restarted", func(ctx context.Context) error { return st.Restart(ctx) })
+	}
+	return p.setFlash("unknown command /"+name, true)
+}
+
+// export writes the transcript as JSON Lines and Markdown beside each other.
+func (w *workshop) export(a *App, p *Pane, arg string) tea.Cmd {
+	base := strings.TrimSpace(arg)
+	if base == "" {
+		base = "dimtui-" + w.opt.Now().Format("20060102-150405")
+	}
+	base = strings.TrimSuffix(strings.TrimSuffix(base, ".jsonl"), ".md")
+	if !filepath.IsAbs(base) && w.opt.ExportDir != "" && !strings.ContainsRune(base, filepath.Separator) {
+		base = filepath.Join(w.opt.ExportDir, base)
+	}
+	snap := w.rec.snapshot()
+	return p.call("export", fmt.Sprintf("wrote %s.jsonl and %s.md (%s)", base, base, plural(snap.frames(), "frame")),
+		func(context.Context) error { return snap.writeFiles(base) })
+}
+
+// panelRect is where the step-through panel goes: on the right when the
+// terminal is wide, else at the bottom; w = 0 when it is not shown.
+func (a *App) panelRect() rect {
+	if a.ws == nil || !a.ws.panelShown() {
+		return rect{}
+	}
+	if a.width >= 110 {
+		// Beside the panes; narrow enough to keep a split side by side
+		// when the window allows it.
+		w := min(max(a.width*45/100, 42), 72)
+		if n := len(a.panes); n > 1 {
+			if rest := a.width - (n*80 + n - 1); rest >= 42 {
+				w = min(rest, 72)
+			}
+		}
+		return rect{a.width - w, 0, w, a.height}
+	}
+	h := min(max(a.height*40/100, 10), 16)
+	return rect{0, a.height - h, a.width, h}
+}
+
+// panelView draws the step-through panel in r: the next frame to release,
+// explained, and the frames held after it.
+func (w *workshop) panelView(a *App, r rect) string {
+	st := a.styles
+	side := r.x > 0
+	inner := r.w
+	if side {
+		inner = r.w - 2 // the separator and a space
+	}
+	inner = max(inner, 10)
+	var lines []string
+	add := func(s string) { lines = append(lines, fit(s, inner)) }
+	para := func(style func(...string) string, text string, indent int) {
+		for _, l := range wrap(sanitize(text, false), max(inner-indent, 8)) {
+			add(strings.Repeat(" ", indent) + style(l))
+		}
+	}
+	mode := "off"
+	if w.stepping() {
+		mode = w.mode.String()
+		if w.mode == client.StepMessages {
+			mode = "messages (PING, PONG, ACK pass)"
+		}
+	}
+	add(st.PanelTitle.Render("STEP-THROUGH") + " " + st.Footer.Render(mode+" · "+plural(len(w.queue), "frame")+" held"))
+	footer := fit(" "+st.Help.ShortKey.Render("f8/enter")+" "+st.Help.ShortDesc.Render("next")+
+		st.Help.ShortSeparator.Render(" • ")+st.Help.ShortKey.Render("f9")+" "+st.Help.ShortDesc.Render("all")+
+		st.Help.ShortSeparator.Render(" • ")+st.Help.ShortKey.Render("f7")+" "+st.Help.ShortDesc.Render("step on/off"), inner)
+
+	var head *heldFrame
+	for _, h := range w.queue {
+		if !h.asked {
+			head = h
+			break
+		}
+	}
+	if head == nil && len(w.queue) > 0 {
+		head = w.queue[0]
+	}
+	if head == nil {
+		add("")
+		para(st.Empty.Render, "Nothing is held now. Every frame in and out stops here, explained, until you let it go: "+
+			"f8 (or Enter on an empty line) releases the next, f9 all of them, f7 turns stepping off.", 1)
+	} else {
+		p := a.pane(head.pane)
+		if head.expl == nil && p != nil {
+			e := p.explain(head.ev.Dir, head.ev.Raw, head.ev.Kind, head.ev.Layers, true)
+			head.expl = &e
+		}
+		who := ""
+		if p != nil {
+			who = displayName(p.me) + " "
+		}
+		where := "held: not written yet"
+		if head.ev.Dir == client.In {
+			where = "held: not processed yet"
+		}
+		add(" " + st.Footer.Render(fmt.Sprintf("next #%d %s", head.ev.Seq, who)) + dirStyle(st, head.ev.Dir) +
+			st.Footer.Render(fmt.Sprintf(" %s %s", head.ev.Kind, humanSize(len(head.ev.Raw)))))
+		if e := head.expl; e != nil {
+			para(st.FocusedTitle.Render, e.Title, 1)
+			step := where
+			if e.Step != "" {
+				step = e.Step + " · " + where
+			}
+			para(st.PanelStep.Render, step, 1)
+			for _, s := range e.sections() {
+				add("")
+				add(" " + st.PanelLabel.Render(s[0]))
+				para(st.PanelText.Render, s[1], 2)
+			}
+		}
+	}
+	// The frames held after the next one, as room allows.
+	var rest []string
+	for _, h := range w.queue {
+		if h == head {
+			continue
+		}
+		who := ""
+		if p := a.pane(h.pane); p != nil {
+			who = displayName(p.me) + " "
+		}
+		rest = append(rest, st.PanelQueue.Render(fmt.Sprintf(" #%d %s", h.ev.Seq, who))+dirStyle(st, h.ev.Dir)+
+			st.PanelQueue.Render(" "+heldSummary(h.ev)))
+	}
+	avail := r.h - 1 // the footer
+	if len(rest) > 0 && len(lines)+2 < avail {
+		add("")
+		add(" " + st.PanelLabel.Render("Then"))
+		room := avail - len(lines)
+		if len(rest) > room {
+			more := len(rest) - room + 1
+			rest = append(rest[:room-1], st.PanelQueue.Render(fmt.Sprintf("  … %d more", more)))
+		}
+		for _, l := range rest {
+			add(l)
+		}
+	}
+	if len(lines) > avail {
+		lines = append(lines[:max(avail-1, 0)], fit(st.ScrollHint.Render(" … (a taller window shows the rest)"), inner))
+	}
+	for len(lines) < avail {
+		lines = append(lines, strings.Repeat(" ", inner))
+	}
+	lines = append(lines, footer)
+	if side {
+		sep := st.Border.Render("│")
+		for i, l := range lines {
+			lines[i] = sep + " " + l
+		}
+	} else {
+		rule := st.Border.Render(strings.Repeat("─", r.w))
+		lines = append([]string{rule}, lines[:len(lines)-1]...)
+	}
+	for i, l := range lines {
+		lines[i] = fit(l, r.w)
+	}
+	return strings.Join(lines[:min(len(lines), r.h)], "\n")
+}
+
+func dirStyle(st *Styles, d client.Direction) string {
+	if d == client.In {
+		return st.DirIn.Render("← in")
+	}
+	return st.DirOut.Render("→ out")
+}
+
+// heldSummary says in a few words what a held frame is.
+func heldSummary(ev client.HeldEvent) string {
+	if ev.Layers == nil || ev.Layers.Reliable == nil {
+		return string(ev.Kind) + " " + truncate(sanitize(string(ev.Raw), false), 24)
+	}
+	if ev.Layers.Instant != nil {
+		return contentTitle(ev.Layers.Instant.Content)
+	}
+	return string(ev.Kind)
+}
