@@ -496,10 +496,11 @@ func (l *loop) peerUnknown(peer string, err error) {
 	delete(l.waitOut, peer)
 	for _, h := range l.waitIn[peer] {
 		h.layers.VerifyErr = err
-		l.ackIf(h.outer, h.rm)
 	}
 	if n := len(l.waitIn[peer]); n > 0 {
-		l.c.emit(l.ctx, ErrorEvent{Time: time.Now(), Err: fmt.Errorf("%d message(s) from %s dropped: %w", n, peer, err)})
+		// Not acknowledged: the station offers them again after the next
+		// handshake, when the sender's visa may be known.
+		l.c.emit(l.ctx, ErrorEvent{Time: time.Now(), Err: fmt.Errorf("%d message(s) from %s left at the station: %w", n, peer, err)})
 	}
 	delete(l.waitIn, peer)
 }

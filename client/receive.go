@@ -72,8 +72,10 @@ func (l *loop) receiveOne(raw []byte, outer bool) {
 		if err != nil {
 			layers.VerifyErr = err
 			l.c.emit(l.ctx, FrameEvent{Time: time.Now(), Dir: In, Raw: raw, Kind: kindOf(rm, nil), Layers: layers})
-			l.c.emit(l.ctx, ErrorEvent{Time: time.Now(), Err: fmt.Errorf("message from %s: %w", rm.Sender, err)})
-			l.ackIf(outer, rm)
+			// Not acknowledged: the station keeps its copy and offers it
+			// again after the next handshake, so nothing is lost if the
+			// fault was on the way here.
+			l.c.emit(l.ctx, ErrorEvent{Time: time.Now(), Err: fmt.Errorf("message from %s (left at the station): %w", rm.Sender, err)})
 			return
 		}
 		if p == nil || p.Visa() == nil || (attached.Visa() != nil && attached.Visa().Time() >= p.Visa().Time()) {
@@ -115,8 +117,8 @@ func (l *loop) open(raw []byte, rm *dimp.ReliableMessage, layers *Layers, p *dim
 	}
 	l.c.emit(l.ctx, FrameEvent{Time: time.Now(), Dir: In, Raw: raw, Kind: kindOf(rm, im), Layers: layers})
 	if err != nil {
-		l.c.emit(l.ctx, ErrorEvent{Time: time.Now(), Err: fmt.Errorf("message from %s: %w", rm.Sender, err)})
-		l.ackIf(outer, rm)
+		// Not acknowledged: see receiveOne.
+		l.c.emit(l.ctx, ErrorEvent{Time: time.Now(), Err: fmt.Errorf("message from %s (left at the station): %w", rm.Sender, err)})
 		return
 	}
 	l.seen.add(rm.SignatureText())

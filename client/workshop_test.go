@@ -183,6 +183,12 @@ func TestCorruptedSignatures(t *testing.T) {
 	if alice.messages["forged on the way"] != 0 {
 		t.Error("alice showed a message whose signature does not verify")
 	}
+	// Alice did not acknowledge it, so the station kept its intact copy:
+	// the next session gets it, once.
+	if err := alice.c.Reconnect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	alice.waitFor("the intact copy", 10*time.Second, func([]client.Event) bool { return alice.messages["forged on the way"] == 1 })
 }
 
 func TestPushDroppedComesAtTheNextSession(t *testing.T) {
