@@ -120,6 +120,11 @@ func RunChild(ctx context.Context, opt ChildOptions, in io.Reader, out io.Writer
 		return fmt.Errorf("station, half load: %w", err)
 	}
 	closeAll(conns)
+	// The relay runs in the station's process: let the station finish
+	// what it does in the background after a burst (acknowledgements, the
+	// checkpoint it put off while busy), which would otherwise take the
+	// relay's CPU.
+	time.Sleep(stationSettle)
 	relayConns, err := connectAll(ctx, opt.Clients, func(ctx context.Context, i int) (*peer, error) {
 		return relayHello(ctx, opt.Relay, users[i])
 	})
@@ -137,6 +142,9 @@ func RunChild(ctx context.Context, opt ChildOptions, in io.Reader, out io.Writer
 	fmt.Fprintf(out, "RESULT %s\n", raw)
 	return nil
 }
+
+// stationSettle is the pause between the station's phases and the relay's.
+const stationSettle = time.Second
 
 // Phases of the traffic, as named in MARK lines.
 const (

@@ -2,9 +2,9 @@ package mockstation
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 
 	"dimtui/dimp"
@@ -294,7 +294,7 @@ func (c *answerKeyCache) get(r dimp.Recipient) *answerKey {
 	c.mu.Lock()
 	k := c.m[r.ID.String()]
 	c.mu.Unlock()
-	if k == nil || !samePrint(k.to, r.Keys) {
+	if k == nil || k.to != keyPrint(r.Keys) {
 		return nil
 	}
 	return k
@@ -310,38 +310,18 @@ func (c *answerKeyCache) put(r dimp.Recipient, pw crypto.SymmetricKey, keys map[
 	c.m[r.ID.String()] = &answerKey{to: keyPrint(r.Keys), pw: pw, keys: keys}
 }
 
-// keyPrint writes down encryption keys (terminal and key data of each)
-// without keeping the key objects, which may hold on to the frame they
-// were parsed from.
+// keyPrint writes down encryption keys (terminal, algorithm and key data
+// of each, length-prefixed) without keeping the key objects, which may
+// hold on to the frame they were parsed from.
 func keyPrint(keys []dimp.TerminalKey) string {
 	var b []byte
 	for _, k := range keys {
-		b = append(b, k.Terminal...)
-		b = append(b, 0)
-		b = append(b, k.Key.Algorithm()...)
-		b = append(b, 0)
-		b = append(b, k.Key.Data()...)
-		b = append(b, 0)
+		for _, part := range [][]byte{[]byte(k.Terminal), []byte(k.Key.Algorithm()), k.Key.Data()} {
+			b = binary.AppendUvarint(b, uint64(len(part)))
+			b = append(b, part...)
+		}
 	}
 	return string(b)
-}
-
-// samePrint reports whether keys are those print was made of.
-func samePrint(print string, keys []dimp.TerminalKey) bool {
-	for _, k := range keys {
-		for _, part := range []string{k.Terminal, k.Key.Algorithm()} {
-			if !strings.HasPrefix(print, part) || len(print) == len(part) || print[len(part)] != 0 {
-				return false
-			}
-			print = print[len(part)+1:]
-		}
-		data := k.Key.Data()
-		if len(print) <= len(data) || print[:len(data)] != string(data) || print[len(data)] != 0 {
-			return false
-		}
-		print = print[len(data)+1:]
-	}
-	return print == ""
 }
 
 // sharedProfile returns the cached profile of p's entity when it holds

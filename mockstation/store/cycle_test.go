@@ -19,8 +19,8 @@ func BenchmarkMessageCycle(b *testing.B) {
 	for _, batch := range []int{1, 16, 64} {
 		b.Run(fmt.Sprint("batch=", batch), func(b *testing.B) {
 			ctx := context.Background()
-			defer func(d time.Duration) { checkpointEvery = d }(checkpointEvery)
-			checkpointEvery = time.Hour // count every frame written
+			defer func(idle time.Duration, ops int64) { checkpointIdle, checkpointOps = idle, ops }(checkpointIdle, checkpointOps)
+			checkpointIdle, checkpointOps = time.Hour, 1<<62 // count every frame written
 			s, err := Open(ctx, filepath.Join(b.TempDir(), "x.db"), Options{})
 			if err != nil {
 				b.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
@@ -43,14 +44,20 @@ type Options struct {
 // maxBatch bounds how many writes share one transaction.
 const maxBatch = 256
 
-// checkpointEvery is how often the write-ahead log is copied back into the
-// database file while writes come in (see checkpointLoop). A checkpoint
-// fsyncs the log and the database file, and on a journaling file system
-// (ext4) the commits running meanwhile stall for a few milliseconds; so
-// checkpoints come seldom, rather than SQLite's default of one inside the
-// commit that crosses 1000 pages (4 MiB of log, a few hundredths of a
-// second at full load). A variable for tests.
-var checkpointEvery = time.Second
+// When the write-ahead log is copied back into the database file (see
+// checkpointLoop). A checkpoint fsyncs the log and the database file, and
+// on a journaling file system (ext4) the commits running meanwhile stall
+// for milliseconds; so the store checkpoints when it is idle, and under
+// continuous writes only when the log has grown by checkpointOps writes or
+// has not been checkpointed for checkpointMaxAge. (SQLite's own default is
+// a checkpoint inside the commit that crosses 1000 pages, 4 MiB of log:
+// several times a second at full load, each holding up a batch of
+// messages.) Variables for tests.
+var (
+	checkpointIdle   = 50 * time.Millisecond // no commit for this long: idle
+	checkpointOps    = int64(32768)          // writes since the last checkpoint
+	checkpointMaxAge = 5 * time.Second       // since the first write after it
+)
 
 // SQLite is the Store in one SQLite database file. Every write goes through
 // one goroutine that commits the writes waiting at that moment together (a
@@ -60,17 +67,18 @@ var checkpointEvery = time.Second
 // database file, with its fsyncs) run on a connection of their own, so that
 // no commit waits for one.
 type SQLite struct {
-	w, r, ck *sql.DB
-	opts     Options
-	stmts    stmts
-	ops      chan writeOp
-	wrote    chan struct{} // a commit happened since the last checkpoint
-	quit     chan struct{}
-	done     chan struct{}
-	ckDone   chan struct{}
-	closed   sync.Once
-	mu       sync.RWMutex // held for reading while sending on ops, for writing to close it
-	shut     bool
+	w, r, ck   *sql.DB
+	opts       Options
+	stmts      stmts
+	ops        chan writeOp
+	written    atomic.Int64 // writes committed since the last checkpoint
+	lastCommit atomic.Int64 // when the last commit ended, unix nanoseconds
+	quit       chan struct{}
+	done       chan struct{}
+	ckDone     chan struct{}
+	closed     sync.Once
+	mu         sync.RWMutex // held for reading while sending on ops, for writing to close it
+	shut       bool
 }
 
 // writeOp is one queued write: run does it inside the batch's transaction,
@@ -95,7 +103,9 @@ CREATE TABLE IF NOT EXISTS messages (
 	UNIQUE (receiver, signature)
 );
 CREATE INDEX IF NOT EXISTS messages_receiver ON messages (receiver, id);
-CREATE INDEX IF NOT EXISTS messages_stored ON messages (stored);
+-- No index on stored: rows are stored in id order, so expiry walks ids
+-- (see ExpireMessages), and every index costs each commit a page.
+DROP INDEX IF EXISTS messages_stored;
 CREATE TABLE IF NOT EXISTS acked (
 	receiver  TEXT    NOT NULL,
 	signature TEXT    NOT NULL,
@@ -198,7 +208,7 @@ func Open(ctx context.Context, path string, opts Options) (*SQLite, error) {
 	ck.SetMaxOpenConns(1)
 	ck.SetMaxIdleConns(1)
 	ck.SetConnMaxLifetime(0)
-	s := &SQLite{w: w, r: r, ck: ck, opts: opts, ops: make(chan writeOp, maxBatch), wrote: make(chan struct{}, 1),
+	s := &SQLite{w: w, r: r, ck: ck, opts: opts, ops: make(chan writeOp, maxBatch),
 		quit: make(chan struct{}), done: make(chan struct{}), ckDone: make(chan struct{})}
 	if err := s.prepare(ctx); err != nil {
 		w.Close()
@@ -325,39 +335,49 @@ func (s *SQLite) commit(batch []writeOp, errs []error) {
 			errs[i] = fmt.Errorf("commit: %w", err)
 		}
 	} else {
-		select {
-		case s.wrote <- struct{}{}:
-		default:
-		}
+		s.written.Add(int64(len(batch)))
+		s.lastCommit.Store(time.Now().UnixNano())
 	}
 	for i, op := range batch {
 		op.done(errs[i])
 	}
 }
 
-// checkpointLoop copies the write-ahead log back into the database file,
-// at most every checkpointEvery and only after commits, on its own
-// connection. A PASSIVE checkpoint waits for no one: commits go on while it
-// runs, and the writer starts the log over once a checkpoint has caught up
-// with it and no reader still needs the old frames. In WAL mode with
-// synchronous=NORMAL these checkpoints are the only fsyncs.
+// checkpointLoop copies the write-ahead log back into the database file
+// on its own connection, when checkpointIdle, checkpointOps or
+// checkpointMaxAge say so. A PASSIVE checkpoint waits for no one: commits
+// go on while it runs, and the writer starts the log over once a
+// checkpoint has caught up with it and no reader still needs the old
+// frames. In WAL mode with synchronous=NORMAL these checkpoints are the
+// only fsyncs: a power failure or OS crash can lose what was committed
+// since the last one (a killed process loses nothing).
 func (s *SQLite) checkpointLoop() {
 	defer close(s.ckDone)
-	t := time.NewTicker(checkpointEvery)
+	t := time.NewTicker(checkpointIdle / 2)
 	defer t.Stop()
+	var dirtySince time.Time // the first check that found writes
 	for {
 		select {
 		case <-s.quit:
 			return
 		case <-t.C:
 		}
-		select {
-		case <-s.wrote:
-		default:
-			continue // nothing written since the last checkpoint
+		n := s.written.Load()
+		if n == 0 {
+			continue
 		}
-		// A failed checkpoint is retried after the next commit; the log
-		// only grows meanwhile.
+		now := time.Now()
+		if dirtySince.IsZero() {
+			dirtySince = now
+		}
+		idle := now.Sub(time.Unix(0, s.lastCommit.Load())) >= checkpointIdle
+		if !idle && n < checkpointOps && now.Sub(dirtySince) < checkpointMaxAge {
+			continue
+		}
+		s.written.Add(-n)
+		dirtySince = time.Time{}
+		// A failed checkpoint is tried again later; the log only grows
+		// meanwhile.
 		_, _ = s.ck.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
 	}
 }
@@ -523,7 +543,12 @@ func (s *SQLite) ExpireMessages(ctx context.Context) (int64, error) {
 	cutoff := s.opts.Now().Add(-s.opts.MaxAge).UnixMilli()
 	var n int64
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		r, err := tx.ExecContext(ctx, `DELETE FROM messages WHERE stored < ?`, cutoff)
+		// Messages are stored in the order of their IDs, at the time of
+		// the station's clock: the expired ones come first, up to the first
+		// one that is not. (A row stored while the clock was set back stays
+		// until a later expiry; PendingMessages leaves it out meanwhile.)
+		r, err := tx.ExecContext(ctx, `DELETE FROM messages WHERE stored < ?1 AND id <
+			coalesce((SELECT id FROM messages WHERE stored >= ?1 ORDER BY id LIMIT 1), 9223372036854775807)`, cutoff)
 		if err != nil {
 			return err
 		}
