@@ -104,13 +104,17 @@ func (p *Packer) Open(rm *ReliableMessage, from *Profile) (*InstantMessage, erro
 		return nil, err
 	}
 	dest := sm.Destination()
-	cached := p.Keys.Get(sm.Sender, dest)
-	im, pw, err := Decrypt(sm, p.Me.ID, p.Me.Decrypt, cached)
+	cached, cachedFrom := p.Keys.get(sm.Sender, dest)
+	pw, entry, err := messageKey(sm, p.Me.ID, p.Me.Decrypt, cached, cachedFrom)
 	if err != nil {
 		return nil, err
 	}
-	if pw != cached && !sm.IsBroadcast() {
-		p.Keys.Put(sm.Sender, dest, pw)
+	im, err := openWith(sm, pw)
+	if err != nil {
+		return nil, err
+	}
+	if (pw != cached || entry != cachedFrom) && !sm.IsBroadcast() {
+		p.Keys.put(sm.Sender, dest, pw, entry)
 	}
 	return im, nil
 }

@@ -146,38 +146,54 @@ func (m *SecureMessage) KeysFor(me ID) []string {
 // neither. It returns the key used, which the caller caches for the sender
 // and destination.
 func Decrypt(sm *SecureMessage, me ID, privs []crypto.DecryptKey, cached crypto.SymmetricKey) (*InstantMessage, crypto.SymmetricKey, error) {
-	var pw crypto.SymmetricKey
-	switch {
-	case sm.IsBroadcast():
-		pw = crypto.Plain()
-	case len(sm.Keys) > 0 && !onlyDigest(sm.Keys):
-		var err error
-		if pw, err = decryptKey(sm, me, privs); err != nil {
-			return nil, nil, err
-		}
-	case cached != nil:
-		pw = cached
-	default:
-		return nil, nil, fmt.Errorf("%w: message from %s carries no key and none is cached", ErrNoDecryptKey, sm.Sender)
-	}
-	data, err := sm.DataBytes()
+	pw, _, err := messageKey(sm, me, privs, cached, "")
 	if err != nil {
 		return nil, nil, err
 	}
+	im, err := openWith(sm, pw)
+	if err != nil {
+		return nil, nil, err
+	}
+	return im, pw, nil
+}
+
+// messageKey finds the key of a message: PLAIN for a broadcast, the one in
+// keys, or the cached one. When the entry for me is the very text cachedFrom
+// that the cached key was decrypted from, no private-key operation is needed.
+// It also returns the entry text it decrypted ("" when none).
+func messageKey(sm *SecureMessage, me ID, privs []crypto.DecryptKey, cached crypto.SymmetricKey, cachedFrom string) (crypto.SymmetricKey, string, error) {
+	switch {
+	case sm.IsBroadcast():
+		return crypto.Plain(), "", nil
+	case len(sm.Keys) > 0 && !onlyDigest(sm.Keys):
+		return decryptKey(sm, me, privs, cached, cachedFrom)
+	case cached != nil:
+		return cached, "", nil
+	}
+	return nil, "", fmt.Errorf("%w: message from %s carries no key and none is cached", ErrNoDecryptKey, sm.Sender)
+}
+
+// openWith decrypts the data of a secure message with its key and reads
+// the content.
+func openWith(sm *SecureMessage, pw crypto.SymmetricKey) (*InstantMessage, error) {
+	data, err := sm.DataBytes()
+	if err != nil {
+		return nil, err
+	}
 	body, err := pw.Decrypt(data, sm.IV)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: data: %w", ErrDecrypt, err)
+		return nil, fmt.Errorf("%w: data: %w", ErrDecrypt, err)
 	}
 	c, err := ParseContent(body)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: data does not hold a content: %w", ErrDecrypt, err)
+		return nil, fmt.Errorf("%w: data does not hold a content: %w", ErrDecrypt, err)
 	}
 	im := &InstantMessage{Envelope: sm.Envelope, Content: c, Extra: sm.Extra.Clone()}
 	if im.Extra != nil {
 		delete(im.Extra, "key")
 		delete(im.Extra, "iv")
 	}
-	return im, pw, nil
+	return im, nil
 }
 
 func onlyDigest(keys map[string]string) bool {
@@ -185,13 +201,20 @@ func onlyDigest(keys map[string]string) bool {
 	return has && len(keys) == 1
 }
 
-func decryptKey(sm *SecureMessage, me ID, privs []crypto.DecryptKey) (crypto.SymmetricKey, error) {
+func decryptKey(sm *SecureMessage, me ID, privs []crypto.DecryptKey, cached crypto.SymmetricKey, cachedFrom string) (crypto.SymmetricKey, string, error) {
 	entries := sm.KeysFor(me)
 	if len(entries) == 0 {
-		return nil, fmt.Errorf("%w: no key for %s among %d", ErrNoDecryptKey, me, len(sm.Keys))
+		return nil, "", fmt.Errorf("%w: no key for %s among %d", ErrNoDecryptKey, me, len(sm.Keys))
+	}
+	if cached != nil && cachedFrom != "" {
+		for _, e := range entries {
+			if e == cachedFrom {
+				return cached, e, nil // the same key, encrypted the same way: reused
+			}
+		}
 	}
 	if len(privs) == 0 {
-		return nil, fmt.Errorf("%w: no private key for %s", ErrNoDecryptKey, me)
+		return nil, "", fmt.Errorf("%w: no private key for %s", ErrNoDecryptKey, me)
 	}
 	var errs []error
 	for _, e := range entries {
@@ -211,10 +234,10 @@ func decryptKey(sm *SecureMessage, me ID, privs []crypto.DecryptKey) (crypto.Sym
 				errs = append(errs, err)
 				continue
 			}
-			return pw, nil
+			return pw, e, nil
 		}
 	}
-	return nil, fmt.Errorf("%w: message key for %s: %w", ErrDecrypt, me, errors.Join(errs...))
+	return nil, "", fmt.Errorf("%w: message key for %s: %w", ErrDecrypt, me, errors.Join(errs...))
 }
 
 // Split makes one message per member from a group message (receiver = the

@@ -187,7 +187,14 @@ const keyCacheSize = 1 << 16
 // so that later messages reuse it. It is safe for concurrent use.
 type KeyCache struct {
 	mu   sync.Mutex
-	keys map[[2]string]crypto.SymmetricKey
+	keys map[[2]string]cachedKey
+}
+
+// cachedKey is a message key and, when it came in a message, the encrypted
+// text it was decrypted from: the same text again opens without RSA.
+type cachedKey struct {
+	key  crypto.SymmetricKey
+	from string
 }
 
 func cacheKey(from, to ID) [2]string {
@@ -196,17 +203,25 @@ func cacheKey(from, to ID) [2]string {
 
 // Get returns the cached key for from → to, or nil.
 func (c *KeyCache) Get(from, to ID) crypto.SymmetricKey {
+	k, _ := c.get(from, to)
+	return k
+}
+
+func (c *KeyCache) get(from, to ID) (crypto.SymmetricKey, string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.keys[cacheKey(from, to)]
+	e := c.keys[cacheKey(from, to)]
+	return e.key, e.from
 }
 
 // Put caches key for from → to.
-func (c *KeyCache) Put(from, to ID, key crypto.SymmetricKey) {
+func (c *KeyCache) Put(from, to ID, key crypto.SymmetricKey) { c.put(from, to, key, "") }
+
+func (c *KeyCache) put(from, to ID, key crypto.SymmetricKey, encrypted string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.keys == nil || len(c.keys) >= keyCacheSize {
-		c.keys = make(map[[2]string]crypto.SymmetricKey)
+		c.keys = make(map[[2]string]cachedKey)
 	}
-	c.keys[cacheKey(from, to)] = key
+	c.keys[cacheKey(from, to)] = cachedKey{key: key, from: encrypted}
 }

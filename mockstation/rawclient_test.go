@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -151,6 +152,25 @@ func connect(t testing.TB, url string, me *dimp.Identity) *client {
 }
 
 func (c *client) close() { c.ws.Close(websocket.StatusNormalClosure, "bye") }
+
+// disconnect closes c and waits until the station has dropped its session,
+// so that what the test sends next finds the user offline.
+func (st *station) disconnect(t testing.TB, c *client) {
+	t.Helper()
+	c.close()
+	deadline := time.Now().Add(waitFor)
+	for time.Now().Before(deadline) {
+		s, err := st.srv.Status(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(s.Users, c.me.ID.String()) {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("%s still online after closing", c.me.ID)
+}
 
 func (c *client) writeFrame(typ websocket.MessageType, data []byte) {
 	c.t.Helper()

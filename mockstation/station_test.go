@@ -172,7 +172,7 @@ func TestOfflineThenDelivered(t *testing.T) {
 	st := startStation(t, mockstation.Config{})
 	alice, bob := user(t, "alice"), user(t, "bob")
 	// bob introduces himself once, so the station knows his visa.
-	connect(t, st.url, bob).close()
+	st.disconnect(t, connect(t, st.url, bob))
 
 	a := connect(t, st.url, alice)
 	a.know(bob)
@@ -228,7 +228,7 @@ func TestRestart(t *testing.T) {
 	for _, mode := range []string{"shut down", "killed"} {
 		t.Run(mode, func(t *testing.T) {
 			st := startStation(t, mockstation.Config{})
-			connect(t, st.url, bob).close()
+			st.disconnect(t, connect(t, st.url, bob))
 			a := connect(t, st.url, alice)
 			a.know(bob)
 			sent := a.send(bob.ID, dimp.NewText("while you were away"))
@@ -291,7 +291,7 @@ func TestRedeliveryUntilAcknowledged(t *testing.T) {
 func TestDuplicateStoredOnce(t *testing.T) {
 	st := startStation(t, mockstation.Config{})
 	alice, bob := user(t, "alice"), user(t, "bob")
-	connect(t, st.url, bob).close()
+	st.disconnect(t, connect(t, st.url, bob))
 	a := connect(t, st.url, alice)
 	a.know(bob)
 	rm := a.seal(bob.ID, dimp.NewText("once"), false)
@@ -321,8 +321,8 @@ func TestDuplicateStoredOnce(t *testing.T) {
 func TestBadInput(t *testing.T) {
 	alice, bob, mallory := user(t, "alice"), user(t, "bob"), user(t, "mallory")
 	st := startStation(t, mockstation.Config{MaxFrame: 64 << 10, TimeWindow: time.Minute})
-	connect(t, st.url, bob).close()
-	connect(t, st.url, mallory).close()
+	st.disconnect(t, connect(t, st.url, bob))
+	st.disconnect(t, connect(t, st.url, mallory))
 
 	// mutate returns a copy of a valid message to bob with one member set
 	// to raw JSON (or removed when raw is "").
@@ -501,7 +501,7 @@ func TestControlFrames(t *testing.T) {
 func TestBlockAndMute(t *testing.T) {
 	st := startStation(t, mockstation.Config{})
 	alice, bob, carol := user(t, "alice"), user(t, "bob"), user(t, "carol")
-	connect(t, st.url, carol).close()
+	st.disconnect(t, connect(t, st.url, carol))
 	b := connect(t, st.url, bob)
 	b.send(st.srv.ID(), dimp.NewListCommand(dimp.CmdBlock, []dimp.ID{alice.ID}))
 	b.receipt("Block received.")
@@ -701,7 +701,7 @@ func TestShutdownClosesSessions(t *testing.T) {
 func TestGarbage(t *testing.T) {
 	st := startStation(t, mockstation.Config{})
 	alice, bob := user(t, "alice"), user(t, "bob")
-	connect(t, st.url, bob).close()
+	st.disconnect(t, connect(t, st.url, bob))
 	a := connect(t, st.url, alice)
 	a.know(bob)
 	rng := rand.New(rand.NewPCG(1, 2))
