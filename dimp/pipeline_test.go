@@ -336,3 +336,35 @@ func TestLegacyProfileCommand(t *testing.T) {
 		t.Fatalf("v1 profile does not verify: %v", err)
 	}
 }
+
+func TestSameEncryptedKeyOpensWithoutPrivateKey(t *testing.T) {
+	alice := newTestUser(t, "alice", MetaMKM, mustECC(t))
+	bob := newTestUser(t, "bob", MetaMKM, mustRSA(t, 1024))
+	pw, _ := crypto.GenerateAES()
+	r, _ := RecipientOf(bob.Profile())
+	seal := func(text string) *ReliableMessage {
+		sm, err := Encrypt(NewInstantMessage(alice.ID, bob.ID, NewText(text)), pw, []Recipient{r})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rm, _ := Sign(sm, alice.SignKey)
+		return wire(t, rm)
+	}
+	first, second := seal("one"), seal("two")
+	// Same key, encrypted once more: a new text, so RSA is needed again.
+	rx := NewPacker(bob)
+	if _, err := rx.Open(first, alice.Profile()); err != nil {
+		t.Fatal(err)
+	}
+	second.Keys = first.Keys // the sender reuses the encrypted key as well
+	data, _ := second.DataBytes()
+	second.Signature, _ = alice.SignKey.Sign(data)
+	rx.Me = &Identity{ID: bob.ID} // no private key any more
+	im, err := rx.Open(second, alice.Profile())
+	if err != nil {
+		t.Fatalf("the cached key was not reused: %v", err)
+	}
+	if im.Content.(*TextContent).Text != "two" {
+		t.Fatalf("opened %#v", im.Content)
+	}
+}
