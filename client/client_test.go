@@ -259,6 +259,34 @@ func TestTwoClientsChat(t *testing.T) {
 		a := m.Message.Content.(*dimp.AppContent)
 		return a.Type == dimp.ContentApplication && string(a.Extra["score"]) == "42" && string(a.Extra["board"]) == `["x","o"]`
 	})
+
+	// And each kind the other way: text from bob, customized content from alice.
+	back, err := bob.c.SendText(ctx, alice.c.Me(), "hello alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	custom := dimp.NewAppContent(dimp.ContentCustomized, "chat.dim.demo", "game", "resign", nil)
+	customID, err := alice.c.Send(ctx, bob.c.Me(), custom)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice.waitFor("bob's text", 10*time.Second, func(evs []client.Event) bool {
+		return received(evs, func(c dimp.Content) bool { tc, ok := c.(*dimp.TextContent); return ok && tc.Text == "hello alice" }) != nil
+	})
+	bob.waitFor("alice's customized content", 10*time.Second, func(evs []client.Event) bool {
+		return received(evs, func(c dimp.Content) bool {
+			a, ok := c.(*dimp.AppContent)
+			return ok && a.Type == dimp.ContentCustomized && a.Act == "resign"
+		}) != nil
+	})
+	bob.waitFor("the receipt for bob's text", 10*time.Second, func(evs []client.Event) bool {
+		d, _ := delivery(evs, back)
+		return d == client.Delivered
+	})
+	alice.waitFor("the receipt for the customized content", 10*time.Second, func(evs []client.Event) bool {
+		d, _ := delivery(evs, customID)
+		return d == client.Delivered
+	})
 }
 
 func TestActiveUsers(t *testing.T) {
