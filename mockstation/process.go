@@ -64,7 +64,7 @@ func (c *conn) badPackage(raw []byte, err error) error {
 	}
 	c.logger().Info("refused", "user", user, "reason", text, "err", err)
 	r := newReceipt(text, rm, 0)
-	setExtra(r, "error", err.Error())
+	setExtra(r, "error", publicDetail(err))
 	return c.answerTo(user, prof, r, false)
 }
 
@@ -273,7 +273,7 @@ func (c *conn) refuseTo(in *inbound, to dimp.ID, p *dimp.Profile, text string, e
 		return closeWith(websocket.StatusPolicyViolation, "%s %v", text, err)
 	}
 	r := newReceipt(text, in.rm, 0)
-	setExtra(r, "error", err.Error())
+	setExtra(r, "error", publicDetail(err))
 	attach := in.attach
 	in.attach = false
 	return c.answerTo(to, p, r, attach)
@@ -359,6 +359,18 @@ func (s *Server) open(rm *dimp.ReliableMessage) (*dimp.InstantMessage, error) {
 	return im, nil
 }
 
+// publicDetail is the `error` of a refusal receipt. Decryption failures all
+// read the same: telling a bad RSA padding from a key that decrypted to
+// garbage, or from data that did not decrypt, would let anyone with a
+// session use the station as a PKCS#1 v1.5 padding oracle (Bleichenbacher)
+// against message keys encrypted to its visa key.
+func publicDetail(err error) string {
+	if errors.Is(err, dimp.ErrDecrypt) || errors.Is(err, dimp.ErrNoDecryptKey) {
+		return "the station cannot decrypt this message"
+	}
+	return err.Error()
+}
+
 // reasonOf names, for a receipt's text, why a message was refused.
 func reasonOf(err error) string {
 	switch {
@@ -373,12 +385,11 @@ func reasonOf(err error) string {
 		return "Sender unknown: attach meta and visa."
 	case errors.Is(err, dimp.ErrSignature):
 		return "Signature not verified."
+	case errors.Is(err, dimp.ErrDecrypt), errors.Is(err, dimp.ErrNoDecryptKey):
+		// Checked before "content not valid": see publicDetail.
+		return "Message not decrypted."
 	case errors.Is(err, dimp.ErrInvalidContent):
 		return "Content not valid."
-	case errors.Is(err, dimp.ErrNoDecryptKey):
-		return "Message key missing."
-	case errors.Is(err, dimp.ErrDecrypt):
-		return "Message not decrypted."
 	case errors.Is(err, dimp.ErrInvalidMessage):
 		return "Message not valid."
 	case errors.Is(err, context.Canceled):

@@ -1,7 +1,9 @@
 package mockstation_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +20,7 @@ import (
 	"github.com/coder/websocket"
 
 	"dimtui/dimp"
+	"dimtui/dimp/crypto"
 	"dimtui/mockstation"
 )
 
@@ -846,4 +849,56 @@ func TestPipelinedOrder(t *testing.T) {
 	r.quiet(100 * time.Millisecond)
 	wg.Wait()
 	waitStored(t, st, 0)
+}
+
+// TestNoPaddingOracle sends the station messages whose key fails in
+// different ways — not RSA at all, RSA that decrypts to a random key, RSA
+// with bad padding — and checks that every refusal reads the same: a
+// station that told them apart would be a PKCS#1 v1.5 padding oracle.
+func TestNoPaddingOracle(t *testing.T) {
+	alice := user(t, "alice")
+	st := startStation(t, mockstation.Config{})
+	a := connect(t, st.url, alice)
+	stationKey, err := st.srv.Profile().EncryptKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := 128 // the station's RSA-1024 visa key
+	withKey := func(ek []byte) []byte {
+		rm := a.seal(st.srv.ID(), dimp.NewText("active users"), false)
+		for k := range rm.Keys {
+			rm.Keys[k] = base64.StdEncoding.EncodeToString(ek)
+		}
+		data, _ := rm.DataBytes()
+		rm.Signature, _ = alice.SignKey.Sign(data)
+		raw, _ := rm.MarshalJSON()
+		return raw
+	}
+	garbageKey, _ := stationKey[0].Key.Encrypt([]byte("not a key map at all"))
+	cases := map[string][]byte{
+		"bad padding":       withKey(bytes.Repeat([]byte{0x42}, size)),
+		"wrong length":      withKey([]byte{1, 2, 3}),
+		"decrypts to junk":  withKey(garbageKey),
+		"a real random key": withKey(mustEncrypt(t, stationKey[0].Key, `{"algorithm":"AES","data":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}`)),
+	}
+	var first string
+	for name, frame := range cases {
+		a.writeFrame(websocket.MessageBinary, frame)
+		r := a.receipt("Message not decrypted.")
+		got := r.Text + " / " + string(r.Extra["error"])
+		if first == "" {
+			first = got
+		} else if got != first {
+			t.Errorf("%s: refusal %q differs from %q", name, got, first)
+		}
+	}
+}
+
+func mustEncrypt(t *testing.T, k crypto.EncryptKey, plain string) []byte {
+	t.Helper()
+	ct, err := k.Encrypt([]byte(plain))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ct
 }
