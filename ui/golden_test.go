@@ -146,7 +146,6 @@ var (
 	keyShiftTab = tea.KeyPressMsg{Code: tea.KeyTab, Mod: tea.ModShift}
 	keyEsc      = tea.KeyPressMsg{Code: tea.KeyEscape}
 	keyUp       = tea.KeyPressMsg{Code: tea.KeyUp}
-	keyDown     = tea.KeyPressMsg{Code: tea.KeyDown}
 	keyPgUp     = tea.KeyPressMsg{Code: tea.KeyPgUp}
 	keyPgDown   = tea.KeyPressMsg{Code: tea.KeyPgDown}
 	keyHome     = tea.KeyPressMsg{Code: tea.KeyHome}

@@ -93,17 +93,6 @@ func (in *inspector) move(d int) {
 func (in *inspector) first() { in.sel, in.detailTop = 0, 0 }
 func (in *inspector) last()  { in.sel, in.detailTop = -1, 0 }
 
-// selectFrame selects the frame with sequence number seq.
-func (in *inspector) selectFrame(seq int) bool {
-	for i, f := range in.frames {
-		if f.seq == seq {
-			in.sel, in.detailTop = i, 0
-			return true
-		}
-	}
-	return false
-}
-
 // scrollDetail scrolls the layers view by n lines.
 func (in *inspector) scrollDetail(n int) {
 	in.detailTop = max(in.detailTop+n, 0)

@@ -4,7 +4,8 @@ import (
 	"crypto/md5"
 	"crypto/sha256"
 
-	"golang.org/x/crypto/ripemd160" //nolint:staticcheck // BTC-style addresses need RIPEMD-160
+	//lint:ignore SA1019 BTC-style addresses are RIPEMD-160 of SHA-256, by definition
+	"golang.org/x/crypto/ripemd160"
 	"golang.org/x/crypto/sha3"
 )
 
