@@ -62,9 +62,10 @@ type loop struct {
 	queries  map[string]time.Time    // visa queries in flight, by peer
 	waitOut  map[string][]*outgoing  // messages waiting for a peer's visa
 	waitIn   map[string][]*held      // messages waiting for their sender's visa
-	outbox   map[MessageID]*outgoing // every message sent, by ID
+	outbox   map[MessageID]*outgoing // messages sent and not settled yet, by ID
 	bySig    map[string]*outgoing    // the same, by signature
 	inbox    map[MessageID]*incoming // messages received, for MarkRead
+	inOrder  []MessageID             // inbox in arrival order, to bound it
 	attached map[string]bool         // peers that were sent our meta and visa
 	seen     *sigSet                 // signatures already processed
 	seq      int
@@ -444,6 +445,40 @@ func (l *loop) setDelivery(o *outgoing, d Delivery, detail string) {
 	}
 	o.state = d
 	l.c.emit(l.ctx, DeliveryEvent{Time: time.Now(), ID: o.id, State: d, Detail: detail})
+	// A message is settled when nothing more can come of it: read or
+	// failed; for the client's own protocol messages (receipts, queries,
+	// announcements), once the station has it.
+	if d == Read || d == Failed || (!o.user && d >= AtStation) {
+		l.forget(o)
+	}
+	l.boundOutbox()
+}
+
+// maxOutbox bounds the messages the client remembers for receipts; the
+// oldest that are no longer waiting to be sent go first.
+const maxOutbox = 4096
+
+func (l *loop) forget(o *outgoing) {
+	delete(l.outbox, o.id)
+	if o.sig != "" {
+		delete(l.bySig, o.sig)
+	}
+}
+
+func (l *loop) boundOutbox() {
+	if len(l.outbox) <= maxOutbox {
+		return
+	}
+	var settled []*outgoing
+	for _, o := range l.outbox {
+		if o.state != Sending {
+			settled = append(settled, o)
+		}
+	}
+	sortBySeq(settled)
+	for _, o := range settled[:min(len(settled), len(l.outbox)-maxOutbox)] {
+		l.forget(o)
+	}
 }
 
 // query asks the station for a peer's meta and visa.
@@ -503,6 +538,22 @@ func (l *loop) peerUnknown(peer string, err error) {
 		l.c.emit(l.ctx, ErrorEvent{Time: time.Now(), Err: fmt.Errorf("%d message(s) from %s left at the station: %w", n, peer, err)})
 	}
 	delete(l.waitIn, peer)
+}
+
+// maxInbox bounds the received messages kept for MarkRead.
+const maxInbox = 4096
+
+// remember keeps a received message for MarkRead, forgetting the oldest
+// beyond maxInbox.
+func (l *loop) remember(id MessageID, in *incoming) {
+	if _, known := l.inbox[id]; !known {
+		l.inOrder = append(l.inOrder, id)
+	}
+	l.inbox[id] = in
+	for len(l.inOrder) > maxInbox {
+		delete(l.inbox, l.inOrder[0])
+		l.inOrder = l.inOrder[1:]
+	}
 }
 
 func (l *loop) markRead(id MessageID) error {

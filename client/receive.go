@@ -186,7 +186,7 @@ func (l *loop) dispatch(rm *dimp.ReliableMessage, im *dimp.InstantMessage, p *di
 		return // login, report, group commands...: nothing for the user to see
 	}
 	id := messageID(rm.Sender, im.Content.Header().SN)
-	l.inbox[id] = &incoming{rm: rm, sn: im.Content.Header().SN}
+	l.remember(id, &incoming{rm: rm, sn: im.Content.Header().SN})
 	l.c.emit(l.ctx, MessageEvent{Time: now, ID: id, Message: im})
 	// A real client tells a user sender it received a non-command content;
 	// stations and bots get no receipt (spec: station.md §3.2).
