@@ -1,9 +1,11 @@
 package client
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"dimtui/dimp"
@@ -465,6 +467,8 @@ func (l *loop) forget(o *outgoing) {
 	}
 }
 
+// boundOutbox forgets the oldest messages no longer waiting to be sent,
+// down to three quarters of maxOutbox, so that the work is done rarely.
 func (l *loop) boundOutbox() {
 	if len(l.outbox) <= maxOutbox {
 		return
@@ -476,7 +480,7 @@ func (l *loop) boundOutbox() {
 		}
 	}
 	sortBySeq(settled)
-	for _, o := range settled[:min(len(settled), len(l.outbox)-maxOutbox)] {
+	for _, o := range settled[:min(len(settled), len(l.outbox)-maxOutbox*3/4)] {
 		l.forget(o)
 	}
 }
@@ -568,9 +572,5 @@ func (l *loop) markRead(id MessageID) error {
 }
 
 func sortBySeq(list []*outgoing) {
-	for i := 1; i < len(list); i++ {
-		for j := i; j > 0 && list[j].seq < list[j-1].seq; j-- {
-			list[j], list[j-1] = list[j-1], list[j]
-		}
-	}
+	slices.SortFunc(list, func(a, b *outgoing) int { return cmp.Compare(a.seq, b.seq) })
 }
