@@ -316,7 +316,14 @@ func (c *conn) documentQuery(in *inbound, cmd *dimp.DocumentCommand) []dimp.Cont
 	if err != nil {
 		c.logger().Error("documents query", "id", cmd.ID, "err", err)
 	}
-	answers := []dimp.Content{dimp.NewDocumentCommand(cmd.ID.WithoutTerminal(), meta, docs)}
+	resp := dimp.NewDocumentCommand(cmd.ID.WithoutTerminal(), meta, docs)
+	// Answer in the asker's dialect: dimchat's apps (dimples) and its 2024
+	// browser client ask and read "document"; dimp 2.4 asks "documents".
+	// Both forms carry `documents` and the single `document`.
+	if cmd.Name == "document" {
+		resp.Name = cmd.Name
+	}
+	answers := []dimp.Content{resp}
 	// dimples appends where the user last logged in, as the login message
 	// itself (a forward content), for users other than the asker.
 	if cmd.ID.Type() == dimp.User && !cmd.ID.SameAs(in.rm.Sender) {

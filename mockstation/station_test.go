@@ -639,6 +639,16 @@ func TestMetaAndDocuments(t *testing.T) {
 	if !ok || len(d.Documents) != 1 || d.Documents[0].Data != carol.Visa.Data || d.Meta == nil {
 		t.Fatalf("documents query answered %+v", d)
 	}
+	if d.CommandName() != dimp.CmdDocuments {
+		t.Errorf("a documents query answered with command %q", d.CommandName())
+	}
+	// Asked the way dimchat's apps ask (command "document"), answered so.
+	old := dimp.NewDocumentCommand(carol.ID, nil, nil)
+	old.Name = "document"
+	a.send(to, old)
+	if d, ok := a.next().im.Content.(*dimp.DocumentCommand); !ok || d.CommandName() != "document" || len(d.Documents) != 1 {
+		t.Errorf("a document query answered %+v", d)
+	}
 	q = dimp.NewDocumentCommand(carol.ID, nil, nil)
 	q.LastTime = carol.Visa.Time()
 	a.send(to, q)
