@@ -230,7 +230,6 @@ func TestTwoClientsChat(t *testing.T) {
 		d, _ := delivery(evs, id)
 		return d == client.Read
 	})
-	// Every state was reported, in order.
 	var states []client.Delivery
 	alice.mu.Lock()
 	for _, ev := range alice.events {
@@ -239,8 +238,13 @@ func TestTwoClientsChat(t *testing.T) {
 		}
 	}
 	alice.mu.Unlock()
-	if fmt.Sprint(states) != fmt.Sprint([]client.Delivery{client.Sending, client.AtStation, client.Delivered, client.Read}) {
-		t.Errorf("delivery states %v", states)
+	// Every state was reported in order. The station pushes the message
+	// before it signs its own receipt, so bob's receipt may overtake the
+	// station's: AtStation may then be skipped, never reported late.
+	want := fmt.Sprint([]client.Delivery{client.Sending, client.AtStation, client.Delivered, client.Read})
+	overtaken := fmt.Sprint([]client.Delivery{client.Sending, client.Delivered, client.Read})
+	if got := fmt.Sprint(states); got != want && got != overtaken {
+		t.Errorf("delivery states %v, want %v (or %v)", states, want, overtaken)
 	}
 
 	// Application content the other way, extra fields kept.

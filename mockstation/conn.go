@@ -589,16 +589,20 @@ func (c *conn) handleAck(body []byte) bool {
 }
 
 // ack queues the deletion of the stored message signature of the
-// session's user (see ackLoop).
+// session's user; the store commits it with its next commit (see
+// store.MessageStore.AckMessageAsync). The user's other sessions, which
+// were sent the message too, stop waiting for its acknowledgement.
 func (c *conn) ack(signature string) {
 	user := c.userID()
 	if user.IsZero() {
 		return
 	}
 	c.forgetUnacked(signature)
-	select {
-	case c.srv.acks <- store.Ack{Receiver: user.WithoutTerminal().String(), Signature: signature}:
-	case <-c.ctx.Done():
+	receiver := user.WithoutTerminal().String()
+	c.srv.hub.forget(receiver, signature, c)
+	err := c.srv.store.AckMessageAsync(c.ctx, store.Ack{Receiver: receiver, Signature: signature}, c.srv.ackDone)
+	if err != nil && c.ctx.Err() == nil {
+		c.srv.acked(false, err)
 	}
 }
 

@@ -175,17 +175,22 @@ func (h *hub) setActive(c *conn, active bool) {
 	}
 }
 
-// forget removes signature from the unacknowledged sets of user's sessions
-// once the store has the acknowledgement.
-func (h *hub) forget(user, signature string) {
+// forget removes signature from the unacknowledged sets of user's
+// sessions other than by, which the user acknowledged it on.
+func (h *hub) forget(user, signature string, by *conn) {
 	e := h.get(user)
 	if e == nil {
 		return
 	}
 	e.mu.Lock()
-	sessions := append([]*conn(nil), e.sessions...)
+	var others []*conn
+	for _, c := range e.sessions {
+		if c != by {
+			others = append(others, c)
+		}
+	}
 	e.mu.Unlock()
-	for _, c := range sessions {
+	for _, c := range others {
 		c.forgetUnacked(signature)
 	}
 }

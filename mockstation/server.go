@@ -113,14 +113,11 @@ type Server struct {
 	sessions sync.WaitGroup
 	conns    atomic.Int64 // open WebSocket connections
 
-	acks      chan store.Ack // acknowledgements waiting for ackLoop
+	ackDone   func(found bool, err error) // learns how acknowledgements went
 	closeOnce sync.Once
 	closeErr  error
-	bg        sync.WaitGroup // background work (expiry, acknowledgements)
+	bg        sync.WaitGroup // background work (expiry)
 }
-
-// ackQueue bounds the acknowledgements waiting to be committed.
-const ackQueue = 4096
 
 // New loads or creates the station's identity in cfg.DataDir, opens its
 // database and returns a server ready to serve.
@@ -177,10 +174,9 @@ func New(cfg Config) (*Server, error) {
 		s.Close()
 		return nil, fmt.Errorf("mockstation: register own profile: %w", err)
 	}
-	s.acks = make(chan store.Ack, ackQueue)
-	s.bg.Add(2)
+	s.ackDone = s.acked
+	s.bg.Add(1)
 	go s.expireLoop()
-	go s.ackLoop()
 	return s, nil
 }
 
@@ -277,7 +273,6 @@ func (s *Server) track() bool {
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		s.closeSessions()
-		close(s.acks) // no session is left to send one
 		s.bg.Wait()
 		if s.owned {
 			s.closeErr = s.store.Close()
@@ -307,48 +302,13 @@ func (s *Server) expireLoop() {
 	}
 }
 
-// ackLinger is how long ackLoop gathers acknowledgements before it
-// commits them. Deleting is not urgent, and a commit costs about as much
-// disk work for one acknowledgement as for a hundred: when messages come
-// one at a time, the acknowledgements still share commits, which leaves
-// the store to the messages, whose commits are waited for.
-const ackLinger = 10 * time.Millisecond
-
-// ackLoop deletes acknowledged messages, those that came within ackLinger
-// (up to a batch) in one commit. A session does not wait for the disk to
-// take an acknowledgement: one lost when the station is killed only means
-// that the message is delivered again, and clients drop duplicates by
-// signature.
-func (s *Server) ackLoop() {
-	defer s.bg.Done()
-	batch := make([]store.Ack, 0, 256)
-	linger := time.NewTimer(ackLinger)
-	linger.Stop()
-	for a := range s.acks {
-		batch = append(batch[:0], a)
-		linger.Reset(ackLinger)
-	fill:
-		for len(batch) < cap(batch) {
-			select {
-			case a, ok := <-s.acks:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, a)
-			case <-linger.C:
-				break fill
-			}
-		}
-		linger.Stop()
-		n, err := s.store.AckMessages(context.Background(), batch)
-		if err != nil {
-			s.log.Error("acknowledge messages", "count", len(batch), "err", err)
-			continue
-		}
-		for _, a := range batch {
-			s.hub.forget(a.Receiver, a.Signature)
-		}
-		s.log.Debug("acknowledged", "messages", n, "acks", len(batch))
+// acked learns how an acknowledgement went, once committed (see
+// conn.ack). A session does not wait for the disk to take one: one lost
+// when the station is killed only means that the message is delivered
+// again, and clients drop duplicates by signature.
+func (s *Server) acked(_ bool, err error) {
+	if err != nil && !errors.Is(err, store.ErrClosed) {
+		s.log.Error("acknowledge message", "err", err)
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,8 +43,22 @@ type Options struct {
 	Now    func() time.Time // the clock; nil means time.Now
 }
 
-// maxBatch bounds how many writes share one transaction.
-const maxBatch = 256
+// maxBatch bounds how many writes share one transaction, and maxAcks how
+// many acknowledgements.
+const (
+	maxBatch = 256
+	maxAcks  = 256
+)
+
+// ackQueue bounds the acknowledgements waiting for a commit: past it,
+// AckMessageAsync waits.
+const ackQueue = 4096
+
+// ackDelay is how long acknowledgements wait for a commit when no other
+// write comes: deleting is not urgent, and a commit costs about as much
+// disk work for one acknowledgement as for a hundred. Under load they go
+// with the messages' commits, which they cost little. A variable for tests.
+var ackDelay = 10 * time.Millisecond
 
 // When the write-ahead log is copied back into the database file (see
 // checkpointLoop). A checkpoint fsyncs the log and the database file, and
@@ -68,9 +84,13 @@ var (
 // no commit waits for one.
 type SQLite struct {
 	w, r, ck   *sql.DB
+	lock       *os.File // held while open (see lockFile); nil where not supported
 	opts       Options
 	stmts      stmts
 	ops        chan writeOp
+	acks       chan ackOp
+	lastID     int64        // the highest message ID given out; the committer's
+	index      *rowIndex    // the committer's
 	written    atomic.Int64 // writes committed since the last checkpoint
 	lastCommit atomic.Int64 // when the last commit ended, unix nanoseconds
 	quit       chan struct{}
@@ -84,35 +104,86 @@ type SQLite struct {
 // writeOp is one queued write: run does it inside the batch's transaction,
 // done learns its outcome once the transaction has committed (or failed).
 type writeOp struct {
-	run  func(ctx context.Context, tx *sql.Tx) error
+	run  func(ctx context.Context, tx *txn) error
 	done func(error)
 }
 
-type stmts struct {
-	insertMsg, msgID, deleteMsg, insertAck, pending *sql.Stmt
+// ackOp is one queued acknowledgement (see AckMessageAsync).
+type ackOp struct {
+	Ack
+	done  func(found bool, err error)
+	found bool  // the committer's: the message was waiting
+	err   error // the committer's: why it failed
 }
 
+// Statements the committer runs for every message, prepared once on the
+// writer's connection (see txn.stmt).
+const (
+	stmtInsertMsg = iota
+	stmtRow
+	stmtAckMsg
+	stmtReack
+	stmtInsertAck
+	nTxStmts
+)
+
+var txQueries = [nTxStmts]string{
+	stmtInsertMsg: `INSERT INTO messages (id, receiver, signature, time, stored, data) VALUES (?, ?, ?, ?, ?, ?)`,
+	stmtRow:       `SELECT receiver, signature, acked IS NOT NULL FROM messages WHERE id = ?`,
+	stmtAckMsg: `UPDATE messages SET acked = ?2, data = x''
+		WHERE id = ?1 AND receiver = ?3 AND signature = ?4 AND acked IS NULL`,
+	stmtReack: `UPDATE messages SET acked = ?2 WHERE id = ?1`,
+	// An acknowledgement of a message that is not waiting is remembered
+	// all the same, in a row of its own.
+	stmtInsertAck: `INSERT INTO messages (id, receiver, signature, time, stored, data, acked) VALUES (?1, ?2, ?3, 0, ?4, x'', ?4)`,
+}
+
+type stmts struct {
+	tx      [nTxStmts]*sql.Stmt // on the writer's connection
+	pending *sql.Stmt           // on the read pool
+}
+
+// txn is the committer's transaction. The statements it runs are bound to
+// it once each, on first use.
+type txn struct {
+	*sql.Tx
+	s     *SQLite
+	ctx   context.Context
+	bound [nTxStmts]*sql.Stmt
+}
+
+func (t *txn) stmt(i int) *sql.Stmt {
+	if t.bound[i] == nil {
+		t.bound[i] = t.Tx.StmtContext(t.ctx, t.s.stmts.tx[i])
+	}
+	return t.bound[i]
+}
+
+// schemaVersion is the user_version of the current schema. Version 1 kept
+// acknowledgements in a table of their own and numbered messages with
+// AUTOINCREMENT; Open migrates it (see migrateV1).
+const schemaVersion = 2
+
+// The messages table holds the messages waiting for their receivers and,
+// once acknowledged, what remains of them (receiver, signature, the time of
+// the acknowledgement), so that a replay is recognized until expiry. A
+// save writes a row and an entry of messages_waiting, an acknowledgement
+// the row again (in place) and removes the entry; the rows of a
+// (receiver, signature) pair are found through rowIndex, in memory.
 const schema = `
 CREATE TABLE IF NOT EXISTS messages (
-	id        INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused: sessions page by id
-	receiver  TEXT    NOT NULL,
+	id        INTEGER PRIMARY KEY, -- given by the store in save order (see SQLite.lastID)
+	receiver  TEXT    NOT NULL,    -- one row per receiver and signature (see rowIndex)
 	signature TEXT    NOT NULL,
 	time      REAL    NOT NULL,
 	stored    INTEGER NOT NULL, -- unix milliseconds, for expiry
-	data      BLOB    NOT NULL,
-	UNIQUE (receiver, signature)
+	data      BLOB    NOT NULL, -- emptied once acknowledged
+	acked     INTEGER           -- unix milliseconds; NULL while waiting
 );
-CREATE INDEX IF NOT EXISTS messages_receiver ON messages (receiver, id);
--- No index on stored: rows are stored in id order, so expiry walks ids
--- (see ExpireMessages), and every index costs each commit a page.
-DROP INDEX IF EXISTS messages_stored;
-CREATE TABLE IF NOT EXISTS acked (
-	receiver  TEXT    NOT NULL,
-	signature TEXT    NOT NULL,
-	acked     INTEGER NOT NULL, -- unix milliseconds
-	PRIMARY KEY (receiver, signature)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS acked_time ON acked (acked);
+-- What waits for each receiver, in order. No index on stored: rows are
+-- stored in id order, so expiry walks ids (see ExpireMessages), and every
+-- index costs each commit a page.
+CREATE INDEX IF NOT EXISTS messages_waiting ON messages (receiver, id) WHERE acked IS NULL;
 CREATE TABLE IF NOT EXISTS metas (
 	id   TEXT PRIMARY KEY,
 	meta BLOB NOT NULL
@@ -138,8 +209,57 @@ CREATE TABLE IF NOT EXISTS lists (
 	members TEXT NOT NULL, -- JSON array of IDs
 	PRIMARY KEY (owner, name)
 ) WITHOUT ROWID;
-PRAGMA user_version = 1;
 `
+
+// migrateV1 turns a version 1 database into version 2: waiting messages
+// keep their IDs, acknowledgements become acknowledged rows after them.
+const migrateV1 = `
+ALTER TABLE messages RENAME TO messages_v1;
+DROP INDEX IF EXISTS messages_receiver;
+DROP INDEX IF EXISTS messages_stored;
+` + schema + `
+INSERT INTO messages (id, receiver, signature, time, stored, data)
+	SELECT id, receiver, signature, time, stored, data FROM messages_v1 ORDER BY id;
+INSERT INTO messages (receiver, signature, time, stored, data, acked)
+	SELECT receiver, signature, 0, acked, x'', acked FROM acked AS a
+	WHERE NOT EXISTS (SELECT 1 FROM messages_v1 AS m WHERE m.receiver = a.receiver AND m.signature = a.signature)
+	ORDER BY acked;
+DROP TABLE messages_v1;
+DROP TABLE acked;
+DELETE FROM sqlite_sequence WHERE name IN ('messages', 'messages_v1');
+`
+
+// ErrSchema: the database was written by a newer version of the station.
+var ErrSchema = errors.New("database schema newer than this station")
+
+// ErrLocked: another process has the database open.
+var ErrLocked = errors.New("database in use by another station")
+
+// setupSchema creates the tables, or brings an older database up to date.
+func setupSchema(ctx context.Context, db *sql.DB) error {
+	var version int
+	if err := db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
+		return err
+	}
+	var script string
+	switch version {
+	case 0, schemaVersion:
+		script = schema
+	case 1:
+		script = migrateV1
+	default:
+		return fmt.Errorf("%w: version %d, this one knows up to %d", ErrSchema, version, schemaVersion)
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, script+fmt.Sprintf("PRAGMA user_version = %d;", schemaVersion)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
 
 // Roles of the store's connections.
 const (
@@ -169,6 +289,9 @@ func dsn(path string, sync Sync, role int) string {
 		// Once a checkpoint lets the log start over, its file is cut back
 		// to this size (64 MiB) instead of staying as large as it grew.
 		q.Add("_pragma", "journal_size_limit(67108864)")
+		// A page cache large enough for the indexes' working set (32 MiB,
+		// outside the Go heap): a page read again is a system call.
+		q.Add("_pragma", "cache_size(-32768)")
 	}
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
@@ -181,20 +304,32 @@ func Open(ctx context.Context, path string, opts Options) (*SQLite, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	lock, err := lockFile(path)
+	if err != nil {
+		return nil, err
+	}
+	unlock := func() {
+		if lock != nil {
+			lock.Close()
+		}
+	}
 	w, err := sql.Open("sqlite", dsn(path, opts.Sync, roleWrite))
 	if err != nil {
+		unlock()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	w.SetMaxOpenConns(1) // SQLite has one writer; the committer is it
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	if _, err := w.ExecContext(ctx, schema); err != nil {
+	if err := setupSchema(ctx, w); err != nil {
 		w.Close()
+		unlock()
 		return nil, fmt.Errorf("create schema in %s: %w", path, err)
 	}
 	r, err := sql.Open("sqlite", dsn(path, opts.Sync, roleRead))
 	if err != nil {
 		w.Close()
+		unlock()
 		return nil, fmt.Errorf("open %s for reading: %w", path, err)
 	}
 	r.SetMaxOpenConns(8)
@@ -203,17 +338,23 @@ func Open(ctx context.Context, path string, opts Options) (*SQLite, error) {
 	if err != nil {
 		w.Close()
 		r.Close()
+		unlock()
 		return nil, fmt.Errorf("open %s for checkpoints: %w", path, err)
 	}
 	ck.SetMaxOpenConns(1)
 	ck.SetMaxIdleConns(1)
 	ck.SetConnMaxLifetime(0)
-	s := &SQLite{w: w, r: r, ck: ck, opts: opts, ops: make(chan writeOp, maxBatch),
+	s := &SQLite{w: w, r: r, ck: ck, lock: lock, opts: opts, ops: make(chan writeOp, maxBatch), acks: make(chan ackOp, ackQueue),
 		quit: make(chan struct{}), done: make(chan struct{}), ckDone: make(chan struct{})}
-	if err := s.prepare(ctx); err != nil {
+	err = s.loadIndex(ctx)
+	if err == nil {
+		err = s.prepare(ctx)
+	}
+	if err != nil {
 		w.Close()
 		r.Close()
 		ck.Close()
+		unlock()
 		return nil, err
 	}
 	go s.commitLoop()
@@ -221,31 +362,49 @@ func Open(ctx context.Context, path string, opts Options) (*SQLite, error) {
 	return s, nil
 }
 
-func (s *SQLite) prepare(ctx context.Context) error {
-	for _, p := range []struct {
-		db  *sql.DB
-		dst **sql.Stmt
-		q   string
-	}{
-		// One statement for the common case: insert unless acknowledged
-		// before or already waiting.
-		{s.w, &s.stmts.insertMsg, `INSERT INTO messages (receiver, signature, time, stored, data)
-			SELECT ?1, ?2, ?3, ?4, ?5 WHERE NOT EXISTS (SELECT 1 FROM acked WHERE receiver = ?1 AND signature = ?2)
-			ON CONFLICT (receiver, signature) DO NOTHING`},
-		{s.w, &s.stmts.msgID, `SELECT id FROM messages WHERE receiver = ? AND signature = ?`},
-		{s.w, &s.stmts.deleteMsg, `DELETE FROM messages WHERE receiver = ? AND signature = ?`},
-		{s.w, &s.stmts.insertAck, `INSERT INTO acked (receiver, signature, acked) VALUES (?, ?, ?)
-			ON CONFLICT (receiver, signature) DO UPDATE SET acked = excluded.acked`},
-		{s.r, &s.stmts.pending, `SELECT id, signature, time, data FROM messages
-			WHERE receiver = ? AND id > ? AND stored >= ? ORDER BY id LIMIT ?`},
-	} {
-		st, err := p.db.PrepareContext(ctx, p.q)
-		if err != nil {
-			return fmt.Errorf("prepare %q: %w", p.q, err)
-		}
-		*p.dst = st
+// loadIndex builds the row index from the messages table and learns the
+// highest ID given out.
+func (s *SQLite) loadIndex(ctx context.Context) error {
+	s.index = newRowIndex()
+	rows, err := s.w.QueryContext(ctx, `SELECT id, receiver, signature FROM messages ORDER BY id`)
+	if err != nil {
+		return fmt.Errorf("load message index: %w", err)
 	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var receiver, signature string
+		if err := rows.Scan(&id, &receiver, &signature); err != nil {
+			return fmt.Errorf("load message index: %w", err)
+		}
+		// A pair stored twice (only a hand-edited database has one) is
+		// found at its first row: lookup tries that one first.
+		s.index.add(receiver, signature, id)
+		s.lastID = max(s.lastID, id)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("load message index: %w", err)
+	}
+	s.index.begin()
 	return nil
+}
+
+func (s *SQLite) prepare(ctx context.Context) error {
+	prep := func(db *sql.DB, dst **sql.Stmt, q string) error {
+		st, err := db.PrepareContext(ctx, q)
+		if err != nil {
+			return fmt.Errorf("prepare %q: %w", q, err)
+		}
+		*dst = st
+		return nil
+	}
+	for i, q := range txQueries {
+		if err := prep(s.w, &s.stmts.tx[i], q); err != nil {
+			return err
+		}
+	}
+	return prep(s.r, &s.stmts.pending, `SELECT id, signature, time, data FROM messages
+		WHERE receiver = ? AND id > ? AND acked IS NULL AND stored >= ? ORDER BY id LIMIT ?`)
 }
 
 // Close commits what is queued, then closes the database. It is safe to
@@ -260,86 +419,151 @@ func (s *SQLite) Close() error {
 		<-s.done
 		<-s.ckDone
 		err = errors.Join(s.ck.Close(), s.r.Close(), s.w.Close())
+		if s.lock != nil {
+			s.lock.Close() // after the database: the next station may open it
+		}
 	})
 	return err
 }
 
 // commitLoop is the only writer. It takes the first waiting write, then
-// every other write already queued (up to maxBatch), runs them in one
-// transaction and commits once; each caller learns its own result.
+// every other write already queued (up to maxBatch) and the queued
+// acknowledgements (up to maxAcks), runs them in one transaction and
+// commits once; each caller learns its own result. Acknowledgements alone
+// wait up to ackDelay for company.
 func (s *SQLite) commitLoop() {
 	defer close(s.done)
 	batch := make([]writeOp, 0, maxBatch)
+	acks := make([]ackOp, 0, maxAcks)
 	errs := make([]error, 0, maxBatch)
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
 	for {
-		batch = batch[:0]
-		select {
-		case op := <-s.ops:
-			batch = append(batch, op)
-		case <-s.quit:
-			// Senders hold mu for reading while they send, and Close took it
-			// for writing before closing quit: nothing more can arrive, and
-			// the buffer holds all that did.
-			s.drain(batch, errs)
-			return
-		}
-	fill:
-		for len(batch) < maxBatch {
+		batch, acks = batch[:0], acks[:0]
+	wait:
+		for {
 			select {
 			case op := <-s.ops:
 				batch = append(batch, op)
-			default:
-				break fill
+				break wait
+			case a := <-s.acks:
+				if len(acks) == 0 {
+					linger.Reset(ackDelay)
+				}
+				if acks = append(acks, a); len(acks) == maxAcks {
+					break wait
+				}
+			case <-linger.C:
+				break wait
+			case <-s.quit:
+				// Senders hold mu for reading while they send, and Close took it
+				// for writing before closing quit: nothing more can arrive, and
+				// the buffers hold all that did.
+				linger.Stop()
+				s.drain(batch, acks, errs)
+				return
 			}
 		}
-		s.commit(batch, errs[:0])
+		linger.Stop()
+		batch, acks = s.fill(batch, acks)
+		s.commit(batch, acks, errs[:0])
+		// The callers' callbacks have readied goroutines (pushes, answers)
+		// on this goroutine's P, behind it: under a steady load the
+		// committer never blocks, and they would wait for the scheduler to
+		// preempt it (10 ms). They go first; the writes that come meanwhile
+		// join the next commit.
+		runtime.Gosched()
 	}
 }
 
-// drain commits whatever is left in the queue after quit.
-func (s *SQLite) drain(batch []writeOp, errs []error) {
-	for {
+// fill adds what is queued already to a transaction's writes and
+// acknowledgements, without waiting.
+func (s *SQLite) fill(batch []writeOp, acks []ackOp) ([]writeOp, []ackOp) {
+	for len(batch) < maxBatch {
 		select {
 		case op := <-s.ops:
 			batch = append(batch, op)
-			if len(batch) < maxBatch {
-				continue
-			}
+			continue
 		default:
 		}
-		if len(batch) == 0 {
+		break
+	}
+	for len(acks) < maxAcks {
+		select {
+		case a := <-s.acks:
+			acks = append(acks, a)
+			continue
+		default:
+		}
+		break
+	}
+	return batch, acks
+}
+
+// drain commits whatever is left in the queues after quit.
+func (s *SQLite) drain(batch []writeOp, acks []ackOp, errs []error) {
+	for {
+		batch, acks = s.fill(batch, acks)
+		if len(batch) == 0 && len(acks) == 0 {
 			return
 		}
-		s.commit(batch, errs[:0])
-		batch = batch[:0]
+		s.commit(batch, acks, errs[:0])
+		batch, acks = batch[:0], acks[:0]
 	}
 }
 
-func (s *SQLite) commit(batch []writeOp, errs []error) {
+func (s *SQLite) commit(batch []writeOp, acks []ackOp, errs []error) {
 	ctx := context.Background()
-	tx, err := s.w.BeginTx(ctx, nil)
+	s.index.begin()
+	sqlTx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
+		err = fmt.Errorf("begin: %w", err)
 		for _, op := range batch {
-			op.done(fmt.Errorf("begin: %w", err))
+			op.done(err)
+		}
+		for i := range acks {
+			acks[i].finish(false, err)
+			acks[i] = ackOp{}
 		}
 		return
 	}
+	tx := &txn{Tx: sqlTx, s: s, ctx: ctx}
 	// A write whose statements fail part-way leaves what it did so far in
 	// the transaction: each write below is written so that any prefix of
-	// it is harmless (see SaveMessage and AckMessage).
+	// it is harmless (see saveMessage and ack).
 	for _, op := range batch {
 		errs = append(errs, op.run(ctx, tx))
 	}
+	for i := range acks {
+		a := &acks[i]
+		a.found, a.err = s.ack(tx, a.Ack)
+	}
 	if err := tx.Commit(); err != nil {
+		s.index.undo()
+		err = fmt.Errorf("commit: %w", err)
 		for i := range errs {
-			errs[i] = fmt.Errorf("commit: %w", err)
+			errs[i] = err
+		}
+		for i := range acks {
+			acks[i].err = err
 		}
 	} else {
-		s.written.Add(int64(len(batch)))
+		s.written.Add(int64(len(batch) + len(acks)))
 		s.lastCommit.Store(time.Now().UnixNano())
 	}
 	for i, op := range batch {
 		op.done(errs[i])
+	}
+	for i := range acks {
+		a := &acks[i]
+		a.finish(a.found && a.err == nil, a.err)
+		*a = ackOp{} // let go of what the caller gave
+	}
+}
+
+func (a *ackOp) finish(found bool, err error) {
+	if a.done != nil {
+		a.done(found, err)
 	}
 }
 
@@ -384,7 +608,7 @@ func (s *SQLite) checkpointLoop() {
 
 // write queues fn for the committer and waits until its transaction is
 // committed. When ctx ends first, fn may still be committed later.
-func (s *SQLite) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+func (s *SQLite) write(ctx context.Context, fn func(ctx context.Context, tx *txn) error) error {
 	res := make(chan error, 1)
 	if err := s.submit(ctx, fn, func(err error) { res <- err }); err != nil {
 		return err
@@ -399,7 +623,7 @@ func (s *SQLite) write(ctx context.Context, fn func(ctx context.Context, tx *sql
 
 // submit queues fn for the committer, which calls done after the commit.
 // It waits only while the queue is full.
-func (s *SQLite) submit(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error, done func(error)) error {
+func (s *SQLite) submit(ctx context.Context, fn func(ctx context.Context, tx *txn) error, done func(error)) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.shut {
@@ -443,31 +667,56 @@ func (s *SQLite) SaveMessageAsync(ctx context.Context, m Message, done func(int6
 	return nil
 }
 
-// saveMessage is the write of SaveMessage: the message is inserted unless
-// it was acknowledged before or is waiting already; only then do further
-// reads tell which, and the waiting row's ID.
-func (s *SQLite) saveMessage(m Message, id *int64, res *SaveResult) func(ctx context.Context, tx *sql.Tx) error {
-	return func(ctx context.Context, tx *sql.Tx) error {
-		r, err := tx.StmtContext(ctx, s.stmts.insertMsg).ExecContext(ctx, m.Receiver, m.Signature, m.Time, s.millis(), m.Data)
-		if err != nil {
-			return err
-		}
-		if n, _ := r.RowsAffected(); n == 1 {
-			*res = Saved
-			*id, err = r.LastInsertId()
-			return err
-		}
-		err = tx.StmtContext(ctx, s.stmts.msgID).QueryRowContext(ctx, m.Receiver, m.Signature).Scan(id)
+// saveMessage is the write of SaveMessage: the message is inserted under
+// the next ID unless the pair has a row already, waiting or acknowledged.
+func (s *SQLite) saveMessage(m Message, id *int64, res *SaveResult) func(ctx context.Context, tx *txn) error {
+	return func(ctx context.Context, tx *txn) error {
+		old, acked, found, err := s.lookup(tx, m.Receiver, m.Signature)
 		switch {
-		case err == nil:
-			*res = Duplicate
-			return nil
-		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return err
+		case found && acked:
 			*res, *id = Acknowledged, 0
 			return nil
+		case found:
+			*res, *id = Duplicate, old
+			return nil
 		}
-		return err
+		// IDs grow in commit order: the committer runs the writes one at a
+		// time. One lost to a failed commit is never reused.
+		s.lastID++
+		next := s.lastID
+		if _, err := tx.stmt(stmtInsertMsg).ExecContext(ctx, next, m.Receiver, m.Signature, m.Time, s.millis(), m.Data); err != nil {
+			return err
+		}
+		s.index.add(m.Receiver, m.Signature, next)
+		*res, *id = Saved, next
+		return nil
 	}
+}
+
+// lookup finds the row of a (receiver, signature) pair through the index,
+// and whether it is acknowledged.
+func (s *SQLite) lookup(tx *txn, receiver, signature string) (id int64, acked, found bool, err error) {
+	if id, ok := s.index.candidate(receiver, signature); ok {
+		var r, sig string
+		switch err := tx.stmt(stmtRow).QueryRowContext(tx.ctx, id).Scan(&r, &sig, &acked); {
+		case err == nil && r == receiver && sig == signature:
+			return id, acked, true, nil
+		case err != nil && !errors.Is(err, sql.ErrNoRows):
+			return 0, false, false, err
+		}
+	}
+	if id, ok := s.index.exact(receiver, signature); ok {
+		var r, sig string
+		switch err := tx.stmt(stmtRow).QueryRowContext(tx.ctx, id).Scan(&r, &sig, &acked); {
+		case err == nil:
+			return id, acked, true, nil
+		case !errors.Is(err, sql.ErrNoRows):
+			return 0, false, false, err
+		}
+	}
+	return 0, false, false, nil
 }
 
 // PendingMessages implements MessageStore.
@@ -498,27 +747,17 @@ func (s *SQLite) AckMessage(ctx context.Context, receiver, signature string) (bo
 	return n > 0, err
 }
 
-// AckMessages implements MessageStore. An acknowledgement is remembered
-// even when nothing was waiting: the receiver has the message, so a replay
-// of it must not be stored again. Any prefix of the work is harmless: a
-// message deleted without its acknowledgement remembered can only be
-// stored again by a replay.
+// AckMessages implements MessageStore.
 func (s *SQLite) AckMessages(ctx context.Context, acks []Ack) (int, error) {
 	var found int
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		del := tx.StmtContext(ctx, s.stmts.deleteMsg)
-		ins := tx.StmtContext(ctx, s.stmts.insertAck)
-		now := s.millis()
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		for _, a := range acks {
-			r, err := del.ExecContext(ctx, a.Receiver, a.Signature)
+			ok, err := s.ack(tx, a)
 			if err != nil {
 				return err
 			}
-			if n, _ := r.RowsAffected(); n > 0 {
+			if ok {
 				found++
-			}
-			if _, err := ins.ExecContext(ctx, a.Receiver, a.Signature, now); err != nil {
-				return err
 			}
 		}
 		return nil
@@ -529,10 +768,62 @@ func (s *SQLite) AckMessages(ctx context.Context, acks []Ack) (int, error) {
 	return found, nil
 }
 
+// AckMessageAsync implements MessageStore.
+func (s *SQLite) AckMessageAsync(ctx context.Context, a Ack, done func(found bool, err error)) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.shut {
+		return ErrClosed
+	}
+	select {
+	case s.acks <- ackOp{Ack: a, done: done}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// ack marks a waiting message acknowledged: its data goes, and the row
+// stays to recognize a replay. An acknowledgement is remembered even when
+// nothing was waiting: the receiver has the message, so a replay of it
+// must not be stored again. Any statement failing leaves nothing half
+// done.
+func (s *SQLite) ack(tx *txn, a Ack) (found bool, err error) {
+	now := s.millis()
+	// The common case in one statement: the index's row is the waiting
+	// message.
+	if id, ok := s.index.candidate(a.Receiver, a.Signature); ok {
+		r, err := tx.stmt(stmtAckMsg).ExecContext(tx.ctx, id, now, a.Receiver, a.Signature)
+		if err != nil {
+			return false, err
+		}
+		if n, _ := r.RowsAffected(); n > 0 {
+			return true, nil
+		}
+	}
+	id, acked, found, err := s.lookup(tx, a.Receiver, a.Signature)
+	switch {
+	case err != nil:
+		return false, err
+	case found && !acked: // a pair whose hash another pair has
+		_, err = tx.stmt(stmtAckMsg).ExecContext(tx.ctx, id, now, a.Receiver, a.Signature)
+		return err == nil, err
+	case found: // acknowledged again: remembered from now on
+		_, err = tx.stmt(stmtReack).ExecContext(tx.ctx, id, now)
+		return false, err
+	}
+	s.lastID++
+	if _, err := tx.stmt(stmtInsertAck).ExecContext(tx.ctx, s.lastID, a.Receiver, a.Signature, now); err != nil {
+		return false, err
+	}
+	s.index.add(a.Receiver, a.Signature, s.lastID)
+	return false, nil
+}
+
 // CountMessages implements MessageStore.
 func (s *SQLite) CountMessages(ctx context.Context) (int64, error) {
 	var n int64
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM messages`).Scan(&n); err != nil {
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE acked IS NULL`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count messages: %w", err)
 	}
 	return n, nil
@@ -542,18 +833,15 @@ func (s *SQLite) CountMessages(ctx context.Context) (int64, error) {
 func (s *SQLite) ExpireMessages(ctx context.Context) (int64, error) {
 	cutoff := s.opts.Now().Add(-s.opts.MaxAge).UnixMilli()
 	var n int64
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		// Messages are stored in the order of their IDs, at the time of
-		// the station's clock: the expired ones come first, up to the first
-		// one that is not. (A row stored while the clock was set back stays
-		// until a later expiry; PendingMessages leaves it out meanwhile.)
-		r, err := tx.ExecContext(ctx, `DELETE FROM messages WHERE stored < ?1 AND id <
-			coalesce((SELECT id FROM messages WHERE stored >= ?1 ORDER BY id LIMIT 1), 9223372036854775807)`, cutoff)
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
+		// The statement fails as a whole, but a failure while its rows
+		// are read must take back what they did to the index.
+		mark := s.index.mark()
+		err := s.expire(ctx, tx, cutoff, &n)
 		if err != nil {
-			return err
+			s.index.undoTo(mark)
+			n = 0
 		}
-		n, _ = r.RowsAffected()
-		_, err = tx.ExecContext(ctx, `DELETE FROM acked WHERE acked < ?`, cutoff)
 		return err
 	})
 	if err != nil {
@@ -562,10 +850,41 @@ func (s *SQLite) ExpireMessages(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
+// expire deletes the expired rows and forgets them in the index; n counts
+// the messages that were still waiting. Messages are stored in the order
+// of their IDs, at the time of the station's clock: the expired ones come
+// first, up to the first one that is not. (A row stored while the clock was
+// set back stays until a later expiry; PendingMessages leaves it out
+// meanwhile.) An acknowledged row stays as long after its acknowledgement;
+// the few acknowledged late are walked again at the next expiry.
+func (s *SQLite) expire(ctx context.Context, tx *txn, cutoff int64, n *int64) error {
+	rows, err := tx.QueryContext(ctx, `DELETE FROM messages
+			WHERE stored < ?1 AND (acked IS NULL OR acked < ?1) AND id <
+				coalesce((SELECT id FROM messages WHERE stored >= ?1 ORDER BY id LIMIT 1), 9223372036854775807)
+			RETURNING id, receiver, signature, acked IS NULL`, cutoff)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var receiver, signature string
+		var waiting bool
+		if err := rows.Scan(&id, &receiver, &signature, &waiting); err != nil {
+			return err
+		}
+		s.index.remove(receiver, signature, id)
+		if waiting {
+			*n++
+		}
+	}
+	return rows.Err()
+}
+
 // SaveMeta implements MetaStore.
 func (s *SQLite) SaveMeta(ctx context.Context, id string, meta []byte) (bool, error) {
 	var added bool
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		r, err := tx.ExecContext(ctx, `INSERT INTO metas (id, meta) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`, id, meta)
 		if err != nil {
 			return err
@@ -597,7 +916,7 @@ func (s *SQLite) Meta(ctx context.Context, id string) ([]byte, error) {
 // older document.
 func (s *SQLite) SaveDocument(ctx context.Context, d Document) (bool, error) {
 	var saved bool
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		r, err := tx.ExecContext(ctx, `INSERT INTO documents (id, type, terminal, time, data) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (id, type, terminal) DO UPDATE SET time = excluded.time, data = excluded.data
 			WHERE excluded.time > documents.time`, d.ID, d.Type, d.Terminal, d.Time, d.Data)
@@ -638,7 +957,7 @@ func (s *SQLite) Documents(ctx context.Context, id string) ([]Document, error) {
 // SaveLogin implements LoginStore.
 func (s *SQLite) SaveLogin(ctx context.Context, l Login) (bool, error) {
 	var saved bool
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		r, err := tx.ExecContext(ctx, `INSERT INTO logins (user, time, station, command, message) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (user) DO UPDATE SET time = excluded.time, station = excluded.station,
 				command = excluded.command, message = excluded.message
@@ -679,7 +998,7 @@ func (s *SQLite) SetList(ctx context.Context, owner, name string, members []stri
 	if err != nil {
 		return err
 	}
-	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = s.write(ctx, func(ctx context.Context, tx *txn) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO lists (owner, name, members) VALUES (?, ?, ?)
 			ON CONFLICT (owner, name) DO UPDATE SET members = excluded.members`, owner, name, string(raw))
 		return err

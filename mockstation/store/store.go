@@ -104,6 +104,14 @@ type MessageStore interface {
 	// AckMessages is AckMessage for many at once, in one commit; it returns
 	// how many were waiting.
 	AckMessages(ctx context.Context, acks []Ack) (int, error)
+	// AckMessageAsync is AckMessage without the wait: it queues a and
+	// returns (it waits only while too many acknowledgements are queued).
+	// The acknowledgement is committed with the store's next commit, or
+	// after a short delay when nothing else is written; a killed station
+	// may lose it, and the message is then delivered again. done, when not
+	// nil, is called as SaveMessageAsync's is, after that commit. An error
+	// return means a was not queued (ctx ended, store closed).
+	AckMessageAsync(ctx context.Context, a Ack, done func(found bool, err error)) error
 	// CountMessages counts the messages waiting, for all receivers.
 	CountMessages(ctx context.Context) (int64, error)
 	// ExpireMessages deletes what is older than the store's maximum age,
