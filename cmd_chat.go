@@ -21,6 +21,7 @@ import (
 	"dimtui/dimp"
 	"dimtui/mockstation"
 	"dimtui/mockstation/echobot"
+	"dimtui/mockstation/store"
 	"dimtui/ui"
 )
 
@@ -131,6 +132,7 @@ type demo struct {
 	Station *stationRunner
 	stop    context.CancelFunc
 	done    chan struct{}
+	scratch string // a station directory of its own, removed on Close
 }
 
 // startDemo starts the station (with the echo bot as one of its services)
@@ -143,7 +145,8 @@ func startDemo(ctx context.Context, cfg demoConfig) (*demo, error) {
 	if cfg.Listen == "" {
 		cfg.Listen = mockstation.DefaultListen
 	}
-	if cfg.StationDir == "" {
+	shared := cfg.StationDir == ""
+	if shared {
 		dir, err := defaultStationDir()
 		if err != nil {
 			return nil, err
@@ -162,31 +165,32 @@ func startDemo(ctx context.Context, cfg demoConfig) (*demo, error) {
 		}
 		ids = append(ids, me)
 	}
-	bot, err := echobot.LoadOrCreate(filepath.Join(cfg.StationDir, "bots"))
-	if err != nil {
-		return nil, err
-	}
 	ln, err := listen(cfg.Listen)
 	if err != nil {
 		return nil, err
 	}
 	ctx, stop := context.WithCancel(ctx)
-	station, err := startStation(ctx, ln, mockstation.Config{
-		DataDir:    cfg.StationDir,
-		TimeWindow: 10 * time.Minute,
-		// A presenter may hold a Hello world! for as long as it takes to
-		// explain it: the station does not close the connection meanwhile.
-		HandshakeTimeout: -1,
-		Logger:           log.With("part", "station"),
-		Services:         []mockstation.Service{echobot.Service(bot, log.With("part", "echobot"))},
-		Faults:           cfg.Faults,
-	}, log)
+	station, bot, err := startDemoStation(ctx, ln, cfg, log)
+	var scratch string
+	if err != nil && shared && errors.Is(err, store.ErrLocked) {
+		// Another demo runs on the shared station directory: this one
+		// gets a station of its own, forgotten when it ends.
+		if scratch, err = os.MkdirTemp("", "dimtui-demo-station-"); err == nil {
+			log.Warn("demo station in use by another dimtui: using a fresh one", "dir", scratch)
+			cfg.StationDir = scratch
+			station, bot, err = startDemoStation(ctx, ln, cfg, log)
+		}
+	}
 	if err != nil {
 		stop()
+		ln.Close()
+		if scratch != "" {
+			os.RemoveAll(scratch)
+		}
 		return nil, err
 	}
 	url := "ws://" + ln.Addr().String()
-	d := &demo{Echo: bot.ID, URL: url, Station: station, stop: stop, done: make(chan struct{})}
+	d := &demo{Echo: bot.ID, URL: url, Station: station, stop: stop, done: make(chan struct{}), scratch: scratch}
 	for _, me := range ids {
 		c, err := client.New(client.Config{URL: url, Identity: me, Logger: log.With("part", "client", "user", me.ID.Name()),
 			Step: cfg.Step})
@@ -218,7 +222,31 @@ func startDemo(ctx context.Context, cfg demoConfig) (*demo, error) {
 func (d *demo) Close() error {
 	d.stop()
 	<-d.done
-	return d.Station.Close()
+	err := d.Station.Close()
+	if d.scratch != "" {
+		err = errors.Join(err, os.RemoveAll(d.scratch))
+	}
+	return err
+}
+
+// startDemoStation loads the echo bot from cfg.StationDir and starts the
+// station there on ln, with the bot as one of its services.
+func startDemoStation(ctx context.Context, ln net.Listener, cfg demoConfig, log *slog.Logger) (*stationRunner, *dimp.Identity, error) {
+	bot, err := echobot.LoadOrCreate(filepath.Join(cfg.StationDir, "bots"))
+	if err != nil {
+		return nil, nil, err
+	}
+	station, err := startStation(ctx, ln, mockstation.Config{
+		DataDir:    cfg.StationDir,
+		TimeWindow: 10 * time.Minute,
+		// A presenter may hold a Hello world! for as long as it takes to
+		// explain it: the station does not close the connection meanwhile.
+		HandshakeTimeout: -1,
+		Logger:           log.With("part", "station"),
+		Services:         []mockstation.Service{echobot.Service(bot, log.With("part", "echobot"))},
+		Faults:           cfg.Faults,
+	}, log)
+	return station, bot, err
 }
 
 // stationRunner is the demo's station, which a workshop may restart: a
@@ -234,12 +262,12 @@ type stationRunner struct {
 	done chan struct{}
 }
 
-// startStation serves a new station on ln until ctx ends or Close.
+// startStation serves a new station on ln until ctx ends or Close. When
+// it fails, ln stays open for the caller.
 func startStation(ctx context.Context, ln net.Listener, cfg mockstation.Config, log *slog.Logger) (*stationRunner, error) {
 	cfg.Listen = ln.Addr().String()
 	r := &stationRunner{base: ctx, cfg: cfg, log: log}
 	if err := r.serve(ln); err != nil {
-		ln.Close()
 		return nil, err
 	}
 	return r, nil

@@ -26,16 +26,8 @@ func timeToSuccess(tb testing.TB, stationDir, idDir string) time.Duration {
 		tb.Fatal(err)
 	}
 	defer d.Close()
-	for {
-		select {
-		case ev := <-d.Client.Events():
-			if s, ok := ev.(client.StatusEvent); ok && s.Status.State == client.Running && s.Status.Handshake == dimp.HandshakeSuccess {
-				return time.Since(start)
-			}
-		case <-ctx.Done():
-			tb.Fatal("no handshake Success in 20 s")
-		}
-	}
+	waitSuccess(ctx, tb, d.Client, 0)
+	return time.Since(start)
 }
 
 // TestDemoStartup measures the time from starting the demo to handshake
@@ -175,5 +167,51 @@ func TestEndToEndInTmux(t *testing.T) {
 	logFile := filepath.Join(home, ".local", "state", "dimtui", "dimtui.log")
 	if raw, err := os.ReadFile(logFile); err != nil || !strings.Contains(string(raw), "handshake accepted") {
 		t.Errorf("log %s: %v (%d bytes)", logFile, err, len(raw))
+	}
+}
+
+// A second demo while one runs on the shared station directory gets a
+// station of its own, which it removes when it ends; both reach Success.
+func TestDemoSecondInstance(t *testing.T) {
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	idDir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var demos []*demo
+	for range 2 {
+		d, err := startDemo(ctx, demoConfig{Listen: "127.0.0.1:0", IdentityDir: idDir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		demos = append(demos, d)
+	}
+	if demos[0].scratch != "" || demos[1].scratch == "" {
+		t.Fatalf("scratch directories %q, %q: want only the second demo's", demos[0].scratch, demos[1].scratch)
+	}
+	for i, d := range demos {
+		waitSuccess(ctx, t, d.Client, i)
+	}
+	scratch := demos[1].scratch
+	if err := demos[1].Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(scratch); !os.IsNotExist(err) {
+		t.Errorf("scratch station %s left behind: %v", scratch, err)
+	}
+}
+
+// waitSuccess waits for demo client i to reach handshake Success.
+func waitSuccess(ctx context.Context, tb testing.TB, c *client.Client, i int) {
+	tb.Helper()
+	for {
+		select {
+		case ev := <-c.Events():
+			if s, ok := ev.(client.StatusEvent); ok && s.Status.State == client.Running && s.Status.Handshake == dimp.HandshakeSuccess {
+				return
+			}
+		case <-ctx.Done():
+			tb.Fatalf("demo %d: no handshake Success", i)
+		}
 	}
 }
