@@ -25,9 +25,10 @@ func newStationCommand() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "station",
-		Short: "Run a DIM station: WebSocket, handshake, routing, store-and-forward",
-		Long: `Runs a DIM station on one port: DIM clients connect over WebSocket (any path),
-handshake, and exchange messages through it; messages for users who are offline
+		Short: "Run a DIM station: WebSocket and MTP, handshake, routing, store-and-forward",
+		Long: `Runs a DIM station on one port: DIM clients connect over WebSocket (any path)
+or, like dimchat's Python client, MTP over TCP, told apart by their first bytes;
+they handshake and exchange messages through it; messages for users who are offline
 wait in an SQLite database until they are acknowledged. GET /status on the same
 port reports sessions, users online and stored messages as JSON.
 

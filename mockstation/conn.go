@@ -76,8 +76,8 @@ type step struct {
 	size   int          // bytes of the message the step keeps
 }
 
-// conn is one WebSocket connection and, once handshaken, one session of a
-// user. Its goroutines:
+// conn is one client connection (WebSocket or MTP stream, see transport)
+// and, once handshaken, one session of a user. Its goroutines:
 //
 //   - the reader (the session's own goroutine) reads frames, takes ACKs
 //     and hands every other frame to the worker, in order;
@@ -96,7 +96,7 @@ type step struct {
 // follow the order of the store's IDs.
 type conn struct {
 	srv    *Server
-	ws     *websocket.Conn
+	tr     transport       // the connection's framing: WebSocket or MTP
 	ctx    context.Context // ends when the connection does
 	cancel context.CancelFunc
 	addr   string // the client's address, for the log
@@ -139,7 +139,8 @@ type conn struct {
 // logger is the station's log with the client's address.
 func (c *conn) logger() *slog.Logger { return c.srv.log.With("remote", c.addr) }
 
-// closeError ends a connection with a WebSocket close status.
+// closeError ends a connection with a WebSocket close status (an MTP
+// connection logs it and closes).
 type closeError struct {
 	code   websocket.StatusCode
 	reason string
@@ -174,15 +175,20 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ws.SetReadLimit(s.cfg.MaxFrame)
-	// The session's context is its own: a shutting-down station closes the
-	// connection politely (going away) instead of cutting the read short.
+	go s.newConn(wsTransport{ws}, r.RemoteAddr).run()
+}
+
+// newConn makes the session of a connection whose framing is tr. The
+// session's context is its own: a shutting-down station closes the
+// connection politely (going away) instead of cutting the read short.
+func (s *Server) newConn(tr transport, addr string) *conn {
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &conn{srv: s, ws: ws, ctx: ctx, cancel: cancel, addr: r.RemoteAddr, remote: remoteAddress(r.RemoteAddr),
+	c := &conn{srv: s, tr: tr, ctx: ctx, cancel: cancel, addr: addr, remote: remoteAddress(addr),
 		limit: newBucket(s.cfg.RateLimit, s.cfg.RateBurst)}
 	var key [32]byte
 	_, _ = rand.Read(key[:]) // crypto/rand.Read never fails
 	c.key = hex.EncodeToString(key[:])
-	go c.run()
+	return c
 }
 
 // run is the session: it reads until the connection ends, then cleans up.
@@ -190,7 +196,7 @@ func (c *conn) run() {
 	s := c.srv
 	defer s.sessions.Done()
 	defer c.cancel()
-	defer c.ws.CloseNow()
+	defer c.tr.closeNow()
 	s.conns.Add(1)
 	defer s.conns.Add(-1)
 	c.logger().Debug("connected")
@@ -199,7 +205,7 @@ func (c *conn) run() {
 	stopShutdown := context.AfterFunc(s.ctx, func() {
 		defer close(shutDown)
 		c.drain(time.Second)
-		c.ws.Close(websocket.StatusGoingAway, "station shutting down")
+		c.tr.close(websocket.StatusGoingAway, "station shutting down")
 	})
 	defer func() {
 		if !stopShutdown() {
@@ -211,7 +217,7 @@ func (c *conn) run() {
 		c.hsTimer = time.AfterFunc(s.cfg.HandshakeTimeout, func() {
 			if c.userID().IsZero() {
 				c.logger().Info("no handshake in time", "timeout", s.cfg.HandshakeTimeout)
-				c.ws.Close(websocket.StatusPolicyViolation, "no handshake in "+s.cfg.HandshakeTimeout.String())
+				c.tr.close(websocket.StatusPolicyViolation, "no handshake in "+s.cfg.HandshakeTimeout.String())
 			}
 		})
 		c.mu.Unlock()
@@ -246,8 +252,10 @@ func (c *conn) finish(err error) {
 	case failed:
 	case c.srv.ctx.Err() != nil:
 		// Shutting down: the watcher in run closes the connection.
-	case errors.Is(err, websocket.ErrMessageTooBig):
+	case errors.Is(err, websocket.ErrMessageTooBig), errors.Is(err, errMTPTooBig):
 		c.logger().Info("frame too big, connection closed", "user", c.userID(), "limit", c.srv.cfg.MaxFrame)
+	case errors.Is(err, errMTPStream):
+		c.logger().Info("bad MTP stream, connection closed", "user", c.userID(), "err", err)
 	case status == websocket.StatusNormalClosure || status == websocket.StatusGoingAway:
 		c.logger().Debug("disconnected", "user", c.userID(), "status", int(status))
 	default:
@@ -289,7 +297,7 @@ func (c *conn) drain(d time.Duration) {
 // is taken here at once; every other frame goes to the worker.
 func (c *conn) readLoop() error {
 	for {
-		data, err := c.readFrame()
+		data, err := c.tr.readPayload()
 		if err != nil {
 			return err
 		}
@@ -309,11 +317,30 @@ var readBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 const keepReadBuffer = 64 << 10
 
-// readFrame reads one WebSocket message. The read gets no context (which
+// transport is a connection's framing, as a session uses it: payloads in,
+// payloads out, and closing. Reads come from the session's reader alone,
+// writes from one writer goroutine at a time; close and closeNow may come
+// from anywhere and end a blocked read or write.
+type transport interface {
+	// readPayload returns the next payload of the client's.
+	readPayload() ([]byte, error)
+	// writePayload sends one payload of the station's.
+	writePayload(data []byte) error
+	// close ends the connection politely, saying why where the framing
+	// can (a WebSocket close frame); closeNow ends it at once.
+	close(code websocket.StatusCode, reason string)
+	closeNow()
+}
+
+// wsTransport is the WebSocket framing: one payload per message; the
+// station sends text messages.
+type wsTransport struct{ ws *websocket.Conn }
+
+// readPayload reads one WebSocket message. The read gets no context (which
 // would cost a registration per frame): what ends the session closes the
 // connection, and that ends the read.
-func (c *conn) readFrame() ([]byte, error) {
-	_, r, err := c.ws.Reader(context.Background())
+func (t wsTransport) readPayload() ([]byte, error) {
+	_, r, err := t.ws.Reader(context.Background())
 	if err != nil {
 		return nil, err
 	}
@@ -329,6 +356,14 @@ func (c *conn) readFrame() ([]byte, error) {
 	}
 	return bytes.Clone(buf.Bytes()), nil
 }
+
+func (t wsTransport) writePayload(data []byte) error {
+	return t.ws.Write(context.Background(), websocket.MessageText, data)
+}
+
+func (t wsTransport) close(code websocket.StatusCode, reason string) { t.ws.Close(code, reason) }
+
+func (t wsTransport) closeNow() { t.ws.CloseNow() }
 
 // take hands a frame to the worker, starting it if needed. While the
 // pipeline is full it waits, and the client is not read meanwhile. It
@@ -473,12 +508,12 @@ func (c *conn) fail(err error) {
 func (c *conn) closeFor(err error) {
 	var ce *closeError
 	if !errors.As(err, &ce) {
-		c.ws.CloseNow()
+		c.tr.closeNow()
 		return
 	}
 	c.logger().Info("closing connection", "user", c.userID(), "code", int(ce.code), "reason", ce.reason)
 	c.drain(time.Second)
-	c.ws.Close(ce.code, ce.reason)
+	c.tr.close(ce.code, ce.reason)
 }
 
 // settle waits until the pipeline is empty and the worker gone.
@@ -782,7 +817,7 @@ func (d *writeDeadline) stop() {
 
 func (d *writeDeadline) expired() {
 	d.c.logger().Info("write timed out, closing connection", "user", d.c.userID(), "timeout", d.c.srv.cfg.WriteTimeout)
-	d.c.ws.CloseNow()
+	d.c.tr.closeNow()
 }
 
 // write sends one frame. A stored message is remembered as unacknowledged
@@ -802,7 +837,7 @@ func (c *conn) write(f frame, dl *writeDeadline) error {
 	}
 	dl.arm()
 	defer dl.disarm()
-	return c.ws.Write(context.Background(), websocket.MessageText, data)
+	return c.tr.writePayload(data)
 }
 
 // catchUp writes one page of what waits in the store for the session's

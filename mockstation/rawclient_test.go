@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -58,12 +59,16 @@ func user(t testing.TB, name string) *dimp.Identity {
 	return id
 }
 
-// station is a server under test, on an httptest server.
+// station is a server under test, on an httptest server (its Handler)
+// or, from startServed, on a listener of its own (Serve).
 type station struct {
-	srv *mockstation.Server
-	ts  *httptest.Server
-	url string
-	dir string
+	srv       *mockstation.Server
+	ts        *httptest.Server
+	url       string // ws://…/
+	base      string // http://…
+	addr      string // host:port
+	dir       string
+	stopServe func()
 }
 
 func startStation(t testing.TB, cfg mockstation.Config) *station {
@@ -76,19 +81,56 @@ func startStation(t testing.TB, cfg mockstation.Config) *station {
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(srv.Handler())
-	st := &station{srv: srv, ts: ts, url: "ws" + strings.TrimPrefix(ts.URL, "http"), dir: cfg.DataDir}
+	st := &station{srv: srv, ts: ts, url: "ws" + strings.TrimPrefix(ts.URL, "http"), base: ts.URL,
+		addr: ts.Listener.Addr().String(), dir: cfg.DataDir}
+	t.Cleanup(st.stop)
+	return st
+}
+
+// startServed starts a station with Serve on a port of its own, where it
+// takes WebSocket, HTTP and MTP alike.
+func startServed(t testing.TB, cfg mockstation.Config) *station {
+	t.Helper()
+	if cfg.DataDir == "" {
+		cfg.DataDir = t.TempDir()
+	}
+	srv, err := mockstation.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx, ln) }()
+	addr := ln.Addr().String()
+	st := &station{srv: srv, url: "ws://" + addr + "/", base: "http://" + addr, addr: addr, dir: cfg.DataDir,
+		stopServe: func() {
+			cancel()
+			if err := <-served; err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		}}
 	t.Cleanup(st.stop)
 	return st
 }
 
 func (st *station) stop() {
+	if st.stopServe != nil {
+		st.stopServe()
+		st.stopServe = nil
+	}
 	st.srv.Close()
-	st.ts.Close()
+	if st.ts != nil {
+		st.ts.Close()
+	}
 }
 
 func (st *station) status(t *testing.T) mockstation.Status {
 	t.Helper()
-	resp, err := http.Get(st.ts.URL + "/status")
+	resp, err := http.Get(st.base + "/status")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,6 +151,7 @@ type client struct {
 	me      *dimp.Identity
 	packer  *dimp.Packer
 	ws      *websocket.Conn
+	mtp     *mtpConn    // instead of ws: MTP over TCP (mtpclient_test.go)
 	frames  chan []byte // every frame the station sent, in order
 	readErr chan error  // how the connection ended
 	station *dimp.Profile
@@ -151,7 +194,13 @@ func connect(t testing.TB, url string, me *dimp.Identity) *client {
 	return c
 }
 
-func (c *client) close() { c.ws.Close(websocket.StatusNormalClosure, "bye") }
+func (c *client) close() {
+	if c.mtp != nil {
+		c.mtp.nc.Close()
+		return
+	}
+	c.ws.Close(websocket.StatusNormalClosure, "bye")
+}
 
 // disconnect closes c and waits until the station has dropped its session,
 // so that what the test sends next finds the user offline.
@@ -174,6 +223,10 @@ func (st *station) disconnect(t testing.TB, c *client) {
 
 func (c *client) writeFrame(typ websocket.MessageType, data []byte) {
 	c.t.Helper()
+	if c.mtp != nil {
+		c.mtp.sendMessage(c.t, data)
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
 	if err := c.ws.Write(ctx, typ, data); err != nil {

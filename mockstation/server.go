@@ -1,5 +1,6 @@
 // Package mockstation is a DIM station: the server DIMP clients connect to
-// over WebSocket, following dimchat's station (see spec/station.md) and
+// over WebSocket or, like dimchat's Python client, MTP over TCP (on the
+// same port), following dimchat's station (see spec/station.md) and
 // stricter than it.
 //
 // A connection handshakes (Hello world! → DIM? with a session key → Hello
@@ -55,9 +56,9 @@ type Config struct {
 	Listen string
 	// DataDir holds the station's identity and database; created if missing.
 	DataDir string
-	// MaxFrame bounds one incoming WebSocket message, in bytes
-	// (DefaultMaxFrame when 0). A bigger one closes the connection with
-	// status 1009 (message too big).
+	// MaxFrame bounds one incoming WebSocket message or MTP package body,
+	// in bytes (DefaultMaxFrame when 0). A bigger one closes the connection
+	// (a WebSocket with status 1009, message too big).
 	MaxFrame int64
 	// RateLimit is the sustained number of messages per second one
 	// connection may send (DefaultRateLimit when 0, no limit when negative);
@@ -111,7 +112,7 @@ type Server struct {
 	mu       sync.Mutex // guards closing and the sessions WaitGroup
 	closing  bool
 	sessions sync.WaitGroup
-	conns    atomic.Int64 // open WebSocket connections
+	conns    atomic.Int64 // open WebSocket and MTP connections
 
 	ackDone   func(found bool, err error) // learns how acknowledgements went
 	closeOnce sync.Once
@@ -198,9 +199,10 @@ func (s *Server) Run(ctx context.Context) error {
 	return errors.Join(err, s.Close())
 }
 
-// Serve accepts connections on ln until ctx ends. Then it stops listening,
-// closes every session with status 1001 (going away) and returns; the
-// database stays open until Close.
+// Serve accepts connections on ln until ctx ends: WebSocket and HTTP, and
+// MTP streams (dimchat's Python client), told apart by their first bytes.
+// Then it stops listening, closes every session (a WebSocket with status
+// 1001, going away) and returns; the database stays open until Close.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
 		Handler:           s.Handler(),
@@ -211,7 +213,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.log.Info("station listening", "id", s.me.ID, "url", url)
 
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() { errc <- hs.Serve(s.sniff(ln)) }()
 
 	svcCtx, stopServices := context.WithCancel(ctx)
 	var svcs sync.WaitGroup

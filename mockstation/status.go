@@ -12,7 +12,7 @@ type Status struct {
 	Station        string    `json:"station"`         // the station's ID
 	Started        time.Time `json:"started"`         // when the server was created
 	UptimeSeconds  float64   `json:"uptime_seconds"`  // since then
-	Connections    int64     `json:"connections"`     // open WebSocket connections
+	Connections    int64     `json:"connections"`     // open WebSocket and MTP connections
 	Sessions       int       `json:"sessions"`        // handshaken, active connections
 	UsersOnline    int       `json:"users_online"`    // users with at least one session
 	Users          []string  `json:"users"`           // their IDs, sorted
