@@ -71,15 +71,23 @@ type station struct {
 	stopServe func()
 }
 
-func startStation(t testing.TB, cfg mockstation.Config) *station {
+// newServer makes a station (data in a temporary directory unless cfg
+// names one) without serving it.
+func newServer(t testing.TB, cfg *mockstation.Config) *mockstation.Server {
 	t.Helper()
 	if cfg.DataDir == "" {
 		cfg.DataDir = t.TempDir()
 	}
-	srv, err := mockstation.New(cfg)
+	srv, err := mockstation.New(*cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return srv
+}
+
+func startStation(t testing.TB, cfg mockstation.Config) *station {
+	t.Helper()
+	srv := newServer(t, &cfg)
 	ts := httptest.NewServer(srv.Handler())
 	st := &station{srv: srv, ts: ts, url: "ws" + strings.TrimPrefix(ts.URL, "http"), base: ts.URL,
 		addr: ts.Listener.Addr().String(), dir: cfg.DataDir}
@@ -91,13 +99,7 @@ func startStation(t testing.TB, cfg mockstation.Config) *station {
 // takes WebSocket, HTTP and MTP alike.
 func startServed(t testing.TB, cfg mockstation.Config) *station {
 	t.Helper()
-	if cfg.DataDir == "" {
-		cfg.DataDir = t.TempDir()
-	}
-	srv, err := mockstation.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := newServer(t, &cfg)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
