@@ -324,8 +324,11 @@ const keepReadBuffer = 64 << 10
 type transport interface {
 	// readPayload returns the next payload of the client's.
 	readPayload() ([]byte, error)
-	// writePayload sends one payload of the station's.
-	writePayload(data []byte) error
+	// writePayload sends one payload of the station's; stored names the
+	// signature of a stored message (empty for anything else), for a
+	// framing that acknowledges deliveries itself (MTP's message response;
+	// see conn.ackWritten).
+	writePayload(data []byte, stored string) error
 	// close ends the connection politely, saying why where the framing
 	// can (a WebSocket close frame); closeNow ends it at once.
 	close(code websocket.StatusCode, reason string)
@@ -357,7 +360,7 @@ func (t wsTransport) readPayload() ([]byte, error) {
 	return bytes.Clone(buf.Bytes()), nil
 }
 
-func (t wsTransport) writePayload(data []byte) error {
+func (t wsTransport) writePayload(data []byte, _ string) error {
 	return t.ws.Write(context.Background(), websocket.MessageText, data)
 }
 
@@ -614,11 +617,18 @@ func (c *conn) handleAck(body []byte) bool {
 		c.logger().Debug("ignored acknowledgement", "body", truncate(body, 80))
 		return false
 	}
+	return c.ackWritten(ack.Signature)
+}
+
+// ackWritten acknowledges the stored message signature if it was written
+// on this connection and is not acknowledged yet (an ACK: frame, or an MTP
+// message response), and reports whether it was.
+func (c *conn) ackWritten(signature string) bool {
 	c.mu.Lock()
-	_, ok := c.unacked[ack.Signature]
+	_, ok := c.unacked[signature]
 	c.mu.Unlock()
 	if ok {
-		c.ack(ack.Signature)
+		c.ack(signature)
 	}
 	return ok
 }
@@ -837,7 +847,11 @@ func (c *conn) write(f frame, dl *writeDeadline) error {
 	}
 	dl.arm()
 	defer dl.disarm()
-	return c.tr.writePayload(data)
+	var stored string
+	if f.id != 0 {
+		stored = f.sig
+	}
+	return c.tr.writePayload(data, stored)
 }
 
 // catchUp writes one page of what waits in the store for the session's

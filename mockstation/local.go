@@ -150,6 +150,14 @@ func (c *conn) sessionContent(in *inbound, content dimp.Content) (answers []dimp
 			c.ack(o.Signature)
 		}
 		return nil, true
+	case *dimp.ForwardContent:
+		// dimchat's SDK answers the login message the station forwards
+		// with a documents reply by an empty forward of its own: nothing
+		// to do, and nothing to answer. (A forward that carries messages
+		// is not taken: they are not this session's user's to route.)
+		if len(cc.Secrets) == 0 {
+			return nil, true
+		}
 	case *dimp.TextContent:
 		if strings.EqualFold(strings.TrimSpace(cc.Text), activeUsersText) {
 			users, _ := c.srv.hub.online()

@@ -283,8 +283,9 @@ func (m *mtpReader) fill(need int) error {
 // own), and each payload of the station's goes out as one message package.
 // MTP's own traffic is handled here as udp's porter does: a message is
 // answered with a message response "OK", the command PING with PONG and
-// other commands with OK; responses to the station's packages are taken
-// and dropped, and so are the bodies NOOP, PING and PONG.
+// other commands with OK; the bodies NOOP, PING and PONG go no further. A
+// message response to a stored message acknowledges it, as dimchat's
+// station takes it: the Python client sends no ACK: frames.
 type mtpTransport struct {
 	nc           net.Conn
 	rd           mtpReader
@@ -293,7 +294,17 @@ type mtpTransport struct {
 
 	wmu  sync.Mutex // one package at a time: the reader answers, the writer sends
 	wbuf []byte
+
+	// delivered learns the signature of a stored message the client
+	// answered with a message response (see conn.ackWritten).
+	delivered func(signature string)
+	pmu       sync.Mutex
+	pending   map[[8]byte]string // transaction ID → stored message's signature
 }
+
+// maxMTPPending bounds the stored messages of a session waiting for their
+// message response.
+const maxMTPPending = 1 << 16
 
 func newMTPTransport(nc net.Conn, maxBody int, writeTimeout time.Duration, log *slog.Logger) *mtpTransport {
 	return &mtpTransport{nc: nc, rd: mtpReader{r: nc, maxBody: maxBody}, writeTimeout: writeTimeout, log: log}
@@ -318,7 +329,15 @@ func (t *mtpTransport) readPayload() ([]byte, error) {
 			if err := t.send(mtpCommandResponse, p.sn, 1, 0, answer); err != nil {
 				return nil, err
 			}
-		default: // responses to the station's packages: delivered, nothing more to do
+		case mtpMessageResponse:
+			// The client has the station's message: for a stored one, this
+			// is its acknowledgement, as the reference station takes it.
+			// AGAIN asks for nothing to be settled.
+			if !bytes.Equal(p.body, mtpBodyAgain) {
+				t.responded(p.sn)
+			}
+			continue
+		default: // command responses: nothing more to do
 			continue
 		}
 		if bytes.Equal(p.body, payloadNoop) || bytes.Equal(p.body, payloadPing) || bytes.Equal(p.body, payloadPong) {
@@ -328,8 +347,32 @@ func (t *mtpTransport) readPayload() ([]byte, error) {
 	}
 }
 
-func (t *mtpTransport) writePayload(data []byte) error {
-	return t.send(mtpMessage, newMTPSN(), 1, 0, data)
+func (t *mtpTransport) writePayload(data []byte, stored string) error {
+	sn := newMTPSN()
+	if stored != "" {
+		t.pmu.Lock()
+		if t.pending == nil {
+			t.pending = make(map[[8]byte]string)
+		}
+		// Past the bound, the message stays stored and comes again at the
+		// next session (a client that answers nothing gets nothing deleted).
+		if len(t.pending) < maxMTPPending {
+			t.pending[sn] = stored
+		}
+		t.pmu.Unlock()
+	}
+	return t.send(mtpMessage, sn, 1, 0, data)
+}
+
+// responded settles the stored message written as package sn, if any.
+func (t *mtpTransport) responded(sn [8]byte) {
+	t.pmu.Lock()
+	sig, ok := t.pending[sn]
+	delete(t.pending, sn)
+	t.pmu.Unlock()
+	if ok && t.delivered != nil {
+		t.delivered(sig)
+	}
 }
 
 func (t *mtpTransport) send(typ byte, sn [8]byte, pages, index uint32, body []byte) error {
@@ -363,7 +406,9 @@ func (s *Server) serveMTP(nc net.Conn) {
 	}
 	addr := nc.RemoteAddr().String()
 	tr := newMTPTransport(nc, int(s.cfg.MaxFrame), s.cfg.WriteTimeout, s.log.With("remote", addr))
-	s.newConn(tr, addr).run()
+	c := s.newConn(tr, addr)
+	tr.delivered = func(signature string) { c.ackWritten(signature) }
+	c.run()
 }
 
 // sniffListener serves one port to two framings, as dimchat's station

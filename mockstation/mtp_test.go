@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -272,20 +273,50 @@ func TestMTPTransport(t *testing.T) {
 	expect("44494d63" + "3333333333333333" + "00000001" + "00000000" + "00000002" + "4f4b")
 	send(hxMessageOK + hxPong)
 	// The station's own payload goes out as a message with a fresh ID.
-	done := make(chan error, 1)
-	go func() { done <- tr.writePayload([]byte(`{"x":1}`)) }()
-	client.SetReadDeadline(time.Now().Add(5 * time.Second))
-	p, err := answers.next()
-	if err != nil || <-done != nil {
-		t.Fatal(err)
+	stationMessage := func(stored string) mtpPackage {
+		t.Helper()
+		done := make(chan error, 1)
+		go func() { done <- tr.writePayload([]byte(`{"x":1}`), stored) }()
+		client.SetReadDeadline(time.Now().Add(5 * time.Second))
+		p, err := answers.next()
+		if err != nil || <-done != nil {
+			t.Fatal(err)
+		}
+		if p.typ != mtpMessage || p.headSize != 16 || p.sn == ([8]byte{}) || string(p.body) != `{"x":1}` {
+			t.Fatalf("station message %+v", p)
+		}
+		return p
 	}
-	if p.typ != mtpMessage || p.headSize != 16 || p.sn == ([8]byte{}) || string(p.body) != `{"x":1}` {
-		t.Fatalf("station message %+v", p)
-	}
+	p := stationMessage("")
 	send(hxMessage)
 	expect(hxMessageOK)
 	if p := <-payloads; string(p) != "hello" {
 		t.Fatalf("payload %q (a response or NOOP was handed on?)", p)
+	}
+	// The message response to a stored message settles it: AGAIN does
+	// not, nor does a response to a message that was not stored, nor a
+	// second response.
+	delivered := make(chan string, 4)
+	tr.delivered = func(sig string) { delivered <- sig }
+	respond := func(sn [8]byte, body string) {
+		t.Helper()
+		send(fmt.Sprintf("%x", appendMTP(nil, mtpMessageResponse, sn, 1, 0, []byte(body))))
+	}
+	stored := stationMessage("c2lnQQ==")
+	respond(stored.sn, "AGAIN")
+	respond(p.sn, "OK")
+	respond(stored.sn, "OK")
+	respond(stored.sn, "OK")
+	send(hxMessage) // a marker: the responses before it were read
+	expect(hxMessageOK)
+	<-payloads
+	close(delivered)
+	var got []string
+	for sig := range delivered {
+		got = append(got, sig)
+	}
+	if len(got) != 1 || got[0] != "c2lnQQ==" {
+		t.Fatalf("delivered %q, want the stored message once", got)
 	}
 	// An oversized package ends the stream.
 	send("44494d42" + "0102030405060708" + "00000401")

@@ -136,6 +136,13 @@ func (m *mtpConn) response(t testing.TB) mtpPack {
 // message response "OK".
 func dialMTP(t testing.TB, addr string, me *dimp.Identity) *client {
 	t.Helper()
+	return dialMTPWith(t, addr, me, true)
+}
+
+// dialMTPWith is dialMTP; respond false makes a client that does not
+// answer the station's messages.
+func dialMTPWith(t testing.TB, addr string, me *dimp.Identity, respond bool) *client {
+	t.Helper()
 	nc, err := net.DialTimeout("tcp", addr, waitFor)
 	if err != nil {
 		t.Fatal(err)
@@ -153,6 +160,10 @@ func dialMTP(t testing.TB, addr string, me *dimp.Identity) *client {
 			}
 			if p.typ != tMessage {
 				m.responses <- p
+				continue
+			}
+			if !respond {
+				c.frames <- p.body
 				continue
 			}
 			m.mu.Lock()
@@ -282,4 +293,42 @@ func TestMTPShutdown(t *testing.T) {
 	if err := a.closeErr(); !errors.Is(err, io.EOF) && !isReset(err) {
 		t.Errorf("closed with %v, want EOF", err)
 	}
+}
+
+// TestMTPResponseAcknowledges: the Python client sends no ACK: frames and
+// no receipts to the station; its MTP message response to a stored
+// message is the acknowledgement, and the message is not delivered again.
+// Without one, it is.
+func TestMTPResponseAcknowledges(t *testing.T) {
+	st := startServed(t, mockstation.Config{TimeWindow: 10 * time.Minute})
+	alice, bob := user(t, "alice"), user(t, "bob")
+	a := connect(t, st.url, alice)
+	a.know(bob)
+	sent := a.send(bob.ID, dimp.NewText("while you were away"))
+	a.receipt(dimp.ReceiptCached)
+
+	// bob's first session does not answer: the message stays.
+	b := dialMTPWith(t, st.addr, bob, false)
+	b.handshake()
+	b.know(alice)
+	if got := b.fromPeer(alice); got.rm.SignatureText() != sent.SignatureText() {
+		t.Fatal("another message delivered")
+	}
+	b.quiet(100 * time.Millisecond)
+	st.disconnect(t, b)
+	waitStored(t, st, 1)
+
+	// The second answers with message responses: the message goes.
+	b = dialMTP(t, st.addr, bob)
+	b.handshake()
+	b.know(alice)
+	if got := b.fromPeer(alice); got.rm.SignatureText() != sent.SignatureText() {
+		t.Fatal("another message redelivered")
+	}
+	waitStored(t, st, 0)
+	st.disconnect(t, b)
+
+	b = dialMTP(t, st.addr, bob)
+	b.handshake()
+	b.quiet(200 * time.Millisecond)
 }

@@ -54,6 +54,13 @@ func TestHandshake(t *testing.T) {
 	// A client may not send DIM?.
 	c.send(st.srv.ID(), dimp.NewHandshake(dimp.HandshakeAsk, c.session))
 	c.receipt("Command not support.")
+	// An empty forward (dimchat's SDK answers a forwarded login so) is
+	// taken without an answer; one that carries a message is refused.
+	c.send(st.srv.ID(), &dimp.ForwardContent{Head: dimp.NewHead(dimp.ContentForward)})
+	c.quiet(100 * time.Millisecond)
+	c.send(st.srv.ID(), &dimp.ForwardContent{Head: dimp.NewHead(dimp.ContentForward),
+		Secrets: []*dimp.ReliableMessage{c.seal(st.srv.ID(), dimp.NewText("inner"), false)}})
+	c.receipt("Content not support.")
 
 	// Every connection gets its own key.
 	c2 := dial(t, st.url, alice)
