@@ -22,6 +22,9 @@ var (
 	ErrClosed      = errors.New("client is not running")
 	ErrNotRunning  = errors.New("not connected to the station")
 	ErrUnknownPeer = errors.New("no meta or visa for this peer")
+	// ErrNoUserList: the station does not say who is online (it refused
+	// the question earlier in this session).
+	ErrNoUserList = errors.New("the station does not list its users")
 )
 
 // Config sets up a client.
@@ -205,7 +208,11 @@ func (c *Client) ActiveUsers(ctx context.Context) error {
 			err = ErrNotRunning
 			return
 		}
-		_, err = l.send(l.station, dimp.NewText("active users"), false)
+		if l.usersUnlisted {
+			err = ErrNoUserList
+			return
+		}
+		l.usersAsk, err = l.send(l.station, dimp.NewText("active users"), false)
 	}); derr != nil {
 		return derr
 	}

@@ -196,6 +196,9 @@ type ReceiptEvent struct {
 type UsersEvent struct {
 	Time  time.Time
 	Users []dimp.ID
+	// Unlisted: the station refused to say (dimchat's dimples station
+	// answers "Content not support."); Users is empty.
+	Unlisted bool
 }
 
 // PeerEvent reports that a peer's meta and visa became known and verified.

@@ -60,17 +60,19 @@ type loop struct {
 	rtt       time.Duration
 	remote    string
 
-	peers    map[string]*dimp.Profile
-	queries  map[string]time.Time    // visa queries in flight, by peer
-	waitOut  map[string][]*outgoing  // messages waiting for a peer's visa
-	waitIn   map[string][]*held      // messages waiting for their sender's visa
-	outbox   map[MessageID]*outgoing // messages sent and not settled yet, by ID
-	bySig    map[string]*outgoing    // the same, by signature
-	inbox    map[MessageID]*incoming // messages received, for MarkRead
-	inOrder  []MessageID             // inbox in arrival order, to bound it
-	attached map[string]bool         // peers that were sent our meta and visa
-	seen     *sigSet                 // signatures already processed
-	seq      int
+	peers         map[string]*dimp.Profile
+	queries       map[string]time.Time    // visa queries in flight, by peer
+	waitOut       map[string][]*outgoing  // messages waiting for a peer's visa
+	waitIn        map[string][]*held      // messages waiting for their sender's visa
+	outbox        map[MessageID]*outgoing // messages sent and not settled yet, by ID
+	bySig         map[string]*outgoing    // the same, by signature
+	inbox         map[MessageID]*incoming // messages received, for MarkRead
+	inOrder       []MessageID             // inbox in arrival order, to bound it
+	attached      map[string]bool         // peers that were sent our meta and visa
+	usersAsk      MessageID               // the "active users" question waiting for its answer
+	usersUnlisted bool                    // the station refused that question this session
+	seen          *sigSet                 // signatures already processed
+	seq           int
 
 	// Step-through (step.go): frames held until the presenter releases them.
 	step    StepMode
@@ -333,6 +335,7 @@ func (l *loop) onHandshake(rm *dimp.ReliableMessage, hc *dimp.HandshakeCommand) 
 // onRunning resends what the station has not acknowledged, oldest first,
 // and announces the user: its visa and a login, to everyone.
 func (l *loop) onRunning() {
+	l.usersAsk, l.usersUnlisted = "", false // a new session may answer
 	// What waits is gathered first: the announcements and queries below
 	// go out once, not a second time as if they were waiting too.
 	var pending []*outgoing

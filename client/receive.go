@@ -166,9 +166,20 @@ func (l *loop) dispatch(rm *dimp.ReliableMessage, im *dimp.InstantMessage, p *di
 		return
 	case *dimp.TextContent:
 		if l.isStation(rm.Sender) {
+			// The answer to "active users": dimtui's station lists the
+			// users in `users`; dimchat's station-py writes a Markdown
+			// table, taken as the answer only while a question waits.
 			if users, ok := c.Extra["users"]; ok {
+				l.usersAsk = ""
 				l.c.emit(l.ctx, UsersEvent{Time: now, Users: parseUsers(users)})
 				return
+			}
+			if l.usersAsk != "" {
+				if users, ok := parseUserTable(c.Text); ok {
+					l.usersAsk = ""
+					l.c.emit(l.ctx, UsersEvent{Time: now, Users: users})
+					return
+				}
 			}
 		}
 	case *dimp.ForwardContent:
@@ -240,6 +251,9 @@ func (l *loop) onReceipt(rm *dimp.ReliableMessage, r *dimp.ReceiptCommand) {
 	if o == nil {
 		return
 	}
+	if l.isStation(rm.Sender) && !routedOK(r.Text) {
+		l.onRefused(o, r.Text)
+	}
 	switch {
 	case l.isStation(rm.Sender):
 		to := o.im.Receiver
@@ -261,6 +275,60 @@ func (l *loop) onReceipt(rm *dimp.ReliableMessage, r *dimp.ReceiptCommand) {
 			l.setDelivery(o, Delivered, r.Text)
 		}
 	}
+}
+
+// routedOK reports whether a station's receipt text says it took a
+// message (rather than why it did not).
+func routedOK(text string) bool {
+	switch text {
+	case dimp.ReceiptDelivered, dimp.ReceiptCached, dimp.ReceiptReceived, "Message redirected.", "Message forwarded.":
+		return true
+	}
+	return false
+}
+
+// onRefused acts on the station's refusal of one of the client's own
+// questions, whose answer would otherwise be waited for: a visa query
+// ("Command not support." from a station that knows only another command
+// name, "Document not found.") fails what waits for the peer at once, with
+// the station's words; an "active users" question the station does not
+// answer ("Content not support." from dimples) is not asked again in this
+// session.
+func (l *loop) onRefused(o *outgoing, text string) {
+	switch c := o.im.Content.(type) {
+	case *dimp.DocumentCommand:
+		k := key(c.ID)
+		if _, waiting := l.queries[k]; c.IsQuery() && waiting {
+			delete(l.queries, k)
+			l.peerUnknown(k, fmt.Errorf("%w: the station answered the query for %s: %s", ErrUnknownPeer, c.ID, text))
+		}
+	case *dimp.TextContent:
+		if o.id == l.usersAsk {
+			l.usersAsk, l.usersUnlisted = "", true
+			l.c.emit(l.ctx, UsersEvent{Time: time.Now(), Unlisted: true})
+		}
+	}
+}
+
+// parseUserTable reads the Markdown answer of dimchat's station-py to
+// "active users": a table whose header row is `| ID | Sockets |` and whose
+// rows start with a user's ID. ok says whether text is such a table.
+func parseUserTable(text string) (users []dimp.ID, ok bool) {
+	for line := range strings.Lines(text) {
+		cells := strings.Split(strings.TrimSpace(line), "|")
+		if len(cells) < 3 || cells[0] != "" {
+			continue
+		}
+		first := strings.TrimSpace(cells[1])
+		if first == "ID" {
+			ok = true
+			continue
+		}
+		if id, err := dimp.ParseID(first); err == nil && ok {
+			users = append(users, id)
+		}
+	}
+	return users, ok
 }
 
 // byEnvelope finds the message a receipt is about by its envelope

@@ -11,6 +11,10 @@ import (
 const (
 	CmdMeta      = "meta"
 	CmdDocuments = "documents"
+	// CmdDocument is the name dimchat's apps write for documents commands
+	// (dimples turns "documents" into it on the way out), and the one
+	// stations on dimp 2.2 know; NewDocumentCommand writes it.
+	CmdDocument  = "document"
 	CmdReceipt   = "receipt"
 	CmdHandshake = "handshake"
 	CmdLogin     = "login"
@@ -40,7 +44,7 @@ func parseCommand(r *fieldReader, h Head) Content {
 	switch name {
 	case CmdMeta:
 		return &MetaCommand{CommandHead: ch, ID: r.idOf("did", r.rawEither("did", "ID")), Meta: parseMetaField(r, "meta")}
-	case CmdDocuments, "document", "profile":
+	case CmdDocuments, CmdDocument, "profile":
 		return parseDocumentCommand(r, ch)
 	case CmdReceipt:
 		return parseReceipt(r, ch)
@@ -144,7 +148,10 @@ func writeMeta(w *jsonx.Writer, key string, m *Meta) {
 
 // DocumentCommand queries documents (Documents nil) newer than LastTime, or
 // carries them, optionally with the meta. Old peers send `document` (one
-// map) under the command name "document"; both are read.
+// map) under the command name "document"; both are read. It is written
+// under the name "document", as dimchat's apps write it (every peer reads
+// that name; stations on dimp 2.2 know no other), with both `documents` and
+// the single `document`.
 type DocumentCommand struct {
 	CommandHead
 	ID        ID
@@ -155,7 +162,7 @@ type DocumentCommand struct {
 
 // NewDocumentCommand makes a documents query (docs nil) or response.
 func NewDocumentCommand(id ID, meta *Meta, docs []*Document) *DocumentCommand {
-	return &DocumentCommand{CommandHead: newCommandHead(CmdDocuments), ID: id, Meta: meta, Documents: docs}
+	return &DocumentCommand{CommandHead: newCommandHead(CmdDocument), ID: id, Meta: meta, Documents: docs}
 }
 
 func parseDocumentCommand(r *fieldReader, ch CommandHead) *DocumentCommand {

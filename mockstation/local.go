@@ -328,7 +328,7 @@ func (c *conn) documentQuery(in *inbound, cmd *dimp.DocumentCommand) []dimp.Cont
 	// Answer in the asker's dialect: dimchat's apps (dimples) and its 2024
 	// browser client ask and read "document"; dimp 2.4 asks "documents".
 	// Both forms carry `documents` and the single `document`.
-	if cmd.Name == "document" {
+	if cmd.Name == dimp.CmdDocuments {
 		resp.Name = cmd.Name
 	}
 	answers := []dimp.Content{resp}

@@ -640,7 +640,9 @@ func TestMetaAndDocuments(t *testing.T) {
 	a.receipt("Document not changed.")
 
 	// The query answers with the visa; one that has it already is told so.
+	// Asked the dimp 2.4 way (command "documents"), answered so.
 	q := dimp.NewDocumentCommand(carol.ID, nil, nil)
+	q.Name = dimp.CmdDocuments
 	a.send(to, q)
 	d, ok := a.next().im.Content.(*dimp.DocumentCommand)
 	if !ok || len(d.Documents) != 1 || d.Documents[0].Data != carol.Visa.Data || d.Meta == nil {
@@ -649,9 +651,9 @@ func TestMetaAndDocuments(t *testing.T) {
 	if d.CommandName() != dimp.CmdDocuments {
 		t.Errorf("a documents query answered with command %q", d.CommandName())
 	}
-	// Asked the way dimchat's apps ask (command "document"), answered so.
+	// Asked the way dimchat's apps (and dimtui) ask, command "document",
+	// answered so.
 	old := dimp.NewDocumentCommand(carol.ID, nil, nil)
-	old.Name = "document"
 	a.send(to, old)
 	if d, ok := a.next().im.Content.(*dimp.DocumentCommand); !ok || d.CommandName() != "document" || len(d.Documents) != 1 {
 		t.Errorf("a document query answered %+v", d)

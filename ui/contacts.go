@@ -26,6 +26,9 @@ type contactList struct {
 	rows  []*contact // sorted, rebuilt on change
 	sel   int        // keyboard selection
 	top   int
+	// unlisted: the station does not say who is online (dimchat's dimples
+	// station refuses "active users").
+	unlisted bool
 }
 
 func newContactList() contactList { return contactList{byKey: map[string]*contact{}} }
@@ -152,7 +155,11 @@ func (l *contactList) view(st *Styles, w, h int, current dimp.ID, unread func(di
 	if focused {
 		title = st.FocusedTitle
 	}
-	out = append(out, fit(title.Render("Contacts")+st.Footer.Render(fmt.Sprintf(" %d online", online)), w))
+	count := fmt.Sprintf(" %d online", online)
+	if l.unlisted {
+		count = " online: ?"
+	}
+	out = append(out, fit(title.Render("Contacts")+st.Footer.Render(count), w))
 	rowsH := h - 1
 	if l.sel < l.top {
 		l.top = l.sel

@@ -853,3 +853,32 @@ func TestRepeatedErrorsAreCounted(t *testing.T) {
 		t.Errorf("no count or no placeholder title:\n%s", screen)
 	}
 }
+
+// A station that refuses to say who is online (dimchat's dimples station)
+// leaves the contacts as they were and says the count is unknown; the
+// periodic question it refuses flashes no error, /who does.
+func TestUsersUnlisted(t *testing.T) {
+	a, f := newTestApp(100, 30)
+	feed(a, client.UsersEvent{Time: testTime(1), Users: []dimp.ID{testEcho(), bob}})
+	if s := screenText(a); !strings.Contains(s, "Contacts 2 online") {
+		t.Fatalf("no count of the users online:\n%s", s)
+	}
+	feed(a, client.UsersEvent{Time: testTime(2), Unlisted: true})
+	s := screenText(a)
+	if !strings.Contains(s, "Contacts online: ?") || !strings.Contains(s, "bob") {
+		t.Fatalf("after the station refused to list its users:\n%s", s)
+	}
+	p := pane(a)
+	update(a, f, callDoneMsg{pane: p.id, what: "who is online", err: client.ErrNoUserList})
+	if p.flash != "" {
+		t.Errorf("the periodic question flashed %q", p.flash)
+	}
+	update(a, f, callDoneMsg{pane: p.id, what: "who is online", err: client.ErrNoUserList, flash: "asked"})
+	if !strings.Contains(p.flash, "does not list its users") {
+		t.Errorf("/who flashed %q", p.flash)
+	}
+	feed(a, client.UsersEvent{Time: testTime(3), Users: []dimp.ID{testEcho()}})
+	if s := screenText(a); !strings.Contains(s, "Contacts 1 online") {
+		t.Errorf("a later answer is not shown:\n%s", s)
+	}
+}

@@ -244,6 +244,9 @@ func (p *Pane) Update(msg tea.Msg) tea.Cmd {
 			if errors.Is(msg.err, context.Canceled) {
 				return nil
 			}
+			if errors.Is(msg.err, client.ErrNoUserList) && msg.flash == "" {
+				return nil // the periodic question, which this station does not answer
+			}
 			p.opt.Logger.Warn("ui call", "what", msg.what, "err", msg.err)
 			return p.setFlash(fmt.Sprintf("%s: %v", msg.what, msg.err), true)
 		}
@@ -315,6 +318,10 @@ func (p *Pane) handleEvent(ev client.Event) tea.Cmd {
 	case client.ReceiptEvent:
 		p.onReceipt(ev)
 	case client.UsersEvent:
+		p.contacts.unlisted = ev.Unlisted
+		if ev.Unlisted {
+			return nil // who is online stays unknown; the contacts stay as they are
+		}
 		p.contacts.setOnline(p.me, ev.Users)
 		var bot dimp.ID
 		for _, u := range ev.Users {

@@ -66,7 +66,9 @@ type Record struct {
 	Receipt json.RawMessage `json:"receipt,omitempty"`
 	Tries   int             `json:"tries,omitempty"`
 	Users   []string        `json:"users,omitempty"`
-	Text    string          `json:"text,omitempty"`
+	// Unlisted: the station refused to say who is online.
+	Unlisted bool   `json:"unlisted,omitempty"`
+	Text     string `json:"text,omitempty"`
 }
 
 // TranscriptPane names a pane of the transcript: its number and user.
@@ -162,7 +164,7 @@ func (r *recorder) observe(p *Pane, ev client.Event) {
 	case client.ResentEvent:
 		rec.Time, rec.Event, rec.ID, rec.Tries = ev.Time, "resent", string(ev.ID), ev.Tries
 	case client.UsersEvent:
-		rec.Time, rec.Event = ev.Time, "users"
+		rec.Time, rec.Event, rec.Unlisted = ev.Time, "users", ev.Unlisted
 		rec.Users = []string{}
 		for _, u := range ev.Users {
 			rec.Users = append(rec.Users, u.String())
@@ -548,7 +550,7 @@ func (rec Record) event() (client.Event, error) {
 	case "resent":
 		return client.ResentEvent{Time: rec.Time, ID: client.MessageID(rec.ID), Tries: rec.Tries}, nil
 	case "users":
-		ev := client.UsersEvent{Time: rec.Time}
+		ev := client.UsersEvent{Time: rec.Time, Unlisted: rec.Unlisted}
 		for _, u := range rec.Users {
 			if id, err := dimp.ParseID(u); err == nil {
 				ev.Users = append(ev.Users, id)
