@@ -12,18 +12,7 @@ import (
 // TestOutboxIsBounded checks that a long-running client (the echo bot runs
 // for days) does not keep every message it ever sent or received.
 func TestOutboxIsBounded(t *testing.T) {
-	sign, _ := crypto.GenerateECC()
-	visa, _ := crypto.GenerateRSA(1024)
-	me, err := dimp.NewIdentity(dimp.User, dimp.MetaMKM, "bot", "", sign, visa)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := New(Config{URL: "ws://127.0.0.1:1", Identity: me, EventBuffer: 1 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := newLoop(c)
-	l.ctx = context.Background()
+	l, me := newTestLoop(t, dimp.ID{}, 1<<20)
 	peer := me.Profile()
 	for i := range 3 * maxOutbox {
 		o := &outgoing{id: messageID(me.ID, int64(i+1)), im: dimp.NewInstantMessage(me.ID, peer.ID, dimp.NewText("x")),
@@ -59,8 +48,9 @@ func TestOutboxIsBounded(t *testing.T) {
 }
 
 // newTestLoop is a loop whose session with station is running, without a
-// connection: what it would write is dropped.
-func newTestLoop(t *testing.T, station dimp.ID) (*loop, *dimp.Identity) {
+// connection: what it would write is dropped. Its events wait in a buffer
+// of the given size.
+func newTestLoop(t *testing.T, station dimp.ID, buffer int) (*loop, *dimp.Identity) {
 	t.Helper()
 	sign, _ := crypto.GenerateECC()
 	visa, _ := crypto.GenerateRSA(1024)
@@ -68,7 +58,7 @@ func newTestLoop(t *testing.T, station dimp.ID) (*loop, *dimp.Identity) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := New(Config{URL: "ws://127.0.0.1:1", Identity: me, EventBuffer: 1 << 10})
+	c, err := New(Config{URL: "ws://127.0.0.1:1", Identity: me, EventBuffer: buffer})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +109,7 @@ func stationReceipt(l *loop, o *outgoing, text string) (*dimp.ReliableMessage, *
 // the query timeout.
 func TestRefusedQueryFailsAtOnce(t *testing.T) {
 	station := newTestID(t, dimp.Station, "s1")
-	l, me := newTestLoop(t, station)
+	l, me := newTestLoop(t, station, 1<<10)
 	bob := newTestID(t, dimp.User, "bob")
 
 	l.query(bob)
@@ -160,7 +150,7 @@ func TestRefusedQueryFailsAtOnce(t *testing.T) {
 // and a refusal stops the question for the session.
 func TestActiveUsersDialects(t *testing.T) {
 	station := newTestID(t, dimp.Station, "s1")
-	l, me := newTestLoop(t, station)
+	l, me := newTestLoop(t, station, 1<<10)
 	bob := newTestID(t, dimp.User, "bob")
 	table := "Totally 3 users\n\n| ID | Sockets |\n|----|---------|\n| " + me.ID.String() +
 		" | _('127.0.0.1', 5000)_ |\n| " + bob.String() + " | _('127.0.0.1', 5001)_ _('127.0.0.1', 5002)_ |\n\n2 active users."
