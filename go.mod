@@ -2,6 +2,11 @@ module dimtui
 
 go 1.26.8
 
+// dimchat's browser client makes 1023-bit RSA keys four times in ten;
+// crypto/rsa refuses keys under 1024 bits without this (dimp/crypto keeps
+// smaller ones out).
+godebug rsa1024min=0
+
 require (
 	charm.land/bubbles/v2 v2.2.1
 	charm.land/bubbletea/v2 v2.1.1

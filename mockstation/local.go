@@ -42,6 +42,14 @@ func (c *conn) local(in *inbound, reached []string) error {
 		answers = c.metaCommand(in, cc)
 	case *dimp.DocumentCommand:
 		answers = c.documentCommand(in, cc)
+	case *dimp.ForwardContent:
+		if c.userID().IsZero() {
+			return c.hold(in)
+		}
+		if !in.forwarded {
+			return c.forwarded(cc)
+		}
+		answers = []dimp.Content{notSupported(in.rm, content)}
 	default:
 		if c.userID().IsZero() {
 			return c.hold(in)
@@ -60,6 +68,25 @@ func (c *conn) local(in *inbound, reached []string) error {
 	}
 	for _, a := range answers {
 		if err := c.answer(in, a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// forwarded handles the messages a forward content to the station
+// carries as if they had come one by one: dimchat's browser client wraps
+// its receipt for a forwarded login so, and its Python SDK sends an empty
+// forward, which needs nothing. Each is checked like any other message
+// (signed by this session's user, within the time window) and answered
+// with its own receipts; a forward inside is not unwrapped again.
+func (c *conn) forwarded(fc *dimp.ForwardContent) error {
+	for _, secret := range fc.Secrets {
+		raw, err := secret.MarshalJSON()
+		if err != nil {
+			continue // it parsed, so it writes
+		}
+		if err := c.handleMessage(&inbound{rm: secret, raw: raw, forwarded: true}); err != nil {
 			return err
 		}
 	}
@@ -150,14 +177,6 @@ func (c *conn) sessionContent(in *inbound, content dimp.Content) (answers []dimp
 			c.ack(o.Signature)
 		}
 		return nil, true
-	case *dimp.ForwardContent:
-		// dimchat's SDK answers the login message the station forwards
-		// with a documents reply by an empty forward of its own: nothing
-		// to do, and nothing to answer. (A forward that carries messages
-		// is not taken: they are not this session's user's to route.)
-		if len(cc.Secrets) == 0 {
-			return nil, true
-		}
 	case *dimp.TextContent:
 		if strings.EqualFold(strings.TrimSpace(cc.Text), activeUsersText) {
 			users, _ := c.srv.hub.online()

@@ -33,6 +33,9 @@ type inbound struct {
 	raw    []byte        // the message as it arrived (one line of the frame)
 	from   *dimp.Profile // the sender's checked profile, once known
 	attach bool          // the next answer carries the station's meta and visa
+	// forwarded: it came inside a forward content to the station, whose
+	// messages are handled one level deep.
+	forwarded bool
 }
 
 // handlePackage takes one message off the wire. Refusals are answered with

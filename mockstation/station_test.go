@@ -54,13 +54,10 @@ func TestHandshake(t *testing.T) {
 	// A client may not send DIM?.
 	c.send(st.srv.ID(), dimp.NewHandshake(dimp.HandshakeAsk, c.session))
 	c.receipt("Command not support.")
-	// An empty forward (dimchat's SDK answers a forwarded login so) is
-	// taken without an answer; one that carries a message is refused.
+	// An empty forward (dimchat's Python SDK answers a forwarded login
+	// so) is taken without an answer.
 	c.send(st.srv.ID(), &dimp.ForwardContent{Head: dimp.NewHead(dimp.ContentForward)})
 	c.quiet(100 * time.Millisecond)
-	c.send(st.srv.ID(), &dimp.ForwardContent{Head: dimp.NewHead(dimp.ContentForward),
-		Secrets: []*dimp.ReliableMessage{c.seal(st.srv.ID(), dimp.NewText("inner"), false)}})
-	c.receipt("Content not support.")
 
 	// Every connection gets its own key.
 	c2 := dial(t, st.url, alice)
@@ -920,4 +917,42 @@ func mustEncrypt(t *testing.T, k crypto.EncryptKey, plain string) []byte {
 		t.Fatal(err)
 	}
 	return ct
+}
+
+// TestForwardToStation: the messages of a forward content to the station
+// are handled as if sent one by one (dimchat's browser client wraps its
+// receipts so): routed to their receivers and answered, each checked like
+// any message; a forward inside a forward is not unwrapped.
+func TestForwardToStation(t *testing.T) {
+	st := startStation(t, mockstation.Config{})
+	alice, bob, carol := user(t, "alice"), user(t, "bob"), user(t, "carol")
+	b := connect(t, st.url, bob)
+	b.know(alice)
+	a := connect(t, st.url, alice)
+	a.know(bob)
+	wrap := func(msgs ...*dimp.ReliableMessage) *dimp.ForwardContent {
+		return &dimp.ForwardContent{Head: dimp.NewHead(dimp.ContentForward), Secrets: msgs}
+	}
+
+	inner := a.seal(bob.ID, dimp.NewText("inside a forward"), false)
+	a.send(st.srv.ID(), wrap(inner))
+	if got := b.fromPeer(alice); got.rm.SignatureText() != inner.SignatureText() {
+		t.Fatal("bob got another message")
+	}
+	if r := a.receipt(dimp.ReceiptDelivered); r.Origin == nil || r.Origin.Signature != inner.SignatureText() {
+		t.Errorf("receipt for %+v, want the inner message", r.Origin)
+	}
+
+	// Not alice's to send: refused as if sent directly.
+	c := dial(t, st.url, carol)
+	c.know(bob)
+	forged := c.seal(bob.ID, dimp.NewText("carol's"), false)
+	a.send(st.srv.ID(), wrap(forged))
+	a.receipt("Sender not handshaken on this connection.")
+	b.quiet(100 * time.Millisecond)
+
+	// One level only.
+	a.send(st.srv.ID(), wrap(a.seal(st.srv.ID(), wrap(a.seal(bob.ID, dimp.NewText("deep"), false)), false)))
+	a.receipt("Content not support.")
+	b.quiet(100 * time.Millisecond)
 }

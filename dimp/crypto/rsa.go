@@ -14,10 +14,15 @@ import (
 	"dimtui/dimp/internal/ted"
 )
 
-// RSA key sizes this package reads. Below 1024 bits is broken; above 8192
-// bits a single verification becomes a denial of service.
+// RSA key sizes this package reads. Smaller keys are broken, and above
+// 8192 bits a single verification becomes a denial of service. The least
+// is 1023 bits, not 1024: dimchat's browser client makes its keys as the
+// product of two 512-bit primes, which has 1023 bits about four times in
+// ten, and those users must be able to talk. (Go's crypto/rsa refuses keys
+// under 1024 bits unless GODEBUG rsa1024min=0: go.mod sets it, and this
+// bound keeps everything smaller out.)
 const (
-	minRSABits = 1024
+	minRSABits = 1023
 	maxRSABits = 8192
 )
 
