@@ -261,8 +261,7 @@ func (l *loop) onReceipt(rm *dimp.ReliableMessage, r *dimp.ReceiptCommand) {
 		case to.IsBroadcast() || l.isStation(to):
 			// The station processed it: any answer means it arrived.
 			l.setDelivery(o, AtStation, r.Text)
-		case r.Text == dimp.ReceiptDelivered || r.Text == dimp.ReceiptCached || r.Text == dimp.ReceiptReceived ||
-			r.Text == "Message redirected." || r.Text == "Message forwarded.":
+		case routedOK(r.Text):
 			l.setDelivery(o, AtStation, r.Text)
 		default:
 			// A routed message the station refused: the text says why.

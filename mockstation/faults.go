@@ -224,14 +224,7 @@ func (f *Faults) resume(c *conn, in *inbound) error {
 	}
 	c.srv.hub.setActive(c, true) // catches up with what was stored meanwhile
 	c.logger().Info("expired session back", "user", c.userID())
-	held := c.held
-	c.held = nil
-	for _, h := range held {
-		if err := c.handleMessage(&inbound{rm: h.rm, raw: h.raw}); err != nil {
-			return err
-		}
-	}
-	return nil
+	return c.releaseHeld()
 }
 
 // fromClient sees a frame as it arrives from the client: it returns nil

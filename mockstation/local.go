@@ -139,6 +139,12 @@ func (c *conn) handshake(in *inbound, hc *dimp.HandshakeCommand) error {
 		return err
 	}
 	c.kick()
+	return c.releaseHeld()
+}
+
+// releaseHeld handles, in order, the messages held until the handshake
+// (see hold).
+func (c *conn) releaseHeld() error {
 	held := c.held
 	c.held = nil
 	for _, h := range held {

@@ -743,27 +743,13 @@ func (s *SQLite) PendingMessages(ctx context.Context, receiver string, after int
 
 // AckMessage implements MessageStore.
 func (s *SQLite) AckMessage(ctx context.Context, receiver, signature string) (bool, error) {
-	n, err := s.AckMessages(ctx, []Ack{{Receiver: receiver, Signature: signature}})
-	return n > 0, err
-}
-
-// AckMessages implements MessageStore.
-func (s *SQLite) AckMessages(ctx context.Context, acks []Ack) (int, error) {
-	var found int
-	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
-		for _, a := range acks {
-			ok, err := s.ack(tx, a)
-			if err != nil {
-				return err
-			}
-			if ok {
-				found++
-			}
-		}
-		return nil
+	var found bool
+	err := s.write(ctx, func(ctx context.Context, tx *txn) (err error) {
+		found, err = s.ack(tx, Ack{Receiver: receiver, Signature: signature})
+		return err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("acknowledge messages: %w", err)
+		return false, fmt.Errorf("acknowledge message: %w", err)
 	}
 	return found, nil
 }

@@ -101,9 +101,6 @@ type MessageStore interface {
 	// AckMessage removes the message (receiver, signature) and remembers it
 	// as acknowledged. It reports whether such a message was waiting.
 	AckMessage(ctx context.Context, receiver, signature string) (bool, error)
-	// AckMessages is AckMessage for many at once, in one commit; it returns
-	// how many were waiting.
-	AckMessages(ctx context.Context, acks []Ack) (int, error)
 	// AckMessageAsync is AckMessage without the wait: it queues a and
 	// returns (it waits only while too many acknowledgements are queued).
 	// The acknowledgement is committed with the store's next commit, or
