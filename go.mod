@@ -7,8 +7,12 @@ go 1.26.8
 // smaller ones out).
 godebug rsa1024min=0
 
+// charm.land/bubbles/v2 is pinned at v2.1.1, its newest approved release:
+// the module proxy also serves v2.2.x, which is not an approved release of
+// bubbles. `go get -u` or a plain `go get charm.land/bubbles/v2` would take
+// it; deps_test.go fails if that happens.
 require (
-	charm.land/bubbles/v2 v2.2.1
+	charm.land/bubbles/v2 v2.1.1
 	charm.land/bubbletea/v2 v2.1.1
 	charm.land/lipgloss/v2 v2.1.0
 	github.com/charmbracelet/colorprofile v0.4.3
