@@ -67,6 +67,8 @@ func parseCommand(r *fieldReader, h Head) Content {
 			}
 		}
 		return c
+	case CmdSearch, CmdOnlineUsers:
+		return parseSearchCommand(r, ch)
 	case CmdMute, CmdBlock:
 		c := &ListCommand{CommandHead: ch}
 		if raw := r.raw("list"); raw != nil {

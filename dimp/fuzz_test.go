@@ -143,6 +143,9 @@ func FuzzParseContent(f *testing.F) {
 		`{"type":"file","sn":1,"filename":"a.png","password":{"algorithm":"PLAIN"}}`,
 		`{"type":207,"sn":1,"title":"t","messages":[{"sender":"anyone@anywhere","content":{"type":1,"text":"x"}}]}`,
 		`{"type":55,"sn":1,"text":"q","origin":{"sender":"anyone@anywhere","type":"1","sn":3}}`,
+		`{"type":136,"sn":1,"cmd":"users","tag":1,"keywords":["a","b"],"start":"2","limit":3}`,
+		`{"type":136,"sn":1,"command":"search","users":["anyone@anywhere"],"station":"anyone@anywhere",` +
+			`"results":{"anyone@anywhere/t":null},"visas":{"anyone@anywhere":{"ID":"anyone@anywhere","data":"{}","signature":"AA=="}}}`,
 	} {
 		f.Add([]byte(s))
 	}
