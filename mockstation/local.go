@@ -177,6 +177,11 @@ func (c *conn) sessionContent(in *inbound, content dimp.Content) (answers []dimp
 		return c.reportCommand(in, cc), true
 	case *dimp.ListCommand:
 		return c.listCommand(in, cc), true
+	case *dimp.SearchCommand:
+		if a := c.search(in, cc); a != nil {
+			return []dimp.Content{a}, true
+		}
+		return nil, true
 	case *dimp.ReceiptCommand:
 		// A receipt to the station acknowledges a message it delivered.
 		if o := cc.Origin; o != nil && o.Signature != "" && (o.Receiver.IsZero() || o.Receiver.SameAs(in.rm.Sender)) {

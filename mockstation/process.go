@@ -87,7 +87,8 @@ func (c *conn) session() (dimp.ID, *dimp.Profile) {
 //     window;
 //  4. attached meta and visa are stored;
 //  5. the receiver decides: the station (processed here), everyone
-//     (pushed to all online users, then processed here), a user (stored and
+//     (pushed to all online users, then processed here), the search
+//     engine archivist@anywhere (answered here), a user (stored and
 //     routed), or refused (groups, other broadcasts, other stations).
 func (c *conn) handleMessage(in *inbound) error {
 	rm := in.rm
@@ -153,6 +154,11 @@ func (c *conn) dispatch(in *inbound, early bool) error {
 	case recv.IsGroup():
 		return c.refuse(in, "Group message not supported: send it to each member.",
 			fmt.Errorf("%w: %s", errGroup, recv))
+	case recv.SameAs(dimp.Archivist):
+		if early {
+			return c.hold(in)
+		}
+		return c.archivist(in)
 	case recv.IsBroadcast():
 		return c.refuse(in, "Receiver not supported.", fmt.Errorf("%w: %s", errReceiver, recv))
 	case recv.Type() == dimp.Station:

@@ -172,6 +172,9 @@ func (s *Server) learn(ctx context.Context, p *dimp.Profile, meta *dimp.Meta, do
 		}
 		return saved, nil
 	}
+	if saved {
+		s.index.put(p.ID, doc)
+	}
 	return saved, s.known.merge(key, p, doc)
 }
 

@@ -43,6 +43,14 @@ func user(t testing.TB, name string) *dimp.Identity {
 	if id := identities.m[name]; id != nil {
 		return id
 	}
+	id := nicknamed(t, name, name)
+	identities.m[name] = id
+	return id
+}
+
+// nicknamed makes a user whose visa name may differ from its ID's name.
+func nicknamed(t testing.TB, name, nickname string) *dimp.Identity {
+	t.Helper()
 	sign, err := crypto.GenerateECC()
 	if err != nil {
 		t.Fatal(err)
@@ -51,11 +59,10 @@ func user(t testing.TB, name string) *dimp.Identity {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := dimp.NewIdentity(dimp.User, dimp.MetaMKM, name, name, sign, visa)
+	id, err := dimp.NewIdentity(dimp.User, dimp.MetaMKM, name, nickname, sign, visa)
 	if err != nil {
 		t.Fatal(err)
 	}
-	identities.m[name] = id
 	return id
 }
 

@@ -7,8 +7,9 @@
 // world! with the key → DIM!), after which the station routes the user's
 // messages to other users, storing each one in SQLite until its receiver
 // acknowledges it, and answers what is addressed to the station itself:
-// meta and document registry, login, report, block and mute lists, and the
-// text "active users". Every message is verified (signature, meta and visa
+// meta and document registry, login, report, block and mute lists, the
+// text "active users", and searches for users (also those dimchat's apps
+// send to archivist@anywhere). Every message is verified (signature, meta and visa
 // of the sender, sender = the handshaken user, time window), frames and
 // rates are limited, and each refusal is answered with a receipt naming
 // the reason, or a close code when the connection itself misbehaves.
@@ -104,6 +105,7 @@ type Server struct {
 	lists  *listCache
 
 	answerKeys *answerKeyCache // the station's message keys toward users
+	index      *searchIndex    // the users a search finds (search.go)
 
 	started time.Time
 	ctx     context.Context // ends when the server closes; sessions watch it
@@ -160,7 +162,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: log, me: me, packer: dimp.NewPacker(me), keys: &dimp.KeyCache{},
 		store: cfg.Store, hub: newHub(), known: newProfileCache(), lists: newListCache(), answerKeys: newAnswerKeyCache(),
-		started: time.Now()}
+		index: newSearchIndex(), started: time.Now()}
 	if s.store == nil {
 		db, err := store.Open(context.Background(), filepath.Join(cfg.DataDir, databaseFile), store.Options{Sync: cfg.Sync})
 		if err != nil {

@@ -142,6 +142,10 @@ type DocumentStore interface {
 	SaveDocument(ctx context.Context, d Document) (bool, error)
 	// Documents returns every document of an entity (nil when none).
 	Documents(ctx context.Context, id string) ([]Document, error)
+	// ScanDocuments walks the registry page by page, for a search: the
+	// newest document of type typ of each entity whose ID comes after
+	// after (in byte order), in ID order, at most limit of them.
+	ScanDocuments(ctx context.Context, typ, after string, limit int) ([]Document, error)
 }
 
 // Login is the newest login command of a user, with the message that
