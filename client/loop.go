@@ -71,6 +71,7 @@ type loop struct {
 	attached      map[string]bool         // peers that were sent our meta and visa
 	usersAsk      MessageID               // the "active users" question waiting for its answer
 	usersUnlisted bool                    // the station refused that question this session
+	searches      searches                // searches waiting for their answers (search.go)
 	seen          *sigSet                 // signatures already processed
 	seq           int
 
@@ -226,6 +227,7 @@ func (l *loop) tick(now time.Time) {
 			l.writeControl([]byte("PING"), KindPing)
 		}
 	}
+	l.expireSearches(now)
 	// Visa queries that were never answered fail their messages.
 	for peer, at := range l.queries {
 		if now.Sub(at) > l.c.cfg.QueryTimeout {

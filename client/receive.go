@@ -193,6 +193,9 @@ func (l *loop) dispatch(rm *dimp.ReliableMessage, im *dimp.InstantMessage, p *di
 			}
 			return
 		}
+	case *dimp.SearchCommand:
+		l.onSearch(rm, c)
+		return
 	case dimp.Command:
 		return // login, report, group commands...: nothing for the user to see
 	}
@@ -292,7 +295,7 @@ func routedOK(text string) bool {
 // name, "Document not found.") fails what waits for the peer at once, with
 // the station's words; an "active users" question the station does not
 // answer ("Content not support." from dimples) is not asked again in this
-// session.
+// session; a refused search ends with a SearchEvent saying so.
 func (l *loop) onRefused(o *outgoing, text string) {
 	switch c := o.im.Content.(type) {
 	case *dimp.DocumentCommand:
@@ -301,6 +304,8 @@ func (l *loop) onRefused(o *outgoing, text string) {
 			delete(l.queries, k)
 			l.peerUnknown(k, fmt.Errorf("%w: the station answered the query for %s: %s", ErrUnknownPeer, c.ID, text))
 		}
+	case *dimp.SearchCommand:
+		l.searchRefused(c, text)
 	case *dimp.TextContent:
 		if o.id == l.usersAsk {
 			l.usersAsk, l.usersUnlisted = "", true
