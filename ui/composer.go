@@ -24,6 +24,7 @@ func slashCommands() []slashCommand {
 		{"to", "NAME|ID", "talk to NAME or ID", true},
 		{"app", "[NAME|ID]", "compose app content", true},
 		{"who", "", "who is online", false},
+		{"search", "WORDS", "find users by name or ID", false},
 		{"inspect", "", "inspector on/off", false},
 		{"help", "", "keys and commands", false},
 		{"quit", "", "leave dimtui", false},

@@ -246,6 +246,8 @@ func contentTitle(c dimp.Content) string {
 			return "documents query for " + displayName(c.ID)
 		}
 		return "documents of " + displayName(c.ID)
+	case *dimp.SearchCommand:
+		return searchTitle(c)
 	case dimp.Command:
 		return "command " + sanitize(commandName(c), false)
 	}
@@ -365,6 +367,12 @@ func explainOut(f frameInfo) explanation {
 		e.Station = routedChecks(me, to, checks)
 		e.Next = deliveryNext(to)
 		e.Encrypted += attached
+	case *dimp.SearchCommand:
+		e.Step = "search"
+		e.Station = "Reads the question, looks for the users whose visa name or ID contains every word" +
+			" (or lists the users online) and answers with their IDs, metas and visas, encrypted to " + me +
+			"; dimchat's station hands it to its search bot."
+		e.Next = me + " checks and learns the profiles in the answer: a chat with a user found needs no visa query."
 	case dimp.Command:
 		e.Step = "command"
 		if rm.Receiver.IsBroadcast() || rm.Receiver.Type() == dimp.Station {
@@ -491,6 +499,10 @@ func explainIn(f frameInfo) explanation {
 		e.Step = "application content (" + appTypeLabel(c.Type) + ")"
 		e.Station = forwardedNote(from, me)
 		e.Next = me + " shows it as a card and answers " + from + " with “Message received.”." + ack
+	case *dimp.SearchCommand:
+		e.Step = "search answer"
+		e.Station = "Answered " + me + "'s search: " + plural(len(c.Users), "user") + " found."
+		e.Next = me + " checks that each meta generates its ID and signed the visas, learns them and lists the users." + ack
 	case dimp.Command:
 		e.Step = "command"
 		e.Next = "A command gets no receipt." + ack

@@ -24,6 +24,7 @@ type fakeBackend struct {
 	sent      []sentCall
 	read      []client.MessageID
 	users     int
+	searches  []string
 	reconnect int
 	sn        int
 	// autoSent makes Send report SentEvent and DeliveryEvent(Sending) as
@@ -100,6 +101,21 @@ func (f *fakeBackend) ActiveUsers(context.Context) error {
 	defer f.mu.Unlock()
 	f.users++
 	return nil
+}
+
+// Search makes the fake a Searcher; tests feed the answer.
+func (f *fakeBackend) Search(_ context.Context, keywords string) (client.MessageID, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.searches = append(f.searches, keywords)
+	f.sn++
+	return client.MessageID(fmt.Sprintf("%s#%d", f.me, f.sn)), nil
+}
+
+func (f *fakeBackend) searchCalls() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.searches...)
 }
 
 func (f *fakeBackend) MarkRead(_ context.Context, id client.MessageID) error {

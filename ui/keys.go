@@ -55,6 +55,12 @@ type KeyMap struct {
 	FormToggle key.Binding
 	FormSend   key.Binding
 	FormCancel key.Binding
+
+	// Search results (/search).
+	SearchUp    key.Binding
+	SearchDown  key.Binding
+	SearchOpen  key.Binding
+	SearchClose key.Binding
 }
 
 // DefaultKeyMap returns dimtui's keys. None of them is a printable
@@ -98,6 +104,11 @@ func DefaultKeyMap() KeyMap {
 		FormToggle: b("space", "switch 0xA0 / 0xCC", "space", "left", "right"),
 		FormSend:   b("enter", "send", "enter"),
 		FormCancel: b("esc", "cancel", "esc"),
+
+		SearchUp:    b("↑", "previous user", "up"),
+		SearchDown:  b("↓", "next user", "down"),
+		SearchOpen:  b("enter", "chat with the user", "enter"),
+		SearchClose: b("esc", "close the results", "esc"),
 
 		StepToggle: b("f7", "step-through on/off", "f7"),
 		StepNext:   b("f8/enter", "release the next frame", "f8"),
@@ -192,5 +203,6 @@ func (k KeyMap) allGroups() []HelpGroup {
 		{"Workshop", []key.Binding{k.StepToggle, k.StepNext, k.StepAll, k.Presenter}},
 		{"Inspector", []key.Binding{k.Zoom, k.Wrap}},
 		{"App-content form", []key.Binding{k.FormNext, k.FormPrev, k.FormToggle, k.FormSend, k.FormCancel}},
+		{"Search results", []key.Binding{k.SearchUp, k.SearchDown, k.SearchOpen, k.SearchClose}},
 	}
 }

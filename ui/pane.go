@@ -31,8 +31,9 @@ const (
 type paneMode int
 
 const (
-	modeChat paneMode = iota
-	modeForm          // the app-content form is open
+	modeChat   paneMode = iota
+	modeForm            // the app-content form is open
+	modeSearch          // the search results are open (search.go)
 )
 
 // showHelpMsg asks the root model to open the help overlay.
@@ -61,6 +62,7 @@ type Pane struct {
 
 	composer  composer
 	form      *appForm
+	search    *searchBox
 	inspector inspector
 	help      help.Model
 
@@ -240,6 +242,9 @@ func (p *Pane) Update(msg tea.Msg) tea.Cmd {
 		}
 		return tea.Batch(cmd, p.Listen())
 	case callDoneMsg:
+		if msg.err != nil && msg.what == searchCall {
+			p.searchFailed(msg.err)
+		}
 		if msg.err != nil {
 			if errors.Is(msg.err, context.Canceled) {
 				return nil
@@ -335,6 +340,8 @@ func (p *Pane) handleEvent(ev client.Event) tea.Cmd {
 		if !bot.IsZero() && p.noConversation() {
 			return p.open(bot)
 		}
+	case client.SearchEvent:
+		p.onSearch(ev)
 	case client.PeerEvent:
 		if ev.Profile != nil && ev.Profile.Visa() != nil && !ev.Profile.ID.SameAs(p.me) {
 			if c := p.contacts.byKey[idKey(ev.Profile.ID)]; c != nil {
@@ -630,6 +637,9 @@ func (p *Pane) handleKey(k tea.KeyPressMsg) tea.Cmd {
 			return p.sendContent(res.to, res.content)
 		}
 		return cmd
+	}
+	if p.mode == modeSearch {
+		return p.searchKey(k)
 	}
 
 	// Keys that work wherever the focus is.
@@ -978,6 +988,8 @@ func (p *Pane) command(line string) tea.Cmd {
 		return nil
 	case "who":
 		return p.askUsers("")
+	case "search":
+		return p.startSearch(arg)
 	case "inspect":
 		return p.toggleInspector()
 	case "help":
@@ -1001,7 +1013,7 @@ func (p *Pane) command(line string) tea.Cmd {
 func (p *Pane) handleMouse(msg tea.MouseMsg) tea.Cmd {
 	m := msg.Mouse()
 	l := p.lastLayout
-	if p.mode == modeForm {
+	if p.mode != modeChat {
 		return nil
 	}
 	switch msg := msg.(type) {
@@ -1148,6 +1160,12 @@ func (p *Pane) View() string {
 		}
 		out = clip(overlay(out, box, x, y), w, p.height)
 	}
+	if p.mode == modeSearch && p.search != nil {
+		sw := p.searchWidth()
+		box := p.search.view(p.st, sw, max(l.conv.h-6, 3))
+		x := max((w-sw)/2, 0)
+		out = clip(overlay(out, box, x, statusHeight+1), w, p.height)
+	}
 	return out
 }
 
@@ -1220,6 +1238,8 @@ func (p *Pane) footerView(w int) string {
 	switch {
 	case p.mode == modeForm:
 		bindings = []key.Binding{p.keys.FormSend, p.keys.FormNext, p.keys.FormToggle, p.keys.FormCancel}
+	case p.mode == modeSearch:
+		bindings = []key.Binding{p.keys.SearchOpen, p.keys.SearchUp, p.keys.SearchDown, p.keys.SearchClose}
 	case p.focus == focusInspector:
 		bindings = p.keys.inspectorHelp()
 	case p.focus == focusConversation:
