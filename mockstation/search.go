@@ -40,9 +40,9 @@ import (
 // keywords; at most searchMaxLimit results per answer (searchDefaultLimit,
 // or searchOnlineLimit for the online list, when the question sets none);
 // at most searchIndexMax users in the index, 35 MB (a larger registry is
-// searched in part: the users beyond are not found); profiles are attached while
-// the answer stays under searchProfileBudget bytes, the other users are
-// listed without one.
+// searched in part: the users beyond are not found); profiles are attached
+// while the answer stays under searchProfileBudget bytes (a client reads
+// frames of 1 MiB), the other users are listed without one.
 const (
 	searchMaxKeywords   = 256
 	searchMaxWords      = 8
