@@ -1,0 +1,162 @@
+package crypto_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"dimtui/dimp/crypto"
+)
+
+// rsaKeys are the keys of the short-signature tests: a fresh RSA-1024 key,
+// as dimchat's browser client makes, and the reference vectors' fixed
+// RSA-2048 key (generating one would be the slowest part of the test).
+var rsaKeys = struct {
+	sync.Once
+	k1024, k2048 *crypto.RSAPrivateKey
+	err          error
+}{}
+
+func testRSAKeys(t *testing.T) map[int]*crypto.RSAPrivateKey {
+	t.Helper()
+	rsaKeys.Do(func() {
+		if rsaKeys.k1024, rsaKeys.err = crypto.GenerateRSA(1024); rsaKeys.err != nil {
+			return
+		}
+		var v struct {
+			Asymmetric map[string]struct {
+				PrivateKey json.RawMessage `json:"private_key"`
+			} `json:"asymmetric"`
+		}
+		raw, err := os.ReadFile(filepath.Join("..", "testdata", "vectors", "keys.json"))
+		if err == nil {
+			err = json.Unmarshal(raw, &v)
+		}
+		if err != nil {
+			rsaKeys.err = err
+			return
+		}
+		k, err := crypto.ParsePrivateKey(v.Asymmetric["rsa2048_bob"].PrivateKey)
+		if err != nil {
+			rsaKeys.err = err
+			return
+		}
+		rsaKeys.k2048 = k.(*crypto.RSAPrivateKey)
+	})
+	if rsaKeys.err != nil {
+		t.Fatal(rsaKeys.err)
+	}
+	return map[int]*crypto.RSAPrivateKey{1024: rsaKeys.k1024, 2048: rsaKeys.k2048}
+}
+
+// zeroLedSignature signs numbered texts until a signature starts with a
+// zero byte (one in 256) and returns that text and signature.
+func zeroLedSignature(t *testing.T, k *crypto.RSAPrivateKey) (data, sig []byte) {
+	t.Helper()
+	for i := range 20000 {
+		data = fmt.Appendf(nil, "short signature %d", i)
+		sig, err := k.Sign(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sig[0] == 0 {
+			return data, sig
+		}
+	}
+	t.Fatal("no signature starting with a zero byte in 20000")
+	return nil, nil
+}
+
+// TestRSAShortSignature: a signature without its leading zero byte, as
+// dimchat's browser client writes one in 256, verifies; one byte more than
+// the key, none at all, or a short one with a wrong byte do not.
+func TestRSAShortSignature(t *testing.T) {
+	for bits, k := range testRSAKeys(t) {
+		t.Run(fmt.Sprint(bits), func(t *testing.T) {
+			pub := k.EncryptKey()
+			data, sig := zeroLedSignature(t, k)
+			if len(sig) != bits/8 {
+				t.Fatalf("signature of %d bytes", len(sig))
+			}
+			if err := pub.Verify(data, sig); err != nil {
+				t.Fatalf("full signature: %v", err)
+			}
+			if err := pub.Verify(data, sig[1:]); err != nil {
+				t.Errorf("%d-byte signature (leading zero dropped): %v", len(sig)-1, err)
+			}
+			if sig[1] == 0 {
+				if err := pub.Verify(data, sig[2:]); err != nil {
+					t.Errorf("two leading zeros dropped: %v", err)
+				}
+			}
+			wrong := bytes.Clone(sig[1:])
+			wrong[len(wrong)/2] ^= 1
+			long := append([]byte{0}, sig...)
+			for name, bad := range map[string][]byte{
+				"one byte longer than the key": long,
+				"empty":                        {},
+				"short with a wrong byte":      wrong,
+				"short, for other data":        sig[1:],
+			} {
+				d := data
+				if name == "short, for other data" {
+					d = append(bytes.Clone(data), '!')
+				}
+				if err := pub.Verify(d, bad); !errors.Is(err, crypto.ErrSignature) {
+					t.Errorf("%s: err = %v, want ErrSignature", name, err)
+				}
+			}
+		})
+	}
+}
+
+// TestRSAShortCiphertext: an encrypted key whose ciphertext starts with a
+// zero byte, sent without it, decrypts; empty ciphertext and data longer
+// than one block but not a whole number of blocks are refused.
+func TestRSAShortCiphertext(t *testing.T) {
+	for bits, k := range testRSAKeys(t) {
+		t.Run(fmt.Sprint(bits), func(t *testing.T) {
+			pub := k.EncryptKey()
+			msg := []byte(`{"algorithm":"AES","data":"Uf/SozaArz8UugCD9ILlKl4zyNbqQB+IWWinIRrWxBw="}`)
+			var ct []byte
+			for range 20000 {
+				c, err := pub.Encrypt(msg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if c[0] == 0 {
+					ct = c
+					break
+				}
+			}
+			if ct == nil {
+				t.Fatal("no ciphertext starting with a zero byte in 20000")
+			}
+			got, err := k.Decrypt(ct[1:])
+			if err != nil {
+				t.Fatalf("%d-byte ciphertext (leading zero dropped): %v", len(ct)-1, err)
+			}
+			if !bytes.Equal(got, msg) {
+				t.Errorf("decrypted %q", got)
+			}
+			// Two whole blocks open, joined; two blocks with one a byte short do not.
+			if got, err := k.Decrypt(append(bytes.Clone(ct), ct...)); err != nil || !bytes.Equal(got, append(bytes.Clone(msg), msg...)) {
+				t.Errorf("two blocks: %q, %v", got, err)
+			}
+			for name, bad := range map[string][]byte{
+				"empty":                      {},
+				"a block and a short block":  append(bytes.Clone(ct), ct[1:]...),
+				"one byte longer than a key": append([]byte{0}, ct...),
+			} {
+				if _, err := k.Decrypt(bad); !errors.Is(err, crypto.ErrDecrypt) {
+					t.Errorf("%s: err = %v, want ErrDecrypt", name, err)
+				}
+			}
+		})
+	}
+}
