@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"dimtui/dimp/crypto"
+	"dimtui/dimp/dimptest"
 )
 
 // rsaKeys are the keys of the short-signature tests: a fresh RSA-1024 key,
@@ -54,24 +55,6 @@ func testRSAKeys(t *testing.T) map[int]*crypto.RSAPrivateKey {
 	return map[int]*crypto.RSAPrivateKey{1024: rsaKeys.k1024, 2048: rsaKeys.k2048}
 }
 
-// zeroLedSignature signs numbered texts until a signature starts with a
-// zero byte (one in 256) and returns that text and signature.
-func zeroLedSignature(t *testing.T, k *crypto.RSAPrivateKey) (data, sig []byte) {
-	t.Helper()
-	for i := range 20000 {
-		data = fmt.Appendf(nil, "short signature %d", i)
-		sig, err := k.Sign(data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if sig[0] == 0 {
-			return data, sig
-		}
-	}
-	t.Fatal("no signature starting with a zero byte in 20000")
-	return nil, nil
-}
-
 // TestRSAShortSignature: a signature without its leading zero byte, as
 // dimchat's browser client writes one in 256, verifies; one byte more than
 // the key, none at all, or a short one with a wrong byte do not.
@@ -79,29 +62,37 @@ func TestRSAShortSignature(t *testing.T) {
 	for bits, k := range testRSAKeys(t) {
 		t.Run(fmt.Sprint(bits), func(t *testing.T) {
 			pub := k.EncryptKey()
-			data, sig := zeroLedSignature(t, k)
-			if len(sig) != bits/8 {
-				t.Fatalf("signature of %d bytes", len(sig))
+			var data []byte
+			short := dimptest.ZeroLed(t, "signature", func(i int) []byte {
+				data = fmt.Appendf(nil, "short signature %d", i)
+				sig, err := k.Sign(data)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return sig
+			})
+			if len(short) != bits/8-1 {
+				t.Fatalf("short signature of %d bytes", len(short))
 			}
-			if err := pub.Verify(data, sig); err != nil {
+			if err := pub.Verify(data, append([]byte{0}, short...)); err != nil {
 				t.Fatalf("full signature: %v", err)
 			}
-			if err := pub.Verify(data, sig[1:]); err != nil {
-				t.Errorf("%d-byte signature (leading zero dropped): %v", len(sig)-1, err)
+			if err := pub.Verify(data, short); err != nil {
+				t.Errorf("%d-byte signature (leading zero dropped): %v", len(short), err)
 			}
-			if sig[1] == 0 {
-				if err := pub.Verify(data, sig[2:]); err != nil {
+			if short[0] == 0 {
+				if err := pub.Verify(data, short[1:]); err != nil {
 					t.Errorf("two leading zeros dropped: %v", err)
 				}
 			}
-			wrong := bytes.Clone(sig[1:])
+			wrong := bytes.Clone(short)
 			wrong[len(wrong)/2] ^= 1
-			long := append([]byte{0}, sig...)
+			long := append([]byte{0, 0}, short...)
 			for name, bad := range map[string][]byte{
 				"one byte longer than the key": long,
 				"empty":                        {},
 				"short with a wrong byte":      wrong,
-				"short, for other data":        sig[1:],
+				"short, for other data":        short,
 			} {
 				d := data
 				if name == "short, for other data" {
@@ -123,24 +114,18 @@ func TestRSAShortCiphertext(t *testing.T) {
 		t.Run(fmt.Sprint(bits), func(t *testing.T) {
 			pub := k.EncryptKey()
 			msg := []byte(`{"algorithm":"AES","data":"Uf/SozaArz8UugCD9ILlKl4zyNbqQB+IWWinIRrWxBw="}`)
-			var ct []byte
-			for range 20000 {
-				c, err := pub.Encrypt(msg)
+			short := dimptest.ZeroLed(t, "ciphertext", func(int) []byte {
+				ct, err := pub.Encrypt(msg)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if c[0] == 0 {
-					ct = c
-					break
-				}
-			}
-			if ct == nil {
-				t.Fatal("no ciphertext starting with a zero byte in 20000")
-			}
-			got, err := k.Decrypt(ct[1:])
+				return ct
+			})
+			got, err := k.Decrypt(short)
 			if err != nil {
-				t.Fatalf("%d-byte ciphertext (leading zero dropped): %v", len(ct)-1, err)
+				t.Fatalf("%d-byte ciphertext (leading zero dropped): %v", len(short), err)
 			}
+			ct := append([]byte{0}, short...)
 			if !bytes.Equal(got, msg) {
 				t.Errorf("decrypted %q", got)
 			}
