@@ -66,6 +66,20 @@ func eccUser(t *testing.T, name string) *dimp.Identity {
 	return u
 }
 
+// sent writes v as JSON and reads it back with parse, as a peer would.
+func sent[T interface{ MarshalJSON() ([]byte, error) }](t *testing.T, v T, parse func([]byte) (T, error)) T {
+	t.Helper()
+	raw, err := v.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := parse(raw)
+	if err != nil {
+		t.Fatalf("read back: %v", err)
+	}
+	return back
+}
+
 // TestShortRSASignatures: a meta, a visa, a bulletin and a message whose
 // RSA signature lacks its leading zero byte (as dimchat's browser client
 // sends one in 256) verify, for RSA-1023, -1024 and -2048; a signature
@@ -76,31 +90,20 @@ func TestShortRSASignatures(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			web := dimptest.BrowserUser(t, key, "web")
 			size := len(web.Visa.Signature) + 1
-			if _, err := dimp.NewProfile(web.ID, web.Meta, web.Visa); err != nil {
+			meta := sent(t, web.Meta, dimp.ParseMeta) // verifies the fingerprint
+			if _, err := dimp.NewProfile(web.ID, meta, sent(t, web.Visa, dimp.ParseDocument)); err != nil {
 				t.Fatalf("visa with a short signature: %v", err)
 			}
 
 			// A bulletin of a group the web user founded.
-			gmeta, err := dimp.GenerateMeta(dimp.MetaMKM, key, "group")
-			if err != nil {
-				t.Fatal(err)
-			}
-			gid, err := gmeta.GenerateID(dimp.Group, "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			bulletin := dimp.NewDocument(gid, dimp.DocBulletin)
-			if err := bulletin.Set("founder", web.ID.String()); err != nil {
-				t.Fatal(err)
-			}
-			bulletin = dimptest.ShortSign(t, bulletin, key)
-			if err := bulletin.VerifyFor(gid, web.Meta); err != nil {
+			bulletin := sent(t, dimptest.ShortBulletin(t, web, key), dimp.ParseDocument)
+			if err := bulletin.VerifyFor(bulletin.ID, web.Meta); err != nil {
 				t.Errorf("bulletin with a short signature: %v", err)
 			}
 
 			// A message from the web user to bob, meta and visa attached.
-			rm := dimptest.ShortSeal(t, dimp.NewPacker(web), dimp.NewInstantMessage(web.ID, bob.ID, dimp.NewText("from the browser")),
-				[]*dimp.Profile{bob.Profile()}, dimp.SealOptions{Attach: true})
+			rm := sent(t, dimptest.ShortSeal(t, dimp.NewPacker(web), dimp.NewInstantMessage(web.ID, bob.ID, dimp.NewText("from the browser")),
+				[]*dimp.Profile{bob.Profile()}, dimp.SealOptions{Attach: true}), dimp.ParseReliableMessage)
 			if len(rm.Signature) != size-1 || len(rm.Meta.Fingerprint) != size-1 || len(rm.Visa.Signature) != size-1 {
 				t.Fatalf("sent signature, fingerprint, visa signature of %d, %d, %d bytes; want %d",
 					len(rm.Signature), len(rm.Meta.Fingerprint), len(rm.Visa.Signature), size-1)
@@ -162,8 +165,8 @@ func TestShortRSAEncryptedKey(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rm := dimptest.ShortKeySeal(t, dimp.NewPacker(alice), dimp.NewInstantMessage(alice.ID, web.ID, dimp.NewText("to the browser")),
-				[]*dimp.Profile{web.Profile()}, web.ID.String())
+			rm := sent(t, dimptest.ShortKeySeal(t, dimp.NewPacker(alice), dimp.NewInstantMessage(alice.ID, web.ID, dimp.NewText("to the browser")),
+				[]*dimp.Profile{web.Profile()}, web.ID.String()), dimp.ParseReliableMessage)
 			im, err := dimp.NewPacker(web).Open(rm, alice.Profile())
 			if err != nil {
 				t.Fatalf("open with a short encrypted key: %v", err)
