@@ -21,6 +21,25 @@ func writeMarshaled(t *testing.T, dir, name string, v interface{ MarshalJSON() (
 	return writeJSON(t, dir, name, string(raw))
 }
 
+// newUser makes a user as dimtui does: a secp256k1 meta key and an
+// RSA-1024 visa key (Decrypt[0]).
+func newUser(t *testing.T, name string) *dimp.Identity {
+	t.Helper()
+	sign, err := crypto.GenerateECC()
+	if err != nil {
+		t.Fatal(err)
+	}
+	visa, err := crypto.GenerateRSA(1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := dimp.NewIdentity(dimp.User, dimp.MetaMKM, name, "nick", sign, visa)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
 // TestInspectShortRSASignatures: the inspection commands take a meta, a
 // visa, a bulletin and a message whose RSA signature lacks its leading
 // zero byte (as dimchat's browser client sends one in 256), and a message
@@ -32,18 +51,7 @@ func TestInspectShortRSASignatures(t *testing.T) {
 		t.Fatal(err)
 	}
 	web := dimptest.BrowserUser(t, key, "web")
-	eccKey, err := crypto.GenerateECC()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bobVisa, err := crypto.GenerateRSA(1024)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bob, err := dimp.NewIdentity(dimp.User, dimp.MetaMKM, "bob", "bob", eccKey, bobVisa)
-	if err != nil {
-		t.Fatal(err)
-	}
+	bob := newUser(t, "bob")
 	meta := writeMarshaled(t, dir, "web.meta.json", web.Meta)
 	if out, err := run(t, "meta", "check", meta, "--id", web.ID.String()); err != nil || strings.TrimSpace(out) != web.ID.String() {
 		t.Errorf("meta check, short fingerprint: %q, %v", out, err)
@@ -61,7 +69,7 @@ func TestInspectShortRSASignatures(t *testing.T) {
 	rm := dimptest.ShortSeal(t, dimp.NewPacker(web), dimp.NewInstantMessage(web.ID, bob.ID, dimp.NewText("short signed")),
 		[]*dimp.Profile{bob.Profile()}, dimp.SealOptions{Attach: true})
 	msg := writeMarshaled(t, dir, "msg.json", rm)
-	bobKey := writeMarshaled(t, dir, "bob.key.json", bobVisa)
+	bobKey := writeMarshaled(t, dir, "bob.key.json", bob.Decrypt[0])
 	if out, err := run(t, "msg", "open", msg, "--key", bobKey); err != nil || !strings.Contains(out, `"short signed"`) {
 		t.Errorf("msg open, short signature: %v\n%s", err, out)
 	}
