@@ -87,19 +87,18 @@ func TestRSAShortSignature(t *testing.T) {
 			}
 			wrong := bytes.Clone(short)
 			wrong[len(wrong)/2] ^= 1
-			long := append([]byte{0, 0}, short...)
-			for name, bad := range map[string][]byte{
-				"one byte longer than the key": long,
-				"empty":                        {},
-				"short with a wrong byte":      wrong,
-				"short, for other data":        short,
+			other := append(bytes.Clone(data), '!')
+			for _, c := range []struct {
+				name      string
+				data, sig []byte
+			}{
+				{"one byte longer than the key", data, append([]byte{0, 0}, short...)},
+				{"empty", data, nil},
+				{"short with a wrong byte", data, wrong},
+				{"short, for other data", other, short},
 			} {
-				d := data
-				if name == "short, for other data" {
-					d = append(bytes.Clone(data), '!')
-				}
-				if err := pub.Verify(d, bad); !errors.Is(err, crypto.ErrSignature) {
-					t.Errorf("%s: err = %v, want ErrSignature", name, err)
+				if err := pub.Verify(c.data, c.sig); !errors.Is(err, crypto.ErrSignature) {
+					t.Errorf("%s: err = %v, want ErrSignature", c.name, err)
 				}
 			}
 		})
