@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"unicode"
 
 	"github.com/spf13/cobra"
 
@@ -41,15 +42,47 @@ func readInput(cmd *cobra.Command, path string) ([]byte, error) {
 	return raw, nil
 }
 
-// printJSON writes v indented, with a final newline.
+// printJSON writes v indented, with a final newline. What a peer wrote may
+// hold characters a terminal acts on; they are written as \u escapes (see
+// escapeUnsafe), which leaves the JSON meaning the same.
 func printJSON(cmd *cobra.Command, raw []byte) error {
 	var buf bytes.Buffer
-	if err := json.Indent(&buf, raw, "", "  "); err != nil {
+	// Indent keeps trailing white space; a \r there would be escaped
+	// outside any string.
+	if err := json.Indent(&buf, bytes.TrimSpace(raw), "", "  "); err != nil {
 		return err
 	}
 	buf.WriteByte('\n')
-	_, err := cmd.OutOrStdout().Write(buf.Bytes())
+	_, err := io.WriteString(cmd.OutOrStdout(), escapeUnsafe(buf.String()))
 	return err
+}
+
+// escapeUnsafe writes each character of s that must not reach a terminal
+// raw as a \u escape (\u202e), keeping newlines and tabs: C0 and C1 control
+// characters and DEL (which can drive the terminal), the bidirectional
+// formatting characters U+202A–U+202E, U+2066–U+2069, U+200E, U+200F and
+// U+061C (which can show text in another order than it has) and the line
+// and paragraph separators U+2028 and U+2029. The inspection commands
+// print what peers wrote; escaping rather than dropping shows the reader
+// that such a character is there, and inside a JSON string the escape is
+// the same character.
+func escapeUnsafe(s string) string {
+	unsafe := func(r rune) bool {
+		return r != '\n' && r != '\t' &&
+			(unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\u2028' || r == '\u2029')
+	}
+	if !strings.ContainsFunc(s, unsafe) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unsafe(r) {
+			fmt.Fprintf(&b, "\\u%04x", r)
+		} else {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 func newMetaCommand() *cobra.Command {
@@ -89,7 +122,7 @@ the meta must also generate exactly that ID.`,
 					return err
 				}
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), id)
+			fmt.Fprintln(cmd.OutOrStdout(), escapeUnsafe(id.String()))
 			return nil
 		},
 	}
@@ -130,7 +163,7 @@ key and the meta generates the document's ID (for a bulletin, the ID of its foun
 			if err := d.Verify(m.Key); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s of %s: signature verified\n", d.DocType(), d.ID)
+			fmt.Fprintln(cmd.OutOrStdout(), escapeUnsafe(fmt.Sprintf("%s of %s: signature verified", d.DocType(), d.ID)))
 			return nil
 		},
 	}

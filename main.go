@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -17,11 +18,18 @@ func main() {
 	if err := newRootCommand().ExecuteContext(ctx); err != nil {
 		var quiet silentError
 		if !errors.As(err, &quiet) {
-			fmt.Fprintln(os.Stderr, "dimtui:", err)
+			printError(os.Stderr, err)
 		}
 		stop()
 		os.Exit(1)
 	}
+}
+
+// printError reports err on w. An error may quote what a peer or a file
+// holds (an ID, a document type), so what a terminal would act on is
+// escaped.
+func printError(w io.Writer, err error) {
+	fmt.Fprintln(w, "dimtui:", escapeUnsafe(err.Error()))
 }
 
 // silentError is an error already reported to the user.

@@ -375,7 +375,10 @@ func (a *App) Render() string {
 		bw, bh := lipgloss.Size(box)
 		out = clip(overlay(out, box, max((a.width-bw)/2, 0), max((a.height-bh)/2, 0)), a.width, a.height)
 	}
-	return out
+	// Peer text is sanitized where it is drawn; this is the last line of
+	// defence for what is not, such as a text input holding a peer's full
+	// ID. The characters are zero-width: the layout does not change.
+	return dropBidi(out)
 }
 
 // blank returns w×h spaces.

@@ -174,7 +174,7 @@ func (f frameInfo) name(id dimp.ID) string {
 	case id.IsZero():
 		return "?"
 	case id.IsBroadcast():
-		return id.String()
+		return sanitize(id.String(), false) // the name before @anywhere is anyone's
 	case id.Type() == dimp.Station:
 		return "the station"
 	}

@@ -596,6 +596,24 @@ func TestSanitizeDropsControlCharacters(t *testing.T) {
 	}
 }
 
+// eachScreen shows the chat, the inspector, the zoomed inspector, the
+// app-content form and the help in turn, calling check on each, and
+// returns to the chat.
+func eachScreen(a *App, f *fakeBackend, check func(what string)) {
+	check("chat")
+	update(a, f, keyCtrlO)
+	check("inspector")
+	update(a, f, keyZ)
+	check("zoomed inspector")
+	update(a, f, keyCtrlO)
+	update(a, f, keyCtrlX)
+	check("form")
+	update(a, f, keyEsc)
+	update(a, f, keyF1)
+	check("help")
+	update(a, f, keyEsc)
+}
+
 func TestEveryScreenFitsItsSize(t *testing.T) {
 	sizes := [][2]int{{80, 24}, {100, 30}, {60, 16}, {132, 43}, {200, 60}, {40, 10}}
 	for _, sz := range sizes {
@@ -616,18 +634,7 @@ func TestEveryScreenFitsItsSize(t *testing.T) {
 				}
 			}
 		}
-		check("chat")
-		update(a, f, keyCtrlO)
-		check("inspector")
-		update(a, f, keyZ)
-		check("zoomed inspector")
-		update(a, f, keyCtrlO)
-		update(a, f, keyCtrlX)
-		check("form")
-		update(a, f, keyEsc)
-		update(a, f, keyF1)
-		check("help")
-		update(a, f, keyEsc)
+		eachScreen(a, f, check)
 		// Resize on the fly.
 		update(a, f, tea.WindowSizeMsg{Width: w + 7, Height: h + 3})
 		w, h = w+7, h+3

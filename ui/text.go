@@ -13,16 +13,20 @@ import (
 
 // sanitize makes text from the network safe to draw: tabs become spaces and
 // every other control character (ESC above all, which could drive the
-// terminal) is dropped. Newlines are kept when keepNewlines is set.
+// terminal) is dropped. Newlines are kept when keepNewlines is set; other
+// line breaks, U+2028 and U+2029 included, become spaces.
+//
+// The bidirectional formatting characters are dropped too: the embeddings
+// and overrides U+202A–U+202E, the isolates U+2066–U+2069 and the marks
+// LRM, RLM and ALM (U+200E, U+200F, U+061C). A peer's name or message could
+// use them to show its text in another order than it has ("Trojan Source")
+// or to reorder the rest of the line it is drawn in. The marks are dropped
+// with the others: they are invisible, a terminal without bidi support
+// may draw them as a cell or nothing, which breaks the layout, and
+// right-to-left text still reads in the order it was written without
+// them. Joiners (U+200C, U+200D), which emoji and scripts need, stay.
 func sanitize(s string, keepNewlines bool) string {
-	clean := true
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			clean = false
-			break
-		}
-	}
-	if clean {
+	if !strings.ContainsFunc(s, unsafeRune) {
 		return s
 	}
 	var b strings.Builder
@@ -33,14 +37,39 @@ func sanitize(s string, keepNewlines bool) string {
 			b.WriteRune(r)
 		case r == '\t':
 			b.WriteString("    ")
-		case r == '\n' || r == '\r':
+		case r == '\n' || r == '\r' || r == '\u2028' || r == '\u2029':
 			b.WriteRune(' ')
-		case unicode.IsControl(r):
+		case unsafeRune(r):
 		default:
 			b.WriteRune(r)
 		}
 	}
 	return b.String()
+}
+
+// isBidiControl reports the bidirectional formatting characters that
+// sanitize drops.
+func isBidiControl(r rune) bool { return unicode.Is(unicode.Bidi_Control, r) }
+
+// dropBidi removes the bidirectional formatting characters from a drawn
+// screen, leaving its styling (ANSI sequences) alone.
+func dropBidi(s string) string {
+	if !strings.ContainsFunc(s, isBidiControl) {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if isBidiControl(r) {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// unsafeRune reports what sanitize changes: control characters (C0, DEL,
+// C1), bidirectional formatting characters and the Unicode line and
+// paragraph separators.
+func unsafeRune(r rune) bool {
+	return unicode.IsControl(r) || isBidiControl(r) || r == '\u2028' || r == '\u2029'
 }
 
 // wrap breaks plain (unstyled) text into lines at most width cells wide, at
@@ -135,7 +164,7 @@ func shortID(id dimp.ID) string {
 	if t := id.Terminal(); t != "" {
 		s += "/" + t
 	}
-	return s
+	return sanitize(s, false) // a peer's name and terminal are its own text
 }
 
 // displayName is how a user is named in lists and chat lines: the ID's

@@ -174,10 +174,40 @@ func (k *RSAPublicKey) Data() []byte { return k.der }
 // Size returns the modulus size in bytes.
 func (k *RSAPublicKey) Size() int { return k.pub.Size() }
 
-// Verify checks an RSASSA-PKCS1-v1_5 SHA-256 signature over data.
+// fullBlock returns b as exactly size bytes, left-padding it with zeros
+// when it is shorter, and false when it is empty or longer than size.
+//
+// An RSA signature or ciphertext is an integer below the modulus, written
+// big-endian in as many bytes as the modulus has (RFC 8017, I2OSP).
+// dimchat's browser client writes the integer without its leading zero
+// bytes, so about one signature or encrypted key in 256 arrives a byte
+// short (127 bytes for RSA-1024, 255 for RSA-2048). It is the same integer
+// and as valid once padded; crypto/rsa wants exactly the modulus size, so
+// the padding is done here. One byte more than the modulus is never
+// accepted: it would be a second encoding of the same value, or none.
+func fullBlock(b []byte, size int) ([]byte, bool) {
+	switch {
+	case len(b) == 0 || len(b) > size:
+		return nil, false
+	case len(b) == size:
+		return b, true
+	}
+	full := make([]byte, size)
+	copy(full[size-len(b):], b)
+	return full, true
+}
+
+// Verify checks an RSASSA-PKCS1-v1_5 SHA-256 signature over data. A
+// signature shorter than the modulus is read as the same integer padded
+// with leading zeros (see fullBlock); an empty one or one longer than the
+// modulus does not verify.
 func (k *RSAPublicKey) Verify(data, signature []byte) error {
+	sig, ok := fullBlock(signature, k.pub.Size())
+	if !ok {
+		return fmt.Errorf("%w (RSA): %d-byte signature for a %d-byte key", ErrSignature, len(signature), k.pub.Size())
+	}
 	h := sha256.Sum256(data)
-	if err := rsa.VerifyPKCS1v15(k.pub, stdcrypto.SHA256, h[:], signature); err != nil {
+	if err := rsa.VerifyPKCS1v15(k.pub, stdcrypto.SHA256, h[:], sig); err != nil {
 		return fmt.Errorf("%w (RSA)", ErrSignature)
 	}
 	return nil
@@ -222,9 +252,22 @@ func (k *RSAPrivateKey) Sign(data []byte) ([]byte, error) {
 // Decrypt opens RSAES-PKCS1-v1_5 ciphertext. A ciphertext of several
 // modulus-sized blocks (what dimchat's Go port writes) is opened block by
 // block and the plaintexts joined.
+//
+// A ciphertext shorter than one block is the browser client's encrypted
+// key written without its leading zero bytes, and is padded back (see
+// fullBlock). Data longer than one block whose length is not a multiple of
+// the block size is refused: no writer shortens one block of several, and
+// which block would be short cannot be told from the length alone.
 func (k *RSAPrivateKey) Decrypt(ciphertext []byte) ([]byte, error) {
 	size := k.priv.Size()
-	if len(ciphertext) == 0 || len(ciphertext)%size != 0 {
+	if len(ciphertext) < size {
+		full, ok := fullBlock(ciphertext, size)
+		if !ok {
+			return nil, fmt.Errorf("%w: empty RSA ciphertext", ErrDecrypt)
+		}
+		ciphertext = full
+	}
+	if len(ciphertext)%size != 0 {
 		return nil, fmt.Errorf("%w: RSA ciphertext of %d bytes for a %d-byte key", ErrDecrypt, len(ciphertext), size)
 	}
 	var out []byte
