@@ -40,6 +40,7 @@ type Message struct {
 	// delivered everything up to ID n asks for what comes after n.
 	ID        int64
 	Receiver  string  // the receiver's ID without terminal
+	Sender    string  // the sender's ID without terminal, for Quotas
 	Signature string  // the message signature as it travels (Base64)
 	Time      float64 // the message's own time, seconds
 	Data      []byte  // the message JSON exactly as it will be sent
@@ -84,7 +85,9 @@ func (r SaveResult) String() string {
 // messages are kept, so that a replay is not delivered again.
 type MessageStore interface {
 	// SaveMessage stores m durably before it returns: once it returns nil
-	// the message survives the process being killed.
+	// the message survives the process being killed. A message past one of
+	// the store's quotas is not stored: the error is a *QuotaError
+	// (errors.Is ErrQuota).
 	SaveMessage(ctx context.Context, m Message) (id int64, res SaveResult, err error)
 	// SaveMessageAsync is SaveMessage without the wait, for a caller that
 	// keeps handling other work meanwhile: it queues m and returns. done is
