@@ -127,8 +127,6 @@ func TestExpiryOfAcknowledgements(t *testing.T) {
 
 func TestAckMessageAsync(t *testing.T) {
 	ctx := context.Background()
-	defer func(d time.Duration) { ackDelay = d }(ackDelay)
-	ackDelay = time.Millisecond
 	s := openTest(t, filepath.Join(t.TempDir(), "x.db"), Options{})
 	saveTest(t, s, "bob", "a")
 	type result struct {

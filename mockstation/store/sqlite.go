@@ -67,12 +67,6 @@ const (
 // AckMessageAsync waits.
 const ackQueue = 4096
 
-// ackDelay is how long acknowledgements wait for a commit when no other
-// write comes: deleting is not urgent, and a commit costs about as much
-// disk work for one acknowledgement as for a hundred. Under load they go
-// with the messages' commits, which they cost little. A variable for tests.
-var ackDelay = 10 * time.Millisecond
-
 // When the write-ahead log is copied back into the database file (see
 // checkpointLoop). A checkpoint fsyncs the log and the database file, and
 // on a journaling file system (ext4) the commits running meanwhile stall
@@ -527,45 +521,37 @@ func (s *SQLite) Close() error {
 	return err
 }
 
-// commitLoop is the only writer. It takes the first waiting write, then
-// every other write already queued (up to maxBatch) and the queued
-// acknowledgements (up to maxAcks), runs them in one transaction and
-// commits once; each caller learns its own result. Acknowledgements alone
-// wait up to ackDelay for company.
+// commitLoop is the only writer. It takes the first waiting write or
+// acknowledgement, then every other write already queued (up to maxBatch)
+// and the queued acknowledgements (up to maxAcks), runs them in one
+// transaction and commits once; each caller learns its own result.
+//
+// Nothing waits for company: what comes while a commit runs goes with the
+// next one, so under load commits carry many writes each, and an
+// acknowledgement is on disk about one commit after it came (a few
+// milliseconds at most), not whenever the next message is saved. An
+// acknowledgement not yet committed when the station is killed is lost,
+// and its message delivered again: the shorter that window, the fewer
+// duplicates a receiver sees after a crash.
 func (s *SQLite) commitLoop() {
 	defer close(s.done)
 	batch := make([]writeOp, 0, maxBatch)
 	acks := make([]ackOp, 0, maxAcks)
 	errs := make([]error, 0, maxBatch)
-	linger := time.NewTimer(time.Hour)
-	linger.Stop()
 	for {
 		batch, acks = batch[:0], acks[:0]
-	wait:
-		for {
-			select {
-			case op := <-s.ops:
-				batch = append(batch, op)
-				break wait
-			case a := <-s.acks:
-				if len(acks) == 0 {
-					linger.Reset(ackDelay)
-				}
-				if acks = append(acks, a); len(acks) == maxAcks {
-					break wait
-				}
-			case <-linger.C:
-				break wait
-			case <-s.quit:
-				// Senders hold mu for reading while they send, and Close took it
-				// for writing before closing quit: nothing more can arrive, and
-				// the buffers hold all that did.
-				linger.Stop()
-				s.drain(batch, acks, errs)
-				return
-			}
+		select {
+		case op := <-s.ops:
+			batch = append(batch, op)
+		case a := <-s.acks:
+			acks = append(acks, a)
+		case <-s.quit:
+			// Senders hold mu for reading while they send, and Close took it
+			// for writing before closing quit: nothing more can arrive, and
+			// the buffers hold all that did.
+			s.drain(batch, acks, errs)
+			return
 		}
-		linger.Stop()
 		batch, acks = s.fill(batch, acks)
 		s.commit(batch, acks, errs[:0])
 		// The callers' callbacks have readied goroutines (pushes, answers)

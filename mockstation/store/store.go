@@ -106,11 +106,12 @@ type MessageStore interface {
 	AckMessage(ctx context.Context, receiver, signature string) (bool, error)
 	// AckMessageAsync is AckMessage without the wait: it queues a and
 	// returns (it waits only while too many acknowledgements are queued).
-	// The acknowledgement is committed with the store's next commit, or
-	// after a short delay when nothing else is written; a killed station
-	// may lose it, and the message is then delivered again. done, when not
-	// nil, is called as SaveMessageAsync's is, after that commit. An error
-	// return means a was not queued (ctx ended, store closed).
+	// The acknowledgement is committed by the store's next commit, which
+	// starts as soon as the one running (if any) ends, together with
+	// whatever else is queued by then; a station killed before that
+	// commit loses it, and the message is then delivered again. done, when
+	// not nil, is called as SaveMessageAsync's is, after that commit. An
+	// error return means a was not queued (ctx ended, store closed).
 	AckMessageAsync(ctx context.Context, a Ack, done func(found bool, err error)) error
 	// CountMessages counts the messages waiting, for all receivers.
 	CountMessages(ctx context.Context) (int64, error)
