@@ -53,7 +53,7 @@ func (e *dbError) Unwrap() []error {
 }
 
 // readOnlyText is the text of ErrReadOnly errors: the first thing to look at.
-const readOnlyText = "database is read-only (check the permissions of the file and of its directory)"
+const readOnlyText = "database is read-only (check the permissions of it and its directory)"
 
 // classify turns what SQLite reports about the file at path (full,
 // corrupt, read-only) into a dbError naming it; other errors, and nil, are

@@ -381,7 +381,7 @@ func (s *SQLite) open(ctx context.Context) error {
 		if _, named := errors.AsType[*dbError](err); named {
 			return fmt.Errorf("%s: %w", step, err)
 		}
-		return fmt.Errorf("%s %s: %w", step, path, err)
+		return fmt.Errorf("%s: %s: %w", step, path, err)
 	}
 	if s.opts.Existing {
 		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
@@ -403,14 +403,14 @@ func (s *SQLite) open(ctx context.Context) error {
 		// write-ahead log holds one: ask SQLite, not the file's size.
 		var tables int
 		if err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema`).Scan(&tables); err != nil {
-			return fail("read", err)
+			return fail("open", err)
 		}
 		if tables == 0 {
 			return &dbError{kind: ErrNoDatabase, text: "database is empty", path: path}
 		}
 	}
 	if err := setupSchema(ctx, s.w); err != nil {
-		return fail("create schema in", err)
+		return fail("create schema", err)
 	}
 	if s.r, err = sql.Open("sqlite", dsn(path, s.opts, roleRead)); err != nil {
 		return fail("open for reading", err)
@@ -426,10 +426,10 @@ func (s *SQLite) open(ctx context.Context) error {
 	s.ops, s.acks = make(chan writeOp, maxBatch), make(chan ackOp, ackQueue)
 	s.quit, s.done, s.ckDone = make(chan struct{}), make(chan struct{}), make(chan struct{})
 	if err := s.loadIndex(ctx); err != nil {
-		return fail("load message index of", err)
+		return fail("load message index", err)
 	}
 	if err := s.prepare(ctx); err != nil {
-		return fail("prepare statements on", err)
+		return fail("prepare statements", err)
 	}
 	return nil
 }
