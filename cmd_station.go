@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -34,6 +35,10 @@ port reports sessions, users online and stored messages as JSON.
 
 On first start the station creates its identity (a station ID with a secp256k1
 signing key and an RSA visa key) in the data directory and keeps it there.
+Messages wait at most a week, and within quotas per receiver and per sender
+(--quota-*): past one, a message is refused with a receipt that says which.
+A data directory that holds the station's identity but an empty or missing
+database is refused (its messages are gone) unless --new-database is given.
 It also runs the echo bot, a user named echo that answers every text with
 "echo: <text>" and every application or customized content with a customized
 content whose act is "echo" (--no-echo to leave it out).
@@ -56,6 +61,14 @@ Logs go to stderr. SIGINT or SIGTERM shut it down gracefully.`,
 			if syncFull {
 				cfg.Sync = store.SyncFull
 			}
+			// On the command line 0 turns a quota off; in Config it means
+			// the default.
+			for _, q := range []*int64{&cfg.QuotaReceiverMessages, &cfg.QuotaReceiverBytes,
+				&cfg.QuotaSenderMessages, &cfg.QuotaSenderBytes} {
+				if *q <= 0 {
+					*q = -1
+				}
+			}
 			if !noEcho {
 				bot, err := echobot.LoadOrCreate(filepath.Join(dataDir, "bots"))
 				if err != nil {
@@ -65,6 +78,9 @@ Logs go to stderr. SIGINT or SIGTERM shut it down gracefully.`,
 				cfg.Logger.Info("echo bot", "id", bot.ID)
 			}
 			srv, err := mockstation.New(cfg)
+			if errors.Is(err, store.ErrNoDatabase) {
+				return fmt.Errorf("%w (to keep the station's identity with an empty database, run again with --new-database)", err)
+			}
 			if err != nil {
 				return err
 			}
@@ -80,6 +96,16 @@ Logs go to stderr. SIGINT or SIGTERM shut it down gracefully.`,
 	f.IntVar(&cfg.RateBurst, "burst", mockstation.DefaultRateBurst, "messages one connection may send at once")
 	f.Int64Var(&cfg.MaxFrame, "max-frame", mockstation.DefaultMaxFrame, "largest WebSocket message accepted, in bytes")
 	f.BoolVar(&syncFull, "sync-full", false, "fsync every commit (survive power loss, not only a killed process)")
+	f.Int64Var(&cfg.QuotaReceiverMessages, "quota-receiver-messages", mockstation.DefaultQuotaReceiverMessages,
+		"messages the station keeps waiting for one receiver (0: no limit)")
+	f.Int64Var(&cfg.QuotaReceiverBytes, "quota-receiver-bytes", mockstation.DefaultQuotaReceiverBytes,
+		"bytes of messages the station keeps waiting for one receiver (0: no limit)")
+	f.Int64Var(&cfg.QuotaSenderMessages, "quota-sender-messages", mockstation.DefaultQuotaSenderMessages,
+		"messages of one sender the station keeps waiting for their receivers (0: no limit)")
+	f.Int64Var(&cfg.QuotaSenderBytes, "quota-sender-bytes", mockstation.DefaultQuotaSenderBytes,
+		"bytes of messages of one sender the station keeps waiting for their receivers (0: no limit)")
+	f.BoolVar(&cfg.NewDatabase, "new-database", false,
+		"start with a new, empty database when the data directory holds the station's identity but no database")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log every connection and message")
 	f.BoolVar(&noEcho, "no-echo", false, "do not run the echo bot")
 	return cmd

@@ -215,7 +215,8 @@ func (c *conn) route(in *inbound) error {
 	if blocked {
 		return c.refuse(in, "Message is blocked by the receiver.", fmt.Errorf("%w: %s", errBlocked, rm.Receiver))
 	}
-	m := store.Message{Receiver: recv, Signature: rm.SignatureText(), Time: rm.Time, Data: outgoing(in)}
+	m := store.Message{Receiver: recv, Sender: rm.Sender.WithoutTerminal().String(), Signature: rm.SignatureText(),
+		Time: rm.Time, Data: outgoing(in)}
 	st := &step{size: len(in.raw)}
 	c.later(st)
 	err = c.srv.store.SaveMessageAsync(c.ctx, m, func(id int64, res store.SaveResult, err error) {
@@ -238,7 +239,7 @@ func (c *conn) route(in *inbound) error {
 // number of the receiver's sessions it was pushed to.
 func (c *conn) routed(in *inbound, res store.SaveResult, online int, err error) error {
 	if err != nil {
-		return c.internal(in, err)
+		return c.notStored(in, err)
 	}
 	rm := in.rm
 	if c.srv.log.Enabled(c.ctx, slog.LevelDebug) {
@@ -252,6 +253,23 @@ func (c *conn) routed(in *inbound, res store.SaveResult, online int, err error) 
 		r = newReceipt(dimp.ReceiptCached, rm, 0)
 	}
 	return c.answer(in, r)
+}
+
+// notStored answers a message the store did not take: a quota reached
+// (the sender's or the receiver's: the receipt says which), the disk full,
+// or another failure of the station's.
+func (c *conn) notStored(in *inbound, err error) error {
+	if qe, ok := errors.AsType[*store.QuotaError](err); ok {
+		if qe.Sender {
+			return c.refuse(in, "Sender's storage quota reached: message not stored.", err)
+		}
+		return c.refuse(in, "Receiver's storage quota reached: message not stored.", err)
+	}
+	if !errors.Is(err, store.ErrFull) || c.ctx.Err() != nil {
+		return c.internal(in, err)
+	}
+	c.logger().Error("station storage full", "sender", in.rm.Sender, "err", err)
+	return c.refuse(in, "Station storage full: message not stored.", err)
 }
 
 // internal answers a message the station failed to handle by its own
@@ -297,17 +315,22 @@ func (c *conn) answer(in *inbound, content dimp.Content) error {
 
 // answerTo seals content for to and queues it on this connection. Receipts
 // are not sent to stations (spec/station.md §3.2). Content that cannot be
-// sealed (the user has no key to encrypt to) is logged and dropped.
+// sealed (the user has no key to encrypt to) is logged and dropped; before
+// the handshake, when the client would wait for an answer that never
+// comes, the connection is closed with the reason instead.
 func (c *conn) answerTo(to dimp.ID, p *dimp.Profile, content dimp.Content, attach bool) error {
 	if _, ok := content.(*dimp.ReceiptCommand); ok && to.Type() == dimp.Station {
 		return nil
 	}
 	// A client that has not handshaken may not know the station yet: it
 	// needs the station's meta and visa to read any answer.
-	attach = attach || c.userID().IsZero()
-	data, err := c.srv.seal(to, p, content, attach)
+	early := c.userID().IsZero()
+	data, err := c.srv.seal(to, p, content, attach || early)
 	if err != nil {
 		c.logger().Warn("cannot answer", "to", to, "err", err)
+		if early {
+			return closeWith(websocket.StatusPolicyViolation, "Station cannot answer: %v", err)
+		}
 		return nil
 	}
 	return c.reply(frame{data: data})
@@ -373,9 +396,17 @@ func (s *Server) open(rm *dimp.ReliableMessage) (*dimp.InstantMessage, error) {
 // garbage, or from data that did not decrypt, would let anyone with a
 // session use the station as a PKCS#1 v1.5 padding oracle (Bleichenbacher)
 // against message keys encrypted to its visa key.
+//
+// The database's own errors name its file, which is none of the user's
+// business: they read as what they mean to the user.
 func publicDetail(err error) string {
-	if errors.Is(err, dimp.ErrDecrypt) || errors.Is(err, dimp.ErrNoDecryptKey) {
+	switch {
+	case errors.Is(err, dimp.ErrDecrypt) || errors.Is(err, dimp.ErrNoDecryptKey):
 		return "the station cannot decrypt this message"
+	case errors.Is(err, store.ErrFull):
+		return "the station's storage is full"
+	case errors.Is(err, store.ErrCorrupt), errors.Is(err, store.ErrReadOnly):
+		return "the station's database failed"
 	}
 	return err.Error()
 }

@@ -20,11 +20,37 @@ const cacheLimit = 1 << 16
 // the station has seen. Profiles in it are never modified: an update stores
 // a new one.
 type profileCache struct {
-	mu sync.RWMutex
-	m  map[string]*dimp.Profile
+	mu      sync.RWMutex
+	m       map[string]*dimp.Profile
+	unsaved map[string]bool // profiles the store failed to take (see Server.learn)
 }
 
-func newProfileCache() *profileCache { return &profileCache{m: make(map[string]*dimp.Profile)} }
+func newProfileCache() *profileCache {
+	return &profileCache{m: make(map[string]*dimp.Profile), unsaved: make(map[string]bool)}
+}
+
+// isUnsaved reports whether the cached profile of id holds what the store
+// does not.
+func (c *profileCache) isUnsaved(id string) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.unsaved[id]
+}
+
+// setUnsaved records whether the cached profile of id holds what the store
+// does not.
+func (c *profileCache) setUnsaved(id string, unsaved bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !unsaved {
+		delete(c.unsaved, id)
+		return
+	}
+	if len(c.unsaved) >= cacheLimit {
+		forgetHalf(c.unsaved)
+	}
+	c.unsaved[id] = true
+}
 
 func (c *profileCache) get(id string) *dimp.Profile {
 	c.mu.RLock()
@@ -142,40 +168,82 @@ func (s *Server) senderProfile(ctx context.Context, rm *dimp.ReliableMessage) (*
 // entity p describes, unless the station has them already, and refreshes
 // the cached profile. Only a newer document replaces a stored one; saved
 // reports whether doc was stored.
+//
+// The cache is refreshed first: the station answers from it, so that a new
+// user whose visa the store cannot take (a full disk) still gets its
+// handshake answered, encrypted to that visa, instead of nothing. The
+// profile is then marked unsaved, and stored whole by the next learn that
+// succeeds (or given again by the user after a restart).
 func (s *Server) learn(ctx context.Context, p *dimp.Profile, meta *dimp.Meta, doc *dimp.Document) (saved bool, err error) {
 	key := p.ID.String()
 	cached := s.known.get(key)
-	if meta != nil && cached == nil {
-		raw, err := meta.MarshalJSON()
-		if err != nil {
-			return false, err
-		}
-		if _, err := s.store.SaveMeta(ctx, key, raw); err != nil {
-			return false, err
-		}
-	}
 	known := doc != nil && hasDocument(cached, doc)
-	if doc != nil && !known {
-		raw, err := doc.MarshalJSON()
-		if err != nil {
-			return false, err
-		}
-		saved, err = s.store.SaveDocument(ctx, store.Document{ID: key, Type: doc.DocType(),
-			Terminal: doc.Terminal(), Time: doc.Time(), Data: raw})
-		if err != nil {
-			return false, err
-		}
-	}
+	var cacheErr error
 	if doc == nil || doc.DocType() != dimp.DocVisa || known {
 		if cached == nil {
 			s.known.put(key, p)
 		}
-		return saved, nil
+	} else if cacheErr = s.known.merge(key, p, doc); cacheErr == nil {
+		s.index.put(p.ID, doc) // searchable at once, stored or not
 	}
-	if saved {
-		s.index.put(p.ID, doc)
+	unsaved := s.known.isUnsaved(key)
+	fail := func(err error) (bool, error) {
+		s.known.setUnsaved(key, true)
+		return false, err
 	}
-	return saved, s.known.merge(key, p, doc)
+	if meta != nil && cached == nil {
+		if err := s.saveMeta(ctx, key, meta); err != nil {
+			return fail(err)
+		}
+	}
+	if doc != nil && !known {
+		if saved, err = s.saveDocument(ctx, key, doc); err != nil {
+			return fail(err)
+		}
+	}
+	if unsaved {
+		if err := s.saveProfile(ctx, key); err != nil {
+			return fail(err)
+		}
+		s.known.setUnsaved(key, false)
+	}
+	return saved, cacheErr
+}
+
+// saveProfile stores the cached profile of key, meta and visas: what an
+// earlier learn could not store.
+func (s *Server) saveProfile(ctx context.Context, key string) error {
+	p := s.known.get(key)
+	if p == nil {
+		return nil // forgotten meanwhile: the user gives it again
+	}
+	if err := s.saveMeta(ctx, key, p.Meta); err != nil {
+		return err
+	}
+	for _, v := range p.Visas {
+		if _, err := s.saveDocument(ctx, key, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Server) saveMeta(ctx context.Context, key string, meta *dimp.Meta) error {
+	raw, err := meta.MarshalJSON()
+	if err != nil {
+		return err
+	}
+	_, err = s.store.SaveMeta(ctx, key, raw)
+	return err
+}
+
+func (s *Server) saveDocument(ctx context.Context, key string, doc *dimp.Document) (bool, error) {
+	raw, err := doc.MarshalJSON()
+	if err != nil {
+		return false, err
+	}
+	return s.store.SaveDocument(ctx, store.Document{ID: key, Type: doc.DocType(),
+		Terminal: doc.Terminal(), Time: doc.Time(), Data: raw})
 }
 
 // hasDocument reports whether p already holds d or a newer visa of the same

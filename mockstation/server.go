@@ -43,6 +43,31 @@ const (
 	DefaultWriteTimeout     = 10 * time.Second
 )
 
+// Default storage quotas (Config.Quota…), over the messages stored and not
+// yet acknowledged. A message waits at most a week (store.DefaultMaxAge);
+// a text message is 1–2 KB as stored (the message key encrypted to the
+// receiver and the signature, in Base64, are most of it), and a frame at
+// most DefaultMaxFrame (1 MiB).
+//
+//   - A receiver: 20,000 messages is a week of a busy user's chats while
+//     away (a group message is stored once for each member), and 128 MiB
+//     holds them at over 6 KB each, or 128 frames of the largest size.
+//   - A sender: 10,000 messages is, say, 20 messages to 500 members of a
+//     group who are all away, and 64 MiB is 64 of the largest frames, more
+//     than a person writes in a week. The flood that filled a disk (3,000
+//     messages of 62 KB as stored, 186 MB, in seconds) stops after about a
+//     thousand.
+//
+// Identities cost nothing to make, so the sender's quotas slow a flood
+// down rather than stop it; the receiver's bound what any one user can be
+// sent.
+const (
+	DefaultQuotaReceiverMessages = 20_000
+	DefaultQuotaReceiverBytes    = 128 << 20
+	DefaultQuotaSenderMessages   = 10_000
+	DefaultQuotaSenderBytes      = 64 << 20
+)
+
 // databaseFile is the SQLite database in the data directory.
 const databaseFile = "station.db"
 
@@ -80,8 +105,23 @@ type Config struct {
 	// store.SyncNormal, survives the station being killed at any moment.
 	Sync store.Sync
 	// Store replaces the SQLite database in DataDir (tests, benchmarks).
-	// The server does not close a store it was given.
+	// The server does not close a store it was given, and the quotas and
+	// NewDatabase below do not apply to it (see store.Options).
 	Store store.Store
+	// Storage quotas, over the messages stored and not yet acknowledged:
+	// per receiver and per sender, in messages and in bytes. A message
+	// past one is refused with a receipt naming it; acknowledged and
+	// expired messages make room again. 0 means the default
+	// (DefaultQuotaReceiverMessages, …), a negative value no limit.
+	QuotaReceiverMessages int64
+	QuotaReceiverBytes    int64
+	QuotaSenderMessages   int64
+	QuotaSenderBytes      int64
+	// NewDatabase accepts starting with a new, empty database although
+	// DataDir holds the station's identity already. Without it, New
+	// refuses to start when the database file is missing or empty (its
+	// messages are gone: restored from a backup, it would be used).
+	NewDatabase bool
 	// Logger receives the station's log; nil discards it.
 	Logger *slog.Logger
 	// Services are started by Serve once it listens, and stopped with it.
@@ -164,9 +204,9 @@ func New(cfg Config) (*Server, error) {
 		store: cfg.Store, hub: newHub(), known: newProfileCache(), lists: newListCache(), answerKeys: newAnswerKeyCache(),
 		index: newSearchIndex(), started: time.Now()}
 	if s.store == nil {
-		db, err := store.Open(context.Background(), filepath.Join(cfg.DataDir, databaseFile), store.Options{Sync: cfg.Sync})
+		db, err := openStore(cfg, !created && !cfg.NewDatabase)
 		if err != nil {
-			return nil, fmt.Errorf("mockstation: %w", err)
+			return nil, err
 		}
 		s.store, s.owned = db, true
 	}
@@ -181,6 +221,39 @@ func New(cfg Config) (*Server, error) {
 	s.bg.Add(1)
 	go s.expireLoop()
 	return s, nil
+}
+
+// openStore opens the database in the data directory. existing: the
+// station has an identity already, so it must have a database too.
+func openStore(cfg Config, existing bool) (*store.SQLite, error) {
+	quota := func(v, def int64) int64 {
+		switch {
+		case v == 0:
+			return def
+		case v < 0:
+			return 0 // no limit, to the store
+		}
+		return v
+	}
+	path := filepath.Join(cfg.DataDir, databaseFile)
+	db, err := store.Open(context.Background(), path, store.Options{
+		Sync: cfg.Sync,
+		Quotas: store.Quotas{
+			ReceiverMessages: quota(cfg.QuotaReceiverMessages, DefaultQuotaReceiverMessages),
+			ReceiverBytes:    quota(cfg.QuotaReceiverBytes, DefaultQuotaReceiverBytes),
+			SenderMessages:   quota(cfg.QuotaSenderMessages, DefaultQuotaSenderMessages),
+			SenderBytes:      quota(cfg.QuotaSenderBytes, DefaultQuotaSenderBytes),
+		},
+		Existing: existing,
+	})
+	if errors.Is(err, store.ErrNoDatabase) {
+		return nil, fmt.Errorf("mockstation: %w, though the station's identity (%s) is there: every message "+
+			"it stored is gone. Restore the database from a backup, or accept a new, empty one", err, identityFile)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("mockstation: %w", err)
+	}
+	return db, nil
 }
 
 // ID is the station's ID.

@@ -14,9 +14,7 @@ import (
 // BenchmarkMessageCycle stores messages in batches as the station does
 // under load (many sessions' saves in one commit), then acknowledges them
 // (queued, committed together), and reports the write-ahead log frames
-// (4 KiB pages) written per message. Acknowledgements with nothing else
-// to write wait ackDelay for company, as in the station: at batch=1 that
-// wait, not the disk, sets ns/op.
+// (4 KiB pages) written per message.
 func BenchmarkMessageCycle(b *testing.B) {
 	for _, batch := range []int{1, 16, 64} {
 		b.Run(fmt.Sprint("batch=", batch), func(b *testing.B) {

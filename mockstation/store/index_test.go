@@ -127,8 +127,6 @@ func TestExpiryOfAcknowledgements(t *testing.T) {
 
 func TestAckMessageAsync(t *testing.T) {
 	ctx := context.Background()
-	defer func(d time.Duration) { ackDelay = d }(ackDelay)
-	ackDelay = time.Millisecond
 	s := openTest(t, filepath.Join(t.TempDir(), "x.db"), Options{})
 	saveTest(t, s, "bob", "a")
 	type result struct {
@@ -185,17 +183,24 @@ INSERT INTO acked VALUES ('bob', 'gone', 2), ('bob', 'other', 3);
 PRAGMA user_version = 1;
 `
 
-func TestMigrateV1(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "x.db")
+// writeRaw runs script on the database at path, without the store: an
+// older station's database, or a newer one's.
+func writeRaw(t *testing.T, path, script string) {
+	t.Helper()
 	db, err := sql.Open("sqlite", "file:"+path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Exec(schemaV1); err != nil {
+	defer db.Close()
+	if _, err := db.Exec(script); err != nil {
 		t.Fatal(err)
 	}
-	db.Close()
+}
+
+func TestMigrateV1(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "x.db")
+	writeRaw(t, path, schemaV1)
 
 	s := openTest(t, path, Options{Now: func() time.Time { return time.UnixMilli(10) }})
 	pending, err := s.PendingMessages(ctx, "bob", 0, 10)
@@ -229,14 +234,7 @@ func TestMigrateV1(t *testing.T) {
 
 func TestNewerSchema(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "x.db")
-	db, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(`PRAGMA user_version = 99`); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	writeRaw(t, path, `PRAGMA user_version = 99`)
 	if s, err := Open(context.Background(), path, Options{}); !errors.Is(err, ErrSchema) {
 		if s != nil {
 			s.Close()
@@ -253,7 +251,7 @@ func TestRowIndexUndo(t *testing.T) {
 	x.ids[x.hash("bob", "c")] = 1 // c collides: it goes to more
 	x.add("bob", "c", 3)
 	x.remove("bob", "a", 1)
-	x.undo()
+	x.undoTo(0)
 	if id, ok := x.candidate("bob", "a"); !ok || id != 1 {
 		t.Errorf("a after undo = %d, %v; want 1", id, ok)
 	}

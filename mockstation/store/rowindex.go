@@ -102,9 +102,6 @@ func (x *rowIndex) begin() {
 	x.log = x.log[:0]
 }
 
-// undo takes back the changes logged since begin, newest first.
-func (x *rowIndex) undo() { x.undoTo(0) }
-
 // mark is the position in the log to undo back to (see undoTo).
 func (x *rowIndex) mark() int { return len(x.log) }
 

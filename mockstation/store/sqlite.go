@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"runtime"
@@ -13,7 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
+	"modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
 )
 
 // Sync is how hard a commit waits for the disk (SQLite's synchronous pragma,
@@ -41,6 +42,18 @@ type Options struct {
 	Sync   Sync
 	MaxAge time.Duration    // how long messages are kept; 0 means DefaultMaxAge
 	Now    func() time.Time // the clock; nil means time.Now
+	// Quotas bound the messages waiting per receiver and per sender; the
+	// zero value bounds nothing.
+	Quotas Quotas
+	// Existing says the database must exist already and hold the store's
+	// tables: Open fails with ErrNoDatabase when the file is missing or
+	// empty, instead of starting a new database.
+	Existing bool
+	// MaxPages caps the database at that many pages (SQLite's
+	// max_page_count; pages are 4 KiB): past it, writes fail with ErrFull
+	// exactly as on a full disk. A cap below the database's size is its
+	// size. 0: no cap but the disk's. For tests of a full disk.
+	MaxPages int64
 }
 
 // maxBatch bounds how many writes share one transaction, and maxAcks how
@@ -53,12 +66,6 @@ const (
 // ackQueue bounds the acknowledgements waiting for a commit: past it,
 // AckMessageAsync waits.
 const ackQueue = 4096
-
-// ackDelay is how long acknowledgements wait for a commit when no other
-// write comes: deleting is not urgent, and a commit costs about as much
-// disk work for one acknowledgement as for a hundred. Under load they go
-// with the messages' commits, which they cost little. A variable for tests.
-var ackDelay = 10 * time.Millisecond
 
 // When the write-ahead log is copied back into the database file (see
 // checkpointLoop). A checkpoint fsyncs the log and the database file, and
@@ -84,6 +91,7 @@ var (
 // no commit waits for one.
 type SQLite struct {
 	w, r, ck   *sql.DB
+	path       string
 	lock       *os.File // held while open (see lockFile); nil where not supported
 	opts       Options
 	stmts      stmts
@@ -91,6 +99,7 @@ type SQLite struct {
 	acks       chan ackOp
 	lastID     int64        // the highest message ID given out; the committer's
 	index      *rowIndex    // the committer's
+	usage      *usage       // the committer's
 	written    atomic.Int64 // writes committed since the last checkpoint
 	lastCommit atomic.Int64 // when the last commit ended, unix nanoseconds
 	quit       chan struct{}
@@ -104,16 +113,18 @@ type SQLite struct {
 // writeOp is one queued write: run does it inside the batch's transaction,
 // done learns its outcome once the transaction has committed (or failed).
 type writeOp struct {
-	run  func(ctx context.Context, tx *txn) error
-	done func(error)
+	run     func(ctx context.Context, tx *txn) error
+	done    func(error)
+	dropped error // the committer's: the database failed it (see commit)
 }
 
 // ackOp is one queued acknowledgement (see AckMessageAsync).
 type ackOp struct {
 	Ack
-	done  func(found bool, err error)
-	found bool  // the committer's: the message was waiting
-	err   error // the committer's: why it failed
+	done    func(found bool, err error)
+	found   bool  // the committer's: the message was waiting
+	err     error // the committer's: why it failed
+	dropped error // the committer's: the database failed it (see commit)
 }
 
 // Statements the committer runs for every message, prepared once on the
@@ -128,14 +139,16 @@ const (
 )
 
 var txQueries = [nTxStmts]string{
-	stmtInsertMsg: `INSERT INTO messages (id, receiver, signature, time, stored, data) VALUES (?, ?, ?, ?, ?, ?)`,
+	stmtInsertMsg: `INSERT INTO messages (id, receiver, signature, sender, time, stored, size, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 	stmtRow:       `SELECT receiver, signature, acked IS NOT NULL FROM messages WHERE id = ?`,
+	// The sender and size come back to be counted out of usage.
 	stmtAckMsg: `UPDATE messages SET acked = ?2, data = x''
-		WHERE id = ?1 AND receiver = ?3 AND signature = ?4 AND acked IS NULL`,
+		WHERE id = ?1 AND receiver = ?3 AND signature = ?4 AND acked IS NULL RETURNING sender, size`,
 	stmtReack: `UPDATE messages SET acked = ?2 WHERE id = ?1`,
 	// An acknowledgement of a message that is not waiting is remembered
 	// all the same, in a row of its own.
-	stmtInsertAck: `INSERT INTO messages (id, receiver, signature, time, stored, data, acked) VALUES (?1, ?2, ?3, 0, ?4, x'', ?4)`,
+	stmtInsertAck: `INSERT INTO messages (id, receiver, signature, sender, time, stored, size, data, acked)
+		VALUES (?1, ?2, ?3, '', 0, ?4, 0, x'', ?4)`,
 }
 
 type stmts struct {
@@ -161,8 +174,9 @@ func (t *txn) stmt(i int) *sql.Stmt {
 
 // schemaVersion is the user_version of the current schema. Version 1 kept
 // acknowledgements in a table of their own and numbered messages with
-// AUTOINCREMENT; Open migrates it (see migrateV1).
-const schemaVersion = 2
+// AUTOINCREMENT, version 2 had no sender and size; Open migrates both
+// (see migrateV1 and migrateV2).
+const schemaVersion = 3
 
 // The messages table holds the messages waiting for their receivers and,
 // once acknowledged, what remains of them (receiver, signature, the time of
@@ -175,8 +189,10 @@ CREATE TABLE IF NOT EXISTS messages (
 	id        INTEGER PRIMARY KEY, -- given by the store in save order (see SQLite.lastID)
 	receiver  TEXT    NOT NULL,    -- one row per receiver and signature (see rowIndex)
 	signature TEXT    NOT NULL,
+	sender    TEXT    NOT NULL,    -- without terminal, for quotas (see usage)
 	time      REAL    NOT NULL,
 	stored    INTEGER NOT NULL, -- unix milliseconds, for expiry
+	size      INTEGER NOT NULL, -- bytes of data as stored, for quotas
 	data      BLOB    NOT NULL, -- emptied once acknowledged
 	acked     INTEGER           -- unix milliseconds; NULL while waiting
 );
@@ -211,23 +227,44 @@ CREATE TABLE IF NOT EXISTS lists (
 ) WITHOUT ROWID;
 `
 
-// migrateV1 turns a version 1 database into version 2: waiting messages
-// keep their IDs, acknowledgements become acknowledged rows after them.
+// migrateV1 turns a version 1 database into the current one: waiting
+// messages keep their IDs, acknowledgements become acknowledged rows after
+// them.
 const migrateV1 = `
 ALTER TABLE messages RENAME TO messages_v1;
 DROP INDEX IF EXISTS messages_receiver;
 DROP INDEX IF EXISTS messages_stored;
 ` + schema + `
-INSERT INTO messages (id, receiver, signature, time, stored, data)
-	SELECT id, receiver, signature, time, stored, data FROM messages_v1 ORDER BY id;
-INSERT INTO messages (receiver, signature, time, stored, data, acked)
-	SELECT receiver, signature, 0, acked, x'', acked FROM acked AS a
+INSERT INTO messages (id, receiver, signature, sender, time, stored, size, data)
+	SELECT id, receiver, signature, ` + senderOfData + `, time, stored, length(data), data FROM messages_v1 ORDER BY id;
+INSERT INTO messages (receiver, signature, sender, time, stored, size, data, acked)
+	SELECT receiver, signature, '', 0, acked, 0, x'', acked FROM acked AS a
 	WHERE NOT EXISTS (SELECT 1 FROM messages_v1 AS m WHERE m.receiver = a.receiver AND m.signature = a.signature)
 	ORDER BY acked;
 DROP TABLE messages_v1;
 DROP TABLE acked;
 DELETE FROM sqlite_sequence WHERE name IN ('messages', 'messages_v1');
 `
+
+// migrateV2 turns a version 2 database into the current one: the messages
+// table is made again with the columns in their place (sender and size
+// before data, so that reading them never reads the message), and each
+// waiting message gets the sender its JSON names.
+const migrateV2 = `
+DROP INDEX messages_waiting;
+ALTER TABLE messages RENAME TO messages_v2;
+` + schema + `
+INSERT INTO messages (id, receiver, signature, sender, time, stored, size, data, acked)
+	SELECT id, receiver, signature, CASE WHEN acked IS NULL THEN ` + senderOfData + ` ELSE '' END,
+		time, stored, length(data), data, acked FROM messages_v2 ORDER BY id;
+DROP TABLE messages_v2;
+`
+
+// senderOfData is, in SQL, the sender of a stored message (the JSON in
+// its data column, "sender" or the short "F"), without terminal; empty
+// when it has none.
+const senderOfData = `(SELECT CASE WHEN instr(f, '/') > 0 THEN substr(f, 1, instr(f, '/') - 1) ELSE f END
+	FROM (SELECT CAST(coalesce(CASE WHEN json_valid(data) THEN coalesce(json_extract(data, '$.sender'), json_extract(data, '$.F')) END, '') AS TEXT) AS f))`
 
 // ErrSchema: the database was written by a newer version of the station.
 var ErrSchema = errors.New("database schema newer than this station")
@@ -247,6 +284,8 @@ func setupSchema(ctx context.Context, db *sql.DB) error {
 		script = schema
 	case 1:
 		script = migrateV1
+	case 2:
+		script = migrateV2
 	default:
 		return fmt.Errorf("%w: version %d, this one knows up to %d", ErrSchema, version, schemaVersion)
 	}
@@ -268,10 +307,10 @@ const (
 	roleCheckpoint        // the checkpointer
 )
 
-func dsn(path string, sync Sync, role int) string {
+func dsn(path string, opts Options, role int) string {
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
-	if sync == SyncFull {
+	if opts.Sync == SyncFull {
 		q.Set("_synchronous", "FULL")
 	} else {
 		q.Set("_synchronous", "NORMAL")
@@ -292,11 +331,17 @@ func dsn(path string, sync Sync, role int) string {
 		// A page cache large enough for the indexes' working set (32 MiB,
 		// outside the Go heap): a page read again is a system call.
 		q.Add("_pragma", "cache_size(-32768)")
+		if opts.MaxPages > 0 {
+			q.Add("_pragma", fmt.Sprintf("max_page_count(%d)", opts.MaxPages))
+		}
 	}
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
 
-// Open opens (creating if needed) the database file at path.
+// Open opens (creating if needed, unless opts.Existing) the database file
+// at path. The file and the -wal, -shm and -lock files beside it are
+// private to the user (mode 0600). Errors about the file itself name it
+// once: ErrLocked, ErrReadOnly, ErrCorrupt, ErrNoDatabase.
 func Open(ctx context.Context, path string, opts Options) (*SQLite, error) {
 	if opts.MaxAge <= 0 {
 		opts.MaxAge = DefaultMaxAge
@@ -308,53 +353,16 @@ func Open(ctx context.Context, path string, opts Options) (*SQLite, error) {
 	if err != nil {
 		return nil, err
 	}
-	unlock := func() {
+	s := &SQLite{path: path, lock: lock, opts: opts}
+	if err := s.open(ctx); err != nil {
+		for _, db := range []*sql.DB{s.ck, s.r, s.w} {
+			if db != nil {
+				db.Close()
+			}
+		}
 		if lock != nil {
 			lock.Close()
 		}
-	}
-	w, err := sql.Open("sqlite", dsn(path, opts.Sync, roleWrite))
-	if err != nil {
-		unlock()
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	w.SetMaxOpenConns(1) // SQLite has one writer; the committer is it
-	w.SetMaxIdleConns(1)
-	w.SetConnMaxLifetime(0)
-	if err := setupSchema(ctx, w); err != nil {
-		w.Close()
-		unlock()
-		return nil, fmt.Errorf("create schema in %s: %w", path, err)
-	}
-	r, err := sql.Open("sqlite", dsn(path, opts.Sync, roleRead))
-	if err != nil {
-		w.Close()
-		unlock()
-		return nil, fmt.Errorf("open %s for reading: %w", path, err)
-	}
-	r.SetMaxOpenConns(8)
-	r.SetMaxIdleConns(8)
-	ck, err := sql.Open("sqlite", dsn(path, opts.Sync, roleCheckpoint))
-	if err != nil {
-		w.Close()
-		r.Close()
-		unlock()
-		return nil, fmt.Errorf("open %s for checkpoints: %w", path, err)
-	}
-	ck.SetMaxOpenConns(1)
-	ck.SetMaxIdleConns(1)
-	ck.SetConnMaxLifetime(0)
-	s := &SQLite{w: w, r: r, ck: ck, lock: lock, opts: opts, ops: make(chan writeOp, maxBatch), acks: make(chan ackOp, ackQueue),
-		quit: make(chan struct{}), done: make(chan struct{}), ckDone: make(chan struct{})}
-	err = s.loadIndex(ctx)
-	if err == nil {
-		err = s.prepare(ctx)
-	}
-	if err != nil {
-		w.Close()
-		r.Close()
-		ck.Close()
-		unlock()
 		return nil, err
 	}
 	go s.commitLoop()
@@ -362,31 +370,118 @@ func Open(ctx context.Context, path string, opts Options) (*SQLite, error) {
 	return s, nil
 }
 
-// loadIndex builds the row index from the messages table and learns the
-// highest ID given out.
+// open is Open once the lock is held; on error the caller closes what it
+// opened.
+func (s *SQLite) open(ctx context.Context) error {
+	path := s.path
+	// fail says which step failed; a classified error names the file
+	// already.
+	fail := func(step string, err error) error {
+		err = classify(path, err)
+		if _, named := errors.AsType[*dbError](err); named {
+			return fmt.Errorf("%s: %w", step, err)
+		}
+		return fmt.Errorf("%s: %s: %w", step, path, err)
+	}
+	if s.opts.Existing {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return &dbError{kind: ErrNoDatabase, text: "database is missing", path: path}
+		}
+	}
+	if err := makePrivate(path); err != nil {
+		return err
+	}
+	var err error
+	if s.w, err = sql.Open("sqlite", dsn(path, s.opts, roleWrite)); err != nil {
+		return fail("open", err)
+	}
+	s.w.SetMaxOpenConns(1) // SQLite has one writer; the committer is it
+	s.w.SetMaxIdleConns(1)
+	s.w.SetConnMaxLifetime(0)
+	if s.opts.Existing {
+		// A zero-byte file is an empty database to SQLite, unless its
+		// write-ahead log holds one: ask SQLite, not the file's size.
+		var tables int
+		if err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema`).Scan(&tables); err != nil {
+			return fail("open", err)
+		}
+		if tables == 0 {
+			return &dbError{kind: ErrNoDatabase, text: "database is empty", path: path}
+		}
+	}
+	if err := setupSchema(ctx, s.w); err != nil {
+		return fail("create schema", err)
+	}
+	if s.r, err = sql.Open("sqlite", dsn(path, s.opts, roleRead)); err != nil {
+		return fail("open for reading", err)
+	}
+	s.r.SetMaxOpenConns(8)
+	s.r.SetMaxIdleConns(8)
+	if s.ck, err = sql.Open("sqlite", dsn(path, s.opts, roleCheckpoint)); err != nil {
+		return fail("open for checkpoints", err)
+	}
+	s.ck.SetMaxOpenConns(1)
+	s.ck.SetMaxIdleConns(1)
+	s.ck.SetConnMaxLifetime(0)
+	s.ops, s.acks = make(chan writeOp, maxBatch), make(chan ackOp, ackQueue)
+	s.quit, s.done, s.ckDone = make(chan struct{}), make(chan struct{}), make(chan struct{})
+	if err := s.loadIndex(ctx); err != nil {
+		return fail("load message index", err)
+	}
+	if err := s.prepare(ctx); err != nil {
+		return fail("prepare statements", err)
+	}
+	return nil
+}
+
+// loadIndex builds the row index and the usage counts from the messages
+// table and learns the highest ID given out. It reads the columns before
+// data only, never a message itself.
 func (s *SQLite) loadIndex(ctx context.Context) error {
-	s.index = newRowIndex()
-	rows, err := s.w.QueryContext(ctx, `SELECT id, receiver, signature FROM messages ORDER BY id`)
+	s.index, s.usage = newRowIndex(), newUsage(s.opts.Quotas)
+	rows, err := s.w.QueryContext(ctx, `SELECT id, receiver, signature, sender, size, acked IS NULL FROM messages ORDER BY id`)
 	if err != nil {
-		return fmt.Errorf("load message index: %w", err)
+		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var id int64
-		var receiver, signature string
-		if err := rows.Scan(&id, &receiver, &signature); err != nil {
-			return fmt.Errorf("load message index: %w", err)
+		var id, size int64
+		var receiver, signature, sender string
+		var waiting bool
+		if err := rows.Scan(&id, &receiver, &signature, &sender, &size, &waiting); err != nil {
+			return err
 		}
 		// A pair stored twice (only a hand-edited database has one) is
 		// found at its first row: lookup tries that one first.
 		s.index.add(receiver, signature, id)
+		if waiting {
+			s.usage.add(receiver, sender, size)
+		}
 		s.lastID = max(s.lastID, id)
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("load message index: %w", err)
+		return err
 	}
-	s.index.begin()
+	s.begin()
 	return nil
+}
+
+// begin starts the log of the committer's in-memory changes (the row
+// index, the usage counts) for a transaction.
+func (s *SQLite) begin() {
+	s.index.begin()
+	s.usage.begin()
+}
+
+// memMark is a position in those logs.
+type memMark struct{ index, usage int }
+
+func (s *SQLite) mark() memMark { return memMark{s.index.mark(), s.usage.mark()} }
+
+// undoTo takes back the in-memory changes logged since m.
+func (s *SQLite) undoTo(m memMark) {
+	s.index.undoTo(m.index)
+	s.usage.undoTo(m.usage)
 }
 
 func (s *SQLite) prepare(ctx context.Context) error {
@@ -426,45 +521,37 @@ func (s *SQLite) Close() error {
 	return err
 }
 
-// commitLoop is the only writer. It takes the first waiting write, then
-// every other write already queued (up to maxBatch) and the queued
-// acknowledgements (up to maxAcks), runs them in one transaction and
-// commits once; each caller learns its own result. Acknowledgements alone
-// wait up to ackDelay for company.
+// commitLoop is the only writer. It takes the first waiting write or
+// acknowledgement, then every other write already queued (up to maxBatch)
+// and the queued acknowledgements (up to maxAcks), runs them in one
+// transaction and commits once; each caller learns its own result.
+//
+// Nothing waits for company: what comes while a commit runs goes with the
+// next one, so under load commits carry many writes each, and an
+// acknowledgement is on disk about one commit after it came (a few
+// milliseconds at most), not whenever the next message is saved. An
+// acknowledgement not yet committed when the station is killed is lost,
+// and its message delivered again: the shorter that window, the fewer
+// duplicates a receiver sees after a crash.
 func (s *SQLite) commitLoop() {
 	defer close(s.done)
 	batch := make([]writeOp, 0, maxBatch)
 	acks := make([]ackOp, 0, maxAcks)
 	errs := make([]error, 0, maxBatch)
-	linger := time.NewTimer(time.Hour)
-	linger.Stop()
 	for {
 		batch, acks = batch[:0], acks[:0]
-	wait:
-		for {
-			select {
-			case op := <-s.ops:
-				batch = append(batch, op)
-				break wait
-			case a := <-s.acks:
-				if len(acks) == 0 {
-					linger.Reset(ackDelay)
-				}
-				if acks = append(acks, a); len(acks) == maxAcks {
-					break wait
-				}
-			case <-linger.C:
-				break wait
-			case <-s.quit:
-				// Senders hold mu for reading while they send, and Close took it
-				// for writing before closing quit: nothing more can arrive, and
-				// the buffers hold all that did.
-				linger.Stop()
-				s.drain(batch, acks, errs)
-				return
-			}
+		select {
+		case op := <-s.ops:
+			batch = append(batch, op)
+		case a := <-s.acks:
+			acks = append(acks, a)
+		case <-s.quit:
+			// Senders hold mu for reading while they send, and Close took it
+			// for writing before closing quit: nothing more can arrive, and
+			// the buffers hold all that did.
+			s.drain(batch, acks, errs)
+			return
 		}
-		linger.Stop()
 		batch, acks = s.fill(batch, acks)
 		s.commit(batch, acks, errs[:0])
 		// The callers' callbacks have readied goroutines (pushes, answers)
@@ -512,44 +599,17 @@ func (s *SQLite) drain(batch []writeOp, acks []ackOp, errs []error) {
 	}
 }
 
+// commit runs a batch in one transaction and tells each caller its
+// outcome. A write that fails in the database (a full disk, a damaged
+// page) may have made SQLite roll the whole transaction back (it does for
+// SQLITE_FULL), and what the batch ran after it would then be committed
+// one statement at a time, outside any transaction: so such a failure
+// rolls the transaction back, drops that write with its error, and runs
+// the others again in a new one. Other failures (a quota) fail only their
+// write.
 func (s *SQLite) commit(batch []writeOp, acks []ackOp, errs []error) {
-	ctx := context.Background()
-	s.index.begin()
-	sqlTx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		err = fmt.Errorf("begin: %w", err)
-		for _, op := range batch {
-			op.done(err)
-		}
-		for i := range acks {
-			acks[i].finish(false, err)
-			acks[i] = ackOp{}
-		}
-		return
-	}
-	tx := &txn{Tx: sqlTx, s: s, ctx: ctx}
-	// A write whose statements fail part-way leaves what it did so far in
-	// the transaction: each write below is written so that any prefix of
-	// it is harmless (see saveMessage and ack).
-	for _, op := range batch {
-		errs = append(errs, op.run(ctx, tx))
-	}
-	for i := range acks {
-		a := &acks[i]
-		a.found, a.err = s.ack(tx, a.Ack)
-	}
-	if err := tx.Commit(); err != nil {
-		s.index.undo()
-		err = fmt.Errorf("commit: %w", err)
-		for i := range errs {
-			errs[i] = err
-		}
-		for i := range acks {
-			acks[i].err = err
-		}
-	} else {
-		s.written.Add(int64(len(batch) + len(acks)))
-		s.lastCommit.Store(time.Now().UnixNano())
+	errs = errs[:len(batch)]
+	for !s.try(batch, acks, errs) {
 	}
 	for i, op := range batch {
 		op.done(errs[i])
@@ -558,6 +618,75 @@ func (s *SQLite) commit(batch []writeOp, acks []ackOp, errs []error) {
 		a := &acks[i]
 		a.finish(a.found && a.err == nil, a.err)
 		*a = ackOp{} // let go of what the caller gave
+	}
+}
+
+// try is one attempt at commit's transaction: it reports false when a
+// write failed in the database and was dropped, for the rest to be tried
+// again; else the outcomes are in errs and acks.
+func (s *SQLite) try(batch []writeOp, acks []ackOp, errs []error) bool {
+	ctx := context.Background()
+	s.begin()
+	sqlTx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		s.failAll(batch, acks, errs, fmt.Errorf("begin: %w", classify(s.path, err)))
+		return true
+	}
+	tx := &txn{Tx: sqlTx, s: s, ctx: ctx}
+	drop := func(dropped *error, err error) bool {
+		if _, ok := errors.AsType[*sqlite.Error](err); !ok {
+			return false
+		}
+		*dropped = classify(s.path, err)
+		_ = sqlTx.Rollback() // fails when SQLite has rolled back already
+		s.undoTo(memMark{})
+		return true
+	}
+	// A write whose statements fail part-way leaves what it did so far in
+	// the transaction: each write below is written so that any prefix of
+	// it is harmless (see saveMessage and ack).
+	for i := range batch {
+		op := &batch[i]
+		if errs[i] = op.dropped; op.dropped != nil {
+			continue
+		}
+		err := op.run(ctx, tx)
+		if drop(&op.dropped, err) {
+			return false
+		}
+		errs[i] = err
+	}
+	for i := range acks {
+		a := &acks[i]
+		if a.found, a.err = false, a.dropped; a.dropped != nil {
+			continue
+		}
+		if a.found, a.err = s.ack(tx, a.Ack); drop(&a.dropped, a.err) {
+			return false
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		s.undoTo(memMark{})
+		s.failAll(batch, acks, errs, fmt.Errorf("commit: %w", classify(s.path, err)))
+		return true
+	}
+	s.written.Add(int64(len(batch) + len(acks)))
+	s.lastCommit.Store(time.Now().UnixNano())
+	return true
+}
+
+// failAll gives err to every write and acknowledgement of a batch that
+// was not dropped before.
+func (s *SQLite) failAll(batch []writeOp, acks []ackOp, errs []error, err error) {
+	for i := range batch {
+		if errs[i] = batch[i].dropped; errs[i] == nil {
+			errs[i] = err
+		}
+	}
+	for i := range acks {
+		if acks[i].found, acks[i].err = false, acks[i].dropped; acks[i].err == nil {
+			acks[i].err = err
+		}
 	}
 }
 
@@ -682,14 +811,19 @@ func (s *SQLite) saveMessage(m Message, id *int64, res *SaveResult) func(ctx con
 			*res, *id = Duplicate, old
 			return nil
 		}
+		size := int64(len(m.Data))
+		if err := s.usage.check(m.Receiver, m.Sender, size); err != nil {
+			return err
+		}
 		// IDs grow in commit order: the committer runs the writes one at a
 		// time. One lost to a failed commit is never reused.
 		s.lastID++
 		next := s.lastID
-		if _, err := tx.stmt(stmtInsertMsg).ExecContext(ctx, next, m.Receiver, m.Signature, m.Time, s.millis(), m.Data); err != nil {
+		if _, err := tx.stmt(stmtInsertMsg).ExecContext(ctx, next, m.Receiver, m.Signature, m.Sender, m.Time, s.millis(), size, m.Data); err != nil {
 			return err
 		}
 		s.index.add(m.Receiver, m.Signature, next)
+		s.usage.add(m.Receiver, m.Sender, size)
 		*res, *id = Saved, next
 		return nil
 	}
@@ -724,19 +858,19 @@ func (s *SQLite) PendingMessages(ctx context.Context, receiver string, after int
 	cutoff := s.opts.Now().Add(-s.opts.MaxAge).UnixMilli()
 	rows, err := s.stmts.pending.QueryContext(ctx, receiver, after, cutoff, limit)
 	if err != nil {
-		return nil, fmt.Errorf("pending messages for %s: %w", receiver, err)
+		return nil, fmt.Errorf("pending messages for %s: %w", receiver, classify(s.path, err))
 	}
 	defer rows.Close()
 	var out []Message
 	for rows.Next() {
 		m := Message{Receiver: receiver}
 		if err := rows.Scan(&m.ID, &m.Signature, &m.Time, &m.Data); err != nil {
-			return nil, fmt.Errorf("pending messages for %s: %w", receiver, err)
+			return nil, fmt.Errorf("pending messages for %s: %w", receiver, classify(s.path, err))
 		}
 		out = append(out, m)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("pending messages for %s: %w", receiver, err)
+		return nil, fmt.Errorf("pending messages for %s: %w", receiver, classify(s.path, err))
 	}
 	return out, nil
 }
@@ -779,12 +913,8 @@ func (s *SQLite) ack(tx *txn, a Ack) (found bool, err error) {
 	// The common case in one statement: the index's row is the waiting
 	// message.
 	if id, ok := s.index.candidate(a.Receiver, a.Signature); ok {
-		r, err := tx.stmt(stmtAckMsg).ExecContext(tx.ctx, id, now, a.Receiver, a.Signature)
-		if err != nil {
-			return false, err
-		}
-		if n, _ := r.RowsAffected(); n > 0 {
-			return true, nil
+		if found, err := s.ackRow(tx, id, now, a); found || err != nil {
+			return found, err
 		}
 	}
 	id, acked, found, err := s.lookup(tx, a.Receiver, a.Signature)
@@ -792,8 +922,7 @@ func (s *SQLite) ack(tx *txn, a Ack) (found bool, err error) {
 	case err != nil:
 		return false, err
 	case found && !acked: // a pair whose hash another pair has
-		_, err = tx.stmt(stmtAckMsg).ExecContext(tx.ctx, id, now, a.Receiver, a.Signature)
-		return err == nil, err
+		return s.ackRow(tx, id, now, a)
 	case found: // acknowledged again: remembered from now on
 		_, err = tx.stmt(stmtReack).ExecContext(tx.ctx, id, now)
 		return false, err
@@ -806,11 +935,26 @@ func (s *SQLite) ack(tx *txn, a Ack) (found bool, err error) {
 	return false, nil
 }
 
+// ackRow marks row id acknowledged if it is a's and waiting, and counts it
+// out of the usage; found says whether it was.
+func (s *SQLite) ackRow(tx *txn, id, now int64, a Ack) (found bool, err error) {
+	var sender string
+	var size int64
+	switch err := tx.stmt(stmtAckMsg).QueryRowContext(tx.ctx, id, now, a.Receiver, a.Signature).Scan(&sender, &size); {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	s.usage.remove(a.Receiver, sender, size)
+	return true, nil
+}
+
 // CountMessages implements MessageStore.
 func (s *SQLite) CountMessages(ctx context.Context) (int64, error) {
 	var n int64
 	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE acked IS NULL`).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count messages: %w", err)
+		return 0, fmt.Errorf("count messages: %w", classify(s.path, err))
 	}
 	return n, nil
 }
@@ -822,10 +966,10 @@ func (s *SQLite) ExpireMessages(ctx context.Context) (int64, error) {
 	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		// The statement fails as a whole, but a failure while its rows
 		// are read must take back what they did to the index.
-		mark := s.index.mark()
+		mark := s.mark()
 		err := s.expire(ctx, tx, cutoff, &n)
 		if err != nil {
-			s.index.undoTo(mark)
+			s.undoTo(mark)
 			n = 0
 		}
 		return err
@@ -847,20 +991,21 @@ func (s *SQLite) expire(ctx context.Context, tx *txn, cutoff int64, n *int64) er
 	rows, err := tx.QueryContext(ctx, `DELETE FROM messages
 			WHERE stored < ?1 AND (acked IS NULL OR acked < ?1) AND id <
 				coalesce((SELECT id FROM messages WHERE stored >= ?1 ORDER BY id LIMIT 1), 9223372036854775807)
-			RETURNING id, receiver, signature, acked IS NULL`, cutoff)
+			RETURNING id, receiver, signature, sender, size, acked IS NULL`, cutoff)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var id int64
-		var receiver, signature string
+		var id, size int64
+		var receiver, signature, sender string
 		var waiting bool
-		if err := rows.Scan(&id, &receiver, &signature, &waiting); err != nil {
+		if err := rows.Scan(&id, &receiver, &signature, &sender, &size, &waiting); err != nil {
 			return err
 		}
 		s.index.remove(receiver, signature, id)
 		if waiting {
+			s.usage.remove(receiver, sender, size)
 			*n++
 		}
 	}
@@ -893,7 +1038,7 @@ func (s *SQLite) Meta(ctx context.Context, id string) ([]byte, error) {
 		return nil, fmt.Errorf("meta of %s: %w", id, ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("meta of %s: %w", id, err)
+		return nil, fmt.Errorf("meta of %s: %w", id, classify(s.path, err))
 	}
 	return meta, nil
 }
@@ -923,19 +1068,19 @@ func (s *SQLite) SaveDocument(ctx context.Context, d Document) (bool, error) {
 func (s *SQLite) Documents(ctx context.Context, id string) ([]Document, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT type, terminal, time, data FROM documents WHERE id = ? ORDER BY time`, id)
 	if err != nil {
-		return nil, fmt.Errorf("documents of %s: %w", id, err)
+		return nil, fmt.Errorf("documents of %s: %w", id, classify(s.path, err))
 	}
 	defer rows.Close()
 	var out []Document
 	for rows.Next() {
 		d := Document{ID: id}
 		if err := rows.Scan(&d.Type, &d.Terminal, &d.Time, &d.Data); err != nil {
-			return nil, fmt.Errorf("documents of %s: %w", id, err)
+			return nil, fmt.Errorf("documents of %s: %w", id, classify(s.path, err))
 		}
 		out = append(out, d)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("documents of %s: %w", id, err)
+		return nil, fmt.Errorf("documents of %s: %w", id, classify(s.path, err))
 	}
 	return out, nil
 }
@@ -970,7 +1115,7 @@ func (s *SQLite) Login(ctx context.Context, user string) (Login, error) {
 		return Login{}, fmt.Errorf("login of %s: %w", user, ErrNotFound)
 	}
 	if err != nil {
-		return Login{}, fmt.Errorf("login of %s: %w", user, err)
+		return Login{}, fmt.Errorf("login of %s: %w", user, classify(s.path, err))
 	}
 	return l, nil
 }
@@ -1003,11 +1148,11 @@ func (s *SQLite) List(ctx context.Context, owner, name string) ([]string, bool, 
 		return nil, false, nil
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("%s list of %s: %w", name, owner, err)
+		return nil, false, fmt.Errorf("%s list of %s: %w", name, owner, classify(s.path, err))
 	}
 	var members []string
 	if err := json.Unmarshal([]byte(raw), &members); err != nil {
-		return nil, false, fmt.Errorf("%s list of %s: %w", name, owner, err)
+		return nil, false, fmt.Errorf("%s list of %s: %w", name, owner, classify(s.path, err))
 	}
 	return members, true, nil
 }

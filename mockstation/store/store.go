@@ -40,6 +40,7 @@ type Message struct {
 	// delivered everything up to ID n asks for what comes after n.
 	ID        int64
 	Receiver  string  // the receiver's ID without terminal
+	Sender    string  // the sender's ID without terminal, for Quotas
 	Signature string  // the message signature as it travels (Base64)
 	Time      float64 // the message's own time, seconds
 	Data      []byte  // the message JSON exactly as it will be sent
@@ -84,7 +85,9 @@ func (r SaveResult) String() string {
 // messages are kept, so that a replay is not delivered again.
 type MessageStore interface {
 	// SaveMessage stores m durably before it returns: once it returns nil
-	// the message survives the process being killed.
+	// the message survives the process being killed. A message past one of
+	// the store's quotas is not stored: the error is a *QuotaError
+	// (errors.Is ErrQuota).
 	SaveMessage(ctx context.Context, m Message) (id int64, res SaveResult, err error)
 	// SaveMessageAsync is SaveMessage without the wait, for a caller that
 	// keeps handling other work meanwhile: it queues m and returns. done is
@@ -103,11 +106,12 @@ type MessageStore interface {
 	AckMessage(ctx context.Context, receiver, signature string) (bool, error)
 	// AckMessageAsync is AckMessage without the wait: it queues a and
 	// returns (it waits only while too many acknowledgements are queued).
-	// The acknowledgement is committed with the store's next commit, or
-	// after a short delay when nothing else is written; a killed station
-	// may lose it, and the message is then delivered again. done, when not
-	// nil, is called as SaveMessageAsync's is, after that commit. An error
-	// return means a was not queued (ctx ended, store closed).
+	// The acknowledgement is committed by the store's next commit, which
+	// starts as soon as the one running (if any) ends, together with
+	// whatever else is queued by then; a station killed before that
+	// commit loses it, and the message is then delivered again. done, when
+	// not nil, is called as SaveMessageAsync's is, after that commit. An
+	// error return means a was not queued (ctx ended, store closed).
 	AckMessageAsync(ctx context.Context, a Ack, done func(found bool, err error)) error
 	// CountMessages counts the messages waiting, for all receivers.
 	CountMessages(ctx context.Context) (int64, error)
