@@ -99,9 +99,10 @@ type conn struct {
 	tr     transport       // the connection's framing: WebSocket or MTP
 	ctx    context.Context // ends when the connection does
 	cancel context.CancelFunc
-	addr   string // the client's address, for the log
-	remote []any  // [ip, port] as the station sees the client
-	key    string // the session key: 32 random bytes in hex
+	addr   string       // the client's address, for the log
+	lc     *limitedConn // its place under the connection limits; nil outside Serve
+	remote []any        // [ip, port] as the station sees the client
+	key    string       // the session key: 32 random bytes in hex
 
 	// Owned by the worker (one runs at a time).
 	limit     bucket
@@ -161,21 +162,39 @@ func closeWith(code websocket.StatusCode, format string, args ...any) error {
 // its own. The handler then returns, and net/http lets go of the request
 // and of its state for the (hijacked) connection, which a session that
 // lasts for hours would otherwise keep.
+//
+// Over the connection cap (see limits.go) the upgrade is refused with 503
+// and a line of text saying why.
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	lc, _ := r.Context().Value(limitedKey{}).(*limitedConn)
+	if lc.refusedNow() {
+		w.Header().Set("Retry-After", "10")
+		w.Header().Set("Connection", "close")
+		http.Error(w, lc.refusedUpgrade(), http.StatusServiceUnavailable)
+		return
+	}
 	if !s.track() {
 		http.Error(w, "station shutting down", http.StatusServiceUnavailable)
 		return
 	}
 	// No subprotocol, no compression, any Origin: what dimchat's station
 	// accepts, so that its browser client can connect from any page.
+	lc.upgrading()
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
 	if err != nil {
 		s.log.Debug("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
+		lc.upgradeFailed()
 		s.sessions.Done()
 		return
 	}
+	if !lc.upgraded(ws) {
+		s.sessions.Done() // evicted or timed out during the upgrade
+		return
+	}
 	ws.SetReadLimit(s.cfg.MaxFrame)
-	go s.newConn(wsTransport{ws}, r.RemoteAddr).run()
+	c := s.newConn(wsTransport{ws}, r.RemoteAddr)
+	c.lc = lc
+	go c.run()
 }
 
 // newConn makes the session of a connection whose framing is tr. The
@@ -212,7 +231,7 @@ func (c *conn) run() {
 			<-shutDown
 		}
 	}()
-	if s.cfg.HandshakeTimeout > 0 {
+	if s.cfg.HandshakeTimeout > 0 && c.lc == nil { // under Serve, the gate keeps the deadline
 		c.mu.Lock()
 		c.hsTimer = time.AfterFunc(s.cfg.HandshakeTimeout, func() {
 			if c.userID().IsZero() {
@@ -226,6 +245,13 @@ func (c *conn) run() {
 
 	err := c.readLoop()
 	c.finish(err)
+}
+
+// handshaken makes the connection a session: its handshake deadline is
+// gone, and the connection limits never evict it.
+func (c *conn) handshaken() {
+	c.stopHandshakeTimer()
+	c.lc.handshaken()
 }
 
 // stopHandshakeTimer lets the handshake timer go: the connection handshook
