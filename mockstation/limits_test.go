@@ -2,12 +2,16 @@ package mockstation_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -145,7 +149,9 @@ func chat(t *testing.T, st *station) (a, b *client) {
 // answers and counts what happened.
 func TestConnectionCap(t *testing.T) {
 	const maxConns = 12
-	st := startServed(t, mockstation.Config{MaxConnections: maxConns, HandshakeTimeout: time.Minute})
+	var log logBuffer
+	st := startServed(t, mockstation.Config{MaxConnections: maxConns, HandshakeTimeout: time.Minute,
+		Logger: slog.New(slog.NewTextHandler(&log, nil))})
 	idles := openIdles(t, st, 18)
 	// The 18 came one after the other: the first 6 made room for the
 	// last 6, and the newest 12 are held.
@@ -174,6 +180,46 @@ func TestConnectionCap(t *testing.T) {
 	if got := b.fromPeer(a.me); got.im.Content.(*dimp.TextContent).Text != "after the second flood" {
 		t.Errorf("bob got %s", dimp.MarshalContent(got.im.Content))
 	}
+
+	// The log sums the evictions up instead of a line for each.
+	evicted := st.status(t).Limits.Evicted
+	st.stop()
+	var summed int64
+	lines := 0
+	for _, line := range strings.Split(log.String(), "\n") {
+		i := strings.Index(line, " evicted=")
+		if !strings.Contains(line, "limits") || i < 0 {
+			continue
+		}
+		lines++
+		var n int64
+		fmt.Sscan(line[i+len(" evicted="):], &n)
+		summed += n
+	}
+	if lines > 3 {
+		t.Errorf("%d lines about the limits", lines)
+	}
+	if summed != evicted {
+		t.Errorf("log sums up %d evictions, /status says %d:\n%s", summed, evicted, log.String())
+	}
+}
+
+// logBuffer collects a station's log.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // TestHandshakeDeadline: a connection that has not handshaken by the
