@@ -305,3 +305,39 @@ func TestRefusedWhenFull(t *testing.T) {
 	a.send(b.me.ID, dimp.NewText("still here"))
 	b.fromPeer(a.me)
 }
+
+// TestServeWarnsOffLoopback: a station that listens on all interfaces
+// says so in its log, with a URL a person can use; one on loopback says
+// nothing of the kind.
+func TestServeWarnsOffLoopback(t *testing.T) {
+	for _, tc := range []struct {
+		listen string
+		warn   bool
+	}{{"127.0.0.1:0", false}, {"0.0.0.0:0", true}} {
+		var buf logBuffer
+		s, err := mockstation.New(mockstation.Config{DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(&buf, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln, err := net.Listen("tcp", tc.listen)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- s.Serve(ctx, ln) }()
+		for !strings.Contains(buf.String(), "station listening") {
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel()
+		<-done
+		s.Close()
+		log := buf.String()
+		warned := strings.Contains(log, "level=WARN") &&
+			strings.Contains(log, "anyone who can reach this machine on port "+port+" can connect")
+		if warned != tc.warn || tc.warn && !strings.Contains(log, "url=ws://localhost:"+port+"/") {
+			t.Errorf("listening on %s, the log says:\n%s", tc.listen, log)
+		}
+	}
+}

@@ -247,8 +247,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			return ctx
 		},
 	}
-	url := "ws://" + ln.Addr().String() + "/"
+	url, warning, others := listenNotice(ln.Addr(), interfaceAddrs())
 	s.log.Info("station listening", "id", s.me.ID, "url", url)
+	if warning != "" {
+		s.log.Warn(warning, "urls", others)
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(s.sniff(ln)) }()
