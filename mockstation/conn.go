@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -40,15 +39,6 @@ const (
 const (
 	pipelineDepth = 64      // frames and messages
 	pipelineBytes = 1 << 20 // their bytes; one bigger frame is still taken
-)
-
-// Control payloads of dimples' WebSocket framing (spec/station.md §1.2).
-var (
-	payloadPing = []byte("PING")
-	payloadPong = []byte("PONG")
-	payloadNoop = []byte("NOOP")
-	payloadOK   = []byte("OK")
-	prefixAck   = []byte("ACK:")
 )
 
 // frame is one outgoing WebSocket message. A stored message carries its
@@ -327,7 +317,7 @@ func (c *conn) readLoop() error {
 		if err != nil {
 			return err
 		}
-		if bytes.HasPrefix(data, prefixAck) && c.handleAck(data[len(prefixAck):]) {
+		if classifyFrame(data) == frameAck && c.handleAck(data[len(prefixAck):]) {
 			continue
 		}
 		if err := c.take(data); err != nil {
@@ -602,23 +592,16 @@ func (c *conn) handleFrame(data []byte) error {
 		return closeWith(websocket.StatusPolicyViolation, "rate limit exceeded: %g messages/s, burst %d",
 			c.srv.cfg.RateLimit, c.srv.cfg.RateBurst)
 	}
-	if bytes.HasPrefix(data, prefixAck) {
+	switch classifyFrame(data) {
+	case frameNothing, frameAck:
 		return nil
-	}
-	switch {
-	case len(data) == 0, bytes.Equal(data, payloadPong), bytes.Equal(data, payloadNoop), bytes.Equal(data, payloadOK):
-		return nil
-	case bytes.Equal(data, payloadPing):
+	case framePing:
 		return c.reply(frame{data: payloadPong})
-	case data[0] != '{':
+	case frameMessage:
 		return c.handlePackage(data)
 	}
 	first := true
-	for line := range bytes.SplitSeq(data, []byte{'\n'}) {
-		line = bytes.TrimSpace(line)
-		if len(line) == 0 {
-			continue
-		}
+	for line := range messageLines(data) {
 		if !first && !c.limit.take() {
 			return closeWith(websocket.StatusPolicyViolation, "rate limit exceeded: %g messages/s, burst %d",
 				c.srv.cfg.RateLimit, c.srv.cfg.RateBurst)
@@ -636,14 +619,12 @@ func (c *conn) handleFrame(data []byte) error {
 // this connection and acknowledged is deleted from the store. It reports
 // whether the ACK named such a message; others are ignored.
 func (c *conn) handleAck(body []byte) bool {
-	var ack struct {
-		Signature string `json:"signature"`
-	}
-	if err := json.Unmarshal(body, &ack); err != nil || ack.Signature == "" {
+	signature, ok := ackSignature(body)
+	if !ok {
 		c.logger().Debug("ignored acknowledgement", "body", truncate(body, 80))
 		return false
 	}
-	return c.ackWritten(ack.Signature)
+	return c.ackWritten(signature)
 }
 
 // ackWritten acknowledges the stored message signature if it was written

@@ -17,7 +17,6 @@ import (
 	"github.com/coder/websocket"
 
 	"dimtui/dimp"
-	"dimtui/dimp/crypto"
 	"dimtui/mockstation"
 )
 
@@ -43,18 +42,7 @@ func user(t testing.TB, name string) *dimp.Identity {
 	if id := identities.m[name]; id != nil {
 		return id
 	}
-	sign, err := crypto.GenerateECC()
-	if err != nil {
-		t.Fatal(err)
-	}
-	visa, err := crypto.GenerateRSA(1024)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := dimp.NewIdentity(dimp.User, dimp.MetaMKM, name, name, sign, visa)
-	if err != nil {
-		t.Fatal(err)
-	}
+	id := mockstation.NewUser(t, name)
 	identities.m[name] = id
 	return id
 }
