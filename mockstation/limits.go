@@ -101,6 +101,7 @@ type gate struct {
 	timeout     time.Duration // to finish the handshake; none when 0
 	maxLinger   int           // connections being closed politely at once
 	maxOverflow int           // refused connections being answered at once
+	nofile      uint64        // the limit on open files; 0 when unknown
 
 	mu       sync.Mutex
 	open     int                   // connections holding a slot
@@ -117,7 +118,7 @@ type gate struct {
 // unknown). It returns the number of slots.
 func newGate(cfg Config, nofile uint64, log *slog.Logger) *gate {
 	g := &gate{log: log, max: cfg.MaxConnections, perAddr: max(cfg.MaxHandshakingPerAddress, 0),
-		byAddr: make(map[string]*list.List), maxLinger: 256, maxOverflow: 64}
+		byAddr: make(map[string]*list.List), maxLinger: 256, maxOverflow: 64, nofile: nofile}
 	if cfg.HandshakeTimeout > 0 {
 		g.timeout = cfg.HandshakeTimeout
 	}
@@ -221,15 +222,16 @@ func (g *gate) dropLocked(c *limitedConn, why goodbye) func() {
 	if c.timer != nil {
 		c.timer.Stop()
 	}
-	switch why {
-	case byeEvicted, byeEvictedAddr:
-		g.evicted.Add(1)
-	case byeTimeout:
-		if wasSlot {
-			g.timedOut.Add(1)
-		} else {
+	switch {
+	case !wasSlot: // a refused connection's time is up
+		why = byeRefused
+		if httpState == http.StateNew { // it was answered nothing
 			g.refused.Add(1)
 		}
+	case why == byeTimeout:
+		g.timedOut.Add(1)
+	default:
+		g.evicted.Add(1)
 	}
 	polite := st == stageWS || st == stageUpgrade || (st == stageHTTP && httpState == http.StateNew)
 	if !polite || g.lingered >= g.maxLinger {
@@ -509,6 +511,9 @@ type LimitsStatus struct {
 	Refused                  int64   `json:"refused"`                     // turned away while full of sessions
 	Evicted                  int64   `json:"evicted"`                     // closed to make room
 	TimedOut                 int64   `json:"timed_out"`                   // closed for no handshake in time
+	// OpenFileLimit is the process's limit on open files (RLIMIT_NOFILE),
+	// which MaxConnections stays below; 0 when unknown.
+	OpenFileLimit uint64 `json:"open_file_limit,omitempty"`
 }
 
 func (g *gate) status() LimitsStatus {
@@ -517,7 +522,7 @@ func (g *gate) status() LimitsStatus {
 	g.mu.Unlock()
 	return LimitsStatus{MaxConnections: g.max, MaxHandshakingPerAddress: g.perAddr,
 		HandshakeTimeoutSeconds: g.timeout.Seconds(), Open: open, Handshaking: handshaking,
-		Refused: g.refused.Load(), Evicted: g.evicted.Load(), TimedOut: g.timedOut.Load()}
+		Refused: g.refused.Load(), Evicted: g.evicted.Load(), TimedOut: g.timedOut.Load(), OpenFileLimit: g.nofile}
 }
 
 // reportLoop logs, at most every limitsLogEvery, how many connections the
