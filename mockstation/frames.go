@@ -58,13 +58,17 @@ func messageLines(data []byte) iter.Seq[[]byte] {
 
 // ackSignature reads the signature that the body of an ACK: frame names,
 // `{"time":…,"signature":"…"}` as dimchat's browser client writes it;
-// false when it names none.
+// false when it names none. The member's name must be exactly
+// "signature": encoding/json would match a struct field's name in any
+// case.
 func ackSignature(body []byte) (string, bool) {
-	var ack struct {
-		Signature string `json:"signature"`
-	}
-	if err := json.Unmarshal(body, &ack); err != nil || ack.Signature == "" {
+	var ack map[string]json.RawMessage
+	if json.Unmarshal(body, &ack) != nil {
 		return "", false
 	}
-	return ack.Signature, true
+	var sig string
+	if json.Unmarshal(ack["signature"], &sig) != nil || sig == "" {
+		return "", false
+	}
+	return sig, true
 }
