@@ -52,3 +52,19 @@ func TestAddressKey(t *testing.T) {
 		}
 	}
 }
+
+// TestReleaseAfterFlood: memory goes back to the system once the open
+// connections fall by floodDrop and by half, and the peak starts over.
+func TestReleaseAfterFlood(t *testing.T) {
+	peak := 0
+	for _, step := range []struct{ open, peak int }{
+		{100, 100}, {16384, 16384}, {16000, 16384}, {8193, 16384}, // not half yet
+		{8000, 8000},                             // released
+		{7000, 8000}, {3000, 3000}, {1000, 1000}, // released again: 2000 closed
+		{10, 1000}, // fewer than floodDrop closed
+	} {
+		if peak = releaseAfterFlood(peak, step.open); peak != step.peak {
+			t.Errorf("at %d open: peak %d, want %d", step.open, peak, step.peak)
+		}
+	}
+}

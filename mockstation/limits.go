@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -527,18 +528,22 @@ func (g *gate) status() LimitsStatus {
 
 // reportLoop logs, at most every limitsLogEvery, how many connections the
 // gate refused, evicted and timed out since the last line: under a flood,
-// one line sums up thousands of connections.
+// one line sums up thousands of connections. Once a flood has gone, it
+// gives the memory its connections took back to the system (see
+// releaseAfterFlood).
 func (g *gate) reportLoop(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	var last LimitsStatus
 	var lastLog time.Time
+	var peak int
 	for {
 		select {
 		case <-ctx.Done():
 		case <-t.C:
 		}
 		now := g.status()
+		peak = releaseAfterFlood(peak, now.Open)
 		changed := now.Refused != last.Refused || now.Evicted != last.Evicted || now.TimedOut != last.TimedOut
 		if changed && (time.Since(lastLog) >= limitsLogEvery || ctx.Err() != nil) {
 			g.log.Warn("connections closed by the station's limits since the last such line",
@@ -551,6 +556,27 @@ func (g *gate) reportLoop(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// floodDrop is how many connections must have closed since the most open
+// seen, and at least half of them, for releaseAfterFlood to act.
+const floodDrop = 1024
+
+// releaseAfterFlood returns the memory the Go runtime holds, unused, to
+// the system once the connections open have fallen by floodDrop and by
+// half from peak; it returns the new peak. Thousands of connections, even
+// idle ones, take a few hundred MB of buffers and goroutine stacks; once
+// they close, the runtime keeps that memory for minutes before giving it
+// back, and the station would look as big as at the flood's height.
+func releaseAfterFlood(peak, open int) int {
+	switch {
+	case open > peak:
+		return open
+	case peak-open >= floodDrop && open <= peak/2:
+		debug.FreeOSMemory()
+		return open
+	}
+	return peak
 }
 
 // addressKey is the per-address cap's key for a connection: the IP
