@@ -472,6 +472,7 @@ func (c *limitedConn) handshaken() {
 	}
 	c.addrElem = nil
 	c.timer.Stop()
+	c.timer = nil // a session lasts: keep nothing it does not need
 }
 
 // httpStateChanged follows the HTTP server's state of a connection
