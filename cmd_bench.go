@@ -30,11 +30,10 @@ messages per second, p50 and p99 latency, and the station/relay ratio.`,
 				copt.Clients, copt.Messages, copt.Window, copt.Key = opt.Clients, opt.Messages, opt.Window, opt.Key
 				return loadtest.RunChild(cmd.Context(), copt, os.Stdin, cmd.OutOrStdout())
 			}
-			exe, err := os.Executable()
-			if err != nil {
+			var err error
+			if opt.Child, err = childCommand("station"); err != nil {
 				return err
 			}
-			opt.Child = []string{exe, "bench", "station", "--child"}
 			opt.Out = cmd.OutOrStdout()
 			if cpuProfile != "" {
 				f, err := os.Create(cpuProfile)
@@ -64,6 +63,63 @@ messages per second, p50 and p99 latency, and the station/relay ratio.`,
 	for _, hidden := range []string{"child", "station-url", "relay-url"} {
 		_ = f.MarkHidden(hidden)
 	}
-	bench.AddCommand(station)
+	bench.AddCommand(station, newBenchFloodCommand())
 	return bench
+}
+
+// childCommand is the command line of a load process of `bench name`:
+// this binary again, with --child.
+func childCommand(name string) ([]string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	return []string{exe, "bench", name, "--child"}, nil
+}
+
+func newBenchFloodCommand() *cobra.Command {
+	var opt loadtest.FloodOptions
+	var child bool
+	var copt loadtest.FloodChildOptions
+	flood := &cobra.Command{
+		Use:   "flood",
+		Short: "Flood a station with idle connections and check that /status and real users still get in",
+		Long: `Starts a station with its default connection limits in this process and load
+processes that open --conns idle connections to it as fast as they can: in turn
+one that says nothing, one that sends only "DIM" (an MTP stream that stops) and
+one that upgrades to WebSocket and never says Hello. Every second while they
+come, and once all are open, it asks GET /status and has two real clients, from
+an address of their own (127.0.1.1 where all of 127/8 is loopback), handshake
+and exchange a message; it prints what they got and the station's memory, and
+its memory again once the flood has closed.
+
+--sources spreads the flood over 127.0.0.1 … 127.0.0.N (Linux routes all of
+127/8 to loopback): from one address, the per-address cap holds the flood to
+a few hundred connections; from many, the global cap is reached.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if child {
+				copt.Sources = opt.Sources
+				return loadtest.RunFloodChild(cmd.Context(), copt, os.Stdin, cmd.OutOrStdout())
+			}
+			var err error
+			if opt.Child, err = childCommand("flood"); err != nil {
+				return err
+			}
+			opt.Out = cmd.OutOrStdout()
+			return loadtest.RunFlood(cmd.Context(), opt)
+		},
+	}
+	f := flood.Flags()
+	f.IntVar(&opt.Conns, "conns", 20000, "idle connections to open")
+	f.IntVar(&opt.Sources, "sources", 1, "loopback addresses the flood comes from (127.0.0.1 … 127.0.0.N)")
+	f.IntVar(&opt.PerChild, "per-process", 8000, "most connections one load process opens")
+	f.BoolVar(&child, "child", false, "run as a load process")
+	f.StringVar(&copt.Addr, "addr", "", "the station's address, for a load process")
+	f.IntVar(&copt.Conns, "child-conns", 0, "connections to open, for a load process")
+	f.IntVar(&copt.First, "first", 0, "number of the first connection, for a load process")
+	for _, hidden := range []string{"child", "addr", "child-conns", "first"} {
+		_ = f.MarkHidden(hidden)
+	}
+	return flood
 }

@@ -33,6 +33,14 @@ they handshake and exchange messages through it; messages for users who are offl
 wait in an SQLite database until they are acknowledged. GET /status on the same
 port reports sessions, users online and stored messages as JSON.
 
+Connections are limited: --max-connections at once, of which at most
+--max-handshaking-per-address from one address may be waiting for their
+handshake, and each must finish its handshake within --handshake-timeout.
+When full, the oldest connection that has not handshaken makes room; a
+handshaken session is never evicted, and when the station is full of them
+a new connection is refused (503 for a WebSocket upgrade) while GET /status
+still answers. /status counts what the limits did.
+
 On first start the station creates its identity (a station ID with a secp256k1
 signing key and an RSA visa key) in the data directory and keeps it there.
 Messages wait at most a week, and within quotas per receiver and per sender
@@ -95,6 +103,12 @@ Logs go to stderr. SIGINT or SIGTERM shut it down gracefully.`,
 	f.Float64Var(&cfg.RateLimit, "rate", mockstation.DefaultRateLimit, "messages per second one connection may send (negative: no limit)")
 	f.IntVar(&cfg.RateBurst, "burst", mockstation.DefaultRateBurst, "messages one connection may send at once")
 	f.Int64Var(&cfg.MaxFrame, "max-frame", mockstation.DefaultMaxFrame, "largest WebSocket message accepted, in bytes")
+	f.IntVar(&cfg.MaxConnections, "max-connections", mockstation.DefaultMaxConnections,
+		"most connections at once (lowered to fit the open file limit); when full, the oldest one not handshaken makes room")
+	f.IntVar(&cfg.MaxHandshakingPerAddress, "max-handshaking-per-address", mockstation.DefaultMaxHandshakingPerAddress,
+		"most connections from one IP address (IPv6: /64) handshaking at once; sessions do not count (negative: no cap)")
+	f.DurationVar(&cfg.HandshakeTimeout, "handshake-timeout", mockstation.DefaultHandshakeTimeout,
+		"time from connecting to a finished handshake, first bytes and WebSocket upgrade included (negative: none)")
 	f.BoolVar(&syncFull, "sync-full", false, "fsync every commit (survive power loss, not only a killed process)")
 	f.Int64Var(&cfg.QuotaReceiverMessages, "quota-receiver-messages", mockstation.DefaultQuotaReceiverMessages,
 		"messages the station keeps waiting for one receiver (0: no limit)")

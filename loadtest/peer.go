@@ -37,7 +37,12 @@ func (p *peer) write(ctx context.Context, b []byte) error {
 // Hello world! (broadcast, meta and visa attached) → DIM? → Hello world!
 // with the session key, encrypted to the station → DIM!.
 func handshake(ctx context.Context, url string, me *dimp.Identity) (*peer, *dimp.Profile, error) {
-	ws, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{CompressionMode: websocket.CompressionDisabled})
+	return handshakeWith(ctx, url, me, &websocket.DialOptions{CompressionMode: websocket.CompressionDisabled})
+}
+
+// handshakeWith is handshake, dialling with opts.
+func handshakeWith(ctx context.Context, url string, me *dimp.Identity, opts *websocket.DialOptions) (*peer, *dimp.Profile, error) {
+	ws, _, err := websocket.Dial(ctx, url, opts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("dial: %w", err)
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -40,15 +39,6 @@ const (
 const (
 	pipelineDepth = 64      // frames and messages
 	pipelineBytes = 1 << 20 // their bytes; one bigger frame is still taken
-)
-
-// Control payloads of dimples' WebSocket framing (spec/station.md §1.2).
-var (
-	payloadPing = []byte("PING")
-	payloadPong = []byte("PONG")
-	payloadNoop = []byte("NOOP")
-	payloadOK   = []byte("OK")
-	prefixAck   = []byte("ACK:")
 )
 
 // frame is one outgoing WebSocket message. A stored message carries its
@@ -99,9 +89,10 @@ type conn struct {
 	tr     transport       // the connection's framing: WebSocket or MTP
 	ctx    context.Context // ends when the connection does
 	cancel context.CancelFunc
-	addr   string // the client's address, for the log
-	remote []any  // [ip, port] as the station sees the client
-	key    string // the session key: 32 random bytes in hex
+	addr   string       // the client's address, for the log
+	lc     *limitedConn // its place under the connection limits; nil outside Serve
+	remote []any        // [ip, port] as the station sees the client
+	key    string       // the session key: 32 random bytes in hex
 
 	// Owned by the worker (one runs at a time).
 	limit     bucket
@@ -161,21 +152,39 @@ func closeWith(code websocket.StatusCode, format string, args ...any) error {
 // its own. The handler then returns, and net/http lets go of the request
 // and of its state for the (hijacked) connection, which a session that
 // lasts for hours would otherwise keep.
+//
+// Over the connection cap (see limits.go) the upgrade is refused with 503
+// and a line of text saying why.
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	lc, _ := r.Context().Value(limitedKey{}).(*limitedConn)
+	if lc.refusedNow() {
+		w.Header().Set("Retry-After", "10")
+		w.Header().Set("Connection", "close")
+		http.Error(w, lc.refusedUpgrade(), http.StatusServiceUnavailable)
+		return
+	}
 	if !s.track() {
 		http.Error(w, "station shutting down", http.StatusServiceUnavailable)
 		return
 	}
 	// No subprotocol, no compression, any Origin: what dimchat's station
 	// accepts, so that its browser client can connect from any page.
+	lc.upgrading()
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
 	if err != nil {
 		s.log.Debug("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
+		lc.upgradeFailed()
 		s.sessions.Done()
 		return
 	}
+	if !lc.upgraded(ws) {
+		s.sessions.Done() // evicted or timed out during the upgrade
+		return
+	}
 	ws.SetReadLimit(s.cfg.MaxFrame)
-	go s.newConn(wsTransport{ws}, r.RemoteAddr).run()
+	c := s.newConn(wsTransport{ws}, r.RemoteAddr)
+	c.lc = lc
+	go c.run()
 }
 
 // newConn makes the session of a connection whose framing is tr. The
@@ -212,7 +221,7 @@ func (c *conn) run() {
 			<-shutDown
 		}
 	}()
-	if s.cfg.HandshakeTimeout > 0 {
+	if s.cfg.HandshakeTimeout > 0 && c.lc == nil { // under Serve, the gate keeps the deadline
 		c.mu.Lock()
 		c.hsTimer = time.AfterFunc(s.cfg.HandshakeTimeout, func() {
 			if c.userID().IsZero() {
@@ -226,6 +235,13 @@ func (c *conn) run() {
 
 	err := c.readLoop()
 	c.finish(err)
+}
+
+// handshaken makes the connection a session: its handshake deadline is
+// gone, and the connection limits never evict it.
+func (c *conn) handshaken() {
+	c.stopHandshakeTimer()
+	c.lc.handshaken()
 }
 
 // stopHandshakeTimer lets the handshake timer go: the connection handshook
@@ -301,7 +317,7 @@ func (c *conn) readLoop() error {
 		if err != nil {
 			return err
 		}
-		if bytes.HasPrefix(data, prefixAck) && c.handleAck(data[len(prefixAck):]) {
+		if classifyFrame(data) == frameAck && c.handleAck(data[len(prefixAck):]) {
 			continue
 		}
 		if err := c.take(data); err != nil {
@@ -576,23 +592,16 @@ func (c *conn) handleFrame(data []byte) error {
 		return closeWith(websocket.StatusPolicyViolation, "rate limit exceeded: %g messages/s, burst %d",
 			c.srv.cfg.RateLimit, c.srv.cfg.RateBurst)
 	}
-	if bytes.HasPrefix(data, prefixAck) {
+	switch classifyFrame(data) {
+	case frameNothing, frameAck:
 		return nil
-	}
-	switch {
-	case len(data) == 0, bytes.Equal(data, payloadPong), bytes.Equal(data, payloadNoop), bytes.Equal(data, payloadOK):
-		return nil
-	case bytes.Equal(data, payloadPing):
+	case framePing:
 		return c.reply(frame{data: payloadPong})
-	case data[0] != '{':
+	case frameMessage:
 		return c.handlePackage(data)
 	}
 	first := true
-	for line := range bytes.SplitSeq(data, []byte{'\n'}) {
-		line = bytes.TrimSpace(line)
-		if len(line) == 0 {
-			continue
-		}
+	for line := range messageLines(data) {
 		if !first && !c.limit.take() {
 			return closeWith(websocket.StatusPolicyViolation, "rate limit exceeded: %g messages/s, burst %d",
 				c.srv.cfg.RateLimit, c.srv.cfg.RateBurst)
@@ -610,14 +619,12 @@ func (c *conn) handleFrame(data []byte) error {
 // this connection and acknowledged is deleted from the store. It reports
 // whether the ACK named such a message; others are ignored.
 func (c *conn) handleAck(body []byte) bool {
-	var ack struct {
-		Signature string `json:"signature"`
-	}
-	if err := json.Unmarshal(body, &ack); err != nil || ack.Signature == "" {
+	signature, ok := ackSignature(body)
+	if !ok {
 		c.logger().Debug("ignored acknowledgement", "body", truncate(body, 80))
 		return false
 	}
-	return c.ackWritten(ack.Signature)
+	return c.ackWritten(signature)
 }
 
 // ackWritten acknowledges the stored message signature if it was written

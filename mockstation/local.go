@@ -158,7 +158,7 @@ func (c *conn) releaseHeld() error {
 // register makes the connection a session of user: from now on it
 // receives the user's messages, first whatever waits in the store.
 func (c *conn) register(user dimp.ID, p *dimp.Profile) {
-	c.stopHandshakeTimer()
+	c.handshaken()
 	p = c.srv.sharedProfile(p)
 	c.mu.Lock()
 	c.user, c.profile = user, p

@@ -49,7 +49,8 @@ const (
 	mtpMaxPages  = 2 << 20 // udp.mtp's bound on a fragment count
 	mtpReadChunk = 4096
 	// sniffTimeout bounds the wait for a new connection's first bytes,
-	// which tell MTP from HTTP.
+	// which tell MTP from HTTP, when the station has no handshake
+	// deadline (Config.HandshakeTimeout negative).
 	sniffTimeout = 10 * time.Second
 )
 
@@ -399,7 +400,7 @@ func (t *mtpTransport) close(code websocket.StatusCode, reason string) {
 func (t *mtpTransport) closeNow() { t.nc.Close() }
 
 // serveMTP runs an MTP session on nc, in the caller's goroutine.
-func (s *Server) serveMTP(nc net.Conn) {
+func (s *Server) serveMTP(nc *limitedConn) {
 	if !s.track() {
 		nc.Close()
 		return
@@ -407,6 +408,7 @@ func (s *Server) serveMTP(nc net.Conn) {
 	addr := nc.RemoteAddr().String()
 	tr := newMTPTransport(nc, int(s.cfg.MaxFrame), s.cfg.WriteTimeout, s.log.With("remote", addr))
 	c := s.newConn(tr, addr)
+	c.lc = nc
 	tr.delivered = func(signature string) { c.ackWritten(signature) }
 	c.run()
 }
@@ -414,8 +416,10 @@ func (s *Server) serveMTP(nc net.Conn) {
 // sniffListener serves one port to two framings, as dimchat's station
 // does: a connection whose first bytes are "DIM" is an MTP stream and gets
 // a session here; any other goes to the HTTP server that Accepts from the
-// listener (WebSocket and GET /status). The first bytes are awaited in a
-// goroutine per connection, so a slow client holds up no other.
+// listener (WebSocket and GET /status). Every connection passes the
+// station's gate first (see limits.go), which also bounds the wait for
+// its first bytes. They are awaited in a goroutine per connection, so a
+// slow client holds up no other.
 type sniffListener struct {
 	net.Listener
 	s      *Server
@@ -446,53 +450,55 @@ func (l *sniffListener) acceptLoop() {
 			}
 			return
 		}
-		go l.route(nc)
+		if lc := l.s.gate.admit(nc); lc != nil {
+			go l.route(lc)
+		}
 	}
 }
 
 // route reads a new connection's first bytes and hands it on.
-func (l *sniffListener) route(nc net.Conn) {
+func (l *sniffListener) route(nc *limitedConn) {
 	head, err := l.firstBytes(nc)
 	switch {
 	case string(head) == mtpMagic && err == nil:
-		l.s.serveMTP(&prefixConn{Conn: nc, prefix: head})
+		nc.prefix = head
+		switch {
+		case nc.refusedNow():
+			nc.refuse() // MTP has no way to say why
+		case nc.toStage(stageMTP):
+			l.s.serveMTP(nc)
+		}
 	case string(head) == mtpMagic[:len(head)]:
-		// Nothing, or the start of "DIM", before an error or the timeout.
-		l.s.log.Debug("connection closed before its framing was known", "remote", nc.RemoteAddr().String(), "err", err)
+		// Nothing, or the start of "DIM", before an error or the deadline.
 		nc.Close()
 	default:
+		nc.prefix = head
+		if !nc.toStage(stageHTTP) {
+			return
+		}
 		select {
-		case l.conns <- &prefixConn{Conn: nc, prefix: head}:
+		case l.conns <- nc:
 		case <-l.done:
 			nc.Close()
 		}
 	}
 }
 
-// firstBytes reads until it has "DIM" or bytes that cannot begin it, for
-// sniffTimeout at most; a closing listener stops it at once.
-func (l *sniffListener) firstBytes(nc net.Conn) ([]byte, error) {
-	stop, stopped := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(stopped)
-		select {
-		case <-l.done:
-			nc.SetReadDeadline(time.Now())
-		case <-stop:
-		}
-	}()
-	defer func() {
-		close(stop)
-		<-stopped
-		nc.SetReadDeadline(time.Time{})
-	}()
-	nc.SetReadDeadline(time.Now().Add(sniffTimeout))
+// firstBytes reads until it has "DIM" or bytes that cannot begin it. The
+// gate closes a connection that says nothing until its handshake
+// deadline; a closing listener stops the read at once (see Close).
+func (l *sniffListener) firstBytes(nc *limitedConn) ([]byte, error) {
+	select {
+	case <-l.done:
+		return nil, net.ErrClosed
+	default:
+	}
 	head := make([]byte, len(mtpMagic))
 	n := 0
 	var err error
 	for n < len(head) && err == nil && string(head[:n]) == mtpMagic[:n] {
 		var k int
-		k, err = nc.Read(head[n:])
+		k, err = nc.Conn.Read(head[n:])
 		n += k
 	}
 	return head[:n], err
@@ -509,26 +515,14 @@ func (l *sniffListener) Accept() (net.Conn, error) {
 	}
 }
 
+// Close stops listening and ends the wait for the first bytes of every
+// connection.
 func (l *sniffListener) Close() error {
 	err := net.ErrClosed
 	l.closed.Do(func() {
 		close(l.done)
 		err = l.Listener.Close()
+		l.s.gate.interruptSniffing()
 	})
 	return err
-}
-
-// prefixConn is a connection whose first bytes were read already.
-type prefixConn struct {
-	net.Conn
-	prefix []byte
-}
-
-func (c *prefixConn) Read(b []byte) (int, error) {
-	if len(c.prefix) > 0 {
-		n := copy(b, c.prefix)
-		c.prefix = c.prefix[n:]
-		return n, nil
-	}
-	return c.Conn.Read(b)
 }

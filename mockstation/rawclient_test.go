@@ -17,7 +17,6 @@ import (
 	"github.com/coder/websocket"
 
 	"dimtui/dimp"
-	"dimtui/dimp/crypto"
 	"dimtui/mockstation"
 )
 
@@ -43,7 +42,7 @@ func user(t testing.TB, name string) *dimp.Identity {
 	if id := identities.m[name]; id != nil {
 		return id
 	}
-	id := nicknamed(t, name, name)
+	id := mockstation.NewUser(t, name)
 	identities.m[name] = id
 	return id
 }
@@ -51,19 +50,7 @@ func user(t testing.TB, name string) *dimp.Identity {
 // nicknamed makes a user whose visa name may differ from its ID's name.
 func nicknamed(t testing.TB, name, nickname string) *dimp.Identity {
 	t.Helper()
-	sign, err := crypto.GenerateECC()
-	if err != nil {
-		t.Fatal(err)
-	}
-	visa, err := crypto.GenerateRSA(1024)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := dimp.NewIdentity(dimp.User, dimp.MetaMKM, name, nickname, sign, visa)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
+	return mockstation.NewNicknamed(t, name, nickname)
 }
 
 // station is a server under test, on an httptest server (its Handler)

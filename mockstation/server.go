@@ -39,7 +39,7 @@ const (
 	DefaultMaxFrame         = 1 << 20 // bytes in one WebSocket message
 	DefaultRateLimit        = 500     // messages per second, per connection
 	DefaultRateBurst        = 5000    // messages a connection may send at once
-	DefaultHandshakeTimeout = 2 * time.Minute
+	DefaultHandshakeTimeout = 10 * time.Second
 	DefaultWriteTimeout     = 10 * time.Second
 )
 
@@ -97,7 +97,20 @@ type Config struct {
 	TimeWindow time.Duration
 	// HandshakeTimeout closes a connection that has not completed its
 	// handshake by then (DefaultHandshakeTimeout when 0, none when negative).
+	// Under Serve it runs from the connection's accept: the wait for its
+	// first bytes and the WebSocket upgrade count.
 	HandshakeTimeout time.Duration
+	// MaxConnections is the most connections Serve holds at once, of every
+	// kind (DefaultMaxConnections when 0). It is lowered to leave room under
+	// the process's limit on open files. When it is reached, the oldest
+	// connection that has not handshaken makes room for a new one; when all
+	// of them have, the new one is refused (see limits.go).
+	MaxConnections int
+	// MaxHandshakingPerAddress is the most connections from one address
+	// (IPv4 address, IPv6 /64) that may be handshaking at once: past it,
+	// that address's oldest one is evicted. Sessions do not count
+	// (DefaultMaxHandshakingPerAddress when 0, no cap when negative).
+	MaxHandshakingPerAddress int
 	// WriteTimeout bounds writing one frame to a client (DefaultWriteTimeout
 	// when 0); a client that does not read is disconnected.
 	WriteTimeout time.Duration
@@ -155,6 +168,7 @@ type Server struct {
 	closing  bool
 	sessions sync.WaitGroup
 	conns    atomic.Int64 // open WebSocket and MTP connections
+	gate     *gate        // connection limits of Serve
 
 	ackDone   func(found bool, err error) // learns how acknowledgements went
 	closeOnce sync.Once
@@ -186,6 +200,15 @@ func New(cfg Config) (*Server, error) {
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = DefaultWriteTimeout
 	}
+	if cfg.MaxConnections <= 0 {
+		cfg.MaxConnections = DefaultMaxConnections
+	}
+	switch {
+	case cfg.MaxHandshakingPerAddress == 0:
+		cfg.MaxHandshakingPerAddress = DefaultMaxHandshakingPerAddress
+	case cfg.MaxHandshakingPerAddress < 0:
+		cfg.MaxHandshakingPerAddress = 0
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -203,6 +226,8 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: log, me: me, packer: dimp.NewPacker(me), keys: &dimp.KeyCache{},
 		store: cfg.Store, hub: newHub(), known: newProfileCache(), lists: newListCache(), answerKeys: newAnswerKeyCache(),
 		index: newSearchIndex(), started: time.Now()}
+	s.gate = newGate(cfg, openFileLimit(), log)
+	s.cfg.MaxConnections = s.gate.max
 	if s.store == nil {
 		db, err := openStore(cfg, !created && !cfg.NewDatabase)
 		if err != nil {
@@ -218,8 +243,12 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("mockstation: register own profile: %w", err)
 	}
 	s.ackDone = s.acked
-	s.bg.Add(1)
+	s.bg.Add(2)
 	go s.expireLoop()
+	go func() {
+		defer s.bg.Done()
+		s.gate.reportLoop(s.ctx)
+	}()
 	return s, nil
 }
 
@@ -276,6 +305,8 @@ func (s *Server) Run(ctx context.Context) error {
 
 // Serve accepts connections on ln until ctx ends: WebSocket and HTTP, and
 // MTP streams (dimchat's Python client), told apart by their first bytes.
+// Every connection passes the station's limits (Config.MaxConnections,
+// MaxHandshakingPerAddress and HandshakeTimeout; see limits.go).
 // Then it stops listening, closes every session (a WebSocket with status
 // 1001, going away) and returns; the database stays open until Close.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
@@ -283,9 +314,19 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		ConnState:         s.gate.httpStateChanged,
+		ConnContext: func(ctx context.Context, nc net.Conn) context.Context {
+			if lc, ok := nc.(*limitedConn); ok {
+				return context.WithValue(ctx, limitedKey{}, lc)
+			}
+			return ctx
+		},
 	}
-	url := "ws://" + ln.Addr().String() + "/"
+	url, warning, others := listenNotice(ln.Addr(), interfaceAddrs())
 	s.log.Info("station listening", "id", s.me.ID, "url", url)
+	if warning != "" {
+		s.log.Warn(warning, "urls", others)
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(s.sniff(ln)) }()
@@ -391,7 +432,9 @@ func (s *Server) acked(_ bool, err error) {
 
 // Handler serves the station over HTTP: a WebSocket upgrade on any path
 // starts a DIM session, GET /status describes the station as JSON, and any
-// other request gets a line of text saying what this is.
+// other request gets a line of text saying what this is. The connection
+// limits are Serve's: served otherwise, the handler only closes a
+// WebSocket that does not handshake in Config.HandshakeTimeout.
 func (s *Server) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
@@ -407,6 +450,9 @@ func (s *Server) Handler() http.Handler {
 		}
 	})
 }
+
+// limitedKey is the key of a request's *limitedConn in its context.
+type limitedKey struct{}
 
 func isUpgrade(r *http.Request) bool {
 	return headerHasToken(r.Header, "Connection", "upgrade") && headerHasToken(r.Header, "Upgrade", "websocket")

@@ -17,6 +17,8 @@ type Status struct {
 	UsersOnline    int       `json:"users_online"`    // users with at least one session
 	Users          []string  `json:"users"`           // their IDs, sorted
 	StoredMessages int64     `json:"stored_messages"` // messages waiting for acknowledgement
+	// Limits are the connection limits of Serve and what they did.
+	Limits LimitsStatus `json:"limits"`
 }
 
 // Status reports the station's state now.
@@ -26,7 +28,8 @@ func (s *Server) Status(ctx context.Context) (Status, error) {
 		users = []string{}
 	}
 	st := Status{Station: s.me.ID.String(), Started: s.started, UptimeSeconds: time.Since(s.started).Seconds(),
-		Connections: s.conns.Load(), Sessions: sessions, UsersOnline: len(users), Users: users}
+		Connections: s.conns.Load(), Sessions: sessions, UsersOnline: len(users), Users: users,
+		Limits: s.gate.status()}
 	n, err := s.store.CountMessages(ctx)
 	if err != nil {
 		return st, err
