@@ -179,6 +179,9 @@ func ShrinkJSON(raw []byte, maxString int) (out []byte, ok bool) {
 		}
 		i = j + 1
 	}
+	if cap(out)-len(out) > len(out)/4 {
+		out = bytes.Clone(out) // what is kept holds no room it does not use
+	}
 	return out, true
 }
 
