@@ -142,7 +142,7 @@ type StatusEvent struct {
 // FrameEvent reports one frame in or out, with its raw bytes. Layers is
 // nil for control frames (PING, PONG, ACK). A frame longer than
 // Config.FrameHead is reported by its head: Cut is then set, and Raw and
-// Layers hold only what the head shows (see ShrinkFrame).
+// Layers hold only what the head shows (see shrinkFrame).
 type FrameEvent struct {
 	Time   time.Time
 	Dir    Direction

@@ -52,10 +52,10 @@ func NotKept(n int) string {
 
 // Shrunk returns the event as it is kept: unchanged when its frame is at
 // most limit bytes long (or was cut already, or limit is not positive),
-// else reported by its head (see ShrinkFrame).
+// else reported by its head (see shrinkFrame).
 func (e FrameEvent) Shrunk(limit int) FrameEvent {
 	if e.Cut == nil && limit > 0 && len(e.Raw) > limit {
-		e.Raw, e.Layers, e.Cut = ShrinkFrame(e.Raw, e.Layers, limit)
+		e.Raw, e.Layers, e.Cut = shrinkFrame(e.Raw, e.Layers, limit)
 	}
 	return e
 }
@@ -63,12 +63,12 @@ func (e FrameEvent) Shrunk(limit int) FrameEvent {
 // Shrunk returns the held frame's event as it is kept, as FrameEvent.Shrunk.
 func (e HeldEvent) Shrunk(limit int) HeldEvent {
 	if e.Cut == nil && limit > 0 && len(e.Raw) > limit {
-		e.Raw, e.Layers, e.Cut = ShrinkFrame(e.Raw, e.Layers, limit)
+		e.Raw, e.Layers, e.Cut = shrinkFrame(e.Raw, e.Layers, limit)
 	}
 	return e
 }
 
-// ShrinkFrame returns the head of a frame longer than limit, layers that
+// shrinkFrame returns the head of a frame longer than limit, layers that
 // hold only what the head shows, and the whole frame's size and digest.
 // The head of a JSON frame is the frame with every string longer than
 // 4 KB cut and ended with NotKept's marker (still JSON, with every member
@@ -76,7 +76,7 @@ func (e HeldEvent) Shrunk(limit int) HeldEvent {
 // first limit bytes. The layers keep the verdicts (verified, the errors),
 // and the messages parsed again from the head; nothing in the results
 // shares memory with raw or with the layers given.
-func ShrinkFrame(raw []byte, layers *Layers, limit int) ([]byte, *Layers, *FrameCut) {
+func shrinkFrame(raw []byte, layers *Layers, limit int) ([]byte, *Layers, *FrameCut) {
 	cut := &FrameCut{Size: len(raw), SHA256: sha256.Sum256(raw)}
 	head, isJSON := ShrinkJSON(raw, maxKeptString)
 	if !isJSON || len(head) > limit {

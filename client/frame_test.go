@@ -88,7 +88,7 @@ func TestShrinkFrame(t *testing.T) {
 	alice, bob := newIdentity(t, "alice"), newIdentity(t, "bob")
 	raw, layers := bigMessage(t, alice, bob, 700<<10)
 	sum := sha256.Sum256(raw)
-	head, slim, cut := ShrinkFrame(raw, layers, DefaultFrameHead)
+	head, slim, cut := shrinkFrame(raw, layers, DefaultFrameHead)
 	if cut.Size != len(raw) || cut.SHA256 != sum {
 		t.Errorf("cut %d bytes %x, want %d %x", cut.Size, cut.SHA256, len(raw), sum)
 	}
@@ -117,7 +117,7 @@ func TestShrinkFrame(t *testing.T) {
 
 	// Not JSON: the first bytes.
 	garbage := bytes.Repeat([]byte("é"), 20000)
-	head, slim, cut = ShrinkFrame(garbage, &Layers{ParseErr: dimp.ErrInvalidMessage}, 1001)
+	head, slim, cut = shrinkFrame(garbage, &Layers{ParseErr: dimp.ErrInvalidMessage}, 1001)
 	if string(head) != strings.Repeat("é", 500) || cut.Size != 40000 || slim.ParseErr != dimp.ErrInvalidMessage {
 		t.Errorf("garbage: head %d bytes, cut %+v, layers %+v", len(head), cut, slim)
 	}

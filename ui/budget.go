@@ -14,7 +14,7 @@ import (
 // by its head, with a visible mark of what was left out.
 const (
 	// maxKeptFrame: a longer frame is kept by its head, its size and its
-	// SHA-256 (client.ShrinkFrame); the client reports frames so already.
+	// SHA-256 (client.FrameEvent.Shrunk); the client reports frames so already.
 	maxKeptFrame = client.DefaultFrameHead
 
 	// inspectorBytes bounds the inspector's frames with what was opened

@@ -483,11 +483,33 @@ type Transcript struct {
 	Records []Record
 }
 
-// ReadTranscript reads a JSON Lines transcript written by /export.
+// maxTranscriptLine bounds one line of a transcript read back; /export
+// writes lines of a few kilobytes (frames over 16 KB are cut).
+const maxTranscriptLine = 16 << 20
+
+// TranscriptError is a line of a transcript file that cannot be read:
+// not JSON, or a record whose fields do not make the event it names.
+type TranscriptError struct {
+	Line int // from 1
+	Err  error
+}
+
+func (e *TranscriptError) Error() string { return fmt.Sprintf("transcript line %d: %v", e.Line, e.Err) }
+
+func (e *TranscriptError) Unwrap() error { return e.Err }
+
+// errUnknownRecord marks a record of an event this version does not know
+// (a later dimtui's): it is kept, and the replay passes over it.
+var errUnknownRecord = errors.New("unknown record")
+
+// ReadTranscript reads a JSON Lines transcript written by /export. Each
+// record is checked as the replay will read it: a line that is not JSON,
+// or whose record does not make the event it names, is a *TranscriptError
+// that gives its line.
 func ReadTranscript(r io.Reader) (*Transcript, error) {
 	t := &Transcript{}
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
+	sc.Buffer(make([]byte, 0, 64<<10), maxTranscriptLine)
 	line := 0
 	for sc.Scan() {
 		line++
@@ -497,19 +519,29 @@ func ReadTranscript(r io.Reader) (*Transcript, error) {
 		}
 		var rec Record
 		if err := json.Unmarshal(b, &rec); err != nil {
-			return nil, fmt.Errorf("transcript line %d: %w", line, err)
+			return nil, &TranscriptError{Line: line, Err: err}
 		}
-		if rec.Event == "transcript" {
+		switch rec.Event {
+		case "transcript":
 			if rec.Version > TranscriptVersion {
-				return nil, fmt.Errorf("transcript version %d: this dimtui reads up to %d", rec.Version, TranscriptVersion)
+				return nil, &TranscriptError{Line: line, Err: fmt.Errorf("version %d: this dimtui reads up to %d",
+					rec.Version, TranscriptVersion)}
 			}
 			t.Panes = append(t.Panes, rec.Panes...)
 			continue
+		case "notice":
+		default:
+			if _, err := rec.event(); err != nil && !errors.Is(err, errUnknownRecord) {
+				return nil, &TranscriptError{Line: line, Err: err}
+			}
 		}
 		t.Records = append(t.Records, rec)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("transcript: %w", err)
+		if errors.Is(err, bufio.ErrTooLong) {
+			err = fmt.Errorf("longer than %d MB", maxTranscriptLine>>20)
+		}
+		return nil, &TranscriptError{Line: line + 1, Err: err}
 	}
 	// Panes named only by their records (a header lost in an edit).
 	known := map[int]bool{}
@@ -625,7 +657,7 @@ func (rec Record) event() (client.Event, error) {
 	case "error":
 		return client.ErrorEvent{Time: rec.Time, Err: errors.New(rec.Text)}, nil
 	}
-	return nil, fmt.Errorf("unknown record %q", rec.Event)
+	return nil, fmt.Errorf("%w %q", errUnknownRecord, rec.Event)
 }
 
 // status turns a status record back into a client.Status.
