@@ -48,6 +48,13 @@ type Config struct {
 	MaxFrame int64
 	// EventBuffer is the size of the Events channel (1024 by default).
 	EventBuffer int
+	// FrameHead bounds the bytes of one frame a FrameEvent or HeldEvent
+	// carries (DefaultFrameHead, 16 KiB, when 0; every frame whole when
+	// negative): a longer frame is reported by its head, its size and its
+	// SHA-256, so that the events waiting in the channel, and whatever
+	// keeps them, hold kilobytes rather than the megabytes a station may
+	// send.
+	FrameHead int
 	// Agent names the software in the login command.
 	Agent string
 	// NoAnnounce leaves out the visa and login broadcasts after the handshake.
@@ -79,6 +86,9 @@ func (c *Config) defaults() {
 	}
 	if c.EventBuffer == 0 {
 		c.EventBuffer = 1024
+	}
+	if c.FrameHead == 0 {
+		c.FrameHead = DefaultFrameHead
 	}
 	if c.Agent == "" {
 		c.Agent = "dimtui"
@@ -259,17 +269,23 @@ func (c *Client) Reconnect(ctx context.Context) error {
 }
 
 // emit hands an event to the UI. Frame events are dropped if the channel is
-// full; the others wait for room (or for the client to stop).
+// full; the others wait for room (or for the client to stop). A long frame
+// goes as its head (Config.FrameHead).
 func (c *Client) emit(ctx context.Context, ev Event) {
-	if _, frame := ev.(FrameEvent); frame {
-		select {
-		case c.events <- ev:
-		default:
-			c.mu.Lock()
-			c.dropped++
-			c.mu.Unlock()
+	switch e := ev.(type) {
+	case FrameEvent:
+		// Only the loop sends: a channel with room keeps it until the
+		// send, and a frame that would be dropped is not cut for nothing.
+		if len(c.events) < cap(c.events) {
+			c.events <- e.Shrunk(c.cfg.FrameHead)
+			return
 		}
+		c.mu.Lock()
+		c.dropped++
+		c.mu.Unlock()
 		return
+	case HeldEvent:
+		ev = e.Shrunk(c.cfg.FrameHead)
 	}
 	select {
 	case c.events <- ev:

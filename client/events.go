@@ -140,13 +140,16 @@ type StatusEvent struct {
 }
 
 // FrameEvent reports one frame in or out, with its raw bytes. Layers is
-// nil for control frames (PING, PONG, ACK).
+// nil for control frames (PING, PONG, ACK). A frame longer than
+// Config.FrameHead is reported by its head: Cut is then set, and Raw and
+// Layers hold only what the head shows (see shrinkFrame).
 type FrameEvent struct {
 	Time   time.Time
 	Dir    Direction
 	Raw    []byte
 	Kind   FrameKind
 	Layers *Layers
+	Cut    *FrameCut // nil: Raw is the whole frame
 }
 
 // MessageEvent reports a content received from a peer (receipts and

@@ -24,10 +24,11 @@ type outgoing struct {
 	tries int  // how many times it was written (or held to be)
 }
 
-// incoming is a message received, kept for MarkRead.
+// incoming is a message received, kept for MarkRead: who sent it and what
+// the read receipt names, not the message itself (which may be a megabyte).
 type incoming struct {
-	rm *dimp.ReliableMessage
-	sn int64
+	sender dimp.ID
+	origin *dimp.Origin
 }
 
 // held is a message waiting for its sender's visa before it can be verified.
@@ -64,6 +65,7 @@ type loop struct {
 	queries       map[string]time.Time    // visa queries in flight, by peer
 	waitOut       map[string][]*outgoing  // messages waiting for a peer's visa
 	waitIn        map[string][]*held      // messages waiting for their sender's visa
+	heldBytes     int                     // the bytes of the messages in waitIn
 	outbox        map[MessageID]*outgoing // messages sent and not settled yet, by ID
 	bySig         map[string]*outgoing    // the same, by signature
 	inbox         map[MessageID]*incoming // messages received, for MarkRead
@@ -76,9 +78,10 @@ type loop struct {
 	seq           int
 
 	// Step-through (step.go): frames held until the presenter releases them.
-	step    StepMode
-	gate    []gated
-	gateSeq uint64
+	step      StepMode
+	gate      []gated
+	gateBytes int // the bytes of the frames in gate
+	gateSeq   uint64
 }
 
 func newLoop(c *Client) *loop {
@@ -525,9 +528,7 @@ func (l *loop) learn(p *dimp.Profile) {
 	for _, o := range outs {
 		l.seal(o, p)
 	}
-	ins := l.waitIn[k]
-	delete(l.waitIn, k)
-	for _, h := range ins {
+	for _, h := range l.takeHeld(k) {
 		l.open(h.raw, h.rm, h.layers, p, h.outer)
 	}
 }
@@ -538,15 +539,11 @@ func (l *loop) peerUnknown(peer string, err error) {
 		l.setDelivery(o, Failed, err.Error())
 	}
 	delete(l.waitOut, peer)
-	for _, h := range l.waitIn[peer] {
-		h.layers.VerifyErr = err
-	}
-	if n := len(l.waitIn[peer]); n > 0 {
+	if n := len(l.takeHeld(peer)); n > 0 {
 		// Not acknowledged: the station offers them again after the next
 		// handshake, when the sender's visa may be known.
 		l.c.emit(l.ctx, ErrorEvent{Time: time.Now(), Err: fmt.Errorf("%d message(s) from %s left at the station: %w", n, peer, err)})
 	}
-	delete(l.waitIn, peer)
 }
 
 // maxInbox bounds the received messages kept for MarkRead.
@@ -571,8 +568,7 @@ func (l *loop) markRead(id MessageID) error {
 		return fmt.Errorf("no received message %s", id)
 	}
 	delete(l.inbox, id)
-	r := dimp.NewReceipt(dimp.ReceiptRead, dimp.OriginOf(in.rm, in.sn))
-	_, err := l.send(in.rm.Sender, r, false)
+	_, err := l.send(in.sender, dimp.NewReceipt(dimp.ReceiptRead, in.origin), false)
 	return err
 }
 

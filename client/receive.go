@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -38,7 +39,13 @@ func (l *loop) receive(payload []byte) {
 		l.c.emit(l.ctx, FrameEvent{Time: time.Now(), Dir: In, Raw: payload, Kind: KindAck})
 		return
 	}
-	for _, pack := range splitPayload(payload) {
+	packs := splitPayload(payload)
+	for _, pack := range packs {
+		if len(packs) > 1 {
+			// A message of a payload of several keeps none of the others
+			// alive, in what the client or the UI keeps of it.
+			pack = bytes.Clone(pack)
+		}
 		l.receiveMessage(pack)
 	}
 }
@@ -90,7 +97,7 @@ func (l *loop) receiveOne(raw []byte, outer bool) {
 	if p == nil {
 		layers.VerifyErr = fmt.Errorf("%w: waiting for the meta and visa of %s", ErrUnknownPeer, rm.Sender)
 		k := key(rm.Sender)
-		l.waitIn[k] = append(l.waitIn[k], &held{raw: raw, rm: rm, layers: layers, since: time.Now(), outer: outer})
+		l.holdForVisa(k, &held{raw: raw, rm: rm, layers: layers, since: time.Now(), outer: outer})
 		l.query(rm.Sender)
 		return
 	}
@@ -200,7 +207,7 @@ func (l *loop) dispatch(rm *dimp.ReliableMessage, im *dimp.InstantMessage, p *di
 		return // login, report, group commands...: nothing for the user to see
 	}
 	id := messageID(rm.Sender, im.Content.Header().SN)
-	l.remember(id, &incoming{rm: rm, sn: im.Content.Header().SN})
+	l.remember(id, &incoming{sender: rm.Sender, origin: dimp.OriginOf(rm, im.Content.Header().SN)})
 	l.c.emit(l.ctx, MessageEvent{Time: now, ID: id, Message: im})
 	// A real client tells a user sender it received a non-command content;
 	// stations and bots get no receipt (spec: station.md §3.2).

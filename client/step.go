@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -47,10 +48,14 @@ func ParseStepMode(s string) (StepMode, error) {
 	return StepOff, fmt.Errorf("step mode %q: use off, messages or all", s)
 }
 
-// maxGated bounds the frames step-through holds. A station that sends
-// more than that while the presenter waits gets its oldest frames
-// processed anyway: memory stays bounded whatever comes from the network.
-const maxGated = 4096
+// maxGated and maxGatedBytes bound the frames step-through holds. A
+// station that sends more than that while the presenter waits gets its
+// oldest frames processed anyway: memory stays bounded whatever comes from
+// the network (4096 frames of a megabyte would be 4 GB).
+const (
+	maxGated      = 4096
+	maxGatedBytes = 32 << 20
+)
 
 // HeldEvent reports a frame that step-through holds. Seq numbers the held
 // frames of one client; they are released in that order. For an outgoing
@@ -64,6 +69,7 @@ type HeldEvent struct {
 	Raw    []byte
 	Kind   FrameKind
 	Layers *Layers
+	Cut    *FrameCut // as in FrameEvent: nil when Raw is the whole frame
 }
 
 // ReleasedEvent reports that a held frame went on: written, or handed to
@@ -85,7 +91,7 @@ type gated struct {
 	dir    Direction
 	raw    []byte
 	kind   FrameKind
-	layers *Layers // outgoing: what the FrameEvent will carry
+	layers *Layers // outgoing: what the FrameEvent will carry; incoming: nil
 }
 
 // SetStep turns step-through on (StepMessages, StepAll) or off. Turning it
@@ -137,12 +143,16 @@ func (l *loop) holds(kind FrameKind) bool {
 
 // hold queues a frame and reports it; the loop goes on at once.
 func (l *loop) hold(dir Direction, raw []byte, kind FrameKind, layers *Layers) {
-	if len(l.gate) >= maxGated {
+	for len(l.gate) > 0 && (len(l.gate) >= maxGated || l.gateBytes+len(raw) > maxGatedBytes) {
 		l.releaseOne()
 	}
 	l.gateSeq++
-	g := gated{seq: l.gateSeq, dir: dir, raw: raw, kind: kind, layers: layers}
+	g := gated{seq: l.gateSeq, dir: dir, raw: raw, kind: kind}
+	if dir == Out {
+		g.layers = layers // an incoming frame's preview is the event's only
+	}
 	l.gate = append(l.gate, g)
+	l.gateBytes += len(raw)
 	l.c.emit(l.ctx, HeldEvent{Time: time.Now(), Seq: g.seq, Dir: dir, Raw: raw, Kind: kind, Layers: layers})
 }
 
@@ -165,6 +175,7 @@ func (l *loop) releaseOne() {
 	g := l.gate[0]
 	l.gate[0] = gated{}
 	l.gate = l.gate[1:]
+	l.gateBytes -= len(g.raw)
 	if len(l.gate) == 0 {
 		l.gate = nil
 	}
@@ -182,7 +193,7 @@ func (l *loop) dropHeld() {
 	for _, g := range l.gate {
 		l.c.emit(l.ctx, ReleasedEvent{Time: time.Now(), Seq: g.seq, Dropped: true})
 	}
-	l.gate = nil
+	l.gate, l.gateBytes = nil, 0
 }
 
 // arrive takes a payload from the connection: processed at once, or held.
@@ -203,12 +214,16 @@ func (l *loop) arrive(payload []byte) {
 	l.hold(In, payload, kind, layers)
 }
 
-// controlKind classifies the payloads that are not messages.
+// controlKind classifies the payloads that are not messages (without
+// copying a long payload into a string to compare it).
 func controlKind(payload []byte) (FrameKind, bool) {
-	switch s := string(payload); {
-	case s == "PING", s == "PONG", s == "NOOP", s == "OK":
-		return KindPing, true
-	case strings.HasPrefix(s, "ACK:"):
+	if len(payload) <= len("NOOP") {
+		switch string(payload) {
+		case "PING", "PONG", "NOOP", "OK":
+			return KindPing, true
+		}
+	}
+	if bytes.HasPrefix(payload, []byte("ACK:")) {
 		return KindAck, true
 	}
 	return "", false

@@ -41,9 +41,21 @@ type entry struct {
 	bad      bool   // an error notice
 	repeat   int    // how many more times the same notice came
 	version  int    // bumped on every change that alters the rendering
+	seq      int    // in the order of the pane's entries
+	cost     int    // what keeping it costs, estimated
 
 	cached renderKey
 	lines  []string
+}
+
+// measure estimates what keeping an entry costs: its text or card, and
+// the lines rendered from it.
+func (e *entry) measure() int {
+	n := len(e.text) + len(e.detail)
+	if e.app != nil {
+		n += len(dimp.MarshalContent(e.app))
+	}
+	return keptCost(n)
 }
 
 // renderKey is what an entry's cached lines depend on.
@@ -125,6 +137,29 @@ func newConversation(peer dimp.ID) *conversation {
 
 // add appends an entry.
 func (c *conversation) add(e *entry) { c.entries = append(c.entries, e) }
+
+// dropFirst forgets the oldest entry, keeping the view and the selection
+// on the entries they were on, and returns it.
+func (c *conversation) dropFirst() *entry {
+	e := c.entries[0]
+	c.entries[0] = nil
+	c.entries = c.entries[1:]
+	if e == c.marker {
+		c.marker = nil
+	}
+	if c.top > 0 {
+		c.top--
+	} else {
+		c.topLine = 0
+	}
+	switch {
+	case c.sel > 0:
+		c.sel--
+	case c.sel == 0:
+		c.sel = -1
+	}
+	return e
+}
 
 // markUnread puts the "new messages" marker before the next entry, moving
 // it from where it was.
@@ -577,10 +612,8 @@ func compactJSON(raw []byte) string {
 	return string(b)
 }
 
-// contentSummary describes a content that has no special rendering.
-func contentSummary(c dimp.Content) string {
-	h := c.Header()
-	name := h.Type.String()
-	raw := dimp.MarshalContent(c)
-	return fmt.Sprintf("[%s 0x%02X] %s", name, uint8(h.Type), raw)
+// contentSummary describes a content of type t that has no special
+// rendering, by its JSON.
+func contentSummary(t dimp.ContentType, raw []byte) string {
+	return fmt.Sprintf("[%s 0x%02X] %s", t.String(), uint8(t), raw)
 }

@@ -22,7 +22,17 @@ type frameRec struct {
 	kind    client.FrameKind
 	raw     []byte
 	layers  *client.Layers
+	cut     *client.FrameCut // set when only the head of the frame is kept
 	summary string
+	cost    int // what keeping it costs, estimated (keptCost)
+}
+
+// size is the frame's length, whole.
+func (f *frameRec) size() int {
+	if f.cut != nil {
+		return f.cut.Size
+	}
+	return len(f.raw)
 }
 
 // inspector lists every frame in and out and opens the selected one layer
@@ -30,11 +40,13 @@ type frameRec struct {
 // Secure (the encrypted data, the key bundle, the IV), Instant (the content
 // in the clear).
 type inspector struct {
-	frames  []frameRec
-	max     int
-	seq     int
-	sel     int // index in frames; -1 follows the newest
-	listTop int
+	frames   []frameRec
+	max      int // frames
+	maxBytes int // their cost
+	bytes    int // the cost of frames
+	seq      int
+	sel      int // index in frames; -1 follows the newest
+	listTop  int
 	// The detail of the selected frame, rendered for a width.
 	detailTop int
 	detailKey [4]int // seq, width, styles generation, full
@@ -43,24 +55,37 @@ type inspector struct {
 	zoom      bool // the inspector takes the whole width
 }
 
-func newInspector(maxFrames int) inspector { return inspector{max: maxFrames, sel: -1} }
+func newInspector(maxFrames, maxBytes int) inspector {
+	return inspector{max: maxFrames, maxBytes: maxBytes, sel: -1}
+}
 
-// add records a frame.
+// add records a frame; a long one is kept by its head.
 func (in *inspector) add(me dimp.ID, ev client.FrameEvent) {
+	ev = ev.Shrunk(maxKeptFrame)
 	in.seq++
-	f := frameRec{seq: in.seq, at: ev.Time, dir: ev.Dir, kind: ev.Kind, raw: ev.Raw, layers: ev.Layers}
+	f := frameRec{seq: in.seq, at: ev.Time, dir: ev.Dir, kind: ev.Kind, raw: ev.Raw, layers: ev.Layers, cut: ev.Cut}
 	f.summary = frameSummary(me, f)
+	f.cost = keptCost(len(f.raw))
 	in.frames = append(in.frames, f)
-	if len(in.frames) > in.max {
-		// Drop a tenth at once, so that a full list is not copied on
-		// every frame.
-		over := len(in.frames) - in.max + in.max/10
-		in.frames = append(in.frames[:0:0], in.frames[over:]...)
-		if in.sel >= 0 {
-			in.sel = max(in.sel-over, 0)
-		}
-		in.listTop = max(in.listTop-over, 0)
+	in.bytes += f.cost
+	if len(in.frames) > in.max || in.bytes > in.maxBytes {
+		in.trim()
 	}
+}
+
+// trim forgets the oldest frames down to nine tenths of both bounds at
+// once, so that a full list is not copied on every frame.
+func (in *inspector) trim() {
+	over := 0
+	for over < len(in.frames)-1 && (len(in.frames)-over > in.max-in.max/10 || in.bytes > in.maxBytes-in.maxBytes/10) {
+		in.bytes -= in.frames[over].cost
+		over++
+	}
+	in.frames = append(in.frames[:0:0], in.frames[over:]...)
+	if in.sel >= 0 {
+		in.sel = max(in.sel-over, 0)
+	}
+	in.listTop = max(in.listTop-over, 0)
 }
 
 // current returns the index of the selected frame (the newest when
@@ -169,7 +194,7 @@ func (in *inspector) view(st *Styles, gen int, w, h int, focused bool) []string 
 		more = fmt.Sprintf(" · lines %d-%d of %d", in.detailTop+1, min(in.detailTop+detailH, len(in.detail)), len(in.detail))
 	}
 	out = append(out, fit(title.Render(fmt.Sprintf("Frame #%d", f.seq))+st.Footer.Render(fmt.Sprintf(" %s %s, %s%s",
-		dirLabel(f.dir), f.kind, humanSize(len(f.raw)), more)), w))
+		dirLabel(f.dir), f.kind, humanSize(f.size()), more)), w))
 	for i := range detailH {
 		j := in.detailTop + i
 		if j >= len(in.detail) {
@@ -195,7 +220,7 @@ func frameRow(st *Styles, f frameRec, w int) string {
 		dir = st.DirIn.Render("← in ")
 	}
 	row := st.Time.Render(f.at.Format("15:04:05.000")) + " " + dir + " " +
-		st.Kind.Render(fit(string(f.kind), 9)) + " " + st.Size.Render(fitLeft(humanSize(len(f.raw)), 8)) + "  "
+		st.Kind.Render(fit(string(f.kind), 9)) + " " + st.Size.Render(fitLeft(humanSize(f.size()), 8)) + "  "
 	return row + st.InspectorSum.Render(truncate(f.summary, max(w-ansi.StringWidth(row), 1)))
 }
 
@@ -264,6 +289,11 @@ func commandName(c dimp.Content) string {
 // side in three columns when there is room. Long values are cut to one
 // line unless full is set.
 func renderLayers(st *Styles, f frameRec, w int, full bool) []string {
+	if f.cut != nil {
+		out := cutNote(st, f, w)
+		f.cut = nil
+		return append(out, renderLayers(st, f, w, full)...)
+	}
 	if f.layers == nil {
 		var out []string
 		out = append(out, st.LayerTitle.Render("Control frame"))
@@ -306,6 +336,15 @@ func renderLayers(st *Styles, f frameRec, w int, full bool) []string {
 	out = append(out, secureLayer(st, f, w, full)...)
 	out = append(out, "")
 	return append(out, instantLayer(st, f, w, full)...)
+}
+
+// cutNote says that only the head of a frame is kept, and what the whole
+// frame was.
+func cutNote(st *Styles, f frameRec, w int) []string {
+	out := []string{st.LayerBad.Render("✂ only the head of this frame is kept")}
+	return append(out, noteLines(st, fmt.Sprintf("The frame had %s (SHA-256 %x); %s of it are kept, "+
+		"long values cut where they say \"more not kept\", so that a flood of big frames cannot fill the memory.",
+		humanSize(f.cut.Size), f.cut.SHA256, humanSize(len(f.raw))), w)...)
 }
 
 // noteLines wraps an explanation in the note style.

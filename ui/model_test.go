@@ -755,7 +755,7 @@ func TestInspectorLayers(t *testing.T) {
 }
 
 func TestInspectorListFollowsAndSelects(t *testing.T) {
-	in := newInspector(3)
+	in := newInspector(3, inspectorBytes)
 	for i := range 5 {
 		in.add(alice, client.FrameEvent{Time: testTime(i), Dir: client.Out, Raw: []byte(fmt.Sprintf("PING %d", i)), Kind: client.KindPing})
 	}

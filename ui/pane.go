@@ -54,11 +54,13 @@ type Pane struct {
 	me     dimp.ID
 	status client.Status
 
-	convs    map[string]*conversation
-	current  *conversation
-	byMsg    map[client.MessageID]*entry
-	convOf   map[*entry]*conversation
-	contacts contactList
+	convs     map[string]*conversation
+	current   *conversation
+	byMsg     map[client.MessageID]*entry
+	convOf    map[*entry]*conversation
+	entrySeq  int // numbers the entries of every conversation, in order
+	convBytes int // what the entries of every conversation cost
+	contacts  contactList
 
 	composer  composer
 	form      *appForm
@@ -99,7 +101,7 @@ func NewPane(id PaneID, b Backend, opt Options, st *Styles, keys KeyMap) *Pane {
 		convOf:    map[*entry]*conversation{},
 		contacts:  newContactList(),
 		composer:  newComposer(st),
-		inspector: newInspector(opt.MaxFrames),
+		inspector: newInspector(opt.MaxFrames, inspectorBytes),
 		help:      help.New(),
 		showTime:  !opt.HideTimestamps,
 		know:      newKnowledge(),
@@ -267,9 +269,9 @@ func (p *Pane) Update(msg tea.Msg) tea.Cmd {
 		if p.stepping {
 			// Every frame waits for the presenter: no question that only
 			// refreshes the contacts.
-			return tea.Tick(p.opt.UsersEvery, func(time.Time) tea.Msg { return usersTickMsg{p.id} })
+			return p.usersTick()
 		}
-		return tea.Batch(p.askUsers(""), tea.Tick(p.opt.UsersEvery, func(time.Time) tea.Msg { return usersTickMsg{p.id} }))
+		return tea.Batch(p.askUsers(""), p.usersTick())
 	case flashExpiredMsg:
 		if msg.seq == p.flashSeq {
 			p.flash = ""
@@ -391,7 +393,7 @@ func (p *Pane) onStatus(ev client.StatusEvent) tea.Cmd {
 			cmds = append(cmds, p.askUsers(""))
 			if !p.usersTicking && p.opt.UsersEvery > 0 {
 				p.usersTicking = true
-				cmds = append(cmds, tea.Tick(p.opt.UsersEvery, func(time.Time) tea.Msg { return usersTickMsg{p.id} }))
+				cmds = append(cmds, p.usersTick())
 			}
 		case client.Error:
 			msg := "connection lost"
@@ -491,15 +493,43 @@ func (p *Pane) onMessage(ev client.MessageEvent) tea.Cmd {
 	return p.markShownRead()
 }
 
-// contentEntry makes the entry for a content.
+// contentEntry makes the entry for a content. What it keeps is bounded
+// (maxKeptText), whatever the content: a text by its head, an app card
+// with its long values cut, anything else by the head of its summary.
 func contentEntry(content dimp.Content) *entry {
 	switch ct := content.(type) {
 	case *dimp.TextContent:
-		return &entry{kind: entryText, text: ct.Text, content: ct}
+		return &entry{kind: entryText, text: keptText(ct.Text, maxKeptText)}
 	case *dimp.AppContent:
-		return &entry{kind: entryApp, app: ct, content: ct}
+		if app := keptApp(ct); app != nil {
+			return &entry{kind: entryApp, app: app, content: app}
+		}
 	}
-	return &entry{kind: entryContent, text: contentSummary(content), content: content}
+	raw := dimp.MarshalContent(content)
+	e := &entry{kind: entryContent, text: keptText(contentSummary(content.Header().Type, raw), maxKeptText)}
+	if len(raw) <= maxKeptText {
+		e.content = content
+	}
+	return e
+}
+
+// keptApp is app content as a card keeps it: with its long values cut;
+// nil when it is too big for a card even so (thousands of fields).
+func keptApp(c *dimp.AppContent) *dimp.AppContent {
+	raw := dimp.MarshalContent(c)
+	if len(raw) <= maxKeptText {
+		return c
+	}
+	small, ok := client.ShrinkJSON(raw, maxKeptValue)
+	if !ok || len(small) > maxKeptText {
+		return nil
+	}
+	if kept, err := dimp.ParseContent(small); err == nil {
+		if app, ok := kept.(*dimp.AppContent); ok {
+			return app
+		}
+	}
+	return nil
 }
 
 func (p *Pane) onSent(ev client.SentEvent) {
@@ -554,13 +584,45 @@ func (p *Pane) onReceipt(ev client.ReceiptEvent) {
 	if orig.kind == entryText {
 		what = " — “" + truncate(sanitize(orig.text, false), 16) + "”"
 	}
-	p.addEntry(c, &entry{kind: entryReceipt, at: ev.Time, from: ev.From, text: from + ": " + text + what})
+	p.addEntry(c, &entry{kind: entryReceipt, at: ev.Time, from: ev.From, text: from + ": " + keptText(text, maxKeptValue) + what})
 }
 
-// addEntry appends to a conversation, keeping the selection and view.
+// addEntry appends to a conversation, keeping the selection and view;
+// past conversationBytes the oldest entries of the pane are forgotten.
 func (p *Pane) addEntry(c *conversation, e *entry) {
+	if _, moved := p.convOf[e]; moved {
+		p.convBytes -= e.cost // counted in the conversation it comes from
+	}
+	p.entrySeq++
+	e.seq, e.cost = p.entrySeq, e.measure()
 	c.add(e)
 	p.convOf[e] = c
+	p.convBytes += e.cost
+	if p.convBytes > conversationBytes {
+		p.forgetOldest(conversationBytes - conversationBytes/10)
+	}
+}
+
+// forgetOldest forgets the oldest entries of every conversation until
+// they cost at most limit; the newest entry stays.
+func (p *Pane) forgetOldest(limit int) {
+	for p.convBytes > limit {
+		var oldest *conversation
+		for _, c := range p.convs {
+			if len(c.entries) > 0 && (oldest == nil || c.entries[0].seq < oldest.entries[0].seq) {
+				oldest = c
+			}
+		}
+		if oldest == nil || (oldest == p.current && len(oldest.entries) == 1) {
+			return
+		}
+		e := oldest.dropFirst()
+		p.convBytes -= e.cost
+		delete(p.convOf, e)
+		if e.id != "" && p.byMsg[e.id] == e {
+			delete(p.byMsg, e.id)
+		}
+	}
 }
 
 // notice adds a system notice to the current conversation.
@@ -569,6 +631,7 @@ func (p *Pane) notice(text string, bad bool) { p.noticeAt(time.Now(), text, bad)
 // The same notice again (a connection failing on every retry) is counted
 // on the last one rather than repeated.
 func (p *Pane) noticeAt(at time.Time, text string, bad bool) {
+	text = keptText(text, maxKeptValue)
 	c := p.current
 	if c == nil {
 		c = p.conversation(dimp.AnyStation)
@@ -606,6 +669,13 @@ func (p *Pane) call(what, flash string, fn func(ctx context.Context) error) tea.
 func (p *Pane) askUsers(flash string) tea.Cmd {
 	b := p.b
 	return p.call("who is online", flash, func(ctx context.Context) error { return b.ActiveUsers(ctx) })
+}
+
+// usersTick asks who is online again in UsersEvery. The timer holds the
+// pane's ID, not the pane: a pane replaced meanwhile is not kept alive.
+func (p *Pane) usersTick() tea.Cmd {
+	id := p.id
+	return tea.Tick(p.opt.UsersEvery, func(time.Time) tea.Msg { return usersTickMsg{id} })
 }
 
 // setFlash shows a short message in the footer for a few seconds.

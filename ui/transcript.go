@@ -3,6 +3,8 @@ package ui
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,7 +28,9 @@ const TranscriptVersion = 1
 //   - "frame": a frame in or out: Dir, Kind, Raw (the frame as it
 //     travelled: a JSON object for a message, a JSON string for PING, PONG
 //     and ACK), and what the client could open of it: Verified, Instant
-//     (the content in the clear), Errors;
+//     (the content in the clear), Errors. A frame longer than 16 KB is
+//     kept by its head: Raw is the frame with its long strings cut (or its
+//     first bytes, as a string), Size and SHA256 the whole frame's;
 //   - "status": the connection and handshake state (Status);
 //   - "sent", "message": a message the user sent or received (ID, Message);
 //   - "delivery": how far a sent message got (ID, State, Detail);
@@ -54,6 +58,8 @@ type Record struct {
 	ParseError  string          `json:"parse_error,omitempty"`
 	VerifyError string          `json:"verify_error,omitempty"`
 	OpenError   string          `json:"open_error,omitempty"`
+	Size        int             `json:"size,omitempty"`   // of the whole frame, when Raw is its head
+	SHA256      string          `json:"sha256,omitempty"` // of the whole frame, hex, when Raw is its head
 
 	Status *StatusRecord `json:"status,omitempty"`
 
@@ -90,24 +96,43 @@ type StatusRecord struct {
 	Attempt   int     `json:"attempt,omitempty"`
 }
 
-// maxRecords bounds a transcript in memory; past it the oldest tenth goes.
+// maxRecords bounds a transcript in memory, with transcriptBytes; past
+// either the oldest tenth goes.
 const maxRecords = 200_000
 
 // recorder keeps the transcript of a workshop session: every event of
 // every pane, and for each frame its explanation as it went by (for the
 // Markdown account).
 type recorder struct {
-	entries []recEntry
-	panes   []TranscriptPane
-	cut     int // records dropped to stay under maxRecords
+	entries  []recEntry
+	panes    []TranscriptPane
+	cut      int // records dropped to stay under maxRecords and maxBytes
+	bytes    int // the cost of entries
+	maxBytes int
 }
 
 type recEntry struct {
 	rec  Record
 	expl *explanation // frames only
+	cost int          // the bytes it holds, and some
 }
 
-func newRecorder() *recorder { return &recorder{} }
+func newRecorder() *recorder { return &recorder{maxBytes: transcriptBytes} }
+
+// measure is about what an entry holds: its texts and raw JSON, and the
+// structures around them.
+func (e *recEntry) measure() int {
+	r := &e.rec
+	n := 256 + len(r.Raw) + len(r.Instant) + len(r.Message) + len(r.Receipt) + len(r.Text) + len(r.Detail) +
+		len(r.ParseError) + len(r.VerifyError) + len(r.OpenError) + len(r.ID) + len(r.From) + len(r.For)
+	for _, u := range r.Users {
+		n += len(u) + 16
+	}
+	if x := e.expl; x != nil {
+		n += len(x.Title) + len(x.Step) + len(x.Signed) + len(x.Encrypted) + len(x.Station) + len(x.Next)
+	}
+	return n
+}
 
 // paneNumber is the pane's number in the transcript, registering it.
 func (r *recorder) paneNumber(p *Pane) int {
@@ -121,12 +146,20 @@ func (r *recorder) paneNumber(p *Pane) int {
 }
 
 func (r *recorder) add(e recEntry) {
-	if len(r.entries) >= maxRecords {
-		n := maxRecords / 10
+	e.cost = e.measure()
+	r.entries = append(r.entries, e)
+	r.bytes += e.cost
+	if len(r.entries) > maxRecords || r.bytes > r.maxBytes {
+		// Down to nine tenths of both bounds at once, so that a full
+		// transcript is not copied on every event.
+		n := 0
+		for n < len(r.entries)-1 && (len(r.entries)-n > maxRecords-maxRecords/10 || r.bytes > r.maxBytes-r.maxBytes/10) {
+			r.bytes -= r.entries[n].cost
+			n++
+		}
 		r.entries = append(r.entries[:0:0], r.entries[n:]...)
 		r.cut += n
 	}
-	r.entries = append(r.entries, e)
 }
 
 // notice records a line of text shown in a pane.
@@ -141,8 +174,12 @@ func (r *recorder) observe(p *Pane, ev client.Event) {
 	var expl *explanation
 	switch ev := ev.(type) {
 	case client.FrameEvent:
+		ev = ev.Shrunk(maxKeptFrame)
 		rec.Time, rec.Event = ev.Time, "frame"
 		fillFrame(&rec, ev.Dir, ev.Raw, ev.Kind, ev.Layers)
+		if ev.Cut != nil {
+			rec.Size, rec.SHA256 = ev.Cut.Size, hex.EncodeToString(ev.Cut.SHA256[:])
+		}
 		e := p.explain(ev.Dir, ev.Raw, ev.Kind, ev.Layers, false)
 		expl = &e
 	case client.StatusEvent:
@@ -150,16 +187,16 @@ func (r *recorder) observe(p *Pane, ev client.Event) {
 		rec.Status = statusRecord(ev.Status)
 	case client.SentEvent:
 		rec.Time, rec.Event, rec.ID = ev.Time, "sent", string(ev.ID)
-		rec.Message = marshalInstant(ev.Message)
+		rec.Message = keptJSON(marshalInstant(ev.Message), maxKeptText)
 	case client.MessageEvent:
 		rec.Time, rec.Event, rec.ID = ev.Time, "message", string(ev.ID)
-		rec.Message = marshalInstant(ev.Message)
+		rec.Message = keptJSON(marshalInstant(ev.Message), maxKeptText)
 	case client.DeliveryEvent:
 		rec.Time, rec.Event, rec.ID, rec.State, rec.Detail = ev.Time, "delivery", string(ev.ID), ev.State.String(), ev.Detail
 	case client.ReceiptEvent:
 		rec.Time, rec.Event, rec.From, rec.For = ev.Time, "receipt", ev.From.String(), string(ev.For)
 		if ev.Receipt != nil {
-			rec.Receipt = dimp.MarshalContent(ev.Receipt)
+			rec.Receipt = keptJSON(dimp.MarshalContent(ev.Receipt), maxKeptValue)
 		}
 	case client.ResentEvent:
 		rec.Time, rec.Event, rec.ID, rec.Tries = ev.Time, "resent", string(ev.ID), ev.Tries
@@ -172,7 +209,7 @@ func (r *recorder) observe(p *Pane, ev client.Event) {
 	case client.ErrorEvent:
 		rec.Time, rec.Event = ev.Time, "error"
 		if ev.Err != nil {
-			rec.Text = ev.Err.Error()
+			rec.Text = keptText(ev.Err.Error(), maxKeptValue)
 		}
 	default:
 		return // held and released frames, peers: not part of the story
@@ -205,6 +242,18 @@ func fillFrame(rec *Record, dir client.Direction, raw []byte, kind client.FrameK
 	if l.OpenErr != nil {
 		rec.OpenError = l.OpenErr.Error()
 	}
+}
+
+// keptJSON is raw with its strings longer than limit cut (see
+// client.ShrinkJSON); raw itself when it has none.
+func keptJSON(raw json.RawMessage, limit int) json.RawMessage {
+	if len(raw) <= limit {
+		return raw
+	}
+	if small, ok := client.ShrinkJSON(raw, limit); ok {
+		return small
+	}
+	return raw
 }
 
 func marshalInstant(im *dimp.InstantMessage) json.RawMessage {
@@ -346,8 +395,16 @@ func (t *transcript) writeMarkdown(w *bytes.Buffer, jsonl string) {
 			}
 			n++
 			fmt.Fprintf(w, "\n### %d. %s · %s\n\n", n, at, mdText(x.Title))
+			size := humanSize(len(r.Raw))
+			if r.Size > 0 {
+				size = humanSize(r.Size)
+			}
 			if x.Step != "" {
-				fmt.Fprintf(w, "*%s* · %s, %s %s\n\n", mdText(x.Step), r.Kind, humanSize(len(r.Raw)), r.Dir)
+				fmt.Fprintf(w, "*%s* · %s, %s %s\n\n", mdText(x.Step), r.Kind, size, r.Dir)
+			}
+			if r.Size > 0 {
+				fmt.Fprintf(w, "Only the head of this frame was kept (%s of %s, SHA-256 `%s`); long values are cut.\n\n",
+					humanSize(len(r.Raw)), size, mdText(r.SHA256))
 			}
 			for _, s := range x.sections() {
 				fmt.Fprintf(w, "- **%s:** %s\n", s[0], mdText(s[1]))
@@ -426,11 +483,33 @@ type Transcript struct {
 	Records []Record
 }
 
-// ReadTranscript reads a JSON Lines transcript written by /export.
+// maxTranscriptLine bounds one line of a transcript read back; /export
+// writes lines of a few kilobytes (frames over 16 KB are cut).
+const maxTranscriptLine = 16 << 20
+
+// TranscriptError is a line of a transcript file that cannot be read:
+// not JSON, or a record whose fields do not make the event it names.
+type TranscriptError struct {
+	Line int // from 1
+	Err  error
+}
+
+func (e *TranscriptError) Error() string { return fmt.Sprintf("transcript line %d: %v", e.Line, e.Err) }
+
+func (e *TranscriptError) Unwrap() error { return e.Err }
+
+// errUnknownRecord marks a record of an event this version does not know
+// (a later dimtui's): it is kept, and the replay passes over it.
+var errUnknownRecord = errors.New("unknown record")
+
+// ReadTranscript reads a JSON Lines transcript written by /export. Each
+// record is checked as the replay will read it: a line that is not JSON,
+// or whose record does not make the event it names, is a *TranscriptError
+// that gives its line.
 func ReadTranscript(r io.Reader) (*Transcript, error) {
 	t := &Transcript{}
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
+	sc.Buffer(make([]byte, 0, 64<<10), maxTranscriptLine)
 	line := 0
 	for sc.Scan() {
 		line++
@@ -440,19 +519,29 @@ func ReadTranscript(r io.Reader) (*Transcript, error) {
 		}
 		var rec Record
 		if err := json.Unmarshal(b, &rec); err != nil {
-			return nil, fmt.Errorf("transcript line %d: %w", line, err)
+			return nil, &TranscriptError{Line: line, Err: err}
 		}
-		if rec.Event == "transcript" {
+		switch rec.Event {
+		case "transcript":
 			if rec.Version > TranscriptVersion {
-				return nil, fmt.Errorf("transcript version %d: this dimtui reads up to %d", rec.Version, TranscriptVersion)
+				return nil, &TranscriptError{Line: line, Err: fmt.Errorf("version %d: this dimtui reads up to %d",
+					rec.Version, TranscriptVersion)}
 			}
 			t.Panes = append(t.Panes, rec.Panes...)
 			continue
+		case "notice":
+		default:
+			if _, err := rec.event(); err != nil && !errors.Is(err, errUnknownRecord) {
+				return nil, &TranscriptError{Line: line, Err: err}
+			}
 		}
 		t.Records = append(t.Records, rec)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("transcript: %w", err)
+		if errors.Is(err, bufio.ErrTooLong) {
+			err = fmt.Errorf("longer than %d MB", maxTranscriptLine>>20)
+		}
+		return nil, &TranscriptError{Line: line + 1, Err: err}
 	}
 	// Panes named only by their records (a header lost in an edit).
 	known := map[int]bool{}
@@ -481,6 +570,14 @@ func (rec Record) event() (client.Event, error) {
 			ev.Dir = client.In
 		} else {
 			ev.Dir = client.Out
+		}
+		if rec.Size != 0 || rec.SHA256 != "" {
+			sum, err := hex.DecodeString(rec.SHA256)
+			if err != nil || len(sum) != sha256.Size || rec.Size <= 0 {
+				return nil, fmt.Errorf("frame record: size %d, sha256 %q: want a size and 64 hex digits", rec.Size, rec.SHA256)
+			}
+			ev.Cut = &client.FrameCut{Size: rec.Size}
+			copy(ev.Cut.SHA256[:], sum)
 		}
 		var s string
 		if len(rec.Raw) > 0 && rec.Raw[0] == '"' && json.Unmarshal(rec.Raw, &s) == nil {
@@ -560,7 +657,7 @@ func (rec Record) event() (client.Event, error) {
 	case "error":
 		return client.ErrorEvent{Time: rec.Time, Err: errors.New(rec.Text)}, nil
 	}
-	return nil, fmt.Errorf("unknown record %q", rec.Event)
+	return nil, fmt.Errorf("%w %q", errUnknownRecord, rec.Event)
 }
 
 // status turns a status record back into a client.Status.
