@@ -42,6 +42,10 @@ type Config struct {
 	// PingInterval is how often the client sends PING while running, to
 	// keep the connection alive and measure the round trip. 0: 10 s.
 	PingInterval time.Duration
+	// PongTimeout is how long a PING may wait for its PONG while no other
+	// frame comes from the station either; then the connection is given
+	// up and made again. 0: StateTimeout.
+	PongTimeout time.Duration
 	// QueryTimeout is how long a message waits for its peer's visa. 0: 30 s.
 	QueryTimeout time.Duration
 	// MaxFrame bounds a frame read from the station (1 MiB by default).
@@ -70,6 +74,9 @@ func (c *Config) defaults() {
 	}
 	if c.PingInterval == 0 {
 		c.PingInterval = 10 * time.Second
+	}
+	if c.PongTimeout == 0 {
+		c.PongTimeout = c.StateTimeout
 	}
 	if c.QueryTimeout == 0 {
 		c.QueryTimeout = 30 * time.Second

@@ -86,8 +86,20 @@ type peer struct {
 
 func connect(t testing.TB, url string, u *dimp.Identity) *peer {
 	t.Helper()
-	c, err := client.New(client.Config{URL: url, Identity: u, MinBackoff: 50 * time.Millisecond, MaxBackoff: 500 * time.Millisecond,
-		EventBuffer: 1 << 16})
+	return connectWith(t, client.Config{URL: url, Identity: u})
+}
+
+// connectWith runs a client made from cfg, with the tests' quick backoff
+// and a large event buffer unless cfg sets them.
+func connectWith(t testing.TB, cfg client.Config) *peer {
+	t.Helper()
+	if cfg.MinBackoff == 0 {
+		cfg.MinBackoff, cfg.MaxBackoff = 50*time.Millisecond, 500*time.Millisecond
+	}
+	if cfg.EventBuffer == 0 {
+		cfg.EventBuffer = 1 << 16
+	}
+	c, err := client.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

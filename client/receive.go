@@ -16,16 +16,18 @@ import (
 // errDuplicate marks a message whose signature was processed before.
 var errDuplicate = errors.New("duplicate: already received")
 
-// receive handles one payload from the station.
-func (l *loop) receive(payload []byte) {
+// receive handles one payload from the station, read at the given time.
+func (l *loop) receive(payload []byte, at time.Time) {
 	switch s := string(payload); {
 	case s == "PING":
 		l.c.emit(l.ctx, FrameEvent{Time: time.Now(), Dir: In, Raw: payload, Kind: KindPing})
-		l.writeControl([]byte("PONG"), KindPing)
+		l.writeControl(payloadPong, KindPing)
 		return
 	case s == "PONG":
-		if !l.pingAt.IsZero() {
-			l.rtt = time.Since(l.pingAt)
+		// The round trip ends when the PONG was read, not when the loop
+		// got to it behind other frames.
+		if !l.pingAt.IsZero() && !at.Before(l.pingAt) {
+			l.rtt = at.Sub(l.pingAt)
 			l.pingAt = time.Time{}
 			l.publish()
 		}
