@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"dimtui/client/history"
 	"dimtui/dimp"
 )
 
@@ -60,6 +61,12 @@ type Config struct {
 	// message, see StepMode) waits for Release before it is written or
 	// processed. SetStep changes it later.
 	Step StepMode
+	// History remembers across runs the signatures of the messages this
+	// identity's client has processed, so that a message the station
+	// offers again after a restart is not shown twice (the caller opens
+	// and closes it, one per identity). Nil: they are remembered in memory
+	// only, for this run.
+	History *history.DB
 }
 
 func (c *Config) defaults() {
@@ -265,22 +272,29 @@ func (c *Client) Reconnect(ctx context.Context) error {
 	return c.do(ctx, func(l *loop) { l.fail(errors.New("reconnect asked")) })
 }
 
-// emit hands an event to the UI. Frame events are dropped if the channel is
-// full; the others wait for room (or for the client to stop).
-func (c *Client) emit(ctx context.Context, ev Event) {
+// emit hands an event to the UI, and reports whether it did. Frame events
+// are dropped if the channel is full; the others wait for room (or for the
+// client to stop: then they are dropped too).
+func (c *Client) emit(ctx context.Context, ev Event) bool {
 	if _, frame := ev.(FrameEvent); frame {
 		select {
 		case c.events <- ev:
+			return true
 		default:
 			c.mu.Lock()
 			c.dropped++
 			c.mu.Unlock()
+			return false
 		}
-		return
+	}
+	if ctx.Err() != nil {
+		return false // stopping: the one who reads may be gone
 	}
 	select {
 	case c.events <- ev:
+		return true
 	case <-ctx.Done():
+		return false
 	}
 }
 

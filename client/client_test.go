@@ -113,24 +113,21 @@ func watch(t testing.TB, c *client.Client) *peer {
 	p := &peer{t: t, c: c, cancel: cancel, done: make(chan struct{}), changed: make(chan struct{}, 1), messages: map[string]int{}}
 	go func() { _ = c.Run(ctx) }()
 	go func() {
+		// Until Run returns and closes the channel: what the client
+		// handed over before it stopped is seen, as a UI would show it.
 		defer close(p.done)
-		for {
+		for ev := range c.Events() {
+			p.mu.Lock()
+			p.events = append(p.events, ev)
+			if m, ok := ev.(client.MessageEvent); ok {
+				if tc, ok := m.Message.Content.(*dimp.TextContent); ok {
+					p.messages[tc.Text]++
+				}
+			}
+			p.mu.Unlock()
 			select {
-			case ev := <-c.Events():
-				p.mu.Lock()
-				p.events = append(p.events, ev)
-				if m, ok := ev.(client.MessageEvent); ok {
-					if tc, ok := m.Message.Content.(*dimp.TextContent); ok {
-						p.messages[tc.Text]++
-					}
-				}
-				p.mu.Unlock()
-				select {
-				case p.changed <- struct{}{}:
-				default:
-				}
-			case <-ctx.Done():
-				return
+			case p.changed <- struct{}{}:
+			default:
 			}
 		}
 	}()

@@ -94,7 +94,7 @@ func newLoop(c *Client) *loop {
 		bySig:    map[string]*outgoing{},
 		inbox:    map[MessageID]*incoming{},
 		attached: map[string]bool{},
-		seen:     newSigSet(8192),
+		seen:     newSigSet(seenInMemory),
 		step:     c.cfg.Step,
 	}
 	l.peers[key(c.me.ID)] = c.me.Profile()
