@@ -71,7 +71,7 @@ type sigSet struct {
 }
 
 func newSigSet(n int) *sigSet {
-	return &sigSet{set: make(map[string]struct{}, n), ring: make([]string, n)}
+	return &sigSet{set: map[string]struct{}{}, ring: make([]string, n)} // the map grows as signatures come
 }
 
 func (s *sigSet) has(sig string) bool {
