@@ -135,6 +135,8 @@ func (l *loop) open(raw []byte, rm *dimp.ReliableMessage, layers *Layers, p *dim
 		// its sender's visa, or by another dimtui on this identity.
 		if dup, err = l.markSeen(rm.SignatureText()); dup {
 			layers.OpenErr = errDuplicate
+		} else if err != nil {
+			layers.OpenErr = err
 		}
 	}
 	l.c.emit(l.ctx, FrameEvent{Time: time.Now(), Dir: In, Raw: raw, Kind: kindOf(rm, im), Layers: layers})

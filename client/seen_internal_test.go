@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -104,5 +105,24 @@ func TestSeenIsRecordedBeforeShown(t *testing.T) {
 	}
 	if l3.seen.has(rm.SignatureText()) {
 		t.Error("a message the UI never took is remembered in memory")
+	}
+
+	// A history that fails: the message is left at the station, with an
+	// error that says why, and neither shown nor acknowledged.
+	h.Close()
+	l4, _ := newTestLoop(t, l.station, 1<<10)
+	l4.c.me, l4.packer, l4.c.cfg.History = me, dimp.NewPacker(me), h
+	rm, raw, bob = sealedFrom(t, me, "no history")
+	l4.peers[key(bob.ID)] = bob
+	l4.receiveOne(raw, true)
+	evs := drainEvents(l4)
+	var errs []string
+	for _, ev := range evs {
+		if e, ok := ev.(ErrorEvent); ok {
+			errs = append(errs, e.Err.Error())
+		}
+	}
+	if n := countMessages(evs); n != 0 || len(errs) != 1 || !strings.Contains(errs[0], "left at the station") || !strings.Contains(errs[0], "history") {
+		t.Errorf("with a failing history: %d shown, errors %q", n, errs)
 	}
 }
