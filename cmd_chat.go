@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"dimtui/client"
+	"dimtui/client/history"
 	"dimtui/client/idstore"
 	"dimtui/dimp"
 	"dimtui/mockstation"
@@ -51,7 +52,12 @@ Logs go to dimtui.log in your state directory, never to the screen.`,
 			if err != nil {
 				return err
 			}
-			return runClientUI(cmd.Context(), stationURL, me, dimp.ID{}, logger, &wf)
+			h, err := openHistory(cmd.Context(), me)
+			if err != nil {
+				return err
+			}
+			defer h.Close()
+			return runClientUI(cmd.Context(), stationURL, me, h, dimp.ID{}, logger, &wf)
 		},
 	}
 	cmd.Flags().StringVar(&stationURL, "station", defaultStationURL, "the station's WebSocket URL")
@@ -68,14 +74,14 @@ func runDemo(cmd *cobra.Command, _ []string, wf *workshopFlags) error {
 }
 
 // runClientUI connects to a station and runs the UI until the user quits.
-func runClientUI(ctx context.Context, url string, me *dimp.Identity, peer dimp.ID, logger *slog.Logger, wf *workshopFlags) error {
+func runClientUI(ctx context.Context, url string, me *localUser, h *history.DB, peer dimp.ID, logger *slog.Logger, wf *workshopFlags) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	step, err := wf.stepMode()
 	if err != nil {
 		return err
 	}
-	c, err := client.New(client.Config{URL: url, Identity: me, Logger: logger.With("part", "client"), Step: step})
+	c, err := client.New(client.Config{URL: url, Identity: me.id, Logger: logger.With("part", "client"), Step: step, History: h})
 	if err != nil {
 		return err
 	}
@@ -133,6 +139,8 @@ type demo struct {
 	stop    context.CancelFunc
 	done    chan struct{}
 	scratch string // a station directory of its own, removed on Close
+
+	histories []*history.DB // the clients', closed once they have stopped
 }
 
 // startDemo starts the station (with the echo bot as one of its services)
@@ -157,7 +165,7 @@ func startDemo(ctx context.Context, cfg demoConfig) (*demo, error) {
 	if len(users) == 0 {
 		users = []string{""}
 	}
-	var ids []*dimp.Identity
+	var ids []*localUser
 	for _, name := range users {
 		me, err := loadOrCreateIdentityIn(cfg.IdentityDir, name, log)
 		if err != nil {
@@ -165,8 +173,24 @@ func startDemo(ctx context.Context, cfg demoConfig) (*demo, error) {
 		}
 		ids = append(ids, me)
 	}
+	// Each user's client remembers what it has shown in its own history.
+	var histories []*history.DB
+	closeHistories := func() {
+		for _, h := range histories {
+			h.Close()
+		}
+	}
+	for _, me := range ids {
+		h, err := openHistory(ctx, me)
+		if err != nil {
+			closeHistories()
+			return nil, err
+		}
+		histories = append(histories, h)
+	}
 	ln, err := listen(cfg.Listen)
 	if err != nil {
+		closeHistories()
 		return nil, err
 	}
 	ctx, stop := context.WithCancel(ctx)
@@ -184,23 +208,26 @@ func startDemo(ctx context.Context, cfg demoConfig) (*demo, error) {
 	if err != nil {
 		stop()
 		ln.Close()
+		closeHistories()
 		if scratch != "" {
 			os.RemoveAll(scratch)
 		}
 		return nil, err
 	}
 	url := "ws://" + ln.Addr().String()
-	d := &demo{Echo: bot.ID, URL: url, Station: station, stop: stop, done: make(chan struct{}), scratch: scratch}
-	for _, me := range ids {
-		c, err := client.New(client.Config{URL: url, Identity: me, Logger: log.With("part", "client", "user", me.ID.Name()),
-			Step: cfg.Step})
+	d := &demo{Echo: bot.ID, URL: url, Station: station, stop: stop, done: make(chan struct{}), scratch: scratch,
+		histories: histories}
+	for i, me := range ids {
+		c, err := client.New(client.Config{URL: url, Identity: me.id, Logger: log.With("part", "client", "user", me.id.ID.Name()),
+			Step: cfg.Step, History: histories[i]})
 		if err != nil {
 			stop()
 			station.Close()
+			closeHistories()
 			return nil, err
 		}
 		d.Clients = append(d.Clients, c)
-		log.Info("demo client", "url", url, "station", station.Server().ID(), "echo", bot.ID, "me", me.ID)
+		log.Info("demo client", "url", url, "station", station.Server().ID(), "echo", bot.ID, "me", me.id.ID, "history", me.history)
 	}
 	d.Client = d.Clients[0]
 	var clients sync.WaitGroup
@@ -223,6 +250,9 @@ func (d *demo) Close() error {
 	d.stop()
 	<-d.done
 	err := d.Station.Close()
+	for _, h := range d.histories {
+		err = errors.Join(err, h.Close())
+	}
 	if d.scratch != "" {
 		err = errors.Join(err, os.RemoveAll(d.scratch))
 	}
@@ -364,15 +394,23 @@ func listen(addr string) (net.Listener, error) {
 	return ln, nil
 }
 
+// localUser is an identity from the store, and where its client keeps
+// its history.
+type localUser struct {
+	id      *dimp.Identity
+	name    string
+	history string
+}
+
 // loadOrCreateIdentity loads the named identity from the default store (the
 // default identity when name is empty), creating it when it does not exist.
-func loadOrCreateIdentity(name string, log *slog.Logger) (*dimp.Identity, error) {
+func loadOrCreateIdentity(name string, log *slog.Logger) (*localUser, error) {
 	return loadOrCreateIdentityIn("", name, log)
 }
 
 // loadOrCreateIdentityIn is loadOrCreateIdentity for the store in dir ("":
 // the default store). A new default identity is named after $USER, or "me".
-func loadOrCreateIdentityIn(dir, name string, log *slog.Logger) (*dimp.Identity, error) {
+func loadOrCreateIdentityIn(dir, name string, log *slog.Logger) (*localUser, error) {
 	store, err := idstore.Open(dir)
 	if err != nil {
 		return nil, err
@@ -383,9 +421,13 @@ func loadOrCreateIdentityIn(dir, name string, log *slog.Logger) (*dimp.Identity,
 	if name == "" {
 		name = userName()
 	}
+	hist, err := store.HistoryPath(name)
+	if err != nil {
+		return nil, err
+	}
 	id, err := store.Load(name)
 	if err == nil {
-		return id, nil
+		return &localUser{id: id, name: name, history: hist}, nil
 	}
 	if !errors.Is(err, idstore.ErrNotFound) {
 		return nil, fmt.Errorf("identity %s: %w", name, err)
@@ -397,7 +439,18 @@ func loadOrCreateIdentityIn(dir, name string, log *slog.Logger) (*dimp.Identity,
 		return nil, fmt.Errorf("create identity %s: %w", name, err)
 	}
 	log.Info("identity created", "name", name, "id", id.ID, "dir", store.Dir)
-	return id, nil
+	return &localUser{id: id, name: name, history: hist}, nil
+}
+
+// openHistory opens the history of a user's client. A file it cannot use
+// stops the program with what to do: it is never replaced, since the
+// messages it remembers would be shown again.
+func openHistory(ctx context.Context, u *localUser) (*history.DB, error) {
+	h, err := history.Open(ctx, u.history, u.id.ID, history.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("history of %s: %w (move the file away to start a new one: messages the station offers again may then be shown twice)", u.name, err)
+	}
+	return h, nil
 }
 
 // userName is a name for a new identity: $USER made safe for an ID, or

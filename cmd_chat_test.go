@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"dimtui/client"
+	"dimtui/client/history"
 	"dimtui/dimp"
 )
 
@@ -213,5 +215,69 @@ func waitSuccess(ctx context.Context, tb testing.TB, c *client.Client, i int) {
 		case <-ctx.Done():
 			tb.Fatalf("demo %d: no handshake Success", i)
 		}
+	}
+}
+
+// Each demo user's client keeps its history beside its identity, and a
+// history it cannot use stops the demo with an error that names it,
+// leaving the file as it was.
+func TestDemoKeepsAHistoryPerUser(t *testing.T) {
+	stationDir, idDir := t.TempDir(), t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	d, err := startDemo(ctx, demoConfig{Listen: "127.0.0.1:0", StationDir: stationDir, IdentityDir: idDir, Users: []string{"alice", "bob"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice, bob := d.Clients[0], d.Clients[1]
+	go func() {
+		for range alice.Events() {
+		}
+	}()
+	waitSuccess(ctx, t, bob, 1)
+	if _, err := alice.SendText(ctx, bob.Me(), "remember me"); err != nil {
+		t.Fatal(err)
+	}
+	for shown := false; !shown; {
+		select {
+		case ev := <-bob.Events():
+			if m, ok := ev.(client.MessageEvent); ok {
+				shown = m.Message.Content.(*dimp.TextContent).Text == "remember me"
+			}
+		case <-ctx.Done():
+			t.Fatal("bob never got the message")
+		}
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []*client.Client{alice, bob} {
+		path := filepath.Join(idDir, u.Me().Name()+".history.db")
+		h, err := history.Open(ctx, path, u.Me(), history.Options{})
+		if err != nil {
+			t.Fatalf("%s's history: %v", u.Me().Name(), err)
+		}
+		n, err := h.Count(ctx)
+		h.Close()
+		if err != nil || n == 0 {
+			t.Errorf("%s's history remembers %d messages (%v)", u.Me().Name(), n, err)
+		}
+	}
+
+	bobHistory := filepath.Join(idDir, "bob.history.db")
+	garbage := []byte(strings.Repeat("not a database ", 300))
+	if err := os.WriteFile(bobHistory, garbage, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d, err = startDemo(ctx, demoConfig{Listen: "127.0.0.1:0", StationDir: stationDir, IdentityDir: idDir, Users: []string{"alice", "bob"}})
+	if err == nil {
+		d.Close()
+		t.Fatal("the demo started on a damaged history")
+	}
+	if !errors.Is(err, history.ErrCorrupt) || !strings.Contains(err.Error(), "history of bob") || !strings.Contains(err.Error(), bobHistory) {
+		t.Errorf("error %q, want one that names bob's history and says it is damaged", err)
+	}
+	if raw, _ := os.ReadFile(bobHistory); string(raw) != string(garbage) {
+		t.Error("the damaged history was changed")
 	}
 }

@@ -258,6 +258,11 @@ func TestWorkshopSession(t *testing.T) {
 		t.Fatalf("alice and bob do not talk to each other: %+v", specs)
 	}
 	firstDirs := append([]string(nil), ws.tmp...)
+	for _, name := range []string{"alice", "bob"} { // beside the fresh identities
+		if _, err := os.Stat(filepath.Join(firstDirs[1], name+".history.db")); err != nil {
+			t.Errorf("%s's history: %v", name, err)
+		}
+	}
 
 	// The station forgets alice, then restarts: both clients come back.
 	if err := ws.Expire(d.Clients[0].Me()); err != nil {

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"dimtui/client/history"
 	"dimtui/dimp"
 )
 
@@ -42,6 +43,10 @@ type Config struct {
 	// PingInterval is how often the client sends PING while running, to
 	// keep the connection alive and measure the round trip. 0: 10 s.
 	PingInterval time.Duration
+	// PongTimeout is how long a PING may wait for its PONG while no other
+	// frame comes from the station either; then the connection is given
+	// up and made again. 0: StateTimeout.
+	PongTimeout time.Duration
 	// QueryTimeout is how long a message waits for its peer's visa. 0: 30 s.
 	QueryTimeout time.Duration
 	// MaxFrame bounds a frame read from the station (1 MiB by default).
@@ -63,6 +68,12 @@ type Config struct {
 	// message, see StepMode) waits for Release before it is written or
 	// processed. SetStep changes it later.
 	Step StepMode
+	// History remembers across runs the signatures of the messages this
+	// identity's client has processed, so that a message the station
+	// offers again after a restart is not shown twice (the caller opens
+	// and closes it, one per identity). Nil: they are remembered in memory
+	// only, for this run.
+	History *history.DB
 }
 
 func (c *Config) defaults() {
@@ -77,6 +88,9 @@ func (c *Config) defaults() {
 	}
 	if c.PingInterval == 0 {
 		c.PingInterval = 10 * time.Second
+	}
+	if c.PongTimeout == 0 {
+		c.PongTimeout = c.StateTimeout
 	}
 	if c.QueryTimeout == 0 {
 		c.QueryTimeout = 30 * time.Second
@@ -268,28 +282,34 @@ func (c *Client) Reconnect(ctx context.Context) error {
 	return c.do(ctx, func(l *loop) { l.fail(errors.New("reconnect asked")) })
 }
 
-// emit hands an event to the UI. Frame events are dropped if the channel is
-// full; the others wait for room (or for the client to stop). A long frame
-// goes as its head (Config.FrameHead).
-func (c *Client) emit(ctx context.Context, ev Event) {
+// emit hands an event to the UI, and reports whether it did. Frame events
+// are dropped if the channel is full; the others wait for room (or for the
+// client to stop: then they are dropped too). A long frame goes as its head
+// (Config.FrameHead).
+func (c *Client) emit(ctx context.Context, ev Event) bool {
 	switch e := ev.(type) {
 	case FrameEvent:
 		// Only the loop sends: a channel with room keeps it until the
 		// send, and a frame that would be dropped is not cut for nothing.
 		if len(c.events) < cap(c.events) {
 			c.events <- e.Shrunk(c.cfg.FrameHead)
-			return
+			return true
 		}
 		c.mu.Lock()
 		c.dropped++
 		c.mu.Unlock()
-		return
+		return false
 	case HeldEvent:
 		ev = e.Shrunk(c.cfg.FrameHead)
 	}
+	if ctx.Err() != nil {
+		return false // stopping: the one who reads may be gone
+	}
 	select {
 	case c.events <- ev:
+		return true
 	case <-ctx.Done():
+		return false
 	}
 }
 

@@ -86,8 +86,20 @@ type peer struct {
 
 func connect(t testing.TB, url string, u *dimp.Identity) *peer {
 	t.Helper()
-	c, err := client.New(client.Config{URL: url, Identity: u, MinBackoff: 50 * time.Millisecond, MaxBackoff: 500 * time.Millisecond,
-		EventBuffer: 1 << 16})
+	return connectWith(t, client.Config{URL: url, Identity: u})
+}
+
+// connectWith runs a client made from cfg, with the tests' quick backoff
+// and a large event buffer unless cfg sets them.
+func connectWith(t testing.TB, cfg client.Config) *peer {
+	t.Helper()
+	if cfg.MinBackoff == 0 {
+		cfg.MinBackoff, cfg.MaxBackoff = 50*time.Millisecond, 500*time.Millisecond
+	}
+	if cfg.EventBuffer == 0 {
+		cfg.EventBuffer = 1 << 16
+	}
+	c, err := client.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,24 +113,21 @@ func watch(t testing.TB, c *client.Client) *peer {
 	p := &peer{t: t, c: c, cancel: cancel, done: make(chan struct{}), changed: make(chan struct{}, 1), messages: map[string]int{}}
 	go func() { _ = c.Run(ctx) }()
 	go func() {
+		// Until Run returns and closes the channel: what the client
+		// handed over before it stopped is seen, as a UI would show it.
 		defer close(p.done)
-		for {
+		for ev := range c.Events() {
+			p.mu.Lock()
+			p.events = append(p.events, ev)
+			if m, ok := ev.(client.MessageEvent); ok {
+				if tc, ok := m.Message.Content.(*dimp.TextContent); ok {
+					p.messages[tc.Text]++
+				}
+			}
+			p.mu.Unlock()
 			select {
-			case ev := <-c.Events():
-				p.mu.Lock()
-				p.events = append(p.events, ev)
-				if m, ok := ev.(client.MessageEvent); ok {
-					if tc, ok := m.Message.Content.(*dimp.TextContent); ok {
-						p.messages[tc.Text]++
-					}
-				}
-				p.mu.Unlock()
-				select {
-				case p.changed <- struct{}{}:
-				default:
-				}
-			case <-ctx.Done():
-				return
+			case p.changed <- struct{}{}:
+			default:
 			}
 		}
 	}()

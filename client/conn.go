@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -12,32 +13,70 @@ import (
 
 // conn is one WebSocket connection to a station: a reader goroutine that
 // hands every payload to the client's loop, and a writer goroutine that
-// drains a bounded queue, so the loop never blocks on the network.
+// drains bounded queues, so the loop never blocks on the network.
+//
+// Keep-alive frames do not wait behind expensive work. A station may send
+// frames faster than the loop verifies and decrypts them (a flood of
+// messages, honest or not): the reader answers a PING with PONG itself, at
+// once, instead of leaving it to the loop behind the frames queued before
+// it; it notes when each frame arrived, so the keep-alive counts a
+// connection that is delivering frames as alive; and the writer sends
+// control frames (PING, PONG, ACK) before any message waiting.
 type conn struct {
 	ws     *websocket.Conn
-	in     chan []byte // payloads read, in order
-	done   chan error  // the connection ended, with why; closed after
-	out    chan []byte
+	in     chan inFrame // payloads read, in order
+	done   chan error   // the connection ended, with why; closed after
+	out    chan []byte  // messages to write
+	ctrl   chan []byte  // control frames to write, before any message
 	cancel context.CancelFunc
+
+	// answerPings is whether the reader answers PING itself. It is off
+	// while step-through holds control frames: a held PING is not
+	// answered until the presenter releases it.
+	answerPings atomic.Bool
+	lastIn      atomic.Int64 // when the last frame was read, Unix nanoseconds
 }
 
-// outQueue bounds the frames waiting to be written; a station that does not
-// read them that fast is treated as gone.
-const outQueue = 4096
+// inFrame is a payload the reader handed to the loop.
+type inFrame struct {
+	payload []byte
+	at      time.Time // when it was read
+	// answered: a PING the reader answered with PONG already; the loop
+	// only reports both.
+	answered bool
+}
+
+// Queue bounds: a station that does not read the frames that fast is
+// treated as gone. The reader hands at most inQueue payloads to the loop
+// before it stops reading.
+const (
+	outQueue  = 4096
+	ctrlQueue = 1024
+	inQueue   = 64
+)
 
 // errSlowStation is the reason a connection is dropped when its write
 // queue is full.
 var errSlowStation = errors.New("station does not read: write queue full")
 
-// dial opens a WebSocket to url and starts its reader and writer.
-func dial(ctx context.Context, url string, maxFrame int64) (*conn, error) {
+var (
+	payloadPing = []byte("PING")
+	payloadPong = []byte("PONG")
+)
+
+// dial opens a WebSocket to url and starts its reader and writer; the
+// reader answers PINGs when answerPings is true.
+func dial(ctx context.Context, url string, maxFrame int64, answerPings bool) (*conn, error) {
 	ws, _, err := websocket.Dial(ctx, url, nil)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", url, err)
 	}
 	ws.SetReadLimit(maxFrame)
 	cctx, cancel := context.WithCancel(context.Background())
-	c := &conn{ws: ws, in: make(chan []byte, 64), done: make(chan error, 1), out: make(chan []byte, outQueue), cancel: cancel}
+	c := &conn{ws: ws, in: make(chan inFrame, inQueue), done: make(chan error, 1),
+		out: make(chan []byte, outQueue), ctrl: make(chan []byte, ctrlQueue), cancel: cancel}
+	c.answerPings.Store(answerPings)
+	c.lastIn.Store(time.Now().UnixNano())
 	go c.read(cctx)
 	go c.write(cctx)
 	return c, nil
@@ -51,8 +90,17 @@ func (c *conn) read(ctx context.Context) {
 			c.finish(err)
 			return
 		}
+		f := inFrame{payload: payload, at: time.Now()}
+		c.lastIn.Store(f.at.UnixNano())
+		if bytes.Equal(payload, payloadPing) && c.answerPings.Load() {
+			if !c.send(payloadPong, true) {
+				c.finish(errSlowStation)
+				return
+			}
+			f.answered = true
+		}
 		select {
-		case c.in <- payload:
+		case c.in <- f:
 		case <-ctx.Done():
 			c.finish(ctx.Err())
 			return
@@ -63,16 +111,22 @@ func (c *conn) read(ctx context.Context) {
 func (c *conn) write(ctx context.Context) {
 	defer c.cancel()
 	for {
+		var b []byte
 		select {
-		case b := <-c.out:
-			wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			err := c.ws.Write(wctx, websocket.MessageText, b)
-			cancel()
-			if err != nil {
-				c.finish(fmt.Errorf("write: %w", err))
+		case b = <-c.ctrl:
+		default:
+			select {
+			case b = <-c.ctrl:
+			case b = <-c.out:
+			case <-ctx.Done():
 				return
 			}
-		case <-ctx.Done():
+		}
+		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := c.ws.Write(wctx, websocket.MessageText, b)
+		cancel()
+		if err != nil {
+			c.finish(fmt.Errorf("write: %w", err))
 			return
 		}
 	}
@@ -86,14 +140,26 @@ func (c *conn) finish(err error) {
 	}
 }
 
-// send queues a frame; false when the queue is full.
-func (c *conn) send(b []byte) bool {
+// send queues a frame, a control frame ahead of the messages; false when
+// its queue is full.
+func (c *conn) send(b []byte, control bool) bool {
+	q := c.out
+	if control {
+		q = c.ctrl
+	}
 	select {
-	case c.out <- b:
+	case q <- b:
 		return true
 	default:
 		return false
 	}
+}
+
+// delivering reports whether the station sent anything within the last
+// window before now, or frames wait for the loop: a station that sends is
+// there, even when its PONG is still behind the frames it sent first.
+func (c *conn) delivering(now time.Time, window time.Duration) bool {
+	return len(c.in) > 0 || now.Sub(time.Unix(0, c.lastIn.Load())) <= window
 }
 
 // close ends the connection with a normal closure.

@@ -219,7 +219,7 @@ func TestStepThroughIsBoundedInBytes(t *testing.T) {
 	l.step = StepAll
 	big := bytes.Repeat([]byte("x"), 1<<20)
 	for range 3 * maxGatedBytes >> 20 {
-		l.arrive(big)
+		l.arrive(inFrame{payload: big})
 	}
 	if l.gateBytes > maxGatedBytes || len(l.gate) != maxGatedBytes>>20 {
 		t.Errorf("%d frames held in %d bytes, want %d in at most %d", len(l.gate), l.gateBytes, maxGatedBytes>>20, maxGatedBytes)

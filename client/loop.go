@@ -98,7 +98,7 @@ func newLoop(c *Client) *loop {
 		bySig:    map[string]*outgoing{},
 		inbox:    map[MessageID]*incoming{},
 		attached: map[string]bool{},
-		seen:     newSigSet(8192),
+		seen:     newSigSet(seenInMemory),
 		step:     c.cfg.Step,
 	}
 	l.peers[key(c.me.ID)] = c.me.Profile()
@@ -122,14 +122,14 @@ func (l *loop) run(ctx context.Context) error {
 		if l.conn == nil && dialed == nil && (l.state == Default || l.state == Error) && !time.Now().Before(l.retryAt) {
 			dialed = make(chan dialResult, 1)
 			l.setState(Connecting, nil)
-			go func(ch chan dialResult) {
+			go func(ch chan dialResult, answerPings bool) {
 				dctx, cancel := context.WithTimeout(ctx, l.c.cfg.StateTimeout)
 				defer cancel()
-				cn, err := dial(dctx, l.c.cfg.URL, l.c.cfg.MaxFrame)
+				cn, err := dial(dctx, l.c.cfg.URL, l.c.cfg.MaxFrame, answerPings)
 				ch <- dialResult{cn, err}
-			}(dialed)
+			}(dialed, !l.holds(KindPing))
 		}
-		var in chan []byte
+		var in chan inFrame
 		var done chan error
 		if l.conn != nil {
 			in, done = l.conn.in, l.conn.done
@@ -152,10 +152,11 @@ func (l *loop) run(ctx context.Context) error {
 				continue
 			}
 			l.conn = r.conn
+			l.conn.answerPings.Store(!l.holds(KindPing)) // the step mode may have changed meanwhile
 			l.setState(Connected, nil)
 			l.handshake("")
-		case payload := <-in:
-			l.arrive(payload)
+		case f := <-in:
+			l.arrive(f)
 		case err := <-done:
 			l.fail(fmt.Errorf("connection lost: %w", err))
 		case fn := <-l.c.reqs:
@@ -202,6 +203,11 @@ func (l *loop) fail(err error) {
 // tick enforces the state timeouts and keeps the connection alive. While
 // step-through is on the timeouts wait: a held frame is the presenter's
 // doing, not a silent station. With every frame held, so is the keep-alive.
+//
+// A connection is given up when a PING has had no PONG for PongTimeout
+// and nothing else came meanwhile either: a station busy sending (a flood
+// of messages, a backlog after a reconnect) answers behind what it sent
+// first, and is there all the same.
 func (l *loop) tick(now time.Time) {
 	if l.step != StepOff {
 		if l.step == StepMessages && l.state == Running && l.pingAt.IsZero() && now.After(l.nextPing) {
@@ -220,8 +226,8 @@ func (l *loop) tick(now time.Time) {
 			l.fail(fmt.Errorf("handshake: no answer from the station in %s", l.c.cfg.StateTimeout))
 		}
 	case Running:
-		if !l.pingAt.IsZero() && now.Sub(l.pingAt) > l.c.cfg.StateTimeout {
-			l.fail(errors.New("no PONG from the station"))
+		if !l.pingAt.IsZero() && now.Sub(l.pingAt) > l.c.cfg.PongTimeout && !l.conn.delivering(now, l.c.cfg.PongTimeout) {
+			l.fail(fmt.Errorf("no PONG and no frame from the station in %s", l.c.cfg.PongTimeout))
 			return
 		}
 		if now.After(l.nextPing) && l.pingAt.IsZero() {
@@ -273,7 +279,7 @@ func (l *loop) transmit(raw []byte, kind FrameKind, layers *Layers) bool {
 	if l.conn == nil {
 		return false
 	}
-	if !l.conn.send(raw) {
+	if !l.conn.send(raw, kind == KindPing || kind == KindAck) {
 		l.fail(errSlowStation)
 		return false
 	}

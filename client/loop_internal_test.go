@@ -52,12 +52,7 @@ func TestOutboxIsBounded(t *testing.T) {
 // of the given size.
 func newTestLoop(t *testing.T, station dimp.ID, buffer int) (*loop, *dimp.Identity) {
 	t.Helper()
-	sign, _ := crypto.GenerateECC()
-	visa, _ := crypto.GenerateRSA(1024)
-	me, err := dimp.NewIdentity(dimp.User, dimp.MetaMKM, "alice", "", sign, visa)
-	if err != nil {
-		t.Fatal(err)
-	}
+	me := newTestUser(t, "alice")
 	c, err := New(Config{URL: "ws://127.0.0.1:1", Identity: me, EventBuffer: buffer})
 	if err != nil {
 		t.Fatal(err)
@@ -66,6 +61,18 @@ func newTestLoop(t *testing.T, station dimp.ID, buffer int) (*loop, *dimp.Identi
 	l.ctx = context.Background()
 	l.station, l.state = station, Running
 	return l, me
+}
+
+// newTestUser makes a user with an ECC meta key and an RSA visa key.
+func newTestUser(t *testing.T, name string) *dimp.Identity {
+	t.Helper()
+	sign, _ := crypto.GenerateECC()
+	visa, _ := crypto.GenerateRSA(1024)
+	u, err := dimp.NewIdentity(dimp.User, dimp.MetaMKM, name, "", sign, visa)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
 
 // newTestID makes a valid ID of type t.

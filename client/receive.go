@@ -17,16 +17,18 @@ import (
 // errDuplicate marks a message whose signature was processed before.
 var errDuplicate = errors.New("duplicate: already received")
 
-// receive handles one payload from the station.
-func (l *loop) receive(payload []byte) {
+// receive handles one payload from the station, read at the given time.
+func (l *loop) receive(payload []byte, at time.Time) {
 	switch s := string(payload); {
 	case s == "PING":
 		l.c.emit(l.ctx, FrameEvent{Time: time.Now(), Dir: In, Raw: payload, Kind: KindPing})
-		l.writeControl([]byte("PONG"), KindPing)
+		l.writeControl(payloadPong, KindPing)
 		return
 	case s == "PONG":
-		if !l.pingAt.IsZero() {
-			l.rtt = time.Since(l.pingAt)
+		// The round trip ends when the PONG was read, not when the loop
+		// got to it behind other frames.
+		if !l.pingAt.IsZero() && !at.Before(l.pingAt) {
+			l.rtt = at.Sub(l.pingAt)
 			l.pingAt = time.Time{}
 			l.publish()
 		}
@@ -66,7 +68,12 @@ func (l *loop) receiveOne(raw []byte, outer bool) {
 		return
 	}
 	layers.Reliable = rm
-	if l.seen.has(rm.SignatureText()) {
+	switch dup, err := l.isSeen(rm.SignatureText()); {
+	case err != nil:
+		l.c.emit(l.ctx, FrameEvent{Time: time.Now(), Dir: In, Raw: raw, Kind: kindOf(rm, nil), Layers: layers})
+		l.c.emit(l.ctx, ErrorEvent{Time: time.Now(), Err: fmt.Errorf("message from %s (left at the station): %w", rm.Sender, err)})
+		return
+	case dup:
 		layers.OpenErr = errDuplicate
 		l.c.emit(l.ctx, FrameEvent{Time: time.Now(), Dir: In, Raw: raw, Kind: kindOf(rm, nil), Layers: layers})
 		l.ackIf(outer, rm)
@@ -109,8 +116,15 @@ func (l *loop) isStation(id dimp.ID) bool {
 	return !l.station.IsZero() && l.station.SameAs(id)
 }
 
-// open verifies and decrypts a message with the sender's profile, reports
-// the frame, and acts on its content.
+// open verifies and decrypts a message with the sender's profile, records
+// its signature as seen, reports the frame, and acts on its content.
+//
+// The signature is recorded (committed, with a history) before the message
+// is shown or acknowledged: a client that stops or crashes after that
+// drops the station's next offer of it as a duplicate instead of showing
+// it again. A client that stops before showing it forgets the signature
+// and does not acknowledge it, so that it is shown after the restart (see
+// dispatch).
 func (l *loop) open(raw []byte, rm *dimp.ReliableMessage, layers *Layers, p *dimp.Profile, outer bool) {
 	im, err := l.packer.Open(rm, p)
 	switch {
@@ -122,15 +136,28 @@ func (l *loop) open(raw []byte, rm *dimp.ReliableMessage, layers *Layers, p *dim
 	default:
 		layers.Verified, layers.Instant = true, im
 	}
+	dup := false
+	if err == nil {
+		// Another copy may have been processed while this one waited for
+		// its sender's visa, or by another dimtui on this identity.
+		if dup, err = l.markSeen(rm.SignatureText()); dup {
+			layers.OpenErr = errDuplicate
+		} else if err != nil {
+			layers.OpenErr = err
+		}
+	}
 	l.c.emit(l.ctx, FrameEvent{Time: time.Now(), Dir: In, Raw: raw, Kind: kindOf(rm, im), Layers: layers})
-	if err != nil {
+	switch {
+	case err != nil:
 		// Not acknowledged: see receiveOne.
 		l.c.emit(l.ctx, ErrorEvent{Time: time.Now(), Err: fmt.Errorf("message from %s (left at the station): %w", rm.Sender, err)})
-		return
+	case dup:
+		l.ackIf(outer, rm)
+	case l.dispatch(rm, im, p):
+		l.ackIf(outer, rm)
+	default:
+		l.unsee(rm.SignatureText())
 	}
-	l.seen.add(rm.SignatureText())
-	l.dispatch(rm, im, p)
-	l.ackIf(outer, rm)
 }
 
 // ackIf acknowledges a message the station sent (outer), not one that
@@ -148,29 +175,30 @@ func (l *loop) ack(rm *dimp.ReliableMessage) {
 	l.writeControl([]byte(ack), KindAck)
 }
 
-// dispatch acts on an opened message.
-func (l *loop) dispatch(rm *dimp.ReliableMessage, im *dimp.InstantMessage, p *dimp.Profile) {
+// dispatch acts on an opened message. False: a message for the user that
+// could not be handed over, because the client is stopping.
+func (l *loop) dispatch(rm *dimp.ReliableMessage, im *dimp.InstantMessage, p *dimp.Profile) bool {
 	now := time.Now()
 	switch c := im.Content.(type) {
 	case *dimp.HandshakeCommand:
 		if !l.acceptStation(rm, p) {
-			return
+			return true
 		}
 		l.onHandshake(rm, c)
-		return
+		return true
 	case *dimp.ReceiptCommand:
 		l.onReceipt(rm, c)
-		return
+		return true
 	case *dimp.DocumentCommand:
 		l.onDocuments(rm, c)
-		return
+		return true
 	case *dimp.MetaCommand:
 		if c.Meta != nil && !c.ID.IsZero() {
 			if prof, err := dimp.NewProfile(c.ID, c.Meta); err == nil && l.peers[key(c.ID)] == nil {
 				l.learn(prof)
 			}
 		}
-		return
+		return true
 	case *dimp.TextContent:
 		if l.isStation(rm.Sender) {
 			// The answer to "active users": dimtui's station lists the
@@ -179,13 +207,13 @@ func (l *loop) dispatch(rm *dimp.ReliableMessage, im *dimp.InstantMessage, p *di
 			if users, ok := c.Extra["users"]; ok {
 				l.usersAsk = ""
 				l.c.emit(l.ctx, UsersEvent{Time: now, Users: parseUsers(users)})
-				return
+				return true
 			}
 			if l.usersAsk != "" {
 				if users, ok := parseUserTable(c.Text); ok {
 					l.usersAsk = ""
 					l.c.emit(l.ctx, UsersEvent{Time: now, Users: users})
-					return
+					return true
 				}
 			}
 		}
@@ -198,17 +226,19 @@ func (l *loop) dispatch(rm *dimp.ReliableMessage, im *dimp.InstantMessage, p *di
 					l.receiveOne(raw, false)
 				}
 			}
-			return
+			return true
 		}
 	case *dimp.SearchCommand:
 		l.onSearch(rm, c)
-		return
+		return true
 	case dimp.Command:
-		return // login, report, group commands...: nothing for the user to see
+		return true // login, report, group commands...: nothing for the user to see
 	}
 	id := messageID(rm.Sender, im.Content.Header().SN)
 	l.remember(id, &incoming{sender: rm.Sender, origin: dimp.OriginOf(rm, im.Content.Header().SN)})
-	l.c.emit(l.ctx, MessageEvent{Time: now, ID: id, Message: im})
+	if !l.c.emit(l.ctx, MessageEvent{Time: now, ID: id, Message: im}) {
+		return false
+	}
 	// A real client tells a user sender it received a non-command content;
 	// stations and bots get no receipt (spec: station.md §3.2).
 	if t := rm.Sender.Type(); t == dimp.User && !l.isStation(rm.Sender) {
@@ -217,6 +247,7 @@ func (l *loop) dispatch(rm *dimp.ReliableMessage, im *dimp.InstantMessage, p *di
 			l.c.emit(l.ctx, errorf("receipt to %s: %w", rm.Sender, err))
 		}
 	}
+	return true
 }
 
 // acceptStation learns the station's ID and profile from its first reply and
@@ -436,34 +467,6 @@ func hostPort(u string) (string, int64) {
 	}
 	port, _ := strconv.ParseInt(parsed.Port(), 10, 64)
 	return parsed.Hostname(), port
-}
-
-// sigSet remembers the last n signatures seen, to drop duplicates.
-type sigSet struct {
-	set  map[string]struct{}
-	ring []string
-	next int
-}
-
-func newSigSet(n int) *sigSet {
-	return &sigSet{set: make(map[string]struct{}, n), ring: make([]string, n)}
-}
-
-func (s *sigSet) has(sig string) bool {
-	_, ok := s.set[sig]
-	return ok
-}
-
-func (s *sigSet) add(sig string) {
-	if s.has(sig) {
-		return
-	}
-	if old := s.ring[s.next]; old != "" {
-		delete(s.set, old)
-	}
-	s.ring[s.next] = sig
-	s.set[sig] = struct{}{}
-	s.next = (s.next + 1) % len(s.ring)
 }
 
 // remoteAddress reads the station's remote_address: [ip, port].

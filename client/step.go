@@ -120,6 +120,9 @@ func (l *loop) setStep(mode StepMode) {
 	l.c.mu.Lock()
 	l.c.step = mode
 	l.c.mu.Unlock()
+	if l.conn != nil {
+		l.conn.answerPings.Store(!l.holds(KindPing))
+	}
 	if mode == StepOff && was != StepOff {
 		// The timers were paused while stepping: they start again now.
 		l.since, l.pingAt = time.Now(), time.Time{}
@@ -184,7 +187,7 @@ func (l *loop) releaseOne() {
 		l.transmit(g.raw, g.kind, g.layers)
 		return
 	}
-	l.receive(g.raw)
+	l.receive(g.raw, time.Now())
 }
 
 // dropHeld discards every held frame: the connection they belonged to is
@@ -197,10 +200,17 @@ func (l *loop) dropHeld() {
 }
 
 // arrive takes a payload from the connection: processed at once, or held.
-func (l *loop) arrive(payload []byte) {
+// A PING the reader answered already is only reported.
+func (l *loop) arrive(f inFrame) {
+	payload := f.payload
+	if f.answered {
+		l.c.emit(l.ctx, FrameEvent{Time: f.at, Dir: In, Raw: payload, Kind: KindPing})
+		l.c.emit(l.ctx, FrameEvent{Time: f.at, Dir: Out, Raw: payloadPong, Kind: KindPing})
+		return
+	}
 	kind, ok := controlKind(payload)
 	if !ok && l.step == StepOff {
-		l.receive(payload)
+		l.receive(payload, f.at)
 		return
 	}
 	var layers *Layers
@@ -208,7 +218,7 @@ func (l *loop) arrive(payload []byte) {
 		kind, layers = l.preview(payload)
 	}
 	if !l.holds(kind) {
-		l.receive(payload)
+		l.receive(payload, f.at)
 		return
 	}
 	l.hold(In, payload, kind, layers)

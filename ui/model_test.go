@@ -520,6 +520,7 @@ func TestDeliveryTicks(t *testing.T) {
 
 func TestReceiptsAreSetApart(t *testing.T) {
 	a, _ := newTestApp(100, 30)
+	feed(a, handshakeEvents("ws://127.0.0.1:9394")...)
 	feed(a, client.SentEvent{Time: testTime(1), ID: "m1", Message: dimp.NewInstantMessage(alice, testEcho(), dimp.NewText("hi"))},
 		client.ReceiptEvent{Time: testTime(1), From: testStation(), For: "m1", Receipt: dimp.NewReceipt("Message delivered.", nil)},
 		client.ReceiptEvent{Time: testTime(1), From: testStation(), For: "other", Receipt: dimp.NewReceipt("Login received.", nil)})
@@ -529,6 +530,46 @@ func TestReceiptsAreSetApart(t *testing.T) {
 	}
 	if strings.Contains(screen, "Login received.") {
 		t.Error("a receipt for a protocol message was shown in the conversation")
+	}
+}
+
+// Only the station the client handshook with is labelled station: a key
+// whose ID has the station type but another address is a peer like any
+// other, in the contacts and in front of its receipts. Before the
+// handshake names the station, nobody is.
+func TestOnlyTheHandshakenStationIsLabelled(t *testing.T) {
+	a, _ := newTestApp(120, 30)
+	p := pane(a)
+	impostor := dimp.NewID(testStation().Name(), dimp.BTCAddress([]byte("another key"), byte(dimp.Station)), "")
+	text := func(sec int, from dimp.ID, s string) client.Event {
+		return client.MessageEvent{Time: testTime(sec), ID: client.MessageID(from.String() + s), Message: dimp.NewInstantMessage(from, alice, dimp.NewText(s))}
+	}
+	labelled := func(id dimp.ID) bool {
+		c := p.contacts.byKey[idKey(id)]
+		return c != nil && c.station
+	}
+	feed(a, text(0, testStation(), "before any handshake"))
+	if labelled(testStation()) {
+		t.Error("a station labelled before the handshake named one")
+	}
+	feed(a, handshakeEvents("ws://127.0.0.1:9394")...)
+	feed(a, text(3, impostor, "I am your station"), text(4, testStation().WithTerminal("t1"), "welcome"))
+	if labelled(impostor) {
+		t.Error("a key that calls itself a station is labelled station")
+	}
+	if !labelled(testStation()) {
+		t.Error("the handshaken station is not labelled station")
+	}
+	feed(a, client.SentEvent{Time: testTime(5), ID: "m1", Message: dimp.NewInstantMessage(alice, impostor, dimp.NewText("who are you?"))},
+		client.ReceiptEvent{Time: testTime(6), From: impostor, For: "m1", Receipt: dimp.NewReceipt("Message delivered.", nil)})
+	var receipts []string
+	for _, e := range p.conversation(impostor).entries {
+		if e.kind == entryReceipt {
+			receipts = append(receipts, e.text)
+		}
+	}
+	if want := displayName(impostor) + ": Message delivered. — “who are you?”"; len(receipts) != 1 || receipts[0] != want {
+		t.Errorf("the impostor's receipt reads %q, want %q", receipts, want)
 	}
 }
 

@@ -468,13 +468,13 @@ func (p *Pane) onMessage(ev client.MessageEvent) tea.Cmd {
 	if m == nil || m.Content == nil {
 		return nil
 	}
-	if _, fwd := m.Content.(*dimp.ForwardContent); fwd && m.Sender.Type() == dimp.Station {
+	if _, fwd := m.Content.(*dimp.ForwardContent); fwd && p.isStation(m.Sender) {
 		// The station forwards logins and the like with its answers: protocol
 		// traffic, shown in the inspector only.
 		return nil
 	}
 	c := p.conversation(m.Sender)
-	if m.Sender.Type() == dimp.Station {
+	if p.isStation(m.Sender) {
 		p.contacts.ensure(m.Sender).station = true
 		p.contacts.sort()
 	}
@@ -491,6 +491,15 @@ func (p *Pane) onMessage(ev client.MessageEvent) tea.Cmd {
 		return nil
 	}
 	return p.markShownRead()
+}
+
+// isStation reports whether id is the station the client handshook with:
+// the same name and address as the status's station (a key is its
+// address). A key that only calls itself a station, by its ID's type, is
+// any other peer: anyone can make such an ID, and the station does not
+// check the sender of a message it routes.
+func (p *Pane) isStation(id dimp.ID) bool {
+	return !p.status.Station.IsZero() && id.SameAs(p.status.Station)
 }
 
 // contentEntry makes the entry for a content. What it keeps is bounded
@@ -573,7 +582,7 @@ func (p *Pane) onReceipt(ev client.ReceiptEvent) {
 		return
 	}
 	from := "station"
-	if !ev.From.IsZero() && ev.From.Type() != dimp.Station {
+	if !ev.From.IsZero() && !p.isStation(ev.From) {
 		from = displayName(ev.From)
 	}
 	text := ev.Receipt.Text

@@ -156,6 +156,16 @@ func (s *Store) Default() string {
 	return strings.TrimSpace(string(raw))
 }
 
+// HistoryPath is where the client keeps name's history (package
+// client/history): beside the identity file, so that an identity and what
+// its client remembers stay together, in a scratch directory too.
+func (s *Store) HistoryPath(name string) (string, error) {
+	if err := validName(name); err != nil {
+		return "", err
+	}
+	return filepath.Join(s.Dir, name+".history.db"), nil
+}
+
 // Names lists the stored identities.
 func (s *Store) Names() ([]string, error) {
 	entries, err := os.ReadDir(s.Dir)
