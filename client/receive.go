@@ -68,7 +68,7 @@ func (l *loop) receiveOne(raw []byte, outer bool) {
 		return
 	}
 	layers.Reliable = rm
-	switch dup, err := l.isSeen(rm.SignatureText()); {
+	switch dup, err := l.isSeen(rm.Digest()); {
 	case err != nil:
 		l.c.emit(l.ctx, FrameEvent{Time: time.Now(), Dir: In, Raw: raw, Kind: kindOf(rm, nil), Layers: layers})
 		l.c.emit(l.ctx, ErrorEvent{Time: time.Now(), Err: fmt.Errorf("message from %s (left at the station): %w", rm.Sender, err)})
@@ -140,7 +140,7 @@ func (l *loop) open(raw []byte, rm *dimp.ReliableMessage, layers *Layers, p *dim
 	if err == nil {
 		// Another copy may have been processed while this one waited for
 		// its sender's visa, or by another dimtui on this identity.
-		if dup, err = l.markSeen(rm.SignatureText()); dup {
+		if dup, err = l.markSeen(rm.Digest()); dup {
 			layers.OpenErr = errDuplicate
 		} else if err != nil {
 			layers.OpenErr = err
@@ -156,7 +156,7 @@ func (l *loop) open(raw []byte, rm *dimp.ReliableMessage, layers *Layers, p *dim
 	case l.dispatch(rm, im, p):
 		l.ackIf(outer, rm)
 	default:
-		l.unsee(rm.SignatureText())
+		l.unsee(rm.Digest())
 	}
 }
 

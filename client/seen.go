@@ -5,11 +5,13 @@ import (
 	"fmt"
 )
 
-// Duplicates are dropped by signature: a station offers a message again
-// until it has the client's ACK, and an ACK can be lost (the connection
-// or the station went down before it counted). The signatures seen are
-// kept in memory for the last seenInMemory messages, and across runs in
-// the identity's history when the client has one (Config.History).
+// Duplicates are dropped by digest (dimp.ReliableMessage.Digest: the
+// sender and the data it signed, whatever form the signature takes): a
+// station offers a message again until it has the client's ACK, and an ACK
+// can be lost (the connection or the station went down before it counted).
+// The digests seen are kept in memory for the last seenInMemory messages,
+// and across runs in the identity's history when the client has one
+// (Config.History).
 
 // seenInMemory bounds the signatures the client keeps in memory.
 const seenInMemory = 8192

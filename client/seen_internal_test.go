@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"encoding/hex"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -49,7 +50,7 @@ func TestSeenIsRecordedBeforeShown(t *testing.T) {
 
 	rm, raw, bob := sealedFrom(t, me, "hello")
 	l.open(raw, rm, &Layers{Reliable: rm}, bob, true)
-	if seen, err := h.Seen(ctx, rm.SignatureText()); err != nil || !seen {
+	if seen, err := h.Seen(ctx, rm.Digest()); err != nil || !seen {
 		t.Fatalf("a message shown is not in the history (%v)", err)
 	}
 	if n := countMessages(drainEvents(l)); n != 1 {
@@ -69,7 +70,7 @@ func TestSeenIsRecordedBeforeShown(t *testing.T) {
 	cancel()
 	l2.ctx = stopped
 	l2.open(raw, rm, &Layers{Reliable: rm}, bob, true)
-	if seen, err := h.Seen(ctx, rm.SignatureText()); err != nil || seen {
+	if seen, err := h.Seen(ctx, rm.Digest()); err != nil || seen {
 		t.Errorf("a message not shown is recorded as seen (%v)", err)
 	}
 
@@ -87,7 +88,7 @@ func TestSeenIsRecordedBeforeShown(t *testing.T) {
 		l3.open(raw, rm, &Layers{Reliable: rm}, bob, true)
 	}()
 	for {
-		if seen, err := h.Seen(ctx, rm.SignatureText()); err != nil {
+		if seen, err := h.Seen(ctx, rm.Digest()); err != nil {
 			t.Fatal(err)
 		} else if seen {
 			break // recorded: the loop now waits to hand it over
@@ -100,10 +101,10 @@ func TestSeenIsRecordedBeforeShown(t *testing.T) {
 	}
 	stop()
 	<-done
-	if seen, err := h.Seen(ctx, rm.SignatureText()); err != nil || seen {
+	if seen, err := h.Seen(ctx, rm.Digest()); err != nil || seen {
 		t.Errorf("a message the UI never took is still recorded as seen (%v)", err)
 	}
-	if l3.seen.has(rm.SignatureText()) {
+	if l3.seen.has(rm.Digest()) {
 		t.Error("a message the UI never took is remembered in memory")
 	}
 
@@ -124,5 +125,30 @@ func TestSeenIsRecordedBeforeShown(t *testing.T) {
 	}
 	if n := countMessages(evs); n != 0 || len(errs) != 1 || !strings.Contains(errs[0], "left at the station") || !strings.Contains(errs[0], "history") {
 		t.Errorf("with a failing history: %d shown, errors %q", n, errs)
+	}
+}
+
+// A copy of a message whose signature travels in another form (here the
+// legacy "hex," encoding of the same bytes) is the same message: shown once.
+func TestDuplicateInAnotherSignatureForm(t *testing.T) {
+	l, me := newTestLoop(t, newTestID(t, dimp.Station, "s1"), 1<<10)
+	rm, raw, bob := sealedFrom(t, me, "hello")
+	variant := []byte(strings.Replace(string(raw), `"`+rm.SignatureText()+`"`, `"hex,`+hex.EncodeToString(rm.Signature)+`"`, 1))
+	if string(variant) == string(raw) {
+		t.Fatal("the signature was not re-encoded")
+	}
+	// The re-encoded copy is valid: a client that never saw the message shows it.
+	fresh, _ := newTestLoop(t, l.station, 1<<10)
+	fresh.c.me, fresh.packer = me, dimp.NewPacker(me)
+	fresh.learn(bob)
+	fresh.receiveOne(variant, true)
+	if n := countMessages(drainEvents(fresh)); n != 1 {
+		t.Fatalf("the re-encoded copy alone: %d message events, want 1", n)
+	}
+	l.learn(bob)
+	l.receiveOne(raw, true)
+	l.receiveOne(variant, true)
+	if n := countMessages(drainEvents(l)); n != 1 {
+		t.Errorf("a message and its re-encoded copy: %d message events, want 1", n)
 	}
 }

@@ -1,6 +1,8 @@
 package dimp
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"sort"
 
@@ -291,6 +293,26 @@ func (m *SecureMessage) DataBytes() ([]byte, error) {
 	}
 	m.decoded, m.decodedFor = b, m.Data
 	return b, nil
+}
+
+// Digest identifies a message by what its sender signed: the hex SHA-256
+// of the sender's ID (without terminal) and the data bytes. A signature
+// covers the data alone and has several valid forms for one message
+// (Base64 with or without padding, an RSA signature that lost its leading
+// zero byte, ECDSA's two equivalent s values), so a receiver that drops
+// duplicates by digest sees each message once, however a station re-sends
+// it. Data that does not decode is hashed as its text: such a message
+// never verifies.
+func (m *ReliableMessage) Digest() string {
+	data, err := m.DataBytes()
+	if err != nil {
+		data = []byte(m.Data)
+	}
+	h := sha256.New()
+	h.Write([]byte(m.Sender.WithoutTerminal().String()))
+	h.Write([]byte{0})
+	h.Write(data)
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // SignatureText returns the signature as it travels (Base64).

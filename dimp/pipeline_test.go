@@ -2,6 +2,7 @@ package dimp
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -366,5 +367,48 @@ func TestSameEncryptedKeyOpensWithoutPrivateKey(t *testing.T) {
 	}
 	if im.Content.(*TextContent).Text != "two" {
 		t.Fatalf("opened %#v", im.Content)
+	}
+}
+
+// Digest names a message by its sender and signed data: the same for
+// every form its signature and data take on the wire, different for
+// another message or another sender.
+func TestDigest(t *testing.T) {
+	alice := newTestUser(t, "alice", MetaMKM, mustECC(t))
+	bob := newTestUser(t, "bob", MetaMKM, mustECC(t))
+	seal := func(text string) *ReliableMessage {
+		rm, err := NewPacker(alice).Seal(NewInstantMessage(alice.ID, bob.ID, NewText(text)), []*Profile{bob.Profile()}, SealOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return wire(t, rm)
+	}
+	rm := seal("hello")
+	raw, _ := rm.MarshalJSON()
+	data, _ := rm.DataBytes()
+	forms := strings.NewReplacer(
+		`"`+rm.SignatureText()+`"`, `"hex,`+hex.EncodeToString(rm.Signature)+`"`,
+		`"`+rm.Data+`"`, `"base64,`+strings.TrimRight(rm.Data, "=")+`"`,
+	).Replace(string(raw))
+	other, err := ParseReliableMessage([]byte(forms))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other.SignatureText() == rm.SignatureText() || other.Data == rm.Data {
+		t.Fatalf("the forms were not changed: %s", forms)
+	}
+	if d, _ := other.DataBytes(); !bytes.Equal(d, data) {
+		t.Fatal("the data changed")
+	}
+	if other.Digest() != rm.Digest() {
+		t.Errorf("another form of one message has another digest")
+	}
+	if seal("hello").Digest() == rm.Digest() {
+		t.Errorf("two messages have one digest")
+	}
+	forged := *rm
+	forged.Sender = bob.ID
+	if forged.Digest() == rm.Digest() {
+		t.Errorf("the same data from another sender has the same digest")
 	}
 }

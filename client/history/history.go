@@ -1,14 +1,15 @@
 // Package history is what one identity's client remembers across runs, in
 // a SQLite database of its own beside the identity. For now that is the
-// signatures of the messages the client has processed: a station offers a
-// message again until it has the client's acknowledgement, and an
-// acknowledgement is lost when the station is killed before it commits it,
-// or when the client stops before writing it. Remembering the signature
-// across a restart is what makes "shown once" hold.
+// messages the client has processed, by their digest (what their sender
+// signed, see dimp.ReliableMessage.Digest): a station offers a message
+// again until it has the client's acknowledgement, and an acknowledgement
+// is lost when the station is killed before it commits it, or when the
+// client stops before writing it. Remembering the message across a
+// restart is what makes "shown once" hold.
 //
 // Several processes may open the same database (two dimtui on one
 // identity): SQLite serializes their writes (WAL mode, a busy time-out),
-// and a signature one of them recorded is seen by the other.
+// and a message one of them recorded is seen by the other.
 package history
 
 import (
@@ -62,7 +63,7 @@ CREATE TABLE IF NOT EXISTS info (
 	value TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS seen (
-	sig BLOB PRIMARY KEY, -- SHA-256 of the signature's text: rows of one size
+	sig BLOB PRIMARY KEY, -- SHA-256 of the message's digest: rows of one size
 	at  INTEGER NOT NULL  -- when it was recorded, Unix seconds
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS seen_at ON seen (at);
@@ -249,15 +250,15 @@ const (
 // Path is the database file.
 func (h *DB) Path() string { return h.path }
 
-func key(sig string) []byte {
-	sum := sha256.Sum256([]byte(sig))
+func key(digest string) []byte {
+	sum := sha256.Sum256([]byte(digest))
 	return sum[:]
 }
 
-// Seen reports whether a message with this signature was recorded.
-func (h *DB) Seen(ctx context.Context, sig string) (bool, error) {
+// Seen reports whether a message with this digest was recorded.
+func (h *DB) Seen(ctx context.Context, digest string) (bool, error) {
 	var one int
-	err := h.seen.QueryRowContext(ctx, key(sig)).Scan(&one)
+	err := h.seen.QueryRowContext(ctx, key(digest)).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -267,11 +268,11 @@ func (h *DB) Seen(ctx context.Context, sig string) (bool, error) {
 	return true, nil
 }
 
-// MarkSeen records a signature; added is false when it was there already
+// MarkSeen records a message's digest; added is false when it was there already
 // (another process on the same identity recorded it first). The record is
 // committed when MarkSeen returns.
-func (h *DB) MarkSeen(ctx context.Context, sig string) (added bool, err error) {
-	res, err := h.mark.ExecContext(ctx, key(sig), h.opt.Now().Unix())
+func (h *DB) MarkSeen(ctx context.Context, digest string) (added bool, err error) {
+	res, err := h.mark.ExecContext(ctx, key(digest), h.opt.Now().Unix())
 	if err != nil {
 		return false, h.wrap("record", err)
 	}
@@ -287,11 +288,11 @@ func (h *DB) MarkSeen(ctx context.Context, sig string) (added bool, err error) {
 	return n == 1, nil
 }
 
-// Forget removes a signature recorded by mistake: the message was not
+// Forget removes a digest recorded by mistake: the message was not
 // shown after all (the client stopped first), and must be when the
 // station offers it again.
-func (h *DB) Forget(ctx context.Context, sig string) error {
-	_, err := h.db.ExecContext(ctx, `DELETE FROM seen WHERE sig = ?`, key(sig))
+func (h *DB) Forget(ctx context.Context, digest string) error {
+	_, err := h.db.ExecContext(ctx, `DELETE FROM seen WHERE sig = ?`, key(digest))
 	return h.wrap("forget", err)
 }
 
