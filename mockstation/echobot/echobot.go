@@ -90,10 +90,32 @@ func New(url string, identity *dimp.Identity, logger *slog.Logger) (*Bot, error)
 // ID returns the bot's ID.
 func (b *Bot) ID() dimp.ID { return b.c.Me() }
 
+// replyQueue bounds the answers waiting to be sent. Past it the bot drops
+// new answers (and says so in its log) rather than stop reading events.
+const replyQueue = 4096
+
 // Run connects and answers until ctx is done.
+//
+// Events are read in one goroutine and answers sent from another: sending
+// waits for the client's loop, and the loop waits for room in the events
+// channel, so a bot that sent from the goroutine that reads events would
+// stop both for good once a burst filled the channel.
 func (b *Bot) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- b.c.Run(ctx) }()
+	replies := make(chan *dimp.InstantMessage, replyQueue)
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		for m := range replies {
+			b.answer(ctx, m)
+		}
+	}()
+	defer func() {
+		close(replies)
+		<-sent
+	}()
+	dropped := 0
 	for {
 		select {
 		case err := <-errc:
@@ -102,8 +124,18 @@ func (b *Bot) Run(ctx context.Context) error {
 			if !ok {
 				return <-errc
 			}
-			if m, ok := ev.(client.MessageEvent); ok {
-				b.answer(ctx, m.Message)
+			m, ok := ev.(client.MessageEvent)
+			if !ok || Reply(m.Message.Content) == nil {
+				continue
+			}
+			select {
+			case replies <- m.Message:
+				if dropped > 0 {
+					b.log.Warn("echo replies dropped: too many waiting", "count", dropped)
+					dropped = 0
+				}
+			default:
+				dropped++
 			}
 		}
 	}
