@@ -158,7 +158,9 @@ func (c *Client) Identity() *dimp.Identity { return c.me }
 
 // Events delivers what happens, and is closed when Run returns. Read it
 // continuously: frame events are dropped when nobody reads, the other
-// events wait.
+// events wait. Call the client's methods from another goroutine than the
+// one that reads: a method waits for the client's loop, and the loop may
+// be waiting for room in this channel.
 func (c *Client) Events() <-chan Event { return c.events }
 
 // Status returns the current connection status.
