@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"dimtui/dimp/crypto"
+	"dimtui/dimp/internal/jsonx"
 	"dimtui/dimp/internal/ted"
 )
 
@@ -184,9 +185,17 @@ func openWith(sm *SecureMessage, pw crypto.SymmetricKey) (*InstantMessage, error
 	if err != nil {
 		return nil, fmt.Errorf("%w: data: %w", ErrDecrypt, err)
 	}
-	c, err := ParseContent(body)
+	// Data that is not a JSON object did not decrypt (a wrong key makes
+	// garbage); an object that is not a valid content is the sender's
+	// mistake, and is named as such. Random bytes practically never make a
+	// JSON object, so telling the two apart is no padding oracle.
+	m, err := jsonx.ParseMembers(body)
 	if err != nil {
 		return nil, fmt.Errorf("%w: data does not hold a content: %w", ErrDecrypt, err)
+	}
+	c, err := contentFrom(&fieldReader{m: m})
+	if err != nil {
+		return nil, err
 	}
 	im := &InstantMessage{Envelope: sm.Envelope, Content: c, Extra: sm.Extra.Clone()}
 	if im.Extra != nil {

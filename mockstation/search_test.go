@@ -174,12 +174,14 @@ func TestSearchRefusals(t *testing.T) {
 	neg.Start = -1
 	searchError(neg, "negative")
 
-	// Members of the wrong type: the content does not parse, which the
-	// station words as it words every content it cannot read.
+	// Members of the wrong type: the content decrypted but is not valid,
+	// and the receipt says which member.
 	bad := dimp.NewSearchCommand("alice")
 	bad.Extra = dimp.Fields{"limit": json.RawMessage(`"many"`)}
 	a.send(dimp.Archivist, bad)
-	a.receipt("Message not decrypted.")
+	if r := a.receipt("Content not valid."); !strings.Contains(string(r.Extra["error"]), "limit") {
+		t.Errorf("the refusal does not name the member: %s", r.Extra["error"])
+	}
 	// The search engine answers searches only.
 	a.send(dimp.Archivist, dimp.NewText("hello archivist"))
 	a.receipt("Content not support.")
