@@ -273,7 +273,7 @@ func originFrom(or *fieldReader) (*Origin, error) {
 		}
 		o.Type = tok
 	}
-	for _, k := range []string{"data", "key", "keys", "meta", "visa"} {
+	for _, k := range originDropped {
 		or.m.Take(k)
 	}
 	o.Extra = or.m.Rest()
@@ -304,15 +304,34 @@ func (o *Origin) marshal() []byte {
 }
 
 // OriginOf builds the origin of a message for a receipt: its envelope and
-// signature, and the content's serial number when sn is not 0.
+// signature, with the envelope's other members (as the reference keeps
+// everything but data, keys, meta and visa: `traces`, a sender's own `sn`
+// beside its envelope...), and the content's serial number when sn is not
+// 0 or, else, the envelope's own `sn` when it has one.
 func OriginOf(m *ReliableMessage, sn int64) *Origin {
 	o := &Origin{Sender: m.Sender, Receiver: m.Receiver, Time: m.Time, SN: sn, Group: m.Group,
-		Signature: m.SignatureText()}
+		Signature: m.SignatureText(), Extra: m.Extra.Clone()}
 	if m.HasType {
 		o.Type = fmt.Sprint(int(m.Type))
 	}
+	for _, k := range originDropped {
+		delete(o.Extra, k)
+	}
+	if raw := o.Extra.Take("sn"); raw != nil && o.SN == 0 {
+		if n, err := jsonx.Int(raw); err == nil {
+			o.SN = n
+		}
+	}
+	if len(o.Extra) == 0 {
+		o.Extra = nil
+	}
 	return o
 }
+
+// originDropped are the members of a message a receipt's origin leaves
+// out: the payload and what came to verify it ("iv" is the old name of
+// the IV, kept beside the payload).
+var originDropped = []string{"data", "key", "keys", "meta", "visa", "iv"}
 
 // Receipt texts used by stations and clients.
 const (

@@ -412,3 +412,42 @@ func TestDigest(t *testing.T) {
 		t.Errorf("the same data from another sender has the same digest")
 	}
 }
+
+// A receipt's origin keeps the envelope's members beside the payload, as
+// the reference does: the browser client puts the content's sn on the
+// envelope and matches receipts by it.
+func TestOriginKeepsTheEnvelope(t *testing.T) {
+	alice := newTestUser(t, "alice", MetaMKM, mustECC(t))
+	bob := newTestUser(t, "bob", MetaMKM, mustECC(t))
+	rm, err := NewPacker(alice).Seal(NewInstantMessage(alice.ID, bob.ID, NewText("hi")), []*Profile{bob.Profile()}, SealOptions{Attach: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := rm.MarshalJSON()
+	raw = append([]byte(`{"sn":4242,"traces":["s1"],`), raw[1:]...)
+	if rm, err = ParseReliableMessage(raw); err != nil {
+		t.Fatal(err)
+	}
+	o := OriginOf(rm, 0)
+	if o.SN != 4242 {
+		t.Errorf("origin sn %d, want the envelope's 4242", o.SN)
+	}
+	if string(o.Extra["traces"]) != `["s1"]` {
+		t.Errorf("origin traces %s", o.Extra["traces"])
+	}
+	for _, k := range []string{"data", "key", "keys", "meta", "visa", "sn"} {
+		if _, ok := o.Extra[k]; ok {
+			t.Errorf("origin keeps %q", k)
+		}
+	}
+	if o := OriginOf(rm, 7); o.SN != 7 {
+		t.Errorf("origin sn %d, want the content's 7", o.SN)
+	}
+	back, err := ParseContent(MarshalContent(NewReceipt("Message delivered.", OriginOf(rm, 0))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := back.(*ReceiptCommand); r.Origin.SN != 4242 || r.Origin.Signature != rm.SignatureText() {
+		t.Errorf("receipt read back: %+v", r.Origin)
+	}
+}
