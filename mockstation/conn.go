@@ -134,18 +134,19 @@ func (c *conn) logger() *slog.Logger { return c.srv.log.With("remote", c.addr) }
 // connection logs it and closes).
 type closeError struct {
 	code   websocket.StatusCode
-	reason string
+	reason string // as sent: cut to fit a close frame
+	full   string // as logged
 }
 
 func (e *closeError) Error() string { return fmt.Sprintf("close %d: %s", int(e.code), e.reason) }
 
 func closeWith(code websocket.StatusCode, format string, args ...any) error {
-	reason := fmt.Sprintf(format, args...)
+	full := strings.ToValidUTF8(fmt.Sprintf(format, args...), "?")
+	reason := full
 	if len(reason) > 123 { // the close frame leaves 123 bytes for the reason
 		reason = strings.ToValidUTF8(reason[:120], "") + "..."
 	}
-	reason = strings.ToValidUTF8(reason, "?")
-	return &closeError{code: code, reason: reason}
+	return &closeError{code: code, reason: reason, full: full}
 }
 
 // serveWS upgrades the request and starts the session in a goroutine of
@@ -530,7 +531,7 @@ func (c *conn) closeFor(err error) {
 		c.tr.closeNow()
 		return
 	}
-	c.logger().Info("closing connection", "user", c.userID(), "code", int(ce.code), "reason", ce.reason)
+	c.logger().Info("closing connection", "user", c.userID(), "code", int(ce.code), "reason", ce.full)
 	c.drain(time.Second)
 	c.tr.close(ce.code, ce.reason)
 }

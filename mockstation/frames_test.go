@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -264,3 +266,19 @@ var NewUser = newUser
 
 // NewNicknamed is newNicknamed for the package's external tests.
 var NewNicknamed = newNicknamed
+
+// A close reason longer than a close frame holds is cut on the wire and
+// kept whole for the log, where the operator looks for why.
+func TestCloseReasonKeptWholeForTheLog(t *testing.T) {
+	long := "attached visa: " + strings.Repeat("signature does not verify ", 10) + "é"
+	var ce *closeError
+	if !errors.As(closeWith(websocket.StatusPolicyViolation, "%s", long), &ce) {
+		t.Fatal("not a close error")
+	}
+	if len(ce.reason) > 123 || !utf8.ValidString(ce.reason) || !strings.HasSuffix(ce.reason, "...") {
+		t.Errorf("reason sent: %q (%d bytes)", ce.reason, len(ce.reason))
+	}
+	if ce.full != long {
+		t.Errorf("reason logged: %q", ce.full)
+	}
+}
