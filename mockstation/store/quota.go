@@ -51,6 +51,21 @@ func (e *QuotaError) Is(target error) bool { return target == ErrQuota }
 // tally is what waits for, or from, one user.
 type tally struct{ messages, bytes int64 }
 
+// account is one user's tally, with the user's ID as the map keeps it
+// (shared by the rows counted under it).
+type account struct {
+	tally
+	name string
+}
+
+// rowUse is what one waiting message counts for: found again from its row
+// ID when it is acknowledged or expires, so that the database need not
+// read it back.
+type rowUse struct {
+	sender string // shares the sender's tally name
+	size   int64
+}
+
 // usage counts the messages stored and not acknowledged per receiver and
 // per sender, to check Quotas on every save without asking the database.
 // Like rowIndex it is built from the table when the store opens, kept by
@@ -58,20 +73,23 @@ type tally struct{ messages, bytes int64 }
 // that a failed commit takes them back.
 type usage struct {
 	quotas    Quotas
-	receivers map[string]tally
-	senders   map[string]tally
+	receivers map[string]account
+	senders   map[string]account
+	rows      map[int64]rowUse // the waiting messages, by row ID
 	log       []usageChange
 }
 
 // usageChange is one message counted in (added) or out, for undo.
 type usageChange struct {
-	added            bool
-	receiver, sender string
-	bytes            int64
+	added    bool
+	id       int64
+	receiver string
+	row      rowUse
 }
 
 func newUsage(q Quotas) *usage {
-	return &usage{quotas: q, receivers: make(map[string]tally), senders: make(map[string]tally)}
+	return &usage{quotas: q, receivers: make(map[string]account), senders: make(map[string]account),
+		rows: make(map[int64]rowUse)}
 }
 
 // check returns a *QuotaError when a message of size bytes from sender to
@@ -91,37 +109,54 @@ func (u *usage) check(receiver, sender string, size int64) error {
 	return nil
 }
 
-// add counts a message in.
-func (u *usage) add(receiver, sender string, size int64) {
+// add counts in message id, of size bytes from sender to receiver.
+func (u *usage) add(id int64, receiver, sender string, size int64) {
+	row := rowUse{sender: u.in(receiver, sender, size), size: size}
+	u.rows[id] = row
+	u.log = append(u.log, usageChange{added: true, id: id, receiver: receiver, row: row})
+}
+
+// remove counts out message id, if it was counted in (a waiting message).
+func (u *usage) remove(id int64, receiver string) {
+	row, ok := u.rows[id]
+	if !ok {
+		return
+	}
+	delete(u.rows, id)
+	u.out(receiver, row)
+	u.log = append(u.log, usageChange{id: id, receiver: receiver, row: row})
+}
+
+// in adds a message to the tallies of its receiver and sender, and
+// returns the sender's name as the tally keeps it.
+func (u *usage) in(receiver, sender string, size int64) string {
 	count(u.receivers, receiver, 1, size)
-	count(u.senders, sender, 1, size)
-	u.log = append(u.log, usageChange{added: true, receiver: receiver, sender: sender, bytes: size})
+	return count(u.senders, sender, 1, size)
 }
 
-// remove counts a message out (acknowledged or expired).
-func (u *usage) remove(receiver, sender string, size int64) {
-	count(u.receivers, receiver, -1, -size)
-	count(u.senders, sender, -1, -size)
-	u.log = append(u.log, usageChange{receiver: receiver, sender: sender, bytes: size})
+func (u *usage) out(receiver string, row rowUse) {
+	count(u.receivers, receiver, -1, -row.size)
+	count(u.senders, row.sender, -1, -row.size)
 }
 
-// count adds to the tally of key, which goes once it counts nothing. A new
-// key is copied: the string given may share memory with a whole frame.
-func count(m map[string]tally, key string, messages, bytes int64) {
+// count changes key's tally, forgetting it at zero, and returns the key as
+// the map keeps it.
+func count(m map[string]account, key string, messages, bytes int64) string {
 	t, ok := m[key]
+	if !ok {
+		t.name = strings.Clone(key)
+	}
 	t.messages += messages
 	t.bytes += bytes
-	switch {
-	case t.messages <= 0:
+	if t.messages <= 0 {
 		delete(m, key)
-	case !ok:
-		m[strings.Clone(key)] = t
-	default:
-		m[key] = t
+	} else {
+		m[t.name] = t
 	}
+	return t.name
 }
 
-// begin starts a transaction's log of changes.
+// begin starts a transaction's log.
 func (u *usage) begin() {
 	if cap(u.log) > 4096 {
 		u.log = nil // after an expiry: let the big log go
@@ -129,24 +164,25 @@ func (u *usage) begin() {
 	u.log = u.log[:0]
 }
 
-// mark is the position in the log to undo back to (see undoTo).
+// mark is the point undoTo goes back to.
 func (u *usage) mark() int { return len(u.log) }
 
-// undoTo takes back the changes logged since mark, newest first.
+// undoTo takes back the changes logged after mark, newest first.
 func (u *usage) undoTo(mark int) {
 	for i := len(u.log) - 1; i >= mark; i-- {
 		c := u.log[i]
-		sign := int64(-1) // take back an add
-		if !c.added {
-			sign = 1
+		if c.added {
+			delete(u.rows, c.id)
+			u.out(c.receiver, c.row)
+			continue
 		}
-		count(u.receivers, c.receiver, sign, sign*c.bytes)
-		count(u.senders, c.sender, sign, sign*c.bytes)
+		c.row.sender = u.in(c.receiver, c.row.sender, c.row.size)
+		u.rows[c.id] = c.row
 	}
 	u.log = u.log[:mark]
 }
 
-// of returns what waits for receiver and what waits from sender.
+// of returns the tallies of a receiver and a sender.
 func (u *usage) of(receiver, sender string) (forReceiver, fromSender tally) {
-	return u.receivers[receiver], u.senders[sender]
+	return u.receivers[receiver].tally, u.senders[sender].tally
 }

@@ -138,10 +138,10 @@ func TestQuotaCounts(t *testing.T) {
 // A commit that fails takes back what its writes counted.
 func TestUsageUndo(t *testing.T) {
 	u := newUsage(Quotas{})
-	u.add("bob", "alice", 10)
+	u.add(1, "bob", "alice", 10)
 	u.begin()
-	u.add("bob", "carol", 5)
-	u.remove("bob", "alice", 10)
+	u.add(2, "bob", "carol", 5)
+	u.remove(1, "bob")
 	u.undoTo(0)
 	r, snd := u.of("bob", "alice")
 	if r != (tally{1, 10}) || snd != (tally{1, 10}) {
@@ -149,6 +149,18 @@ func TestUsageUndo(t *testing.T) {
 	}
 	if _, ok := u.senders["carol"]; ok {
 		t.Error("carol still counted after undo")
+	}
+	if row, ok := u.rows[1]; !ok || row.sender != "alice" || row.size != 10 {
+		t.Errorf("after undo, row 1 is %+v (%v); want alice's 10 bytes", row, ok)
+	}
+	if _, ok := u.rows[2]; ok {
+		t.Error("row 2 still counted after undo")
+	}
+	// Counted out again, and twice: once.
+	u.remove(1, "bob")
+	u.remove(1, "bob")
+	if r, snd := u.of("bob", "alice"); r != (tally{}) || snd != (tally{}) || len(u.rows) != 0 {
+		t.Errorf("after removal: bob %+v, alice %+v, %d rows", r, snd, len(u.rows))
 	}
 }
 

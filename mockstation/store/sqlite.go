@@ -141,9 +141,8 @@ const (
 var txQueries = [nTxStmts]string{
 	stmtInsertMsg: `INSERT INTO messages (id, receiver, signature, sender, time, stored, size, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 	stmtRow:       `SELECT receiver, signature, acked IS NOT NULL FROM messages WHERE id = ?`,
-	// The sender and size come back to be counted out of usage.
 	stmtAckMsg: `UPDATE messages SET acked = ?2, data = x''
-		WHERE id = ?1 AND receiver = ?3 AND signature = ?4 AND acked IS NULL RETURNING sender, size`,
+		WHERE id = ?1 AND receiver = ?3 AND signature = ?4 AND acked IS NULL`,
 	stmtReack: `UPDATE messages SET acked = ?2 WHERE id = ?1`,
 	// An acknowledgement of a message that is not waiting is remembered
 	// all the same, in a row of its own.
@@ -455,7 +454,7 @@ func (s *SQLite) loadIndex(ctx context.Context) error {
 		// found at its first row: lookup tries that one first.
 		s.index.add(receiver, signature, id)
 		if waiting {
-			s.usage.add(receiver, sender, size)
+			s.usage.add(id, receiver, sender, size)
 		}
 		s.lastID = max(s.lastID, id)
 	}
@@ -823,7 +822,7 @@ func (s *SQLite) saveMessage(m Message, id *int64, res *SaveResult) func(ctx con
 			return err
 		}
 		s.index.add(m.Receiver, m.Signature, next)
-		s.usage.add(m.Receiver, m.Sender, size)
+		s.usage.add(next, m.Receiver, m.Sender, size)
 		*res, *id = Saved, next
 		return nil
 	}
@@ -938,15 +937,14 @@ func (s *SQLite) ack(tx *txn, a Ack) (found bool, err error) {
 // ackRow marks row id acknowledged if it is a's and waiting, and counts it
 // out of the usage; found says whether it was.
 func (s *SQLite) ackRow(tx *txn, id, now int64, a Ack) (found bool, err error) {
-	var sender string
-	var size int64
-	switch err := tx.stmt(stmtAckMsg).QueryRowContext(tx.ctx, id, now, a.Receiver, a.Signature).Scan(&sender, &size); {
-	case errors.Is(err, sql.ErrNoRows):
-		return false, nil
-	case err != nil:
+	res, err := tx.stmt(stmtAckMsg).ExecContext(tx.ctx, id, now, a.Receiver, a.Signature)
+	if err != nil {
 		return false, err
 	}
-	s.usage.remove(a.Receiver, sender, size)
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return false, err
+	}
+	s.usage.remove(id, a.Receiver)
 	return true, nil
 }
 
@@ -1005,7 +1003,7 @@ func (s *SQLite) expire(ctx context.Context, tx *txn, cutoff int64, n *int64) er
 		}
 		s.index.remove(receiver, signature, id)
 		if waiting {
-			s.usage.remove(receiver, sender, size)
+			s.usage.remove(id, receiver)
 			*n++
 		}
 	}
