@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"dimtui/client"
+	"dimtui/display"
 )
 
 // appState is what the root model shows.
@@ -94,7 +95,7 @@ func (a *App) makePanes(specs []PaneSpec) {
 	for _, s := range specs {
 		a.panes = append(a.panes, NewPane(a.nextID, s.Backend, s.Options, a.styles, a.keys))
 		a.nextID++
-		names = append(names, displayName(s.Backend.Me()))
+		names = append(names, display.Name(s.Backend.Me()))
 	}
 	a.title = "dimtui — " + strings.Join(names, ", ")
 	a.syncActive()
@@ -378,7 +379,7 @@ func (a *App) Render() string {
 	// Peer text is sanitized where it is drawn; this is the last line of
 	// defence for what is not, such as a text input holding a peer's full
 	// ID. The characters are zero-width: the layout does not change.
-	return dropBidi(out)
+	return display.DropBidi(out)
 }
 
 // blank returns w×h spaces.
@@ -402,14 +403,14 @@ func helpView(st *Styles, keys KeyMap, commands []slashCommand, w, h int, scroll
 		b := []string{st.HelpGroup.Render(g.Title)}
 		for _, k := range g.Keys {
 			hk := k.Help()
-			b = append(b, st.HelpKey.Render(fit(hk.Key, keyW))+" "+st.HelpDesc.Render(truncate(hk.Desc, descW)))
+			b = append(b, st.HelpKey.Render(display.Fit(hk.Key, keyW))+" "+st.HelpDesc.Render(display.Truncate(hk.Desc, descW)))
 		}
 		blocks = append(blocks, b)
 	}
 	cmds := []string{st.HelpGroup.Render("Commands")}
 	for _, c := range commands {
 		name := "/" + c.Name
-		cmds = append(cmds, st.HelpKey.Render(fit(name, keyW))+" "+st.HelpDesc.Render(truncate(c.Desc, descW)))
+		cmds = append(cmds, st.HelpKey.Render(display.Fit(name, keyW))+" "+st.HelpDesc.Render(display.Truncate(c.Desc, descW)))
 	}
 	blocks = append(blocks, cmds)
 	ticks := []string{st.HelpGroup.Render("Delivery ticks")}
@@ -418,7 +419,7 @@ func helpView(st *Styles, keys KeyMap, commands []slashCommand, w, h int, scroll
 		desc string
 	}{{client.Sending, "sending"}, {client.AtStation, "at the station"}, {client.Delivered, "delivered"},
 		{client.Read, "read"}, {client.Failed, "failed"}} {
-		ticks = append(ticks, fit(renderTick(st, t.d), keyW)+" "+st.HelpDesc.Render(t.desc))
+		ticks = append(ticks, display.Fit(renderTick(st, t.d), keyW)+" "+st.HelpDesc.Render(t.desc))
 	}
 	blocks = append(blocks, ticks)
 
@@ -455,7 +456,7 @@ func helpView(st *Styles, keys KeyMap, commands []slashCommand, w, h int, scroll
 			if i < len(col) {
 				cell = col[i]
 			}
-			b.WriteString(fit(cell, colW))
+			b.WriteString(display.Fit(cell, colW))
 		}
 		lines = append(lines, b.String())
 	}

@@ -17,6 +17,7 @@ import (
 
 	"dimtui/client"
 	"dimtui/dimp"
+	"dimtui/display"
 )
 
 // bigText is a text of n bytes from bob to alice: the frame as alice's
@@ -55,13 +56,13 @@ func TestLongMessageIsKeptByItsHead(t *testing.T) {
 	}
 	st := NewStyles(true)
 	detail := ansi.Strip(strings.Join(renderLayers(&st, kept, 120, false), "\n"))
-	for _, want := range []string{"only the head of this frame is kept", humanSize(len(fr.Raw)), "✓ signature ok",
+	for _, want := range []string{"only the head of this frame is kept", display.Size(len(fr.Raw)), "✓ signature ok",
 		"✓ decrypted", "more not kept"} {
 		if !strings.Contains(detail, want) {
 			t.Errorf("the kept frame's layers lack %q:\n%s", want, detail)
 		}
 	}
-	if row := ansi.Strip(frameRow(&st, kept, 100)); !strings.Contains(row, humanSize(len(fr.Raw))) {
+	if row := ansi.Strip(frameRow(&st, kept, 100)); !strings.Contains(row, display.Size(len(fr.Raw))) {
 		t.Errorf("the frame's row does not give its size: %s", row)
 	}
 

@@ -8,6 +8,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"dimtui/dimp"
+	"dimtui/display"
 )
 
 // contact is someone the contacts pane lists.
@@ -78,7 +79,7 @@ func (l *contactList) sort() {
 		if ra, rb := rank(a), rank(b); ra != rb {
 			return ra < rb
 		}
-		if na, nb := strings.ToLower(displayName(a.id)), strings.ToLower(displayName(b.id)); na != nb {
+		if na, nb := strings.ToLower(display.Name(a.id)), strings.ToLower(display.Name(b.id)); na != nb {
 			return na < nb
 		}
 		return a.id.String() < b.id.String()
@@ -101,11 +102,11 @@ func (l *contactList) index(id dimp.ID) int {
 func (l *contactList) completions() []string {
 	count := map[string]int{}
 	for _, c := range l.rows {
-		count[displayName(c.id)]++
+		count[display.Name(c.id)]++
 	}
 	var out []string
 	for _, c := range l.rows {
-		if n := displayName(c.id); count[n] == 1 {
+		if n := display.Name(c.id); count[n] == 1 {
 			out = append(out, n)
 		}
 		out = append(out, c.id.String())
@@ -125,7 +126,7 @@ func (l *contactList) resolve(s string) (dimp.ID, error) {
 	}
 	var found []*contact
 	for _, c := range l.rows {
-		if strings.EqualFold(displayName(c.id), s) {
+		if strings.EqualFold(display.Name(c.id), s) {
 			found = append(found, c)
 		}
 	}
@@ -159,7 +160,7 @@ func (l *contactList) view(st *Styles, w, h int, current dimp.ID, unread func(di
 	if l.unlisted {
 		count = " online: ?"
 	}
-	out = append(out, fit(title.Render("Contacts")+st.Footer.Render(count), w))
+	out = append(out, display.Fit(title.Render("Contacts")+st.Footer.Render(count), w))
 	rowsH := h - 1
 	if l.sel < l.top {
 		l.top = l.sel
@@ -172,7 +173,7 @@ func (l *contactList) view(st *Styles, w, h int, current dimp.ID, unread func(di
 		j := l.top + i
 		if j >= len(l.rows) {
 			if len(l.rows) == 0 && i == 0 {
-				out = append(out, fit(st.Empty.Render(" nobody yet"), w))
+				out = append(out, display.Fit(st.Empty.Render(" nobody yet"), w))
 				continue
 			}
 			out = append(out, strings.Repeat(" ", w))
@@ -206,12 +207,12 @@ func (l *contactList) row(st *Styles, c *contact, w int, current dimp.ID, unread
 	if c.id.SameAs(current) {
 		mark = st.Selected.Render("▸")
 	}
-	name := displayName(c.id)
+	name := display.Name(c.id)
 	room := w - 3 - ansi.StringWidth(right) - 1
-	left := mark + dot + " " + nameStyle.Render(truncate(name, max(room, 3)))
+	left := mark + dot + " " + nameStyle.Render(display.Truncate(name, max(room, 3)))
 	line := left + strings.Repeat(" ", max(w-ansi.StringWidth(left)-ansi.StringWidth(right), 1)) + right
 	if selected {
-		return st.SelectedRow.Render(fit(ansi.Strip(line), w))
+		return st.SelectedRow.Render(display.Fit(ansi.Strip(line), w))
 	}
-	return fit(line, w)
+	return display.Fit(line, w)
 }

@@ -10,6 +10,7 @@ import (
 
 	"dimtui/client"
 	"dimtui/dimp"
+	"dimtui/display"
 )
 
 // entryKind is what a line group in a conversation shows.
@@ -407,10 +408,10 @@ func (c *conversation) view(r *renderCtx, h int) (lines []string, above, below b
 		if out[i].idx == c.sel {
 			mark = sel
 		}
-		lines[i] = mark + fit(out[i].text, bodyW)
+		lines[i] = mark + display.Fit(out[i].text, bodyW)
 	}
 	if len(c.entries) == 0 && h > 0 {
-		lines[0] = " " + fit(r.st.Empty.Render("No messages yet. Type below and press Enter."), bodyW)
+		lines[0] = " " + display.Fit(r.st.Empty.Render("No messages yet. Type below and press Enter."), bodyW)
 	}
 	return lines, above, below
 }
@@ -445,12 +446,12 @@ func renderEntryLines(r *renderCtx, e *entry) []string {
 		if e.bad {
 			style, mark = st.NoticeError, "✗ "
 		}
-		text := sanitize(e.text, true)
+		text := display.Sanitize(e.text, true)
 		if e.repeat > 0 {
 			text += fmt.Sprintf(" (×%d)", e.repeat+1)
 		}
 		var out []string
-		for i, l := range wrap(text, w-timeW-2) {
+		for i, l := range display.Wrap(text, w-timeW-2) {
 			if i == 0 {
 				out = append(out, stamp+style.Render(mark+l))
 			} else {
@@ -460,7 +461,7 @@ func renderEntryLines(r *renderCtx, e *entry) []string {
 		return out
 	case entryReceipt:
 		var out []string
-		for i, l := range wrap(sanitize(e.text, false), bodyW) {
+		for i, l := range display.Wrap(display.Sanitize(e.text, false), bodyW) {
 			if i == 0 {
 				l = "↪ " + l
 			} else {
@@ -471,12 +472,12 @@ func renderEntryLines(r *renderCtx, e *entry) []string {
 		return out
 	}
 
-	name := displayName(e.from)
+	name := display.Name(e.from)
 	nameStyle := st.NameStyle(e.from)
 	if e.out {
 		nameStyle = st.MyName
 	}
-	head := stamp + nameStyle.Render(truncate(name, nameW-1)) + strings.Repeat(" ", max(nameW-ansi.StringWidth(truncate(name, nameW-1)), 0))
+	head := stamp + nameStyle.Render(display.Truncate(name, nameW-1)) + strings.Repeat(" ", max(nameW-ansi.StringWidth(display.Truncate(name, nameW-1)), 0))
 	tick := ""
 	if e.tracked {
 		tick = renderTick(st, e.delivery)
@@ -485,13 +486,13 @@ func renderEntryLines(r *renderCtx, e *entry) []string {
 	var body []string
 	switch e.kind {
 	case entryText:
-		for _, l := range wrap(sanitize(e.text, true), bodyW) {
+		for _, l := range display.Wrap(display.Sanitize(e.text, true), bodyW) {
 			body = append(body, st.Text.Render(l))
 		}
 	case entryApp:
 		body = renderCard(st, e.app, bodyW)
 	default:
-		body = []string{st.Receipt.Render(truncate(sanitize(e.text, false), bodyW))}
+		body = []string{st.Receipt.Render(display.Truncate(display.Sanitize(e.text, false), bodyW))}
 	}
 	if len(body) == 0 {
 		body = []string{""}
@@ -502,14 +503,14 @@ func renderEntryLines(r *renderCtx, e *entry) []string {
 		if i == 0 {
 			prefix = head
 		}
-		line := prefix + fit(l, bodyW)
+		line := prefix + display.Fit(l, bodyW)
 		if i == 0 {
 			line += " " + fitLeft(tick, 2)
 		}
 		out = append(out, line)
 	}
 	if e.tracked && e.delivery == client.Failed && e.detail != "" {
-		for _, l := range wrap(sanitize("not sent: "+e.detail, false), bodyW) {
+		for _, l := range display.Wrap(display.Sanitize("not sent: "+e.detail, false), bodyW) {
 			out = append(out, indent+st.NoticeError.Render(l))
 		}
 	}
@@ -577,19 +578,19 @@ func renderCard(st *Styles, c *dimp.AppContent, width int) []string {
 		inner = keyW + 4
 	}
 	b := st.CardBorder
-	title = truncate(title, inner)
+	title = display.Truncate(title, inner)
 	top := b.Render("╭─") + st.CardTitle.Render(title) +
 		b.Render(strings.Repeat("─", max(inner-ansi.StringWidth(title), 0))+"─╮")
 	out := []string{top}
 	for _, r := range rows {
-		vals := wrap(sanitize(r.v, false), inner-keyW-2)
+		vals := display.Wrap(display.Sanitize(r.v, false), inner-keyW-2)
 		for i, v := range vals {
 			k := ""
 			if i == 0 {
-				k = truncate(sanitize(r.k, false), keyW)
+				k = display.Truncate(display.Sanitize(r.k, false), keyW)
 			}
-			line := st.CardKey.Render(fit(k, keyW)) + "  " + st.CardValue.Render(v)
-			out = append(out, b.Render("│ ")+fit(line, inner)+b.Render(" │"))
+			line := st.CardKey.Render(display.Fit(k, keyW)) + "  " + st.CardValue.Render(v)
+			out = append(out, b.Render("│ ")+display.Fit(line, inner)+b.Render(" │"))
 		}
 	}
 	out = append(out, b.Render("╰"+strings.Repeat("─", inner+2)+"╯"))

@@ -7,6 +7,7 @@ import (
 	"dimtui/client"
 	"dimtui/dimp"
 	"dimtui/dimp/crypto"
+	"dimtui/display"
 )
 
 // explanation says in plain words what one frame does in the protocol:
@@ -174,24 +175,24 @@ func (f frameInfo) name(id dimp.ID) string {
 	case id.IsZero():
 		return "?"
 	case id.IsBroadcast():
-		return sanitize(id.String(), false) // the name before @anywhere is anyone's
+		return display.Sanitize(id.String(), false) // the name before @anywhere is anyone's
 	case id.Type() == dimp.Station:
 		return "the station"
 	}
-	return displayName(id)
+	return display.Name(id)
 }
 
 // title is how an ID is called in a title line.
 func (f frameInfo) title(id dimp.ID) string {
 	if !id.IsZero() && !id.IsBroadcast() && id.Type() == dimp.Station {
-		return "station " + displayName(id)
+		return "station " + display.Name(id)
 	}
 	return f.name(id)
 }
 
 // explainControl explains PING, PONG, NOOP and ACK.
 func explainControl(f frameInfo) explanation {
-	me := displayName(f.me)
+	me := display.Name(f.me)
 	s := string(f.raw)
 	e := explanation{Step: "control frame",
 		Signed: "Nothing: a control frame is a few bytes of text, not a DIM message."}
@@ -225,7 +226,7 @@ func explainControl(f frameInfo) explanation {
 			e.Title = "station → " + me + ": ACK"
 		}
 	default:
-		e.Title = dirArrow(f.dir) + " " + truncate(sanitize(s, false), 30)
+		e.Title = dirArrow(f.dir) + " " + display.Truncate(display.Sanitize(s, false), 30)
 	}
 	return e
 }
@@ -236,20 +237,20 @@ func contentTitle(c dimp.Content) string {
 	case *dimp.HandshakeCommand:
 		return c.Title
 	case *dimp.TextContent:
-		return "text “" + truncate(sanitize(c.Text, false), 24) + "”"
+		return "text “" + display.Truncate(display.Sanitize(c.Text, false), 24) + "”"
 	case *dimp.ReceiptCommand:
-		return "receipt “" + sanitize(c.Text, false) + "”"
+		return "receipt “" + display.Sanitize(c.Text, false) + "”"
 	case *dimp.AppContent:
-		return appTypeLabel(c.Type) + " " + sanitize(c.App+"/"+c.Mod+"/"+c.Act, false)
+		return appTypeLabel(c.Type) + " " + display.Sanitize(c.App+"/"+c.Mod+"/"+c.Act, false)
 	case *dimp.DocumentCommand:
 		if c.IsQuery() {
-			return "documents query for " + displayName(c.ID)
+			return "documents query for " + display.Name(c.ID)
 		}
-		return "documents of " + displayName(c.ID)
+		return "documents of " + display.Name(c.ID)
 	case *dimp.SearchCommand:
 		return searchTitle(c)
 	case dimp.Command:
-		return "command " + sanitize(commandName(c), false)
+		return "command " + display.Sanitize(commandName(c), false)
 	}
 	return c.Header().Type.String() + " content"
 }
@@ -285,7 +286,7 @@ func (f frameInfo) signing(rm *dimp.ReliableMessage, who string) string {
 func explainOut(f frameInfo) explanation {
 	l := f.layers
 	rm := l.Reliable
-	me := displayName(f.me)
+	me := display.Name(f.me)
 	to := f.name(rm.Receiver)
 	var content dimp.Content
 	if l.Instant != nil {
@@ -316,7 +317,7 @@ func explainOut(f frameInfo) explanation {
 		} else {
 			e.Step = "handshake Restart"
 			e.Station = "Decrypts it with its private visa key, verifies the signature with the meta " + me +
-				" sent at Start, and compares the session key " + shortHex(c.Session) + " with this connection's. " +
+				" sent at Start, and compares the session key " + display.ShortHex(c.Session) + " with this connection's. " +
 				"Equal: DIM!, " + me + " is online here and stored messages follow. Different: DIM? again."
 			e.Next = "Success: DIM!, and the client is Running."
 		}
@@ -324,9 +325,9 @@ func explainOut(f frameInfo) explanation {
 		e.Step = "receipt"
 		about := "a message"
 		if c.Origin != nil && !c.Origin.Sender.IsZero() {
-			about = displayName(c.Origin.Sender) + "'s message"
+			about = display.Name(c.Origin.Sender) + "'s message"
 		}
-		e.Title = me + " → " + f.title(rm.Receiver) + ": receipt “" + sanitize(c.Text, false) + "”"
+		e.Title = me + " → " + f.title(rm.Receiver) + ": receipt “" + display.Sanitize(c.Text, false) + "”"
 		e.Station = "Routes it like any message, unread: checks sender and signature, stores it until " + to +
 			" acknowledges it, pushes it, answers “Message delivered.” (or “Message cached.”)."
 		next := "✓✓"
@@ -337,13 +338,13 @@ func explainOut(f frameInfo) explanation {
 	case *dimp.DocumentCommand:
 		if c.IsQuery() {
 			e.Step = "visa query"
-			e.Station = "Verifies the signature, looks " + displayName(c.ID) + " up and answers with the meta and visa (and the last login), " +
+			e.Station = "Verifies the signature, looks " + display.Name(c.ID) + " up and answers with the meta and visa (and the last login), " +
 				"encrypted to " + me + "; or “Document not found.”."
-			e.Next = me + " checks that the meta generates " + displayName(c.ID) + "'s ID and signed the visa; " +
+			e.Next = me + " checks that the meta generates " + display.Name(c.ID) + "'s ID and signed the visa; " +
 				"then the messages waiting for that visa are encrypted and sent."
 		} else {
 			e.Step = "visa broadcast"
-			e.Station = "Verifies the signature, pushes it to everyone online, checks that " + displayName(c.ID) +
+			e.Station = "Verifies the signature, pushes it to everyone online, checks that " + display.Name(c.ID) +
 				"'s meta key signed the visa and stores it: “Document received.”."
 			e.Next = "Others can now encrypt message keys to " + me + "'s visa key."
 		}
@@ -401,13 +402,13 @@ func deliveryNext(to string) string {
 func explainIn(f frameInfo) explanation {
 	l := f.layers
 	rm := l.Reliable
-	me := displayName(f.me)
+	me := display.Name(f.me)
 	from := f.name(rm.Sender)
 	fromStation := rm.Sender.Type() == dimp.Station
 	e := explanation{Signed: "Yes: by " + f.know.signKey(rm.Sender, from) + "."}
 	switch {
 	case l.VerifyErr != nil:
-		e.Signed += " ✗ It does not verify: " + sanitize(l.VerifyErr.Error(), false) + ". " + me + " drops the message."
+		e.Signed += " ✗ It does not verify: " + display.Sanitize(l.VerifyErr.Error(), false) + ". " + me + " drops the message."
 	case l.Verified && rm.Meta != nil:
 		e.Signed += " Checked with the meta and visa attached (the meta must generate the sender's ID)."
 	case l.Verified:
@@ -421,7 +422,7 @@ func explainIn(f frameInfo) explanation {
 			e.Encrypted = "Yes, with the AES-256-CBC message key " + from + " sent " + me + " before (this message carries none)."
 		}
 		if l.OpenErr != nil {
-			e.Encrypted += " ✗ Not opened: " + sanitize(l.OpenErr.Error(), false) + "."
+			e.Encrypted += " ✗ Not opened: " + display.Sanitize(l.OpenErr.Error(), false) + "."
 		}
 	}
 	var content dimp.Content
@@ -443,7 +444,7 @@ func explainIn(f frameInfo) explanation {
 		switch c.Title {
 		case dimp.HandshakeAsk:
 			e.Step = "handshake Again"
-			e.Encrypted = "Yes: to " + f.know.encryptKey(f.me, me) + ", so only " + me + " can read the session key " + shortHex(c.Session) + "."
+			e.Encrypted = "Yes: to " + f.know.encryptKey(f.me, me) + ", so only " + me + " can read the session key " + display.ShortHex(c.Session) + "."
 			switch {
 			case f.status.State == client.Running:
 				e.Station = "Asked while " + me + " was Running: the station forgot the session (restarted or expired it); " +
@@ -478,9 +479,9 @@ func explainIn(f frameInfo) explanation {
 			e.Step = "visa query"
 			break
 		}
-		e.Station = "Found " + displayName(c.ID) + " in its registry (or forwards " + displayName(c.ID) + "'s broadcast)."
-		e.Next = me + " checks that the meta generates " + displayName(c.ID) + "'s ID and signed the visa; " +
-			"messages to " + displayName(c.ID) + " can now be encrypted." + ack
+		e.Station = "Found " + display.Name(c.ID) + " in its registry (or forwards " + display.Name(c.ID) + "'s broadcast)."
+		e.Next = me + " checks that the meta generates " + display.Name(c.ID) + "'s ID and signed the visa; " +
+			"messages to " + display.Name(c.ID) + " can now be encrypted." + ack
 	case *dimp.ForwardContent:
 		e.Step = "forwarded login"
 		e.Station = "Appended the user's last login to a documents answer, as dimchat's station does; the login inside is signed by that user."
@@ -521,7 +522,7 @@ func forwardedNote(from, me string) string {
 // explainReceipt says what a receipt means: the station's word on a
 // message, or a peer's.
 func explainReceipt(f frameInfo, rm *dimp.ReliableMessage, r *dimp.ReceiptCommand, fromStation bool) (station, next string) {
-	me := displayName(f.me)
+	me := display.Name(f.me)
 	about := "the message"
 	if r.Origin != nil && !r.Origin.Receiver.IsZero() {
 		about = me + "'s message to " + f.name(r.Origin.Receiver)
@@ -538,7 +539,7 @@ func explainReceipt(f frameInfo, rm *dimp.ReliableMessage, r *dimp.ReceiptComman
 	if r.Extra != nil {
 		var s string
 		if err := r.Extra.Get("error", &s); err == nil && s != "" {
-			errText = " (" + sanitize(s, false) + ")"
+			errText = " (" + display.Sanitize(s, false) + ")"
 		}
 	}
 	switch r.Text {
@@ -555,8 +556,8 @@ func explainReceipt(f frameInfo, rm *dimp.ReliableMessage, r *dimp.ReceiptComman
 		return "Pushed the broadcast to the users online.", "Nothing."
 	}
 	if strings.HasSuffix(r.Text, " received.") || strings.HasSuffix(r.Text, " not found.") {
-		return "Processed the command: " + sanitize(r.Text, false), "Nothing."
+		return "Processed the command: " + display.Sanitize(r.Text, false), "Nothing."
 	}
-	return "Refused " + about + ": “" + sanitize(r.Text, false) + "”" + errText + ".",
+	return "Refused " + about + ": “" + display.Sanitize(r.Text, false) + "”" + errText + ".",
 		"✗ the message failed; " + me + " does not send it again by itself."
 }

@@ -14,6 +14,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"dimtui/dimp"
+	"dimtui/display"
 )
 
 // formField is a field of the app-content form, in Tab order.
@@ -313,14 +314,14 @@ func (f *appForm) view(st *Styles, keys KeyMap) string {
 		if f.focus == field {
 			s = st.LabelFocused
 		}
-		return s.Render(fit(field.label(), 7)) + "  "
+		return s.Render(display.Fit(field.label(), 7)) + "  "
 	}
 	errLine := func(field formField) {
 		if !f.touched[field] && field != fieldExtra {
 			return
 		}
 		if e := f.fieldError(field); e != "" {
-			b.WriteString(strings.Repeat(" ", 9) + st.FieldError.Render("✗ "+truncate(e, max(f.width-15, 10))) + "\n")
+			b.WriteString(strings.Repeat(" ", 9) + st.FieldError.Render("✗ "+display.Truncate(e, max(f.width-15, 10))) + "\n")
 		}
 	}
 	b.WriteString(labelFor(fieldTo) + f.to.View() + "\n")
@@ -348,7 +349,7 @@ func (f *appForm) view(st *Styles, keys KeyMap) string {
 		}
 	}
 	if e := f.fieldError(fieldExtra); e != "" {
-		for i, l := range wrap("✗ "+e, max(f.width-15, 10)) {
+		for i, l := range display.Wrap("✗ "+e, max(f.width-15, 10)) {
 			if i > 0 {
 				l = "  " + l
 			}

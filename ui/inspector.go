@@ -12,6 +12,7 @@ import (
 
 	"dimtui/client"
 	"dimtui/dimp"
+	"dimtui/display"
 )
 
 // frameRec is one frame the inspector lists.
@@ -143,7 +144,7 @@ func (in *inspector) view(st *Styles, gen int, w, h int, focused bool) []string 
 	if !focused {
 		hint = "  tab here: ↑↓ frame · z zoom · w wrap"
 	}
-	out = append(out, fit(title.Render(fmt.Sprintf("Inspector · %s", plural(len(in.frames), "frame")))+
+	out = append(out, display.Fit(title.Render(fmt.Sprintf("Inspector · %s", plural(len(in.frames), "frame")))+
 		st.Footer.Render(hint), w))
 
 	// The list, scrolled so that the selection shows.
@@ -165,17 +166,17 @@ func (in *inspector) view(st *Styles, gen int, w, h int, focused bool) []string 
 		}
 		row := frameRow(st, in.frames[j], w-1)
 		if j == cur {
-			out = append(out, st.Selected.Render("▌")+st.SelectedRow.Render(fit(ansi.Strip(row), w-1)))
+			out = append(out, st.Selected.Render("▌")+st.SelectedRow.Render(display.Fit(ansi.Strip(row), w-1)))
 		} else {
-			out = append(out, " "+fit(row, w-1))
+			out = append(out, " "+display.Fit(row, w-1))
 		}
 	}
 
 	// The layers of the selected frame.
 	if cur < 0 {
-		out = append(out, fit(st.Title.Render("Layers"), w))
+		out = append(out, display.Fit(st.Title.Render("Layers"), w))
 		for len(out) < h {
-			out = append(out, fit(st.Empty.Render(" No frames yet."), w))
+			out = append(out, display.Fit(st.Empty.Render(" No frames yet."), w))
 		}
 		return out[:h]
 	}
@@ -193,15 +194,15 @@ func (in *inspector) view(st *Styles, gen int, w, h int, focused bool) []string 
 	if len(in.detail) > detailH {
 		more = fmt.Sprintf(" · lines %d-%d of %d", in.detailTop+1, min(in.detailTop+detailH, len(in.detail)), len(in.detail))
 	}
-	out = append(out, fit(title.Render(fmt.Sprintf("Frame #%d", f.seq))+st.Footer.Render(fmt.Sprintf(" %s %s, %s%s",
-		dirLabel(f.dir), f.kind, humanSize(f.size()), more)), w))
+	out = append(out, display.Fit(title.Render(fmt.Sprintf("Frame #%d", f.seq))+st.Footer.Render(fmt.Sprintf(" %s %s, %s%s",
+		dirLabel(f.dir), f.kind, display.Size(f.size()), more)), w))
 	for i := range detailH {
 		j := in.detailTop + i
 		if j >= len(in.detail) {
 			out = append(out, strings.Repeat(" ", w))
 			continue
 		}
-		out = append(out, fit(in.detail[j], w))
+		out = append(out, display.Fit(in.detail[j], w))
 	}
 	return out[:h]
 }
@@ -220,14 +221,14 @@ func frameRow(st *Styles, f frameRec, w int) string {
 		dir = st.DirIn.Render("← in ")
 	}
 	row := st.Time.Render(f.at.Format("15:04:05.000")) + " " + dir + " " +
-		st.Kind.Render(fit(string(f.kind), 9)) + " " + st.Size.Render(fitLeft(humanSize(f.size()), 8)) + "  "
-	return row + st.InspectorSum.Render(truncate(f.summary, max(w-ansi.StringWidth(row), 1)))
+		st.Kind.Render(display.Fit(string(f.kind), 9)) + " " + st.Size.Render(fitLeft(display.Size(f.size()), 8)) + "  "
+	return row + st.InspectorSum.Render(display.Truncate(f.summary, max(w-ansi.StringWidth(row), 1)))
 }
 
 // frameSummary says in a few words what a frame is.
 func frameSummary(me dimp.ID, f frameRec) string {
 	if f.layers == nil {
-		return sanitize(truncate(string(f.raw), 60), false)
+		return display.Sanitize(display.Truncate(string(f.raw), 60), false)
 	}
 	l := f.layers
 	if l.Reliable == nil {
@@ -237,7 +238,7 @@ func frameSummary(me dimp.ID, f frameRec) string {
 		if id.SameAs(me) {
 			return "me"
 		}
-		return displayName(id)
+		return display.Name(id)
 	}
 	route := who(l.Reliable.Sender) + "→" + who(l.Reliable.Receiver)
 	if l.Instant == nil {
@@ -259,13 +260,13 @@ func contentLabel(c dimp.Content) string {
 	case *dimp.HandshakeCommand:
 		return c.Title
 	case *dimp.TextContent:
-		return "“" + sanitize(truncate(c.Text, 40), false) + "”"
+		return "“" + display.Sanitize(display.Truncate(c.Text, 40), false) + "”"
 	case *dimp.ReceiptCommand:
-		return "receipt: " + sanitize(c.Text, false)
+		return "receipt: " + display.Sanitize(c.Text, false)
 	case *dimp.AppContent:
-		return sanitize(c.App+"/"+c.Mod+"/"+c.Act, false)
+		return display.Sanitize(c.App+"/"+c.Mod+"/"+c.Act, false)
 	case dimp.Command:
-		return "command " + sanitize(commandName(c), false)
+		return "command " + display.Sanitize(commandName(c), false)
 	}
 	return c.Header().Type.String()
 }
@@ -297,10 +298,10 @@ func renderLayers(st *Styles, f frameRec, w int, full bool) []string {
 	if f.layers == nil {
 		var out []string
 		out = append(out, st.LayerTitle.Render("Control frame"))
-		for _, line := range hardWrap(sanitize(string(f.raw), true), w-1) {
+		for _, line := range display.HardWrap(display.Sanitize(string(f.raw), true), w-1) {
 			out = append(out, " "+line)
 		}
-		for _, l := range wrap("PING and PONG keep the connection alive and measure the round trip; "+
+		for _, l := range display.Wrap("PING and PONG keep the connection alive and measure the round trip; "+
 			"ACK tells the station that a message arrived, so it can drop its copy.", w-1) {
 			out = append(out, " "+st.LayerNote.Render(l))
 		}
@@ -325,7 +326,7 @@ func renderLayers(st *Styles, f frameRec, w int, full bool) []string {
 				if i < len(c) {
 					cell = c[i]
 				}
-				b.WriteString(fit(cell, colW))
+				b.WriteString(display.Fit(cell, colW))
 			}
 			out[i] = b.String()
 		}
@@ -344,13 +345,13 @@ func cutNote(st *Styles, f frameRec, w int) []string {
 	out := []string{st.LayerBad.Render("✂ only the head of this frame is kept")}
 	return append(out, noteLines(st, fmt.Sprintf("The frame had %s (SHA-256 %x); %s of it are kept, "+
 		"long values cut where they say \"more not kept\", so that a flood of big frames cannot fill the memory.",
-		humanSize(f.cut.Size), f.cut.SHA256, humanSize(len(f.raw))), w)...)
+		display.Size(f.cut.Size), f.cut.SHA256, display.Size(len(f.raw))), w)...)
 }
 
 // noteLines wraps an explanation in the note style.
 func noteLines(st *Styles, s string, w int) []string {
 	var out []string
-	for _, l := range wrap(s, max(w-1, 8)) {
+	for _, l := range display.Wrap(s, max(w-1, 8)) {
 		out = append(out, " "+st.LayerNote.Render(l))
 	}
 	return out
@@ -376,9 +377,9 @@ func reliableLayer(st *Styles, f frameRec, w int, full bool) []string {
 	out := []string{st.LayerTitle.Render("1 Reliable") + " " + verdict}
 	switch {
 	case l.ParseErr != nil:
-		out = append(out, noteLines(st, sanitize(l.ParseErr.Error(), false), w)...)
+		out = append(out, noteLines(st, display.Sanitize(l.ParseErr.Error(), false), w)...)
 	case l.VerifyErr != nil && !l.Verified:
-		out = append(out, noteLines(st, sanitize(l.VerifyErr.Error(), false), w)...)
+		out = append(out, noteLines(st, display.Sanitize(l.VerifyErr.Error(), false), w)...)
 	case l.Reliable != nil && l.Reliable.Meta != nil:
 		out = append(out, noteLines(st, "meta and visa attached: first contact", w)...)
 	}
@@ -401,7 +402,7 @@ func secureLayer(st *Styles, f frameRec, w int, full bool) []string {
 	if b, err := sm.DataBytes(); err == nil {
 		n = len(b)
 	}
-	out := []string{st.LayerTitle.Render("2 Secure") + " " + st.LayerNote.Render(humanSize(n)+" encrypted")}
+	out := []string{st.LayerTitle.Render("2 Secure") + " " + st.LayerNote.Render(display.Size(n)+" encrypted")}
 	lines := 1
 	if full {
 		lines = 1 << 20
@@ -436,18 +437,18 @@ func instantLayer(st *Styles, f frameRec, w int, full bool) []string {
 		}
 		im := l.Instant
 		out := []string{st.LayerTitle.Render("3 Instant") + " " + st.LayerOK.Render(verdict)}
-		env := fmt.Sprintf("%s → %s", shortID(im.Sender), shortID(im.Receiver))
+		env := fmt.Sprintf("%s → %s", display.ShortID(im.Sender), display.ShortID(im.Receiver))
 		if im.Time > 0 {
 			env += ", " + time.Unix(0, int64(im.Time*1e9)).Format("15:04:05")
 		}
-		out = append(out, noteLines(st, sanitize(env, false), w)...)
+		out = append(out, noteLines(st, display.Sanitize(env, false), w)...)
 		if im.Content != nil {
 			out = append(out, prettyJSON(st, dimp.MarshalContent(im.Content), w, full)...)
 		}
 		return out
 	case l.OpenErr != nil:
 		out := []string{st.LayerTitle.Render("3 Instant") + " " + st.LayerBad.Render("✗ not opened")}
-		return append(out, noteLines(st, sanitize(l.OpenErr.Error(), false), w)...)
+		return append(out, noteLines(st, display.Sanitize(l.OpenErr.Error(), false), w)...)
 	case l.VerifyErr != nil:
 		out := []string{st.LayerTitle.Render("3 Instant") + " " + st.LayerNote.Render("not opened")}
 		return append(out, noteLines(st, "A message is opened only after its signature verifies.", w)...)
@@ -458,9 +459,9 @@ func instantLayer(st *Styles, f frameRec, w int, full bool) []string {
 // kvLines draws a long value under a label, hard-wrapped and cut after
 // maxLines lines.
 func kvLines(st *Styles, label, value string, w, maxLines int) []string {
-	out := []string{" " + st.JSONKey.Render(truncate(sanitize(label, false), max(w-1, 4)))}
+	out := []string{" " + st.JSONKey.Render(display.Truncate(display.Sanitize(label, false), max(w-1, 4)))}
 	width := max(w-3, 8)
-	lines := hardWrap(sanitize(value, false), width)
+	lines := display.HardWrap(display.Sanitize(value, false), width)
 	if len(lines) > maxLines {
 		lines = lines[:maxLines]
 		lines[maxLines-1] = ansi.Truncate(lines[maxLines-1], width-1, "") + "…"
@@ -480,7 +481,7 @@ func prettyJSON(st *Styles, raw []byte, w int, full bool) []string {
 	var buf bytes.Buffer
 	if err := json.Indent(&buf, raw, "", "  "); err != nil {
 		var out []string
-		for _, l := range hardWrap(sanitize(string(raw), true), max(w-1, 8)) {
+		for _, l := range display.HardWrap(display.Sanitize(string(raw), true), max(w-1, 8)) {
 			out = append(out, " "+l)
 		}
 		return out
@@ -513,10 +514,10 @@ func jsonLine(st *Styles, line string, w int, full bool) []string {
 	if len(value) > maxJSONValue {
 		value = value[:maxJSONValue] + fmt.Sprintf("…(%d more)", len(value)-maxJSONValue)
 	}
-	value = sanitize(value, false)
+	value = display.Sanitize(value, false)
 	head := indent
 	if key != "" {
-		head += st.JSONKey.Render(sanitize(key, false)) + st.JSONPunct.Render(": ")
+		head += st.JSONKey.Render(display.Sanitize(key, false)) + st.JSONPunct.Render(": ")
 	}
 	headW := ansi.StringWidth(head)
 	avail := w - headW
@@ -524,10 +525,10 @@ func jsonLine(st *Styles, line string, w int, full bool) []string {
 		if avail < 6 {
 			return []string{ansi.Truncate(head, w-1, "…")}
 		}
-		return []string{head + valueStyle.Render(truncate(value, avail))}
+		return []string{head + valueStyle.Render(display.Truncate(value, avail))}
 	}
 	if avail >= 12 || key == "" {
-		parts := hardWrap(value, max(avail, 8))
+		parts := display.HardWrap(value, max(avail, 8))
 		out := []string{head + valueStyle.Render(parts[0])}
 		pad := strings.Repeat(" ", headW)
 		for _, p := range parts[1:] {
@@ -538,7 +539,7 @@ func jsonLine(st *Styles, line string, w int, full bool) []string {
 	// The key leaves no room: the value goes below it.
 	out := []string{head}
 	pad := indent + "  "
-	for _, p := range hardWrap(value, max(w-len(pad), 8)) {
+	for _, p := range display.HardWrap(value, max(w-len(pad), 8)) {
 		out = append(out, pad+valueStyle.Render(p))
 	}
 	return out

@@ -13,6 +13,7 @@ import (
 
 	"dimtui/client"
 	"dimtui/dimp"
+	"dimtui/display"
 )
 
 // run executes a command the way the program would and returns the
@@ -568,7 +569,7 @@ func TestOnlyTheHandshakenStationIsLabelled(t *testing.T) {
 			receipts = append(receipts, e.text)
 		}
 	}
-	if want := displayName(impostor) + ": Message delivered. — “who are you?”"; len(receipts) != 1 || receipts[0] != want {
+	if want := display.Name(impostor) + ": Message delivered. — “who are you?”"; len(receipts) != 1 || receipts[0] != want {
 		t.Errorf("the impostor's receipt reads %q, want %q", receipts, want)
 	}
 }
@@ -622,14 +623,7 @@ func TestNameColoursAreStable(t *testing.T) {
 	}
 }
 
-func TestSanitizeDropsControlCharacters(t *testing.T) {
-	in := "red\x1b[31m text\x07 \x1b]52;c;AAAA\x07tab\tnl\nend\u009b"
-	if got, want := sanitize(in, true), "red[31m text ]52;c;AAAAtab    nl\nend"; got != want {
-		t.Errorf("sanitize = %q, want %q", got, want)
-	}
-	if got := sanitize("a\nb", false); got != "a b" {
-		t.Errorf("sanitize without newlines = %q", got)
-	}
+func TestPeerEscapeSequencesNeverReachTheScreen(t *testing.T) {
 	a, _ := newTestApp(100, 30)
 	feed(a, client.MessageEvent{Time: testTime(1), ID: "x", Message: dimp.NewInstantMessage(testEcho(), alice, dimp.NewText("\x1b[2J\x1b]0;pwned\x07hi"))})
 	if strings.Contains(a.Render(), "\x1b[2J") || strings.Contains(a.Render(), "pwned\x07") {

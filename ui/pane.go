@@ -15,6 +15,7 @@ import (
 
 	"dimtui/client"
 	"dimtui/dimp"
+	"dimtui/display"
 )
 
 // focusArea is the part of a pane that receives keys.
@@ -220,9 +221,9 @@ func (p *Pane) layout() paneLayout {
 // renderCtx returns the conversation renderer's settings.
 func (p *Pane) renderCtx(w int) *renderCtx {
 	r := &renderCtx{st: p.st, me: p.me, width: w, showTime: p.showTime, gen: p.gen}
-	r.nameW = ansi.StringWidth(displayName(p.me))
+	r.nameW = ansi.StringWidth(display.Name(p.me))
 	if p.current != nil {
-		r.nameW = max(r.nameW, ansi.StringWidth(displayName(p.current.peer)))
+		r.nameW = max(r.nameW, ansi.StringWidth(display.Name(p.current.peer)))
 	}
 	return r
 }
@@ -566,7 +567,7 @@ func (p *Pane) onResent(ev client.ResentEvent) {
 	}
 	what := "a message"
 	if e.kind == entryText {
-		what = "“" + truncate(sanitize(e.text, false), 20) + "”"
+		what = "“" + display.Truncate(display.Sanitize(e.text, false), 20) + "”"
 	}
 	p.addEntry(c, &entry{kind: entryReceipt, at: ev.Time, from: p.me,
 		text: fmt.Sprintf("resent %s (try %d): the station never acknowledged it", what, ev.Tries)})
@@ -583,7 +584,7 @@ func (p *Pane) onReceipt(ev client.ReceiptEvent) {
 	}
 	from := "station"
 	if !ev.From.IsZero() && !p.isStation(ev.From) {
-		from = displayName(ev.From)
+		from = display.Name(ev.From)
 	}
 	text := ev.Receipt.Text
 	if text == "" {
@@ -591,7 +592,7 @@ func (p *Pane) onReceipt(ev client.ReceiptEvent) {
 	}
 	what := ""
 	if orig.kind == entryText {
-		what = " — “" + truncate(sanitize(orig.text, false), 16) + "”"
+		what = " — “" + display.Truncate(display.Sanitize(orig.text, false), 16) + "”"
 	}
 	p.addEntry(c, &entry{kind: entryReceipt, at: ev.Time, from: ev.From, text: from + ": " + keptText(text, maxKeptValue) + what})
 }
@@ -700,7 +701,7 @@ func (p *Pane) updatePlaceholder() {
 		p.composer.ta.Placeholder = "/to NAME to start a conversation"
 		return
 	}
-	p.composer.ta.Placeholder = "Message " + displayName(p.current.peer) + " — Enter sends, /help for commands"
+	p.composer.ta.Placeholder = "Message " + display.Name(p.current.peer) + " — Enter sends, /help for commands"
 }
 
 // handleKey routes a key press.
@@ -986,7 +987,7 @@ func (p *Pane) formWidth() int { return min(max(p.width-6, 40), 76) }
 
 func (p *Pane) openForm(to string) {
 	if to == "" && !p.noConversation() && !p.current.peer.IsBroadcast() {
-		to = displayName(p.current.peer)
+		to = display.Name(p.current.peer)
 		if _, err := p.contacts.resolve(to); err != nil {
 			to = p.current.peer.String()
 		}
@@ -1058,7 +1059,7 @@ func (p *Pane) command(line string) tea.Cmd {
 			return p.setFlash(err.Error(), true)
 		}
 		b := p.b
-		return tea.Batch(p.open(id), p.call("look up "+displayName(id), "", func(ctx context.Context) error {
+		return tea.Batch(p.open(id), p.call("look up "+display.Name(id), "", func(ctx context.Context) error {
 			_, err := b.Peer(ctx, id)
 			return err
 		}))
@@ -1201,15 +1202,15 @@ func (p *Pane) View() string {
 	// Composer: a rule naming the receiver, the textarea, the hints.
 	to := "nobody: /to NAME"
 	if !p.noConversation() {
-		to = shortID(p.current.peer)
+		to = display.ShortID(p.current.peer)
 	}
 	rule := p.st.Border.Render("── ") + p.st.Footer.Render("to ") + p.st.CurrentRow.Render(to) + " "
 	if p.inactive {
 		rule += p.st.Footer.Render("· f6 to type here ")
 	}
-	rows = append(rows, fit(rule+p.st.Border.Render(strings.Repeat("─", max(w-ansi.StringWidth(rule), 0))), w))
+	rows = append(rows, display.Fit(rule+p.st.Border.Render(strings.Repeat("─", max(w-ansi.StringWidth(rule), 0))), w))
 	for _, line := range strings.Split(p.composer.ta.View(), "\n") {
-		rows = append(rows, fit(line, w))
+		rows = append(rows, display.Fit(line, w))
 	}
 	if l.hints.h > 0 {
 		cands, idx := p.composer.hints()
@@ -1221,7 +1222,7 @@ func (p *Pane) View() string {
 				hs = append(hs, p.st.Hint.Render(c))
 			}
 		}
-		rows = append(rows, fit("  "+strings.Join(hs, "  "), w))
+		rows = append(rows, display.Fit("  "+strings.Join(hs, "  "), w))
 	}
 	rows = append(rows, p.footerView(w))
 	for len(rows) < p.height {
@@ -1258,7 +1259,7 @@ func clip(s string, w, h int) string {
 		lines = append(lines, "")
 	}
 	for i, l := range lines {
-		lines[i] = fit(l, w)
+		lines[i] = display.Fit(l, w)
 	}
 	return strings.Join(lines, "\n")
 }
@@ -1275,14 +1276,14 @@ func (p *Pane) conversationView(r rect) []string {
 		head = title.Render("No conversation yet") + " " + st.Footer.Render("/to NAME or ctrl+n to open one")
 	} else {
 		peer := p.current.peer
-		name := displayName(peer)
+		name := display.Name(peer)
 		if c := p.contacts.byKey[idKey(peer)]; c != nil && c.nick != "" && c.nick != name {
-			name += " (" + sanitize(c.nick, false) + ")"
+			name += " (" + display.Sanitize(c.nick, false) + ")"
 		}
-		head = title.Render(name) + " " + st.Footer.Render(shortID(peer))
+		head = title.Render(name) + " " + st.Footer.Render(display.ShortID(peer))
 	}
 	if p.current == nil {
-		out := []string{fit(" "+head, r.w)}
+		out := []string{display.Fit(" "+head, r.w)}
 		for len(out) < r.h {
 			out = append(out, strings.Repeat(" ", r.w))
 		}
@@ -1311,7 +1312,7 @@ func (p *Pane) footerView(w int) string {
 		if p.flashBad {
 			s = p.st.FlashError
 		}
-		return fit(" "+s.Render(sanitize(p.flash, false)), w)
+		return display.Fit(" "+s.Render(display.Sanitize(p.flash, false)), w)
 	}
 	var bindings []key.Binding
 	switch {
@@ -1326,7 +1327,7 @@ func (p *Pane) footerView(w int) string {
 	default:
 		bindings = p.keys.ShortHelp()
 	}
-	return fit(" "+p.help.ShortHelpView(bindings), w)
+	return display.Fit(" "+p.help.ShortHelpView(bindings), w)
 }
 
 // overlay draws top over base with its top-left corner at x, y.

@@ -12,6 +12,7 @@ import (
 
 	"dimtui/client"
 	"dimtui/dimp"
+	"dimtui/display"
 )
 
 // Searcher is a backend that can ask the station's search engine (a
@@ -131,7 +132,7 @@ func (p *Pane) searchKey(k tea.KeyPressMsg) tea.Cmd {
 		// As /to does: open the chat and make sure the peer is known (the
 		// search answer taught the client its profile: no query goes out).
 		back, id := p.b, row.id
-		return tea.Batch(p.open(id), p.call("look up "+displayName(id), "", func(ctx context.Context) error {
+		return tea.Batch(p.open(id), p.call("look up "+display.Name(id), "", func(ctx context.Context) error {
 			_, err := back.Peer(ctx, id)
 			return err
 		}))
@@ -147,7 +148,7 @@ func (p *Pane) searchWidth() int { return min(max(p.width-6, 40), 84) }
 func (b *searchBox) view(st *Styles, w, h int) string {
 	inner := w - 4 // border and padding
 	var lines []string
-	title := st.FormTitle.Render("Search") + " " + st.CurrentRow.Render(sanitize(b.keywords, false))
+	title := st.FormTitle.Render("Search") + " " + st.CurrentRow.Render(display.Sanitize(b.keywords, false))
 	status := "searching…"
 	switch {
 	case b.err != "":
@@ -160,7 +161,7 @@ func (b *searchBox) view(st *Styles, w, h int) string {
 	lines = append(lines, joinEnds(lipgloss.NewStyle(), title, st.Footer.Render(status), inner), "")
 	switch {
 	case b.err != "":
-		for _, l := range wrap("✗ "+sanitize(b.err, false), inner) {
+		for _, l := range display.Wrap("✗ "+display.Sanitize(b.err, false), inner) {
 			lines = append(lines, st.FieldError.Render(l))
 		}
 	case !b.done:
@@ -185,7 +186,7 @@ func (b *searchBox) view(st *Styles, w, h int) string {
 		}
 	}
 	for i, l := range lines {
-		lines[i] = fit(l, inner)
+		lines[i] = display.Fit(l, inner)
 	}
 	return st.FormBox.Width(w).Render(strings.Join(lines, "\n"))
 }
@@ -197,17 +198,17 @@ func (b *searchBox) row(st *Styles, r searchRow, selected bool, nameW, w int) st
 	if r.online {
 		dot = st.Online.Render("●")
 	}
-	name := sanitize(r.name, false)
+	name := display.Sanitize(r.name, false)
 	if name == "" {
-		name = displayName(r.id)
+		name = display.Name(r.id)
 	}
 	if r.me {
 		name += " (you)"
 	}
-	left := "  " + dot + " " + st.NameStyle(r.id).Render(fit(truncate(name, nameW), nameW)) + "  "
-	line := left + st.Footer.Render(truncate(r.id.String(), max(w-ansi.StringWidth(left), 8)))
+	left := "  " + dot + " " + st.NameStyle(r.id).Render(display.Fit(display.Truncate(name, nameW), nameW)) + "  "
+	line := left + st.Footer.Render(display.Truncate(r.id.String(), max(w-ansi.StringWidth(left), 8)))
 	if selected {
-		return st.SelectedRow.Render(fit("▸ "+ansi.Strip(line)[2:], w))
+		return st.SelectedRow.Render(display.Fit("▸ "+ansi.Strip(line)[2:], w))
 	}
 	return line
 }
@@ -220,5 +221,5 @@ func searchTitle(c *dimp.SearchCommand) string {
 	case c.IsOnlineQuery():
 		return "search: who is online"
 	}
-	return "search “" + truncate(sanitize(c.Query(), false), 24) + "”"
+	return "search “" + display.Truncate(display.Sanitize(c.Query(), false), 24) + "”"
 }

@@ -9,6 +9,7 @@ import (
 
 	"dimtui/client"
 	"dimtui/dimp"
+	"dimtui/display"
 )
 
 // statusHeight is the status bar's height in lines.
@@ -54,25 +55,25 @@ func renderStatus(st *Styles, s client.Status, me dimp.ID, title string, width i
 	// Line 2: session, station, address, me; or the error.
 	var parts []string
 	if s.State == client.Error && s.Err != nil {
-		parts = append(parts, st.StepFailed.Render("✗ "+sanitize(s.Err.Error(), false)))
+		parts = append(parts, st.StepFailed.Render("✗ "+display.Sanitize(s.Err.Error(), false)))
 	}
 	session := "—"
 	if s.Session != "" {
-		session = shortHex(s.Session)
+		session = display.ShortHex(s.Session)
 	}
 	parts = append(parts, label("session ")+value(session))
 	station := "—"
 	if !s.Station.IsZero() {
-		station = shortID(s.Station)
+		station = display.ShortID(s.Station)
 	}
 	parts = append(parts, label("station ")+value(station))
 	parts = append(parts, value(s.URL))
 	left := sp + strings.Join(parts, bar.Render("  "))
 	who := title
 	if who == "" {
-		who = displayName(me)
+		who = display.Name(me)
 	}
-	right := label("me ") + value(truncate(who, 20)) + sp
+	right := label("me ") + value(display.Truncate(who, 20)) + sp
 	line2 := joinEnds(bar, left, right, width)
 	return []string{line1, line2}
 }

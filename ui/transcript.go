@@ -16,6 +16,7 @@ import (
 
 	"dimtui/client"
 	"dimtui/dimp"
+	"dimtui/display"
 )
 
 // TranscriptVersion is the version of the transcript format written.
@@ -350,7 +351,7 @@ func (t *transcript) writeMarkdown(w *bytes.Buffer, jsonl string) {
 		id, err := dimp.ParseID(p.User)
 		name := p.User
 		if err == nil {
-			name = displayName(id)
+			name = display.Name(id)
 		}
 		names[p.Pane] = name
 		who = append(who, fmt.Sprintf("%s (`%s`)", mdText(name), p.User))
@@ -395,16 +396,16 @@ func (t *transcript) writeMarkdown(w *bytes.Buffer, jsonl string) {
 			}
 			n++
 			fmt.Fprintf(w, "\n### %d. %s · %s\n\n", n, at, mdText(x.Title))
-			size := humanSize(len(r.Raw))
+			size := display.Size(len(r.Raw))
 			if r.Size > 0 {
-				size = humanSize(r.Size)
+				size = display.Size(r.Size)
 			}
 			if x.Step != "" {
 				fmt.Fprintf(w, "*%s* · %s, %s %s\n\n", mdText(x.Step), r.Kind, size, r.Dir)
 			}
 			if r.Size > 0 {
 				fmt.Fprintf(w, "Only the head of this frame was kept (%s of %s, SHA-256 `%s`); long values are cut.\n\n",
-					humanSize(len(r.Raw)), size, mdText(r.SHA256))
+					display.Size(len(r.Raw)), size, mdText(r.SHA256))
 			}
 			for _, s := range x.sections() {
 				fmt.Fprintf(w, "- **%s:** %s\n", s[0], mdText(s[1]))
@@ -434,9 +435,9 @@ func (t *transcript) writeMarkdown(w *bytes.Buffer, jsonl string) {
 			}
 			verb := "sent"
 			if r.Event == "message" {
-				verb = "received from " + displayName(im.Sender)
+				verb = "received from " + display.Name(im.Sender)
 			} else {
-				verb += " to " + displayName(im.Receiver)
+				verb += " to " + display.Name(im.Receiver)
 			}
 			fmt.Fprintf(w, "- %s · **%s** %s: %s\n", at, mdText(name), mdText(verb), mdText(contentTitle(im.Content)))
 		case "delivery":
@@ -463,7 +464,7 @@ func (t *transcript) writeMarkdown(w *bytes.Buffer, jsonl string) {
 // mdText makes text from the network safe in Markdown prose: no control
 // characters, no HTML.
 func mdText(s string) string {
-	s = sanitize(s, false)
+	s = display.Sanitize(s, false)
 	return strings.NewReplacer("<", "&lt;", ">", "&gt;", "`", "'").Replace(s)
 }
 
@@ -472,9 +473,9 @@ func mdText(s string) string {
 func indentJSON(raw json.RawMessage) string {
 	var b bytes.Buffer
 	if err := json.Indent(&b, raw, "", "  "); err != nil {
-		return sanitize(string(raw), true)
+		return display.Sanitize(string(raw), true)
 	}
-	return strings.ReplaceAll(sanitize(b.String(), true), "```", "'''")
+	return strings.ReplaceAll(display.Sanitize(b.String(), true), "```", "'''")
 }
 
 // Transcript is a transcript read back: its panes and records in order.

@@ -14,6 +14,7 @@ import (
 
 	"dimtui/client"
 	"dimtui/dimp"
+	"dimtui/display"
 )
 
 // Stepper is a backend whose frames step-through can hold: *client.Client,
@@ -516,9 +517,9 @@ func (w *workshop) panelView(a *App, r rect) string {
 	}
 	inner = max(inner, 10)
 	var lines []string
-	add := func(s string) { lines = append(lines, fit(s, inner)) }
+	add := func(s string) { lines = append(lines, display.Fit(s, inner)) }
 	para := func(style func(...string) string, text string, indent int) {
-		for _, l := range wrap(sanitize(text, false), max(inner-indent, 8)) {
+		for _, l := range display.Wrap(display.Sanitize(text, false), max(inner-indent, 8)) {
 			add(strings.Repeat(" ", indent) + style(l))
 		}
 	}
@@ -530,7 +531,7 @@ func (w *workshop) panelView(a *App, r rect) string {
 		}
 	}
 	add(st.PanelTitle.Render("STEP-THROUGH") + " " + st.Footer.Render(mode+" · "+plural(len(w.queue), "frame")+" held"))
-	footer := fit(" "+st.Help.ShortKey.Render("f8/enter")+" "+st.Help.ShortDesc.Render("next")+
+	footer := display.Fit(" "+st.Help.ShortKey.Render("f8/enter")+" "+st.Help.ShortDesc.Render("next")+
 		st.Help.ShortSeparator.Render(" • ")+st.Help.ShortKey.Render("f9")+" "+st.Help.ShortDesc.Render("all")+
 		st.Help.ShortSeparator.Render(" • ")+st.Help.ShortKey.Render("f7")+" "+st.Help.ShortDesc.Render("step on/off"), inner)
 
@@ -556,14 +557,14 @@ func (w *workshop) panelView(a *App, r rect) string {
 		}
 		who := ""
 		if p != nil {
-			who = displayName(p.me) + " "
+			who = display.Name(p.me) + " "
 		}
 		where := "held: not written yet"
 		if head.ev.Dir == client.In {
 			where = "held: not processed yet"
 		}
 		add(" " + st.Footer.Render(fmt.Sprintf("next #%d %s", head.ev.Seq, who)) + dirStyle(st, head.ev.Dir) +
-			st.Footer.Render(fmt.Sprintf(" %s %s", head.ev.Kind, humanSize(len(head.ev.Raw)))))
+			st.Footer.Render(fmt.Sprintf(" %s %s", head.ev.Kind, display.Size(len(head.ev.Raw)))))
 		if e := head.expl; e != nil {
 			para(st.FocusedTitle.Render, e.Title, 1)
 			step := where
@@ -586,7 +587,7 @@ func (w *workshop) panelView(a *App, r rect) string {
 		}
 		who := ""
 		if p := a.pane(h.pane); p != nil {
-			who = displayName(p.me) + " "
+			who = display.Name(p.me) + " "
 		}
 		rest = append(rest, st.PanelQueue.Render(fmt.Sprintf(" #%d %s", h.ev.Seq, who))+dirStyle(st, h.ev.Dir)+
 			st.PanelQueue.Render(" "+heldSummary(h.ev)))
@@ -605,7 +606,7 @@ func (w *workshop) panelView(a *App, r rect) string {
 		}
 	}
 	if len(lines) > avail {
-		lines = append(lines[:max(avail-1, 0)], fit(st.ScrollHint.Render(" … (a taller window shows the rest)"), inner))
+		lines = append(lines[:max(avail-1, 0)], display.Fit(st.ScrollHint.Render(" … (a taller window shows the rest)"), inner))
 	}
 	for len(lines) < avail {
 		lines = append(lines, strings.Repeat(" ", inner))
@@ -621,7 +622,7 @@ func (w *workshop) panelView(a *App, r rect) string {
 		lines = append([]string{rule}, lines[:len(lines)-1]...)
 	}
 	for i, l := range lines {
-		lines[i] = fit(l, r.w)
+		lines[i] = display.Fit(l, r.w)
 	}
 	return strings.Join(lines[:min(len(lines), r.h)], "\n")
 }
@@ -636,7 +637,7 @@ func dirStyle(st *Styles, d client.Direction) string {
 // heldSummary says in a few words what a held frame is.
 func heldSummary(ev client.HeldEvent) string {
 	if ev.Layers == nil || ev.Layers.Reliable == nil {
-		return string(ev.Kind) + " " + truncate(sanitize(string(ev.Raw), false), 24)
+		return string(ev.Kind) + " " + display.Truncate(display.Sanitize(string(ev.Raw), false), 24)
 	}
 	if ev.Layers.Instant != nil {
 		return contentTitle(ev.Layers.Instant.Content)
