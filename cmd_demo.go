@@ -16,6 +16,7 @@ import (
 	"dimtui/dimp"
 	"dimtui/mockstation"
 	"dimtui/ui"
+	"dimtui/workshop"
 )
 
 // maxDemoUsers bounds `dimtui demo --users`: each user gets a pane.
@@ -155,7 +156,7 @@ func runWorkshop(ctx context.Context, users []string, wf *workshopFlags) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ws := &workshopSession{ctx: ctx, users: users, wf: wf, step: step, log: logger,
-		notices: make(chan ui.StationNotice, 64)}
+		notices: make(chan workshop.StationNotice, 64)}
 	if err := ws.start(); err != nil {
 		return err
 	}
@@ -184,7 +185,7 @@ type workshopSession struct {
 	wf      *workshopFlags
 	step    client.StepMode
 	log     *slog.Logger
-	notices chan ui.StationNotice
+	notices chan workshop.StationNotice
 
 	mu     sync.Mutex
 	d      *demo
@@ -214,7 +215,7 @@ func (w *workshopSession) start() error {
 	notices := w.notices
 	faults := mockstation.NewFaults(func(r mockstation.FaultReport) {
 		select {
-		case notices <- ui.StationNotice{Time: r.Time, User: r.User, Text: r.Text}:
+		case notices <- workshop.StationNotice{Time: r.Time, User: r.User, Text: r.Text}:
 		default: // the screen is behind: the log has it
 		}
 	})
@@ -383,11 +384,11 @@ func (w *workshopSession) Restart(ctx context.Context) error {
 		return err
 	}
 	select {
-	case w.notices <- ui.StationNotice{Time: time.Now(), Text: "is restarting: every connection drops"}:
+	case w.notices <- workshop.StationNotice{Time: time.Now(), Text: "is restarting: every connection drops"}:
 	default:
 	}
 	return d.Station.Restart(ctx)
 }
 
 // Notices reports what the station does on purpose.
-func (w *workshopSession) Notices() <-chan ui.StationNotice { return w.notices }
+func (w *workshopSession) Notices() <-chan workshop.StationNotice { return w.notices }

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"dimtui/client"
-	"dimtui/ui"
+	"dimtui/workshop"
 )
 
 // tmuxRun is the real binary running in a tmux session of its own.
@@ -154,7 +154,7 @@ func TestSplitViewInTmux(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	tr, err := ui.ReadTranscript(f)
+	tr, err := workshop.ReadTranscript(f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +242,7 @@ func TestWorkshopSession(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ws := &workshopSession{ctx: ctx, users: []string{"alice", "bob"}, log: slog.New(slog.DiscardHandler),
-		wf: &workshopFlags{fresh: true, listen: "127.0.0.1:0", drop: []string{"alice"}}, notices: make(chan ui.StationNotice, 64)}
+		wf: &workshopFlags{fresh: true, listen: "127.0.0.1:0", drop: []string{"alice"}}, notices: make(chan workshop.StationNotice, 64)}
 	if err := ws.start(); err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"dimtui/client"
 	"dimtui/ui"
+	"dimtui/workshop"
 )
 
 func newReplayCommand() *cobra.Command {
@@ -31,7 +32,7 @@ on/off). Nothing is sent anywhere.`,
 			if err != nil {
 				return err
 			}
-			t, err := ui.ReadTranscript(f)
+			t, err := workshop.ReadTranscript(f)
 			f.Close()
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
@@ -47,14 +48,22 @@ on/off). Nothing is sent anywhere.`,
 			}
 			ctx, cancel := context.WithCancel(cmd.Context())
 			defer cancel()
-			r := ui.NewReplay(t, ui.ReplayOptions{Speed: speed, Step: mode})
+			r := workshop.NewReplay(t, workshop.ReplayOptions{Speed: speed, Step: mode})
 			done := make(chan struct{})
 			go func() {
 				defer close(done)
 				_ = r.Run(ctx)
 			}()
 			defer func() { cancel(); <-done }()
-			return runUI(ctx, r.Specs(ui.Options{Context: ctx}), ui.WorkshopOptions{Step: mode, Presenter: presenter,
+			// The UI drives each pane's replayed client as it drives a live
+			// one; the client never asks who is online (the recorded lists
+			// come).
+			var specs []ui.PaneSpec
+			for _, p := range r.Panes() {
+				specs = append(specs, ui.PaneSpec{Backend: p.Client,
+					Options: ui.Options{Context: ctx, Peer: p.Peer, Bots: p.Bots, UsersEvery: -1}})
+			}
+			return runUI(ctx, specs, ui.WorkshopOptions{Step: mode, Presenter: presenter,
 				Station: r, Finished: r.Finished()})
 		},
 	}

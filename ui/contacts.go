@@ -7,6 +7,7 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
+	"dimtui/client"
 	"dimtui/dimp"
 	"dimtui/display"
 )
@@ -36,7 +37,7 @@ func newContactList() contactList { return contactList{byKey: map[string]*contac
 
 // ensure returns the contact for id, adding it when new.
 func (l *contactList) ensure(id dimp.ID) *contact {
-	k := idKey(id)
+	k := client.IDKey(id)
 	c := l.byKey[k]
 	if c == nil {
 		c = &contact{id: id.WithoutTerminal()}

@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -144,7 +146,7 @@ func (in *inspector) view(st *Styles, gen int, w, h int, focused bool) []string 
 	if !focused {
 		hint = "  tab here: ↑↓ frame · z zoom · w wrap"
 	}
-	out = append(out, display.Fit(title.Render(fmt.Sprintf("Inspector · %s", plural(len(in.frames), "frame")))+
+	out = append(out, display.Fit(title.Render(fmt.Sprintf("Inspector · %s", display.Plural(len(in.frames), "frame")))+
 		st.Footer.Render(hint), w))
 
 	// The list, scrolled so that the selection shows.
@@ -266,24 +268,9 @@ func contentLabel(c dimp.Content) string {
 	case *dimp.AppContent:
 		return display.Sanitize(c.App+"/"+c.Mod+"/"+c.Act, false)
 	case dimp.Command:
-		return "command " + display.Sanitize(commandName(c), false)
+		return "command " + display.Sanitize(display.CommandName(c), false)
 	}
 	return c.Header().Type.String()
-}
-
-// commandName reads a command's name from its JSON.
-func commandName(c dimp.Content) string {
-	var v struct {
-		Command string `json:"command"`
-		Cmd     string `json:"cmd"`
-	}
-	if err := json.Unmarshal(dimp.MarshalContent(c), &v); err != nil {
-		return "?"
-	}
-	if v.Command != "" {
-		return v.Command
-	}
-	return v.Cmd
 }
 
 // renderLayers draws a frame's layers for a width: stacked, or side by
@@ -412,7 +399,7 @@ func secureLayer(st *Styles, f frameRec, w int, full bool) []string {
 		out = append(out, kvLines(st, "IV", base64.StdEncoding.EncodeToString(sm.IV), w, lines)...)
 	}
 	if len(sm.Keys) > 0 {
-		for _, k := range sortedKeys(sm.Keys) {
+		for _, k := range slices.Sorted(maps.Keys(sm.Keys)) {
 			label := "key for " + k
 			if k == "digest" {
 				label = "key digest"

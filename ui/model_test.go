@@ -454,7 +454,7 @@ func TestUnreadMarkerAndMarkRead(t *testing.T) {
 		return client.MessageEvent{Time: testTime(2), ID: client.MessageID(id), Message: dimp.NewInstantMessage(bob, alice, dimp.NewText(text))}
 	}
 	feed(a, msg("b1", "hi alice"), msg("b2", "are you there?"))
-	if got := p.convs[idKey(bob)].unread; got != 2 {
+	if got := p.convs[client.IDKey(bob)].unread; got != 2 {
 		t.Fatalf("bob's unread count %d, want 2", got)
 	}
 	if !strings.Contains(screenText(a), " 2 ") {
@@ -546,7 +546,7 @@ func TestOnlyTheHandshakenStationIsLabelled(t *testing.T) {
 		return client.MessageEvent{Time: testTime(sec), ID: client.MessageID(from.String() + s), Message: dimp.NewInstantMessage(from, alice, dimp.NewText(s))}
 	}
 	labelled := func(id dimp.ID) bool {
-		c := p.contacts.byKey[idKey(id)]
+		c := p.contacts.byKey[client.IDKey(id)]
 		return c != nil && c.station
 	}
 	feed(a, text(0, testStation(), "before any handshake"))
@@ -872,7 +872,7 @@ func TestChatWithoutPeerOpensTheEchoBot(t *testing.T) {
 	if !strings.Contains(screenText(a), "handshake Success") {
 		t.Errorf("the notices were lost:\n%s", screenText(a))
 	}
-	if _, ok := p.convs[idKey(dimp.AnyStation)]; ok {
+	if _, ok := p.convs[client.IDKey(dimp.AnyStation)]; ok {
 		t.Error("the placeholder conversation is still there")
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"dimtui/client"
 	"dimtui/dimp"
 	"dimtui/display"
+	"dimtui/workshop"
 )
 
 // focusArea is the part of a pane that receives keys.
@@ -83,10 +84,10 @@ type Pane struct {
 	lastLayout paneLayout
 
 	// Workshop mode (see workshop.go).
-	workshop bool       // the workshop's slash commands are on
-	stepping bool       // step-through is on: no periodic "who is online"
-	inactive bool       // another pane of the split view has the keys
-	know     *knowledge // keys seen in frames, for the explanations
+	workshop bool                // the workshop's slash commands are on
+	stepping bool                // step-through is on: no periodic "who is online"
+	inactive bool                // another pane of the split view has the keys
+	know     *workshop.Knowledge // keys seen in frames, for the explanations
 }
 
 // NewPane makes the pane of one backend. st must outlive the pane; the
@@ -105,11 +106,11 @@ func NewPane(id PaneID, b Backend, opt Options, st *Styles, keys KeyMap) *Pane {
 		inspector: newInspector(opt.MaxFrames, inspectorBytes),
 		help:      help.New(),
 		showTime:  !opt.HideTimestamps,
-		know:      newKnowledge(),
+		know:      workshop.NewKnowledge(),
 	}
 	if me, ok := b.(interface{ Identity() *dimp.Identity }); ok {
 		if id := me.Identity(); id != nil {
-			p.know.learnProfile(id.ID, id.Meta, id.Visa)
+			p.know.LearnProfile(id.ID, id.Meta, id.Visa)
 		}
 	}
 	p.help.Styles = st.Help
@@ -308,10 +309,10 @@ func (p *Pane) handleEvent(ev client.Event) tea.Cmd {
 	case client.StatusEvent:
 		return p.onStatus(ev)
 	case client.FrameEvent:
-		p.know.learnFrame(ev.Layers)
+		p.know.LearnFrame(ev.Layers)
 		p.inspector.add(p.me, ev)
 	case client.HeldEvent:
-		p.know.learnFrame(ev.Layers)
+		p.know.LearnFrame(ev.Layers)
 	case client.ResentEvent:
 		p.onResent(ev)
 	case client.MessageEvent:
@@ -347,7 +348,7 @@ func (p *Pane) handleEvent(ev client.Event) tea.Cmd {
 		p.onSearch(ev)
 	case client.PeerEvent:
 		if ev.Profile != nil && ev.Profile.Visa() != nil && !ev.Profile.ID.SameAs(p.me) {
-			if c := p.contacts.byKey[idKey(ev.Profile.ID)]; c != nil {
+			if c := p.contacts.byKey[client.IDKey(ev.Profile.ID)]; c != nil {
 				c.nick = ev.Profile.Visa().Name()
 			}
 		}
@@ -411,7 +412,7 @@ func (p *Pane) onStatus(ev client.StatusEvent) tea.Cmd {
 
 // conversation returns the conversation with peer, creating it.
 func (p *Pane) conversation(peer dimp.ID) *conversation {
-	k := idKey(peer)
+	k := client.IDKey(peer)
 	c := p.convs[k]
 	if c == nil {
 		c = newConversation(peer.WithoutTerminal())
@@ -432,7 +433,7 @@ func (p *Pane) open(peer dimp.ID) tea.Cmd {
 		for _, e := range old.entries {
 			p.addEntry(c, e)
 		}
-		delete(p.convs, idKey(old.peer))
+		delete(p.convs, client.IDKey(old.peer))
 	}
 	p.current = c
 	if i := p.contacts.index(peer); i >= 0 {
@@ -509,14 +510,14 @@ func (p *Pane) isStation(id dimp.ID) bool {
 func contentEntry(content dimp.Content) *entry {
 	switch ct := content.(type) {
 	case *dimp.TextContent:
-		return &entry{kind: entryText, text: keptText(ct.Text, maxKeptText)}
+		return &entry{kind: entryText, text: client.KeptText(ct.Text, maxKeptText)}
 	case *dimp.AppContent:
 		if app := keptApp(ct); app != nil {
 			return &entry{kind: entryApp, app: app, content: app}
 		}
 	}
 	raw := dimp.MarshalContent(content)
-	e := &entry{kind: entryContent, text: keptText(contentSummary(content.Header().Type, raw), maxKeptText)}
+	e := &entry{kind: entryContent, text: client.KeptText(contentSummary(content.Header().Type, raw), maxKeptText)}
 	if len(raw) <= maxKeptText {
 		e.content = content
 	}
@@ -594,7 +595,7 @@ func (p *Pane) onReceipt(ev client.ReceiptEvent) {
 	if orig.kind == entryText {
 		what = " — “" + display.Truncate(display.Sanitize(orig.text, false), 16) + "”"
 	}
-	p.addEntry(c, &entry{kind: entryReceipt, at: ev.Time, from: ev.From, text: from + ": " + keptText(text, maxKeptValue) + what})
+	p.addEntry(c, &entry{kind: entryReceipt, at: ev.Time, from: ev.From, text: from + ": " + client.KeptText(text, maxKeptValue) + what})
 }
 
 // addEntry appends to a conversation, keeping the selection and view;
@@ -641,7 +642,7 @@ func (p *Pane) notice(text string, bad bool) { p.noticeAt(time.Now(), text, bad)
 // The same notice again (a connection failing on every retry) is counted
 // on the last one rather than repeated.
 func (p *Pane) noticeAt(at time.Time, text string, bad bool) {
-	text = keptText(text, maxKeptValue)
+	text = client.KeptText(text, maxKeptValue)
 	c := p.current
 	if c == nil {
 		c = p.conversation(dimp.AnyStation)
@@ -940,11 +941,10 @@ func (p *Pane) composerIdle() bool {
 	return p.mode == modeChat && p.focus == focusComposer && strings.TrimSpace(p.composer.value()) == ""
 }
 
-// explain explains a frame of this pane's client with what the pane knows
-// now.
-func (p *Pane) explain(dir client.Direction, raw []byte, kind client.FrameKind, layers *client.Layers, held bool) explanation {
-	p.know.learnFrame(layers)
-	return explainFrame(frameInfo{dir: dir, raw: raw, kind: kind, layers: layers, held: held, me: p.me, status: p.status, know: p.know})
+// viewpoint is whose eyes the pane's frames are explained through: its
+// user, its connection and the keys it knows now.
+func (p *Pane) viewpoint() workshop.Viewpoint {
+	return workshop.Viewpoint{Me: p.me, Status: p.status, Know: p.know}
 }
 
 // syncFocus focuses the composer's textarea when the composer has the focus.
@@ -1170,7 +1170,7 @@ func (p *Pane) View() string {
 	var contacts, conv, insp []string
 	if l.contacts.w > 0 {
 		unread := func(id dimp.ID) int {
-			if c := p.convs[idKey(id)]; c != nil {
+			if c := p.convs[client.IDKey(id)]; c != nil {
 				return c.unread
 			}
 			return 0
@@ -1277,7 +1277,7 @@ func (p *Pane) conversationView(r rect) []string {
 	} else {
 		peer := p.current.peer
 		name := display.Name(peer)
-		if c := p.contacts.byKey[idKey(peer)]; c != nil && c.nick != "" && c.nick != name {
+		if c := p.contacts.byKey[client.IDKey(peer)]; c != nil && c.nick != "" && c.nick != name {
 			name += " (" + display.Sanitize(c.nick, false) + ")"
 		}
 		head = title.Render(name) + " " + st.Footer.Render(display.ShortID(peer))
