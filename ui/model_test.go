@@ -111,8 +111,8 @@ func TestSlashCommands(t *testing.T) {
 
 	typeIn(a, f, "/to bob")
 	update(a, f, keyEnter)
-	if !p.current.peer.SameAs(bob) {
-		t.Fatalf("/to bob opened %s", p.current.peer)
+	if !p.chat.current.peer.SameAs(bob) {
+		t.Fatalf("/to bob opened %s", p.chat.current.peer)
 	}
 	typeIn(a, f, "//etc/passwd is a path")
 	update(a, f, keyEnter)
@@ -194,8 +194,9 @@ func TestHelpIsGeneratedFromTheKeyMap(t *testing.T) {
 	keys := DefaultKeyMap()
 	keys.Inspector.SetHelp("f9", "peek at frames")
 	st := NewStyles(true)
-	scroll := 0
-	out := ansi.Strip(helpView(&st, keys, slashCommands(), 140, 60, &scroll))
+	help := newHelpOverlay(&st, keys, slashCommands())
+	help.setSize(140, 60)
+	out := ansi.Strip(help.view())
 	if !strings.Contains(out, "f9") || !strings.Contains(out, "peek at frames") {
 		t.Errorf("help does not follow the key map:\n%s", out)
 	}
@@ -225,7 +226,7 @@ func TestCompletion(t *testing.T) {
 	st := NewStyles(true)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := newComposer(&st)
+			c := newComposer(&st, DefaultKeyMap())
 			c.setValue(tt.input)
 			for range tt.tabs {
 				c.complete(ids)
@@ -372,7 +373,7 @@ func TestFormReceiverMustResolve(t *testing.T) {
 	st := NewStyles(true)
 	l := newContactList()
 	l.ensure(bob)
-	form := newAppForm(&st, "carol", l.resolve)
+	form := newAppForm(&st, DefaultKeyMap(), "carol", l.resolve)
 	if e := form.fieldError(fieldTo); !strings.Contains(e, "nobody called") {
 		t.Errorf("unknown receiver: %q", e)
 	}
@@ -413,7 +414,7 @@ func TestScrollback(t *testing.T) {
 		t.Errorf("no scroll hints:\n%s", screen)
 	}
 	// New messages while scrolled up do not move the view.
-	c := pane(a).current
+	c := pane(a).chat.current
 	top, topLine := c.top, c.topLine
 	fill(a, 1)
 	if c.follow || c.top != top || c.topLine != topLine || !strings.Contains(screenText(a), "message 075") {
@@ -434,13 +435,13 @@ func TestScrollback(t *testing.T) {
 	}
 	// The mouse wheel scrolls the conversation under the pointer.
 	update(a, f, tea.MouseWheelMsg{X: 50, Y: 10, Button: tea.MouseWheelUp})
-	if pane(a).current.follow {
+	if pane(a).chat.current.follow {
 		t.Error("the wheel did not scroll up")
 	}
 	for range 10 {
 		update(a, f, tea.MouseWheelMsg{X: 50, Y: 10, Button: tea.MouseWheelDown})
 	}
-	if !pane(a).current.follow {
+	if !pane(a).chat.current.follow {
 		t.Error("the wheel did not come back to the end")
 	}
 }
@@ -454,7 +455,7 @@ func TestUnreadMarkerAndMarkRead(t *testing.T) {
 		return client.MessageEvent{Time: testTime(2), ID: client.MessageID(id), Message: dimp.NewInstantMessage(bob, alice, dimp.NewText(text))}
 	}
 	feed(a, msg("b1", "hi alice"), msg("b2", "are you there?"))
-	if got := p.convs[idKey(bob)].unread; got != 2 {
+	if got := p.chat.convs[idKey(bob)].unread; got != 2 {
 		t.Fatalf("bob's unread count %d, want 2", got)
 	}
 	if !strings.Contains(screenText(a), " 2 ") {
@@ -465,14 +466,14 @@ func TestUnreadMarkerAndMarkRead(t *testing.T) {
 	}
 	// Opening bob's conversation shows them: marked read, marker shown.
 	update(a, f, keyCtrlN)
-	if !p.current.peer.SameAs(bob) {
-		t.Fatalf("ctrl+n opened %s", p.current.peer)
+	if !p.chat.current.peer.SameAs(bob) {
+		t.Fatalf("ctrl+n opened %s", p.chat.current.peer)
 	}
 	if got := f.readCalls(); !reflect.DeepEqual(got, []client.MessageID{"b1", "b2"}) {
 		t.Errorf("MarkRead calls %v, want [b1 b2]", got)
 	}
-	if p.current.unread != 0 {
-		t.Errorf("unread %d after opening", p.current.unread)
+	if p.chat.current.unread != 0 {
+		t.Errorf("unread %d after opening", p.chat.current.unread)
 	}
 	if !strings.Contains(screenText(a), "new messages") {
 		t.Errorf("no unread marker:\n%s", screenText(a))
@@ -546,7 +547,7 @@ func TestOnlyTheHandshakenStationIsLabelled(t *testing.T) {
 		return client.MessageEvent{Time: testTime(sec), ID: client.MessageID(from.String() + s), Message: dimp.NewInstantMessage(from, alice, dimp.NewText(s))}
 	}
 	labelled := func(id dimp.ID) bool {
-		c := p.contacts.byKey[idKey(id)]
+		c := p.chat.contacts.byKey[idKey(id)]
 		return c != nil && c.station
 	}
 	feed(a, text(0, testStation(), "before any handshake"))
@@ -564,7 +565,7 @@ func TestOnlyTheHandshakenStationIsLabelled(t *testing.T) {
 	feed(a, client.SentEvent{Time: testTime(5), ID: "m1", Message: dimp.NewInstantMessage(alice, impostor, dimp.NewText("who are you?"))},
 		client.ReceiptEvent{Time: testTime(6), From: impostor, For: "m1", Receipt: dimp.NewReceipt("Message delivered.", nil)})
 	var receipts []string
-	for _, e := range p.conversation(impostor).entries {
+	for _, e := range p.chat.conversation(impostor).entries {
 		if e.kind == entryReceipt {
 			receipts = append(receipts, e.text)
 		}
@@ -696,7 +697,7 @@ func TestCopySelectedMessage(t *testing.T) {
 	update(a, f, keyTab) // focus the conversation
 	update(a, f, keyUp)
 	update(a, f, keyUp)
-	e := p.current.selected()
+	e := p.chat.current.selected()
 	if e == nil || e.text != "message 003" {
 		t.Fatalf("selected %+v, want message 003", e)
 	}
@@ -721,16 +722,16 @@ func TestMouseSelectsContactsAndFrames(t *testing.T) {
 	a, f := newTestApp(100, 30)
 	feed(a, client.UsersEvent{Time: testTime(1), Users: []dimp.ID{testEcho(), bob}})
 	p := pane(a)
-	row := 2 + 1 + p.contacts.index(bob) // status bar, title row
+	row := 2 + 1 + p.chat.contacts.index(bob) // status bar, title row
 	update(a, f, tea.MouseClickMsg{X: 5, Y: row, Button: tea.MouseLeft})
-	if !p.current.peer.SameAs(bob) {
-		t.Fatalf("a click on bob's row opened %s", p.current.peer)
+	if !p.chat.current.peer.SameAs(bob) {
+		t.Fatalf("a click on bob's row opened %s", p.chat.current.peer)
 	}
 	feed(a, handshakeEvents("ws://127.0.0.1:9394")...)
 	feed(a, vectorFrame(t), client.FrameEvent{Time: testTime(9), Dir: client.Out, Raw: []byte("PING"), Kind: client.KindPing})
 	update(a, f, keyCtrlO)
-	x := p.lastLayout.insp.x + 5
-	update(a, f, tea.MouseClickMsg{X: x, Y: p.lastLayout.insp.y + 1, Button: tea.MouseLeft})
+	x := p.layout().insp.x + 5
+	update(a, f, tea.MouseClickMsg{X: x, Y: p.layout().insp.y + 1, Button: tea.MouseLeft})
 	if p.inspector.current() != 0 {
 		t.Errorf("a click on the first frame selected %d", p.inspector.current())
 	}
@@ -790,7 +791,7 @@ func TestInspectorLayers(t *testing.T) {
 }
 
 func TestInspectorListFollowsAndSelects(t *testing.T) {
-	in := newInspector(3, inspectorBytes)
+	in := newInspector(nil, DefaultKeyMap(), 3, inspectorBytes)
 	for i := range 5 {
 		in.add(alice, client.FrameEvent{Time: testTime(i), Dir: client.Out, Raw: []byte(fmt.Sprintf("PING %d", i)), Kind: client.KindPing})
 	}
@@ -861,18 +862,18 @@ func TestChatWithoutPeerOpensTheEchoBot(t *testing.T) {
 	a := New(f, Options{UsersEvery: -1}, WithTheme(true))
 	a.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
 	feed(a, handshakeEvents("ws://127.0.0.1:9394")...)
-	if p := pane(a); p.current == nil || !p.current.peer.Equal(dimp.AnyStation) {
+	if p := pane(a); p.chat.current == nil || !p.chat.current.peer.Equal(dimp.AnyStation) {
 		t.Fatal("the notices have no place to go")
 	}
 	update(a, f, EventMsg{Pane: 0, Event: client.UsersEvent{Time: testTime(2), Users: []dimp.ID{testEcho(), bob}}, Replayed: true})
 	p := pane(a)
-	if !p.current.peer.SameAs(testEcho()) {
-		t.Fatalf("opened %s, want the echo bot", p.current.peer)
+	if !p.chat.current.peer.SameAs(testEcho()) {
+		t.Fatalf("opened %s, want the echo bot", p.chat.current.peer)
 	}
 	if !strings.Contains(screenText(a), "handshake Success") {
 		t.Errorf("the notices were lost:\n%s", screenText(a))
 	}
-	if _, ok := p.convs[idKey(dimp.AnyStation)]; ok {
+	if _, ok := p.chat.convs[idKey(dimp.AnyStation)]; ok {
 		t.Error("the placeholder conversation is still there")
 	}
 }

@@ -70,10 +70,10 @@ func TestSearchResultsOpenAChat(t *testing.T) {
 	update(a, f, keyUp)
 	update(a, f, keyUp)
 	update(a, f, keyEnter)
-	if p.mode != modeChat || p.search != nil || !p.current.peer.SameAs(carol.ID) || p.focus != focusComposer {
-		t.Fatalf("Enter on carol: mode %d, current %v", p.mode, p.current.peer)
+	if p.mode != modeChat || p.search != nil || !p.chat.current.peer.SameAs(carol.ID) || p.focus != focusComposer {
+		t.Fatalf("Enter on carol: mode %d, current %v", p.mode, p.chat.current.peer)
 	}
-	if c := p.contacts.byKey[idKey(carol.ID)]; c == nil || c.nick != "Caroline Lark" {
+	if c := p.chat.contacts.byKey[idKey(carol.ID)]; c == nil || c.nick != "Caroline Lark" {
 		t.Errorf("carol's contact %+v, want her visa name", c)
 	}
 	if !strings.Contains(screenText(a), "carol (Caroline Lark)") {
@@ -132,8 +132,9 @@ func TestSearchFailsAndCloses(t *testing.T) {
 
 func TestSearchInHelpAndEverySize(t *testing.T) {
 	st := NewStyles(true)
-	scroll := 0
-	out := ansi.Strip(helpView(&st, DefaultKeyMap(), slashCommands(), 160, 80, &scroll))
+	help := newHelpOverlay(&st, DefaultKeyMap(), slashCommands())
+	help.setSize(160, 80)
+	out := ansi.Strip(help.view())
 	for _, want := range []string{"/search", "find users by name or ID", "Search results", "chat with the user", "close the results"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("help lacks %q", want)

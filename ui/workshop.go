@@ -143,9 +143,7 @@ func (w *workshop) panelShown() bool { return w.stepping() || len(w.queue) > 0 }
 // attach sets the panes up for workshop mode.
 func (w *workshop) attach(a *App) {
 	for _, p := range a.panes {
-		p.workshop = true
-		p.stepping = w.stepping()
-		p.composer.cmds = append(slashCommands(), workshopCommands()...)
+		p.startWorkshop(w.stepping())
 	}
 }
 
@@ -288,7 +286,7 @@ func (w *workshop) setMode(a *App, mode client.StepMode) tea.Cmd {
 		w.onMode = mode
 	}
 	for _, p := range a.panes {
-		p.stepping = w.stepping()
+		p.setStepping(w.stepping())
 	}
 	if shown != w.panelShown() {
 		a.resize()
