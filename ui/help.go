@@ -22,6 +22,7 @@ type helpOverlay struct {
 	keys     KeyMap
 	commands []slashCommand
 	w, h     int
+	shown    bool           // laid out only while shown: the columns cost a few hundred µs
 	rows     int            // lines of the columns, all of them
 	avail    int            // lines of the columns the window shows
 	cols     viewport.Model // the columns, scrolled
@@ -46,7 +47,11 @@ func (o *helpOverlay) setKeys(keys KeyMap) {
 func (o *helpOverlay) restyle() { o.layout() }
 
 // open shows the help from its top.
-func (o *helpOverlay) open() { o.cols.SetYOffset(0) }
+func (o *helpOverlay) open() {
+	o.shown = true
+	o.layout()
+	o.cols.SetYOffset(0)
+}
 
 // help: the keys that scroll the help; any other closes it.
 func (o *helpOverlay) help() []key.Binding {
@@ -67,6 +72,7 @@ func (o *helpOverlay) update(k tea.KeyPressMsg) (closed bool) {
 	case key.Matches(k, o.keys.PageDown):
 		o.cols.SetYOffset(y + 10)
 	default:
+		o.shown = false
 		return true
 	}
 	return false
@@ -76,6 +82,9 @@ func (o *helpOverlay) update(k tea.KeyPressMsg) (closed bool) {
 // viewport to the height: title, blank, the columns, blank, footer, and
 // the border's two lines.
 func (o *helpOverlay) layout() {
+	if !o.shown {
+		return
+	}
 	lines := helpColumns(o.st, o.keys, o.commands, o.w)
 	o.rows = len(lines)
 	o.avail = max(o.h-2-4, 3)
