@@ -75,9 +75,9 @@ func TestLongMessageIsKeptByItsHead(t *testing.T) {
 	}
 
 	for _, r := range "/export big" {
-		runAll(a, tea.KeyPressMsg{Code: r, Text: string(r)})
+		runAll(t, a, tea.KeyPressMsg{Code: r, Text: string(r)})
 	}
-	runAll(a, keyEnter)
+	runAll(t, a, keyEnter)
 	raw, err := os.ReadFile(filepath.Join(dir, "big.jsonl"))
 	if err != nil {
 		t.Fatal(err)
