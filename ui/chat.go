@@ -150,7 +150,7 @@ func (s *chatState) onUsers(ev client.UsersEvent) (bot dimp.ID) {
 	l.setOnline(s.me, ev.Users)
 	for _, u := range ev.Users {
 		if u.Name() == "echo" && !u.SameAs(s.me) {
-			l.ensure(u).bot = true
+			l.addBot(u)
 			bot = u
 		}
 	}

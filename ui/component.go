@@ -28,6 +28,18 @@ type focusable interface {
 	setFocus(focused bool)
 }
 
+// Every part of the screen has the shape.
+var (
+	_ component = (*statusBar)(nil)
+	_ component = (*appForm)(nil)
+	_ component = (*searchBox)(nil)
+	_ component = (*helpOverlay)(nil)
+	_ focusable = (*contactsView)(nil)
+	_ focusable = (*convView)(nil)
+	_ focusable = (*inspector)(nil)
+	_ focusable = (*composer)(nil)
+)
+
 // keepInView returns the first row to show of a list of n rows, in a
 // window h rows high that showed from row top, so that row sel (-1: none)
 // shows and the window is not left empty below the last row.

@@ -83,6 +83,9 @@ func (l *contactList) sort() {
 	})
 }
 
+// addBot marks id a bot (the echo bot), listed first once sorted.
+func (l *contactList) addBot(id dimp.ID) { l.ensure(id).bot = true }
+
 // learnName keeps the name id's visa gives, once it is a contact.
 func (l *contactList) learnName(id dimp.ID, nick string) {
 	if c := l.byKey[idKey(id)]; c != nil {

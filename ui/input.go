@@ -295,12 +295,12 @@ func (p *Pane) cycleChat(dir int) tea.Cmd {
 // it shows.
 func (p *Pane) toggleInspector() tea.Cmd {
 	p.showInspector = !p.showInspector
-	if p.showInspector {
-		p.focus = focusInspector
-	} else if p.focus == focusInspector {
-		p.focus = focusComposer
+	switch {
+	case p.showInspector:
+		p.setFocus(focusInspector)
+	case p.focus == focusInspector:
+		p.setFocus(focusComposer)
 	}
-	p.syncFocus()
 	p.relayout()
 	return nil
 }

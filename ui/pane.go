@@ -111,7 +111,7 @@ func NewPane(id PaneID, b Backend, opt Options, st *Styles, keys KeyMap) *Pane {
 	}
 	p.help.Styles = st.Help
 	for _, bot := range opt.Bots {
-		chat.contacts.ensure(bot).bot = true
+		chat.contacts.addBot(bot)
 	}
 	if !opt.Peer.IsZero() {
 		p.open(opt.Peer)
