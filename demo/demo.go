@@ -44,7 +44,8 @@ type Config struct {
 	// never).
 	ExpireAfter time.Duration
 	// Drop and Corrupt arm the station, at the start, to lose or damage the
-	// signature of the named users' next chat message.
+	// signature of the named users' next chat message. They are what
+	// --drop and --corrupt say, and an error about them names the flag.
 	Drop, Corrupt []FaultTarget
 }
 
