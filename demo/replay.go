@@ -1,0 +1,57 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"dimtui/client"
+	"dimtui/ui"
+	"dimtui/workshop"
+)
+
+// ReplayConfig is the replay of a workshop's transcript.
+type ReplayConfig struct {
+	// Transcript is the JSON Lines file /export wrote.
+	Transcript string
+	// Speed is the pace: 2 plays twice as fast as recorded, 0 without
+	// waiting.
+	Speed float64
+	// Step holds every frame, explained, until it is released.
+	Step client.StepMode
+	// Presenter starts with the presenter theme.
+	Presenter bool
+}
+
+// Replay plays a transcript back in the terminal UI, offline, until the
+// user quits: the same panes, fed with the recorded events at their
+// recorded pace. Nothing is sent anywhere.
+func Replay(ctx context.Context, cfg ReplayConfig) error {
+	f, err := os.Open(cfg.Transcript)
+	if err != nil {
+		return err
+	}
+	t, err := workshop.ReadTranscript(f)
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("%s: %w", cfg.Transcript, err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	r := workshop.NewReplay(t, workshop.ReplayOptions{Speed: cfg.Speed, Step: cfg.Step})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = r.Run(ctx)
+	}()
+	defer func() { cancel(); <-done }()
+	// The UI drives each pane's replayed client as it drives a live one;
+	// the client never asks who is online (the recorded lists come).
+	var specs []ui.PaneSpec
+	for _, p := range r.Panes() {
+		specs = append(specs, ui.PaneSpec{Backend: p.Client,
+			Options: ui.Options{Context: ctx, Peer: p.Peer, Bots: p.Bots, UsersEvery: -1}})
+	}
+	return runUI(ctx, specs, ui.WorkshopOptions{Step: cfg.Step, Presenter: cfg.Presenter,
+		Station: r, Finished: r.Finished()})
+}
