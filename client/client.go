@@ -26,6 +26,10 @@ var (
 	// ErrNoUserList: the station does not say who is online (it refused
 	// the question earlier in this session).
 	ErrNoUserList = errors.New("the station does not list its users")
+	// ErrDuplicate is a frame's Layers.OpenErr when its message was
+	// received before (the same signature): it is dropped, and
+	// acknowledged again so that the station forgets its copy.
+	ErrDuplicate = errors.New("duplicate: already received")
 )
 
 // Config sets up a client.

@@ -302,6 +302,38 @@ func TestTwoClientsChat(t *testing.T) {
 	})
 }
 
+// TestFirstContactAsksForTheKey: a broadcast from a user bob has never
+// met comes without a meta; bob asks the station for it and checks the
+// broadcast once it comes. The frame says so (KeyAsked), and says that it
+// verified, with no error left from the wait.
+func TestFirstContactAsksForTheKey(t *testing.T) {
+	st := startStation(t, t.TempDir(), "")
+	bob := connect(t, st.url, newUser(t, "bob"))
+	bob.waitRunning()
+	alice := connect(t, st.url, newUser(t, "alice"))
+	alice.waitRunning()
+	aliceID := alice.c.Me()
+	var visa *client.FrameEvent
+	bob.waitFor("alice's visa broadcast", 10*time.Second, func(evs []client.Event) bool {
+		for _, ev := range evs {
+			f, ok := ev.(client.FrameEvent)
+			if !ok || f.Dir != client.In || f.Layers == nil || f.Layers.Instant == nil {
+				continue
+			}
+			if d, ok := f.Layers.Instant.Content.(*dimp.DocumentCommand); ok && !d.IsQuery() &&
+				d.ID.SameAs(aliceID) && f.Layers.Reliable.Receiver.IsBroadcast() {
+				visa = &f
+				return true
+			}
+		}
+		return false
+	})
+	if l := visa.Layers; !l.KeyAsked || !l.Verified || l.VerifyErr != nil {
+		t.Errorf("alice's visa broadcast at bob: asked %v, verified %v, error %v; want asked and verified, no error",
+			l.KeyAsked, l.Verified, l.VerifyErr)
+	}
+}
+
 func TestActiveUsers(t *testing.T) {
 	st := startStation(t, t.TempDir(), "")
 	alice := connect(t, st.url, newUser(t, "alice"))

@@ -128,6 +128,15 @@ type Layers struct {
 	VerifyErr error // why it did not, or why it was not checked yet
 	Instant   *dimp.InstantMessage
 	OpenErr   error // why the content could not be read
+	// KeyAsked: the sender's meta and visa were not known when the frame
+	// came, so the client asked the station for them (a documents query)
+	// and kept the message until they came; Verified then says it was
+	// checked with them. Normal at a first contact, not an error.
+	KeyAsked bool
+	// Forwarded: the message came inside another (the station's forward
+	// content, which carries a user's last login with a documents answer),
+	// not as a frame of its own; it is not acknowledged.
+	Forwarded bool
 }
 
 // Event is what the client reports; the UI reads them from Events.
@@ -150,6 +159,11 @@ type FrameEvent struct {
 	Kind   FrameKind
 	Layers *Layers
 	Cut    *FrameCut // nil: Raw is the whole frame
+	// Number is the frame's number in a session of several clients
+	// (workshop.Numbers), when whoever reports the frame knows it: a
+	// replay gives the number its transcript recorded. A client leaves
+	// it 0; the UI numbers the frame as it first shows it.
+	Number int
 }
 
 // MessageEvent reports a content received from a peer (receipts and

@@ -100,7 +100,7 @@ func shrinkFrame(raw []byte, layers *Layers, limit int) ([]byte, *Layers, *Frame
 	if layers == nil {
 		return head, nil, cut
 	}
-	slim := &Layers{Verified: layers.Verified, ParseErr: shortError(layers.ParseErr),
+	slim := &Layers{Verified: layers.Verified, KeyAsked: layers.KeyAsked, Forwarded: layers.Forwarded, ParseErr: shortError(layers.ParseErr),
 		VerifyErr: shortError(layers.VerifyErr), OpenErr: shortError(layers.OpenErr)}
 	if rm := layers.Reliable; rm != nil {
 		if isJSON {

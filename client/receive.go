@@ -14,9 +14,6 @@ import (
 	"dimtui/dimp"
 )
 
-// errDuplicate marks a message whose signature was processed before.
-var errDuplicate = errors.New("duplicate: already received")
-
 // receive handles one payload from the station, read at the given time.
 func (l *loop) receive(payload []byte, at time.Time) {
 	switch s := string(payload); {
@@ -59,7 +56,7 @@ func (l *loop) receiveMessage(raw []byte) { l.receiveOne(raw, true) }
 // receiveOne handles one message; outer is false for a message forwarded
 // inside another, which is not the station's to acknowledge.
 func (l *loop) receiveOne(raw []byte, outer bool) {
-	layers := &Layers{}
+	layers := &Layers{Forwarded: !outer}
 	rm, err := l.packer.Parse(raw)
 	if err != nil {
 		layers.ParseErr = err
@@ -74,7 +71,7 @@ func (l *loop) receiveOne(raw []byte, outer bool) {
 		l.c.emit(l.ctx, ErrorEvent{Time: time.Now(), Err: fmt.Errorf("message from %s (left at the station): %w", rm.Sender, err)})
 		return
 	case dup:
-		layers.OpenErr = errDuplicate
+		layers.OpenErr = ErrDuplicate
 		l.c.emit(l.ctx, FrameEvent{Time: time.Now(), Dir: In, Raw: raw, Kind: kindOf(rm, nil), Layers: layers})
 		l.ackIf(outer, rm)
 		return
@@ -102,6 +99,7 @@ func (l *loop) receiveOne(raw []byte, outer bool) {
 		}
 	}
 	if p == nil {
+		layers.KeyAsked = true
 		layers.VerifyErr = fmt.Errorf("%w: waiting for the meta and visa of %s", ErrUnknownPeer, rm.Sender)
 		k := IDKey(rm.Sender)
 		l.holdForVisa(k, &held{raw: raw, rm: rm, layers: layers, since: time.Now(), outer: outer})
@@ -131,17 +129,18 @@ func (l *loop) open(raw []byte, rm *dimp.ReliableMessage, layers *Layers, p *dim
 	case errors.Is(err, dimp.ErrSignature) || errors.Is(err, dimp.ErrNoVerifyKey):
 		layers.VerifyErr = err
 	case err != nil:
-		layers.Verified = true
+		// Verified: the wait for the sender's visa (KeyAsked) is over.
+		layers.Verified, layers.VerifyErr = true, nil
 		layers.OpenErr = err
 	default:
-		layers.Verified, layers.Instant = true, im
+		layers.Verified, layers.VerifyErr, layers.Instant = true, nil, im
 	}
 	dup := false
 	if err == nil {
 		// Another copy may have been processed while this one waited for
 		// its sender's visa, or by another dimtui on this identity.
 		if dup, err = l.markSeen(rm.Digest()); dup {
-			layers.OpenErr = errDuplicate
+			layers.OpenErr = ErrDuplicate
 		} else if err != nil {
 			layers.OpenErr = err
 		}

@@ -70,6 +70,7 @@ type HeldEvent struct {
 	Kind   FrameKind
 	Layers *Layers
 	Cut    *FrameCut // as in FrameEvent: nil when Raw is the whole frame
+	Number int       // as in FrameEvent: the frame's number in the session, when known
 }
 
 // ReleasedEvent reports that a held frame went on: written, or handed to
@@ -266,6 +267,7 @@ func (l *loop) preview(payload []byte) (FrameKind, *Layers) {
 		}
 	}
 	if p == nil {
+		layers.KeyAsked = true
 		layers.VerifyErr = fmt.Errorf("%w: the meta and visa of %s will be asked for", ErrUnknownPeer, rm.Sender)
 		return kindOf(rm, nil), layers
 	}

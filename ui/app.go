@@ -8,6 +8,7 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"dimtui/display"
+	"dimtui/workshop"
 )
 
 // appState is what the root model shows.
@@ -36,6 +37,9 @@ type App struct {
 	title      string
 	nextID     PaneID        // the ID of the next pane made
 	ws         *workshopMode // nil unless WithWorkshop
+	// frames numbers the frames of every pane, one number per frame in the
+	// session (see workshop.Numbers); a new set of panes starts again at 1.
+	frames *workshop.Numbers
 }
 
 // AppOption changes how an App starts.
@@ -92,6 +96,7 @@ func NewSplit(specs []PaneSpec, opts ...AppOption) *App {
 // still in flight for panes replaced by a reset find no pane).
 func (a *App) makePanes(specs []PaneSpec) {
 	a.panes, a.focused = nil, 0
+	a.frames = workshop.NewNumbers()
 	a.keys.NextPane.SetEnabled(len(specs) > 1)
 	a.help.setKeys(a.keys)
 	var names []string
@@ -239,6 +244,9 @@ func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		a.help.open()
 		return a, nil
 	case EventMsg:
+		if a.pane(msg.Pane) != nil {
+			msg.Event = a.frames.Number(int(msg.Pane), msg.Event)
+		}
 		if a.ws != nil && a.ws.observe(a, msg) {
 			defer a.resize()
 		}

@@ -2,7 +2,6 @@ package ui
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"dimtui/client"
@@ -22,6 +21,8 @@ type chatState struct {
 	// stepping: every frame waits for a presenter (workshop mode), which
 	// the handshake's notices say.
 	stepping bool
+	// held is the notice of the handshake step whose frame is held now.
+	held *heldNotice
 
 	convs     map[string]*conversation
 	current   *conversation
@@ -87,6 +88,8 @@ func (s *chatState) apply(ev client.Event) applied {
 		if ev.Err != nil {
 			s.noticeAt(ev.Time, ev.Err.Error(), true)
 		}
+	case client.ReleasedEvent:
+		s.heldReleased(ev)
 	}
 	did.opened = s.current != cur
 	return did
@@ -115,11 +118,12 @@ func (s *chatState) onStatus(ev client.StatusEvent) (connected bool) {
 	handshaking := st.State == client.Handshaking || st.State == client.Running
 	wasHandshaking := prev.State == client.Handshaking || prev.State == client.Running
 	if handshaking && (!wasHandshaking || prev.Handshake != st.Handshake) {
-		text := handshakeNotice(st.Handshake)
+		s.handshakeMoved(st)
 		if s.stepping && (st.Handshake == dimp.HandshakeStart || st.Handshake == dimp.HandshakeRestart) {
-			text = strings.Replace(text, ": sent ", ": ", 1) + " (held until you release it)"
+			s.holdNotice(ev.Time, st.Handshake)
+		} else {
+			s.noticeAt(ev.Time, handshakeNotice(st.Handshake), false)
 		}
-		s.noticeAt(ev.Time, text, false)
 	}
 	if st.State == prev.State {
 		return false
@@ -372,9 +376,10 @@ func (s *chatState) forgetOldest(limit int) {
 }
 
 // noticeAt adds a system notice to the current conversation, opening one
-// for the notices when none is. The same notice again (a connection
-// failing on every retry) is counted on the last one rather than repeated.
-func (s *chatState) noticeAt(at time.Time, text string, bad bool) {
+// for the notices when none is, and returns it. The same notice again (a
+// connection failing on every retry) is counted on the last one rather
+// than repeated.
+func (s *chatState) noticeAt(at time.Time, text string, bad bool) *entry {
 	text = client.KeptText(text, maxKeptValue)
 	c := s.current
 	if c == nil {
@@ -386,10 +391,12 @@ func (s *chatState) noticeAt(at time.Time, text string, bad bool) {
 			last.repeat++
 			last.at = at
 			last.version++
-			return
+			return last
 		}
 	}
-	s.addEntry(c, &entry{kind: entryNotice, at: at, text: text, bad: bad})
+	e := &entry{kind: entryNotice, at: at, text: text, bad: bad}
+	s.addEntry(c, e)
+	return e
 }
 
 // noConversation reports whether no conversation is open: nothing, or only

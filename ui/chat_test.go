@@ -115,6 +115,13 @@ func TestChatStatusNotices(t *testing.T) {
 		connected := 0
 		for _, ev := range handshakeEvents("ws://127.0.0.1:9394") {
 			did := s.apply(ev)
+			if st, ok := ev.(client.StatusEvent); ok && st.Status.Handshake == dimp.HandshakeStart && st.Status.State == client.Handshaking {
+				// While its frame is held, the Start notice says so.
+				last := s.current.entries[len(s.current.entries)-1].text
+				if held := strings.HasSuffix(last, "(held until you release it)"); held != stepping {
+					t.Errorf("stepping %v: %q", stepping, last)
+				}
+			}
 			if did.connected {
 				connected++
 			}
@@ -133,8 +140,9 @@ func TestChatStatusNotices(t *testing.T) {
 			!strings.HasPrefix(notices[4], "handshake Success") {
 			t.Fatalf("notices %q", notices)
 		}
-		if held := strings.HasSuffix(notices[1], "(held until you release it)"); held != stepping {
-			t.Errorf("stepping %v: %q", stepping, notices[1])
+		// Once the handshake went past it, its frame was sent.
+		if !strings.HasPrefix(notices[1], "handshake Start: sent “Hello world!”") || strings.Contains(notices[1], "held") {
+			t.Errorf("stepping %v, after the handshake: %q", stepping, notices[1])
 		}
 
 		// A connection failing again and again is one notice, counted.
@@ -228,4 +236,39 @@ func TestChatForgetsTheOldestPastItsBudget(t *testing.T) {
 	}
 	// A delivery for a message forgotten changes nothing.
 	s.apply(client.DeliveryEvent{Time: testTime(n), ID: "0", State: client.Read})
+}
+
+// TestHeldHandshakeNotice: the notice of a handshake step whose frame is
+// held names the frame by its number, and says it was sent once it went,
+// or dropped with its connection; it never says held of a frame gone.
+func TestHeldHandshakeNotice(t *testing.T) {
+	start := client.Status{State: client.Handshaking, Handshake: dimp.HandshakeStart}
+	held := client.HeldEvent{Seq: 3, Dir: client.Out, Kind: client.KindHandshake, Raw: []byte("{}"), Number: 12}
+	for _, tt := range []struct {
+		name  string
+		after client.Event
+		want  string
+	}{
+		{"sent", client.FrameEvent{Dir: client.Out, Kind: client.KindHandshake, Raw: []byte("{}"), Number: 12},
+			"handshake Start: sent “Hello world!” with my meta and visa, signed, to station@anywhere (frame #12)"},
+		{"dropped", client.ReleasedEvent{Seq: 3, Dropped: true},
+			"handshake Start: “Hello world!” with my meta and visa, signed, to station@anywhere (frame #12, dropped: the connection ended)"},
+	} {
+		s := newChatState(alice, client.Status{})
+		s.stepping = true
+		s.apply(client.StatusEvent{Time: testTime(0), Status: start})
+		notice := s.current.entries[len(s.current.entries)-1]
+		s.heldFrame(held)
+		if want := "handshake Start: “Hello world!” with my meta and visa, signed, to station@anywhere (frame #12, held until you release it)"; notice.text != want {
+			t.Errorf("%s, held: %q\nwant %q", tt.name, notice.text, want)
+		}
+		if f, ok := tt.after.(client.FrameEvent); ok {
+			s.frameSent(f)
+		} else {
+			s.apply(tt.after)
+		}
+		if notice.text != tt.want {
+			t.Errorf("%s: %q\nwant %q", tt.name, notice.text, tt.want)
+		}
+	}
 }

@@ -17,7 +17,7 @@ import (
 
 // frameRec is one frame the inspector lists.
 type frameRec struct {
-	seq     int // 1, 2, ... in arrival order
+	seq     int // the frame's number in the session (workshop.Numbers)
 	at      time.Time
 	dir     client.Direction
 	kind    client.FrameKind
@@ -89,7 +89,11 @@ func (in *inspector) zoomed() bool { return in.zoom }
 func (in *inspector) add(me dimp.ID, ev client.FrameEvent) {
 	ev = ev.Shrunk(maxKeptFrame)
 	in.seq++
-	f := frameRec{seq: in.seq, at: ev.Time, dir: ev.Dir, kind: ev.Kind, raw: ev.Raw, layers: ev.Layers, cut: ev.Cut}
+	n := ev.Number
+	if n == 0 {
+		n = in.seq // not numbered by an App: the pane's own order
+	}
+	f := frameRec{seq: n, at: ev.Time, dir: ev.Dir, kind: ev.Kind, raw: ev.Raw, layers: ev.Layers, cut: ev.Cut}
 	f.summary = frameSummary(me, f)
 	f.cost = keptCost(len(f.raw))
 	in.frames = append(in.frames, f)
@@ -308,13 +312,14 @@ func dirLabel(d client.Direction) string {
 	return "→ out"
 }
 
-// frameRow draws a frame in the list: time, direction, kind, size, summary.
+// frameRow draws a frame in the list: its number, time, direction, kind,
+// size, summary.
 func frameRow(st *Styles, f frameRec, w int) string {
 	dir := st.DirOut.Render("→ out")
 	if f.dir == client.In {
 		dir = st.DirIn.Render("← in ")
 	}
-	row := st.Time.Render(f.at.Format("15:04:05.000")) + " " + dir + " " +
+	row := st.Time.Render(fmt.Sprintf("#%-3d ", f.seq)+f.at.Format("15:04:05.000")) + " " + dir + " " +
 		st.Kind.Render(display.Fit(string(f.kind), 9)) + " " + st.Size.Render(fitLeft(display.Size(f.size()), 8)) + "  "
 	return row + st.InspectorSum.Render(display.Truncate(f.summary, max(w-ansi.StringWidth(row), 1)))
 }

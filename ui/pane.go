@@ -306,9 +306,11 @@ func (p *Pane) handleEvent(ev client.Event) tea.Cmd {
 	case client.FrameEvent:
 		p.know.LearnFrame(ev.Layers)
 		p.inspector.add(p.me, ev)
+		p.chat.frameSent(ev)
 		return nil
 	case client.HeldEvent:
 		p.know.LearnFrame(ev.Layers)
+		p.chat.heldFrame(ev)
 		return nil
 	case client.SearchEvent:
 		if p.search != nil {

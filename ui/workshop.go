@@ -216,7 +216,7 @@ func (w *workshopMode) update(a *App, msg tea.Msg) (tea.Cmd, bool) {
 			return a.flash(msg.pane, "reset: "+msg.err.Error(), true), true
 		}
 		w.queue = nil
-		w.rec = workshop.NewRecorder()
+		w.rec = workshop.NewRecorder() // and the panes number their frames from 1 again
 		cmd := a.replacePanes(msg.specs)
 		w.attach(a)
 		var cmds []tea.Cmd
@@ -566,7 +566,7 @@ func (w *workshopMode) panelView(a *App, r rect) string {
 		if head.ev.Dir == client.In {
 			where = "held: not processed yet"
 		}
-		add(" " + st.Footer.Render(fmt.Sprintf("next #%d %s", head.ev.Seq, who)) + dirStyle(st, head.ev.Dir) +
+		add(" " + st.Footer.Render(fmt.Sprintf("next #%d %s", head.ev.Number, who)) + dirStyle(st, head.ev.Dir) +
 			st.Footer.Render(fmt.Sprintf(" %s %s", head.ev.Kind, display.Size(len(head.ev.Raw)))))
 		if e := head.expl; e != nil {
 			para(st.FocusedTitle.Render, e.Title, 1)
@@ -592,7 +592,7 @@ func (w *workshopMode) panelView(a *App, r rect) string {
 		if p := a.pane(h.pane); p != nil {
 			who = display.Name(p.me) + " "
 		}
-		rest = append(rest, st.PanelQueue.Render(fmt.Sprintf(" #%d %s", h.ev.Seq, who))+dirStyle(st, h.ev.Dir)+
+		rest = append(rest, st.PanelQueue.Render(fmt.Sprintf(" #%d %s", h.ev.Number, who))+dirStyle(st, h.ev.Dir)+
 			st.PanelQueue.Render(" "+heldSummary(h.ev)))
 	}
 	avail := r.h - 1 // the footer

@@ -1,6 +1,7 @@
 package workshop
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -22,6 +23,12 @@ type Explanation struct {
 	Encrypted string
 	Station   string
 	Next      string
+
+	// For a message sent: the end of Station that tells the answers the
+	// station may give, and how the receiver is called. Answered puts
+	// what really came back in their place.
+	expect   string
+	receiver string
 }
 
 // Sections lists the explanation's labelled parts that are set, in the
@@ -138,7 +145,10 @@ type Frame struct {
 	Raw    []byte
 	Kind   client.FrameKind
 	Layers *client.Layers
-	Held   bool // not written (out) or not processed (in) yet
+	// Held: not written (out) or not processed (in) yet. The layers of a
+	// held incoming frame are a look ahead, not what the client did: the
+	// explanation says what will be checked, not that it was.
+	Held bool
 }
 
 // Viewpoint is whose eyes a frame is explained through: a pane's user,
@@ -160,6 +170,13 @@ type frameInfo struct {
 // Explain explains one frame from the point of view of v's user. A frame
 // that brings keys along (a first contact's meta and visa) teaches them to
 // v.Know first.
+//
+// What it says of a frame the client processed comes from what the client
+// did (its layers: verified, opened, asked for the sender's key, a
+// duplicate) and, for a receipt, from the station's own words. Of a frame
+// not processed yet (held) and of a message sent it says what will be
+// checked and which answers may come; Answered replaces those with the
+// answer that came.
 func (v Viewpoint) Explain(fr Frame) Explanation {
 	f := frameInfo{Frame: fr, Viewpoint: v}
 	if f.Know == nil {
@@ -279,6 +296,16 @@ func (f frameInfo) signing(rm *dimp.ReliableMessage, who string) string {
 	return "Yes: " + what + " is signed with " + f.Know.signKey(rm.Sender, who) + ". The envelope is not signed."
 }
 
+// expectAnswer sets the station's part of a message sent: what it checks and
+// does, then (expect) the answers it may give, which Answered replaces.
+func (e *Explanation) expectAnswer(does, expect, receiver string) {
+	e.Station = does
+	if expect != "" {
+		e.Station += " " + expect
+	}
+	e.expect, e.receiver = expect, receiver
+}
+
 // explainOut explains a frame the pane's user sends.
 func explainOut(f frameInfo) Explanation {
 	l := f.Layers
@@ -301,6 +328,7 @@ func explainOut(f frameInfo) Explanation {
 		attached = " Meta and visa attached (first contact): the receiver can check the signature and answer."
 	}
 	checks := "Checks that the sender is the user handshaken on this connection and the signature (" + me + "'s stored meta key)"
+	routed := "“Message delivered.” when " + to + " is online, “Message cached.” when not."
 	switch c := content.(type) {
 	case *dimp.HandshakeCommand:
 		if c.Session == "" {
@@ -325,8 +353,8 @@ func explainOut(f frameInfo) Explanation {
 			about = display.Name(c.Origin.Sender) + "'s message"
 		}
 		e.Title = me + " → " + f.title(rm.Receiver) + ": receipt “" + display.Sanitize(c.Text, false) + "”"
-		e.Station = "Routes it like any message, unread: checks sender and signature, stores it until " + to +
-			" acknowledges it, pushes it, answers “Message delivered.” (or “Message cached.”)."
+		e.expectAnswer("Routes it like any message, unread: checks sender and signature, stores it until "+to+
+			" acknowledges it and pushes it.", "It answers "+routed, to)
 		next := "✓✓"
 		if c.Text == dimp.ReceiptRead {
 			next = "◉ (read)"
@@ -335,19 +363,21 @@ func explainOut(f frameInfo) Explanation {
 	case *dimp.DocumentCommand:
 		if c.IsQuery() {
 			e.Step = "visa query"
-			e.Station = "Verifies the signature, looks " + display.Name(c.ID) + " up and answers with the meta and visa (and the last login), " +
-				"encrypted to " + me + "; or “Document not found.”."
+			e.expectAnswer("Verifies the signature and looks "+display.Name(c.ID)+" up.",
+				"It answers with the meta and visa (and the last login), encrypted to "+me+"; or “Document not found.”.", to)
 			e.Next = me + " checks that the meta generates " + display.Name(c.ID) + "'s ID and signed the visa; " +
-				"then the messages waiting for that visa are encrypted and sent."
+				"then the messages waiting for that visa are encrypted and sent, or verified."
 		} else {
 			e.Step = "visa broadcast"
-			e.Station = "Verifies the signature, pushes it to everyone online, checks that " + display.Name(c.ID) +
-				"'s meta key signed the visa and stores it: “Document received.”."
+			e.expectAnswer("Verifies the signature, pushes it to everyone online and checks that "+display.Name(c.ID)+
+				"'s meta key signed the visa.", "It answers “Document received.” when the visa is new to it (and stores it), "+
+				"“Document not changed.” when it has this one already.", to)
 			e.Next = "Others can now encrypt message keys to " + me + "'s visa key."
 		}
 	case *dimp.LoginCommand:
 		e.Step = "login broadcast"
-		e.Station = "Verifies the signature, pushes it to everyone online, stores the login, marks the session active: “Login received.”."
+		e.expectAnswer("Verifies the signature, pushes it to everyone online, stores the login and marks the session active.",
+			"It answers “Login received.”.", to)
 		e.Next = "Who asks for " + me + "'s visa gets this login too: where " + me + " was last seen."
 	case *dimp.TextContent:
 		if rm.Receiver.Type() == dimp.Station {
@@ -357,12 +387,12 @@ func explainOut(f frameInfo) Explanation {
 			break
 		}
 		e.Step = "chat message"
-		e.Station = routedChecks(me, to, checks)
+		e.expectAnswer(routedChecks(me, to, checks), "It answers "+routed, to)
 		e.Next = deliveryNext(to)
 		e.Encrypted += attached
 	case *dimp.AppContent:
 		e.Step = "application content (" + display.AppType(c.Type) + ")"
-		e.Station = routedChecks(me, to, checks)
+		e.expectAnswer(routedChecks(me, to, checks), "It answers "+routed, to)
 		e.Next = deliveryNext(to)
 		e.Encrypted += attached
 	case *dimp.SearchCommand:
@@ -374,25 +404,101 @@ func explainOut(f frameInfo) Explanation {
 	case dimp.Command:
 		e.Step = "command"
 		if rm.Receiver.IsBroadcast() || rm.Receiver.Type() == dimp.Station {
-			e.Station = "Verifies the signature and processes the command; it answers with a receipt (or “Command not support.”)."
+			e.expectAnswer("Verifies the signature and processes the command.",
+				"It answers with a receipt (or “Command not support.”).", to)
 		} else {
-			e.Station = routedChecks(me, to, checks)
+			e.expectAnswer(routedChecks(me, to, checks), "It answers "+routed, to)
 		}
 	default:
 		e.Step = "message"
-		e.Station = routedChecks(me, to, checks)
+		e.expectAnswer(routedChecks(me, to, checks), "It answers "+routed, to)
 		e.Next = deliveryNext(to)
 	}
 	return e
 }
 
 func routedChecks(me, to, checks string) string {
-	return checks + ", and the time; it cannot decrypt it. Stores it until " + to + " acknowledges it, pushes it to " +
-		to + " and answers " + me + " “Message delivered.” (online) or “Message cached.” (offline)."
+	return checks + ", and the time; it cannot decrypt it. Stores it until " + to + " acknowledges it and pushes it to " +
+		to + "."
 }
 
 func deliveryNext(to string) string {
 	return "✓ at the station's receipt, ✓✓ when " + to + "'s client answers “Message received.”, ◉ when " + to + " reads it."
+}
+
+// Answer is a receipt that came back for a message sent: the station's
+// word on it, or the receiver's client's.
+type Answer struct {
+	From   dimp.ID
+	Text   string // the receipt's text: "Document not changed."
+	Number int    // the frame that carried it (see Numbers); 0 when unknown
+}
+
+// Answered returns the explanation of a message sent with what really
+// came back in place of what might: the station's answer ends the Station
+// part, the receiver's receipts make the Next part. An explanation that
+// expects no answer, or no answer, leaves it as it is.
+func (e Explanation) Answered(as []Answer) Explanation {
+	if e.expect == "" || len(as) == 0 {
+		return e
+	}
+	var station, peer []string
+	for _, a := range as {
+		said := "“" + display.Sanitize(a.Text, false) + "”"
+		if a.Number > 0 {
+			said += fmt.Sprintf(" (frame #%d)", a.Number)
+		}
+		if a.From.Type() == dimp.Station {
+			station = append(station, "It answered "+said+": "+stationVerdict(a.Text, "the message", e.receiver)+".")
+			continue
+		}
+		tick := "✓✓"
+		if a.Text == dimp.ReceiptRead {
+			tick = "◉ (read)"
+		}
+		peer = append(peer, display.Name(a.From)+"'s client answered "+said+": "+tick+".")
+	}
+	if len(station) > 0 {
+		e.Station = strings.TrimSuffix(e.Station, e.expect) + strings.Join(station, " ")
+	}
+	if len(peer) > 0 {
+		e.Next = strings.Join(peer, " ")
+	}
+	e.expect = ""
+	return e
+}
+
+// stationVerdict says what the station's receipt text means for the
+// message it is about, sent to receiver: what the station did, in its
+// own words' sense.
+func stationVerdict(text, about, receiver string) string {
+	switch text {
+	case dimp.ReceiptDelivered:
+		return receiver + " is online; the station stored " + about + " and pushed it to " + receiver + "'s session"
+	case dimp.ReceiptCached:
+		return receiver + " is offline; " + about + " waits in the station's store until " + receiver +
+			" comes back and acknowledges it"
+	case "Document received.":
+		return "the visa is new to the station, which checked it against the meta and stored it"
+	case "Document not changed.":
+		return "the station has this visa already; it checked it and stored nothing new"
+	case "Document not found.":
+		return "the station knows no meta or visa for that ID"
+	case "Login received.":
+		return "the station stored the login and marked the session active"
+	case "Message forwarded.":
+		return "the station pushed it to the users online"
+	}
+	if strings.HasSuffix(text, " received.") {
+		return "the station processed it"
+	}
+	return "the station refused " + about
+}
+
+// stationRefused reports whether a station's receipt text says it did not
+// take the message.
+func stationRefused(text string) bool {
+	return strings.HasPrefix(stationVerdict(text, "", ""), "the station refused")
 }
 
 // explainIn explains a frame the pane's user receives.
@@ -402,40 +508,58 @@ func explainIn(f frameInfo) Explanation {
 	me := display.Name(f.Me)
 	from := f.name(rm.Sender)
 	fromStation := rm.Sender.Type() == dimp.Station
-	e := Explanation{Signed: "Yes: by " + f.Know.signKey(rm.Sender, from) + "."}
-	switch {
-	case l.VerifyErr != nil:
-		e.Signed += " ✗ It does not verify: " + display.Sanitize(l.VerifyErr.Error(), false) + ". " + me + " drops the message."
-	case l.Verified && rm.Meta != nil:
-		e.Signed += " Checked with the meta and visa attached (the meta must generate the sender's ID)."
-	case l.Verified:
-		e.Signed += " ✓ Verified."
-	}
-	if rm.SecureMessage.IsBroadcast() {
-		e.Encrypted = fmt.Sprintf("No: a broadcast to %s, readable by anyone.", rm.Receiver)
-	} else {
-		e.Encrypted = "Yes: the message key to " + f.Know.encryptKey(f.Me, me) + "; " + me + " opens it, then the content (AES-256-CBC)."
-		if len(rm.SecureMessage.Keys) == 0 {
-			e.Encrypted = "Yes, with the AES-256-CBC message key " + from + " sent " + me + " before (this message carries none)."
-		}
-		if l.OpenErr != nil {
-			e.Encrypted += " ✗ Not opened: " + display.Sanitize(l.OpenErr.Error(), false) + "."
-		}
-	}
+	broadcast := rm.SecureMessage.IsBroadcast()
+	e := Explanation{Signed: f.signedIn(), Encrypted: f.encryptedIn()}
 	var content dimp.Content
 	if l.Instant != nil {
 		content = l.Instant.Content
+	} else if broadcast {
+		content = peekBroadcast(rm) // in the clear, whether verified or not
+	}
+	// A broadcast is labelled as one: the station pushed it to this user
+	// as to everyone online. A message forwarded inside another did not
+	// come by itself.
+	to := me
+	switch {
+	case l.Forwarded:
+		to = f.name(rm.Receiver) + ", inside the station's forward content to " + me
+	case broadcast:
+		to = f.name(rm.Receiver) + ", pushed to " + me
+	}
+	e.Title = f.title(rm.Sender) + " → " + to
+	ack := " " + me + " ACKs the frame."
+	if l.Forwarded {
+		ack = " Not ACKed: it came inside the station's frame."
+	}
+	if errors.Is(l.OpenErr, client.ErrDuplicate) {
+		if content != nil {
+			e.Title += ": " + display.ContentTitle(content)
+		}
+		e.Step = "duplicate"
+		e.Signed += " Not checked: a duplicate is known by its signature and dropped first."
+		e.Next = "A copy with the same signature came before: " + me + " drops this one." + ack
+		return e
+	}
+	if l.Instant == nil && !f.Held {
+		// Processed and not opened: Signed or Encrypted says why.
+		e.Step = "message"
+		if l.VerifyErr != nil || l.OpenErr != nil {
+			e.Next = "Not acknowledged: the station keeps its copy and offers it again after " + me + "'s next handshake."
+		}
+		return e
 	}
 	if content == nil {
-		e.Title = f.title(rm.Sender) + " → " + me
+		// Held, and not readable before it is processed.
 		e.Step = "message"
-		if f.Held {
+		switch {
+		case f.keyAsked():
+			e.Next = "Released, " + me + " asks the station for " + from + "'s meta and visa (a documents query); the message waits for them."
+		default:
 			e.Next = "Released, " + me + " processes it: verify, decrypt, act."
 		}
 		return e
 	}
-	e.Title = f.title(rm.Sender) + " → " + me + ": " + display.ContentTitle(content)
-	ack := " " + me + " ACKs the frame."
+	e.Title += ": " + display.ContentTitle(content)
 	switch c := content.(type) {
 	case *dimp.HandshakeCommand:
 		switch c.Title {
@@ -476,13 +600,23 @@ func explainIn(f frameInfo) Explanation {
 			e.Step = "visa query"
 			break
 		}
-		e.Station = "Found " + display.Name(c.ID) + " in its registry (or forwards " + display.Name(c.ID) + "'s broadcast)."
-		e.Next = me + " checks that the meta generates " + display.Name(c.ID) + "'s ID and signed the visa; " +
-			"messages to " + display.Name(c.ID) + " can now be encrypted." + ack
+		who := display.Name(c.ID)
+		if broadcast {
+			e.Step = "visa broadcast"
+			e.Station = "Pushed " + who + "'s visa broadcast to " + me + ", as to everyone online."
+		} else {
+			e.Station = "Found " + who + " in its registry: its answer to " + me + "'s visa query."
+		}
+		e.Next = me + " checks that the meta generates " + who + "'s ID and signed the visa: " + who +
+			"'s messages can be verified, and messages to " + who + " encrypted." + ack
+	case *dimp.LoginCommand:
+		e.Step = "login broadcast"
+		e.Station = "Pushed " + display.Name(c.ID) + "'s login broadcast to " + me + ", as to everyone online."
+		e.Next = me + " notes where " + display.Name(c.ID) + " was last seen; a command gets no receipt." + ack
 	case *dimp.ForwardContent:
 		e.Step = "forwarded login"
 		e.Station = "Appended the user's last login to a documents answer, as dimchat's station does; the login inside is signed by that user."
-		e.Next = me + " verifies the message inside with its sender's key." + ack
+		e.Next = me + " verifies the message inside with its sender's key." + ack + " The messages inside are not ACKed: the station sent only this one."
 	case *dimp.TextContent:
 		if fromStation {
 			e.Step = "answer from the station"
@@ -508,7 +642,86 @@ func explainIn(f frameInfo) Explanation {
 		e.Step = "message"
 		e.Station = forwardedNote(from, me)
 	}
+	if f.Held {
+		// Not processed yet: what the client will do, in its order.
+		first := "Released, " + me + " verifies and opens it"
+		if f.keyAsked() {
+			first = "Released, " + me + " asks the station for " + from + "'s meta and visa, then verifies and opens it"
+		}
+		e.Next = strings.TrimSpace(first + ". " + e.Next)
+	}
 	return e
+}
+
+// keyAsked reports whether the sender's key was (or, held, will be) asked
+// for: the client did not know it when the frame came.
+func (f frameInfo) keyAsked() bool {
+	l := f.Layers
+	return l.KeyAsked || errors.Is(l.VerifyErr, client.ErrUnknownPeer)
+}
+
+// signedIn explains the signature of a frame received: what the client
+// did with it, or for a held frame what it will do.
+func (f frameInfo) signedIn() string {
+	l := f.Layers
+	rm := l.Reliable
+	me := display.Name(f.Me)
+	from := f.name(rm.Sender)
+	s := "Yes: by " + f.Know.signKey(rm.Sender, from) + "."
+	switch {
+	case f.Held && f.keyAsked():
+		return s + " Not checked yet: " + me + " does not know " + from + "'s key yet. Released, " + me +
+			" asks the station for " + from + "'s meta and visa and verifies the signature once it has them."
+	case f.Held && l.VerifyErr != nil:
+		return s + " Not checked yet, and a look ahead says it will not verify: " +
+			display.Sanitize(l.VerifyErr.Error(), false) + ". Released, " + me + " drops it."
+	case f.Held && rm.Meta != nil:
+		return s + " Not checked yet: released, " + me + " checks it with the meta and visa attached (the meta must generate the sender's ID)."
+	case f.Held:
+		return s + " Not checked yet: released, " + me + " verifies it with that key."
+	case l.VerifyErr != nil:
+		return s + " ✗ It does not verify: " + display.Sanitize(l.VerifyErr.Error(), false) + ". " + me + " drops the message."
+	case l.Verified && l.KeyAsked:
+		return s + " " + me + " did not know " + from + "'s key when it came: " + me + " asked the station for " + from +
+			"'s meta and visa, and verified the signature with them once they came. ✓ Verified."
+	case l.Verified && rm.Meta != nil:
+		return s + " Checked with the meta and visa attached (the meta must generate the sender's ID)."
+	case l.Verified:
+		return s + " ✓ Verified."
+	}
+	return s
+}
+
+// encryptedIn explains the secure layer of a frame received.
+func (f frameInfo) encryptedIn() string {
+	l := f.Layers
+	rm := l.Reliable
+	me := display.Name(f.Me)
+	if rm.SecureMessage.IsBroadcast() {
+		return fmt.Sprintf("No: a broadcast to %s, readable by anyone.", rm.Receiver)
+	}
+	s := "Yes: the message key to " + f.Know.encryptKey(f.Me, me) + "; " + me + " opens it, then the content (AES-256-CBC)."
+	if len(rm.SecureMessage.Keys) == 0 {
+		s = "Yes, with the AES-256-CBC message key " + f.name(rm.Sender) + " sent " + me + " before (this message carries none)."
+	}
+	switch {
+	case l.OpenErr == nil, errors.Is(l.OpenErr, client.ErrDuplicate):
+	case f.Held:
+		s += " (A look ahead could not open it yet: " + display.Sanitize(l.OpenErr.Error(), false) + ".)"
+	default:
+		s += " ✗ Not opened: " + display.Sanitize(l.OpenErr.Error(), false) + "."
+	}
+	return s
+}
+
+// peekBroadcast reads the content of a broadcast, which is in the clear,
+// before its signature is checked; nil when it does not read.
+func peekBroadcast(rm *dimp.ReliableMessage) dimp.Content {
+	im, _, err := dimp.Decrypt(&rm.SecureMessage, rm.Receiver, nil, nil)
+	if err != nil {
+		return nil
+	}
+	return im.Content
 }
 
 func forwardedNote(from, me string) string {
@@ -520,9 +733,10 @@ func forwardedNote(from, me string) string {
 // message, or a peer's.
 func explainReceipt(f frameInfo, rm *dimp.ReliableMessage, r *dimp.ReceiptCommand, fromStation bool) (station, next string) {
 	me := display.Name(f.Me)
-	about := "the message"
+	about, receiver := "the message", "the receiver"
 	if r.Origin != nil && !r.Origin.Receiver.IsZero() {
-		about = me + "'s message to " + f.name(r.Origin.Receiver)
+		receiver = f.name(r.Origin.Receiver)
+		about = me + "'s message to " + receiver
 	}
 	if !fromStation {
 		from := f.name(rm.Sender)
@@ -532,6 +746,27 @@ func explainReceipt(f frameInfo, rm *dimp.ReliableMessage, r *dimp.ReceiptComman
 		}
 		return station, from + "'s client received " + about + ": ✓✓."
 	}
+	said := "“" + display.Sanitize(r.Text, false) + "”"
+	if !stationRefused(r.Text) {
+		station = "Says " + said + ": " + stationVerdict(r.Text, about, receiver) + "."
+	}
+	switch r.Text {
+	case dimp.ReceiptDelivered:
+		if r.Origin != nil && originCommand(r.Origin) {
+			// A receipt (or another command) gets no receipt back.
+			return station, "Nothing more: a client sends no receipt for a receipt or a command."
+		}
+		return station, "✓ at the station; ✓✓ when " + receiver + "'s client answers."
+	case dimp.ReceiptCached:
+		return station, "✓ at the station; the message is delivered at " + receiver + "'s next handshake."
+	case "Document received.", "Document not changed.":
+		return station, "Nothing: others can fetch the visa."
+	case "Document not found.":
+		return station, "What waits for that visa fails: nothing can be encrypted to, or verified from, an unknown user."
+	}
+	if !stationRefused(r.Text) {
+		return station, "Nothing."
+	}
 	var errText string
 	if r.Extra != nil {
 		var s string
@@ -539,22 +774,13 @@ func explainReceipt(f frameInfo, rm *dimp.ReliableMessage, r *dimp.ReceiptComman
 			errText = " (" + display.Sanitize(s, false) + ")"
 		}
 	}
-	switch r.Text {
-	case dimp.ReceiptDelivered:
-		return "Stored " + about + " and pushed it to the receiver's session.", "✓ at the station; ✓✓ when the receiver's client answers."
-	case dimp.ReceiptCached:
-		return "The receiver is offline: " + about + " waits in the station's store until the receiver comes back and acknowledges it.",
-			"✓ at the station; the message is delivered at the receiver's next handshake."
-	case "Document received.", "Document not changed.":
-		return "Checked the visa's signature against the meta and stored it.", "Nothing: others can fetch the visa."
-	case "Login received.":
-		return "Stored the login and marked the session active.", "Nothing."
-	case "Message forwarded.":
-		return "Pushed the broadcast to the users online.", "Nothing."
-	}
-	if strings.HasSuffix(r.Text, " received.") || strings.HasSuffix(r.Text, " not found.") {
-		return "Processed the command: " + display.Sanitize(r.Text, false), "Nothing."
-	}
-	return "Refused " + about + ": “" + display.Sanitize(r.Text, false) + "”" + errText + ".",
+	return "Refused " + about + ": " + said + errText + ".",
 		"✗ the message failed; " + me + " does not send it again by itself."
+}
+
+// originCommand reports whether a receipt is about a command (a receipt
+// among them), by the content type its origin names.
+func originCommand(o *dimp.Origin) bool {
+	t, err := dimp.ParseContentType(o.Type)
+	return err == nil && t == dimp.ContentCommand
 }

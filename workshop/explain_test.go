@@ -137,7 +137,7 @@ func TestExplainChat(t *testing.T) {
 	rrm, _ := w.Seal(w.StationP, w.Alice.ID, w.Alice.Profile(), delivered, false)
 	wants(t, "delivered", explainFrame(inFrame(w, rrm, w.Station.Profile())), map[string][]string{
 		"step":    {"receipt"},
-		"station": {"pushed it to the receiver's session", "alice's message to bob"},
+		"station": {"“Message delivered.”", "bob is online", "pushed it to bob's session", "alice's message to bob"},
 		"next":    {"✓ at the station", "ACKs the frame"},
 	})
 	refused := dimp.NewReceipt("Signature not verified.", dimp.OriginOf(rm, 0))

@@ -131,6 +131,7 @@ func (r *Replay) Finished() <-chan struct{} { return r.finished }
 func (r *Replay) Run(ctx context.Context) error {
 	defer close(r.finished)
 	var prev time.Time
+	last := 0 // the last frame number played
 	for i, rec := range r.t.Records {
 		b := r.backends[rec.Pane]
 		if b == nil {
@@ -154,9 +155,19 @@ func (r *Replay) Run(ctx context.Context) error {
 		if err != nil {
 			continue // a record this version cannot show
 		}
+		if f, ok := ev.(client.FrameEvent); ok {
+			// The frame keeps the number it had in the session; a
+			// transcript that has none is numbered in its order.
+			if f.Number == 0 {
+				f.Number = last + 1
+			}
+			last = max(last, f.Number)
+			ev = f
+		}
 		if f, ok := ev.(client.FrameEvent); ok && r.holds(f.Kind) {
 			seq := uint64(i + 1)
-			if err := b.emit(ctx, client.HeldEvent{Time: f.Time, Seq: seq, Dir: f.Dir, Raw: f.Raw, Kind: f.Kind, Layers: f.Layers}); err != nil {
+			if err := b.emit(ctx, client.HeldEvent{Time: f.Time, Seq: seq, Dir: f.Dir, Raw: f.Raw, Kind: f.Kind, Layers: f.Layers,
+				Number: f.Number}); err != nil {
 				return err
 			}
 			if err := r.waitRelease(ctx); err != nil {

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strings"
 	"time"
 
@@ -26,12 +25,14 @@ const TranscriptVersion = 1
 // pane's client, or the header. Event says which fields are set:
 //
 //   - "transcript": the header, first line: Version, Panes;
-//   - "frame": a frame in or out: Dir, Kind, Raw (the frame as it
-//     travelled: a JSON object for a message, a JSON string for PING, PONG
-//     and ACK), and what the client could open of it: Verified, Instant
-//     (the content in the clear), Errors. A frame longer than 16 KB is
-//     kept by its head: Raw is the frame with its long strings cut (or its
-//     first bytes, as a string), Size and SHA256 the whole frame's;
+//   - "frame": a frame in or out: Number (its number in the session, the
+//     one every pane and the replay show; see Numbers), Dir, Kind, Raw (the
+//     frame as it travelled: a JSON object for a message, a JSON string for
+//     PING, PONG and ACK), and what the client could open of it: Verified,
+//     KeyAsked, Forwarded, Instant (the content in the clear), Errors. A frame longer
+//     than 16 KB is kept by its head: Raw is the frame with its long
+//     strings cut (or its first bytes, as a string), Size and SHA256 the
+//     whole frame's;
 //   - "status": the connection and handshake state (Status);
 //   - "sent", "message": a message the user sent or received (ID, Message);
 //   - "delivery": how far a sent message got (ID, State, Detail);
@@ -51,10 +52,13 @@ type Record struct {
 	Panes   []TranscriptPane `json:"panes,omitempty"`
 
 	// Frames.
+	Number      int             `json:"number,omitempty"`
 	Dir         string          `json:"dir,omitempty"`
 	Kind        string          `json:"kind,omitempty"`
 	Raw         json.RawMessage `json:"raw,omitempty"`
 	Verified    bool            `json:"verified,omitempty"`
+	KeyAsked    bool            `json:"key_asked,omitempty"`
+	Forwarded   bool            `json:"forwarded,omitempty"`
 	Instant     json.RawMessage `json:"instant,omitempty"`
 	ParseError  string          `json:"parse_error,omitempty"`
 	VerifyError string          `json:"verify_error,omitempty"`
@@ -124,16 +128,29 @@ const (
 )
 
 // Recorder keeps the transcript of a workshop session: every event of
-// every pane, and for each frame its explanation as it went by (for the
-// Markdown account), within a budget of bytes. It is not safe for
-// concurrent use: the UI records from its own goroutine, and Snapshot
-// copies what to write out of it.
+// every pane, in the order the UI handled them (the order frames are
+// numbered in), and for each frame its explanation as it went by (for the
+// Markdown account), within a budget of bytes. It also notes which frame
+// answered which message sent (a receipt names the message by its
+// signature), so that the account says what the station really answered.
+// It is not safe for concurrent use: the UI records from its own
+// goroutine, and Snapshot copies what to write out of it.
 type Recorder struct {
 	entries  []recEntry
 	panes    []TranscriptPane
 	cut      int // records dropped to stay under maxRecords and maxBytes
 	bytes    int // the cost of entries
 	maxBytes int
+
+	sent    map[sentKey]int  // the number of each message sent, by pane and signature
+	answers map[int][]Answer // the receipts for a message sent, by its number
+}
+
+// sentKey names a message sent as its receipts do: by its signature, in
+// the pane that sent it.
+type sentKey struct {
+	pane int
+	sig  string
 }
 
 type recEntry struct {
@@ -143,7 +160,9 @@ type recEntry struct {
 }
 
 // NewRecorder returns an empty Recorder.
-func NewRecorder() *Recorder { return &Recorder{maxBytes: transcriptBytes} }
+func NewRecorder() *Recorder {
+	return &Recorder{maxBytes: transcriptBytes, sent: map[sentKey]int{}, answers: map[int][]Answer{}}
+}
 
 // measure is about what an entry holds: its texts and raw JSON, and the
 // structures around them.
@@ -185,6 +204,51 @@ func (r *Recorder) add(e recEntry) {
 		}
 		r.entries = append(r.entries[:0:0], r.entries[n:]...)
 		r.cut += n
+		r.forgetAnswers()
+	}
+}
+
+// forgetAnswers forgets the messages sent and their answers whose frames
+// are no longer kept.
+func (r *Recorder) forgetAnswers() {
+	kept := map[int]bool{}
+	for _, e := range r.entries {
+		if e.rec.Number > 0 {
+			kept[e.rec.Number] = true
+		}
+	}
+	for k, n := range r.sent {
+		if !kept[n] {
+			delete(r.sent, k)
+		}
+	}
+	for n := range r.answers {
+		if !kept[n] {
+			delete(r.answers, n)
+		}
+	}
+}
+
+// noteAnswers notes the messages a pane sends, and the receipts that
+// answer them.
+func (r *Recorder) noteAnswers(pane int, ev client.FrameEvent) {
+	l := ev.Layers
+	if ev.Number == 0 || l == nil || l.Reliable == nil {
+		return
+	}
+	if ev.Dir == client.Out {
+		r.sent[sentKey{pane, l.Reliable.SignatureText()}] = ev.Number
+		return
+	}
+	if l.Instant == nil || !l.Verified {
+		return
+	}
+	rc, ok := l.Instant.Content.(*dimp.ReceiptCommand)
+	if !ok || rc.Origin == nil || rc.Origin.Signature == "" {
+		return
+	}
+	if n, ok := r.sent[sentKey{pane, rc.Origin.Signature}]; ok {
+		r.answers[n] = append(r.answers[n], Answer{From: l.Reliable.Sender, Text: rc.Text, Number: ev.Number})
 	}
 }
 
@@ -212,8 +276,10 @@ func (r *Recorder) Observe(pane int, v Viewpoint, ev client.Event) {
 		if ev.Cut != nil {
 			rec.Size, rec.SHA256 = ev.Cut.Size, hex.EncodeToString(ev.Cut.SHA256[:])
 		}
+		rec.Number = ev.Number
 		e := v.Explain(Frame{Dir: ev.Dir, Raw: ev.Raw, Kind: ev.Kind, Layers: ev.Layers})
 		expl = &e
+		r.noteAnswers(pane, ev)
 	case client.StatusEvent:
 		rec.Time, rec.Event = ev.Time, "status"
 		rec.Status = statusRecord(ev.Status)
@@ -261,7 +327,7 @@ func fillFrame(rec *Record, dir client.Direction, raw []byte, kind client.FrameK
 	if l == nil {
 		return
 	}
-	rec.Verified = l.Verified
+	rec.Verified, rec.KeyAsked, rec.Forwarded = l.Verified, l.KeyAsked, l.Forwarded
 	if l.Instant != nil {
 		rec.Instant = marshalInstant(l.Instant)
 	}
@@ -317,15 +383,20 @@ type Recording struct {
 	entries []recEntry
 	panes   []TranscriptPane
 	cut     int
+	answers map[int][]Answer
 }
 
-// Snapshot copies the entries in the order they happened: each pane's
-// events come in order, but the panes' events reach the UI interleaved a
-// little out of time.
+// Snapshot copies the entries in the order the UI handled them, which is
+// the order their frames were numbered in: two panes' events may come a
+// little out of time with each other, but frame 12 comes after frame 11
+// (a held frame, numbered when it was held, comes when it was processed).
 func (r *Recorder) Snapshot() *Recording {
-	entries := append([]recEntry(nil), r.entries...)
-	sort.SliceStable(entries, func(i, j int) bool { return entries[i].rec.Time.Before(entries[j].rec.Time) })
-	return &Recording{entries: entries, panes: append([]TranscriptPane(nil), r.panes...), cut: r.cut}
+	answers := make(map[int][]Answer, len(r.answers))
+	for n, as := range r.answers {
+		answers[n] = append([]Answer(nil), as...)
+	}
+	return &Recording{entries: append([]recEntry(nil), r.entries...), panes: append([]TranscriptPane(nil), r.panes...),
+		cut: r.cut, answers: answers}
 }
 
 // Frames counts the frames recorded.
@@ -391,8 +462,11 @@ func (t *Recording) writeMarkdown(w *bytes.Buffer, jsonl string) {
 	}
 	fmt.Fprintf(w, "# dimtui transcript\n\n")
 	if len(t.entries) > 0 {
-		first, last := t.entries[0].rec.Time.UTC(), t.entries[len(t.entries)-1].rec.Time.UTC()
-		fmt.Fprintf(w, "Recorded %s to %s UTC", first.Format("2006-01-02 15:04:05"), last.Format("15:04:05"))
+		first, last := t.entries[0].rec.Time, t.entries[0].rec.Time
+		for _, e := range t.entries {
+			first, last = minTime(first, e.rec.Time), maxTime(last, e.rec.Time)
+		}
+		fmt.Fprintf(w, "Recorded %s to %s UTC", first.UTC().Format("2006-01-02 15:04:05"), last.UTC().Format("15:04:05"))
 	} else {
 		fmt.Fprintf(w, "Nothing recorded")
 	}
@@ -401,7 +475,9 @@ func (t *Recording) writeMarkdown(w *bytes.Buffer, jsonl string) {
 		fmt.Fprintf(w, "The oldest %d events were left out to keep the transcript in memory bounded.\n\n", t.cut)
 	}
 	fmt.Fprintf(w, "Every DIM message is explained as it went by: what is signed, what is encrypted and to whom, "+
-		"what the station checks, what comes next. `%s` has every frame in full; `dimtui replay %s` plays it back.\n\n",
+		"what the station checks and answered, what comes next. Frames are numbered in the order the program showed "+
+		"them, across all clients, as its inspectors and step-through panel numbered them. "+
+		"`%s` has every frame in full; `dimtui replay %s` plays it back with the same numbers.\n\n",
 		jsonl, jsonl)
 	n := 0
 	lastStatus := map[int]string{}
@@ -422,12 +498,15 @@ func (t *Recording) writeMarkdown(w *bytes.Buffer, jsonl string) {
 			if e.expl == nil {
 				continue
 			}
-			x := e.expl
+			n++
+			if r.Number > 0 {
+				n = r.Number
+			}
+			x := e.expl.Answered(t.answers[r.Number])
 			if len(r.Raw) > 0 && r.Raw[0] == '"' {
-				fmt.Fprintf(w, "- %s · %s (%s)\n", at, mdText(x.Title), mdText(x.Step))
+				fmt.Fprintf(w, "- %s · #%d %s (%s)\n", at, n, mdText(x.Title), mdText(x.Step))
 				continue
 			}
-			n++
 			fmt.Fprintf(w, "\n### %d. %s · %s\n\n", n, at, mdText(x.Title))
 			size := display.Size(len(r.Raw))
 			if r.Size > 0 {
@@ -601,7 +680,7 @@ func ReadTranscript(r io.Reader) (*Transcript, error) {
 func (rec Record) ClientEvent() (client.Event, error) {
 	switch rec.Event {
 	case "frame":
-		ev := client.FrameEvent{Time: rec.Time, Kind: client.FrameKind(rec.Kind)}
+		ev := client.FrameEvent{Time: rec.Time, Kind: client.FrameKind(rec.Kind), Number: rec.Number}
 		if rec.Dir == "in" {
 			ev.Dir = client.In
 		} else {
@@ -624,7 +703,7 @@ func (rec Record) ClientEvent() (client.Event, error) {
 		if ev.Kind == client.KindPing || ev.Kind == client.KindAck {
 			return ev, nil
 		}
-		l := &client.Layers{Verified: rec.Verified}
+		l := &client.Layers{Verified: rec.Verified, KeyAsked: rec.KeyAsked, Forwarded: rec.Forwarded}
 		if rm, err := dimp.ParseReliableMessage(ev.Raw); err == nil {
 			l.Reliable = rm
 		} else {
@@ -642,6 +721,9 @@ func (rec Record) ClientEvent() (client.Event, error) {
 			if e.text != "" {
 				*e.dst = errors.New(e.text)
 			}
+		}
+		if rec.OpenError == client.ErrDuplicate.Error() {
+			l.OpenErr = client.ErrDuplicate // not a failure: the explanations tell it apart
 		}
 		ev.Layers = l
 		return ev, nil
@@ -734,4 +816,18 @@ func parseDelivery(s string) (client.Delivery, bool) {
 		}
 	}
 	return 0, false
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
