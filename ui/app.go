@@ -40,6 +40,7 @@ type App struct {
 	// frames numbers the frames of every pane, one number per frame in the
 	// session (see workshop.Numbers); a new set of panes starts again at 1.
 	frames *workshop.Numbers
+	events *eventQueue // every pane's events, in the order they came
 }
 
 // AppOption changes how an App starts.
@@ -73,7 +74,7 @@ type PaneSpec struct {
 // focus from one to the next.
 func NewSplit(specs []PaneSpec, opts ...AppOption) *App {
 	st := NewStyles(true)
-	a := &App{styles: &st, keys: DefaultKeyMap(), dark: true}
+	a := &App{styles: &st, keys: DefaultKeyMap(), dark: true, events: newEventQueue()}
 	for _, o := range opts {
 		o(a)
 	}
@@ -116,7 +117,7 @@ func (a *App) replacePanes(specs []PaneSpec) tea.Cmd {
 	a.resize()
 	var cmds []tea.Cmd
 	for _, p := range a.panes {
-		cmds = append(cmds, p.Init())
+		cmds = append(cmds, a.events.follow(p.opt.Context, p.id, p.b.Events()))
 	}
 	if a.ws != nil {
 		cmds = append(cmds, a.ws.init(a))
@@ -177,14 +178,15 @@ func (a *App) resize() {
 // Panes returns the panes, for a model that wraps the App.
 func (a *App) Panes() []*Pane { return a.panes }
 
-// Init asks for the background colour and starts every pane's listener.
+// Init asks for the background colour and starts listening to every
+// pane's client, in one queue.
 func (a *App) Init() tea.Cmd {
-	cmds := []tea.Cmd{}
+	cmds := []tea.Cmd{a.events.next()}
 	if !a.fixedTheme {
 		cmds = append(cmds, tea.RequestBackgroundColor)
 	}
 	for _, p := range a.panes {
-		cmds = append(cmds, p.Init())
+		cmds = append(cmds, a.events.follow(p.opt.Context, p.id, p.b.Events()))
 	}
 	if a.ws != nil {
 		cmds = append(cmds, a.ws.init(a))
@@ -249,6 +251,9 @@ func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		if a.ws != nil && a.ws.observe(a, msg) {
 			defer a.resize()
+		}
+		if msg.queued {
+			return a, tea.Batch(a.toPane(msg.Pane, msg), a.events.next())
 		}
 		return a, a.toPane(msg.Pane, msg)
 	case callDoneMsg:

@@ -106,12 +106,14 @@ type PaneID int
 // handles an EventMsg re-arms its listener unless Replayed is set: a model
 // that intercepts the frame flow (to hold frames until a presenter releases
 // them) keeps the pane listening with Pane.Listen and hands the held events
-// back later with Replayed set.
+// back later with Replayed set. An App listens for its panes itself, in
+// one queue (eventQueue), and sets Replayed on what it hands them.
 type EventMsg struct {
 	Pane     PaneID
 	Event    client.Event
 	Closed   bool // the event channel is closed: the client stopped
 	Replayed bool // do not re-arm the listener for this one
+	queued   bool // from the App's queue, which the App re-arms
 }
 
 // Listen returns a command that waits for the next event on ch and returns

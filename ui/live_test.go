@@ -102,7 +102,7 @@ func (s *liveSession) settle() {
 		select {
 		case msg := <-s.events:
 			runAll(s.t, s.app, msg)
-		case <-time.After(150 * time.Millisecond):
+		case <-time.After(80 * time.Millisecond):
 			return
 		}
 	}
@@ -153,7 +153,7 @@ func (s *liveSession) running() bool {
 	return true
 }
 
-// sentTo returns the delivery of the text the pane's user sent.
+// sentText returns the delivery of a text the pane's user sent.
 func sentText(p *Pane, text string) (client.Delivery, bool) {
 	for _, c := range p.chat.convs {
 		for _, e := range c.entries {
@@ -282,13 +282,6 @@ func TestLiveSessionNumbersAndExplanations(t *testing.T) {
 		}
 	}
 	checkExportedAnswers(t, tr, string(md))
-	if os.Getenv("LIVE_DEBUG") != "" {
-		_ = os.WriteFile("/tmp/live.md", md, 0o644)
-		_ = os.WriteFile("/tmp/live.jsonl", jl, 0o644)
-		for _, h := range s.held {
-			t.Logf("#%d %s | %s | %s | %s | %s", h.ev.Number, h.expl.Title, h.expl.Step, h.expl.Signed, h.expl.Station, h.expl.Next)
-		}
-	}
 
 	replayed := replayStepped(t, tr)
 	sameFrames(t, "the replay", replayed, live)

@@ -536,6 +536,10 @@ func explainIn(f frameInfo) Explanation {
 			e.Title += ": " + display.ContentTitle(content)
 		}
 		e.Step = "duplicate"
+		if f.Held {
+			e.Next = "Released, " + me + " finds that a copy with the same signature came before, and drops this one." + ack
+			return e
+		}
 		e.Signed += " Not checked: a duplicate is known by its signature and dropped first."
 		e.Next = "A copy with the same signature came before: " + me + " drops this one." + ack
 		return e

@@ -203,3 +203,136 @@ func TestExplainSearch(t *testing.T) {
 		"next":    {"learns them", "ACKs"},
 	})
 }
+
+// noMark checks that an explanation of a normal step says nothing is
+// wrong, and (verified false) that nothing was verified yet.
+func noMark(t *testing.T, what string, e Explanation, verified bool) {
+	t.Helper()
+	all := e.Title + e.Step + e.Signed + e.Encrypted + e.Station + e.Next
+	if strings.Contains(all, "✗") {
+		t.Errorf("%s: a normal step with ✗: %+v", what, e)
+	}
+	if !verified && strings.Contains(all, "✓") {
+		t.Errorf("%s: not processed yet, and says ✓: %+v", what, e)
+	}
+}
+
+// TestExplainFirstContact: bob's visa broadcast reaches alice, who does
+// not know bob yet. Held, the panel says what alice will do; processed,
+// what she did: asked for bob's key, then verified. A broadcast is called
+// one, never a message to alice, and nothing is an error.
+func TestExplainFirstContact(t *testing.T) {
+	w := dimptest.NewWorld(t)
+	rm, im := w.Seal(w.BobP, dimp.Everyone, nil, dimp.NewDocumentCommand(w.Bob.ID, w.Bob.Meta, []*dimp.Document{w.Bob.Visa}), false)
+	raw, _ := rm.MarshalJSON()
+	v := Viewpoint{Me: w.Alice.ID, Know: NewKnowledge()}
+
+	// Held: the look ahead could not verify it, for want of bob's key.
+	held := Frame{Dir: client.In, Raw: raw, Kind: client.KindCommand, Held: true,
+		Layers: &client.Layers{Reliable: rm, KeyAsked: true, VerifyErr: client.ErrUnknownPeer}}
+	e := v.Explain(held)
+	noMark(t, "held", e, false)
+	wants(t, "held", e, map[string][]string{
+		"title":  {"bob → everyone@everywhere, pushed to alice: documents of bob"},
+		"step":   {"visa broadcast"},
+		"signed": {"Not checked yet", "alice does not know bob's key yet", "asks the station for bob's meta and visa"},
+		"next":   {"Released, alice asks the station for bob's meta and visa"},
+	})
+
+	// Processed, once the answer to the query came.
+	v.Know.LearnProfile(w.Bob.ID, w.Bob.Meta, w.Bob.Visa)
+	done := held
+	done.Held, done.Layers = false, &client.Layers{Reliable: rm, KeyAsked: true, Verified: true, Instant: im}
+	e = v.Explain(done)
+	noMark(t, "processed", e, true)
+	wants(t, "processed", e, map[string][]string{
+		"title":   {"bob → everyone@everywhere, pushed to alice: documents of bob"},
+		"signed":  {"bob's meta key (secp256k1", "did not know bob's key when it came", "verified the signature with them", "✓ Verified"},
+		"station": {"Pushed bob's visa broadcast to alice"},
+		"next":    {"ACKs the frame"},
+	})
+
+	// The same broadcast again, forwarded inside a documents answer: a
+	// duplicate, not acknowledged by itself.
+	dup := done
+	dup.Layers = &client.Layers{Reliable: rm, Forwarded: true, OpenErr: client.ErrDuplicate}
+	e = v.Explain(dup)
+	noMark(t, "duplicate", e, false)
+	wants(t, "duplicate", e, map[string][]string{
+		"title": {"inside the station's forward content to alice: documents of bob"},
+		"step":  {"duplicate"},
+		"next":  {"came before", "Not ACKed"},
+	})
+}
+
+// TestExplainHeldIsNotVerified: a held frame from the station, which the
+// look ahead verified, is not called verified: it is not processed yet.
+func TestExplainHeldIsNotVerified(t *testing.T) {
+	w := dimptest.NewWorld(t)
+	rm, _ := w.Seal(w.StationP, w.Alice.ID, w.Alice.Profile(), dimp.NewHandshake(dimp.HandshakeOK, "k"), false)
+	f := inFrame(w, rm, w.Station.Profile())
+	f.Held = true
+	e := explainFrame(f)
+	noMark(t, "held DIM!", e, false)
+	wants(t, "held DIM!", e, map[string][]string{
+		"signed": {"Not checked yet: released, alice verifies it"},
+		"next":   {"Released, alice verifies and opens it", "Running"},
+	})
+	f.Held = false
+	wants(t, "DIM!", explainFrame(f), map[string][]string{"signed": {"✓ Verified"}})
+}
+
+// TestExplainAnswers: the station's answer to a visa is told as it came
+// ("Document not changed." is not "stored"), and a message sent is told
+// with the answers that came back, by frame number.
+func TestExplainAnswers(t *testing.T) {
+	w := dimptest.NewWorld(t)
+	rm, im := w.Seal(w.AliceP, dimp.Everyone, nil, dimp.NewDocumentCommand(w.Alice.ID, w.Alice.Meta, []*dimp.Document{w.Alice.Visa}), false)
+	f := outFrame(w, rm, im)
+	e := explainFrame(f)
+	wants(t, "visa broadcast", e, map[string][]string{
+		"step":    {"visa broadcast"},
+		"station": {"“Document received.” when the visa is new", "“Document not changed.” when it has this one"},
+	})
+	a := e.Answered([]Answer{{From: w.Station.ID, Text: "Document not changed.", Number: 21}})
+	wants(t, "visa broadcast answered", a, map[string][]string{
+		"station": {"checks that alice's meta key signed the visa", "It answered “Document not changed.” (frame #21)", "has this visa already"},
+	})
+	if strings.Contains(a.Station, "Document received.") || strings.Contains(a.Station, "stored it") {
+		t.Errorf("answered “Document not changed.”: %q", a.Station)
+	}
+	if e.Answered(nil).Station != e.Station {
+		t.Error("no answer changed the explanation")
+	}
+
+	for text, want := range map[string]string{
+		"Document not changed.": "has this visa already; it checked it and stored nothing new",
+		"Document received.":    "new to the station, which checked it against the meta and stored it",
+	} {
+		r := dimp.NewReceipt(text, dimp.OriginOf(rm, 0))
+		rrm, _ := w.Seal(w.StationP, w.Alice.ID, w.Alice.Profile(), r, false)
+		e := explainFrame(inFrame(w, rrm, w.Station.Profile()))
+		noMark(t, text, e, true)
+		wants(t, text, e, map[string][]string{"station": {"Says “" + text + "”", want}})
+	}
+
+	// A text: the station's answer, then bob's receipts.
+	rm, im = w.Seal(w.AliceP, w.Bob.ID, w.Bob.Profile(), dimp.NewText("hi bob"), false)
+	a = explainFrame(outFrame(w, rm, im)).Answered([]Answer{
+		{From: w.Station.ID, Text: dimp.ReceiptDelivered, Number: 48},
+		{From: w.Bob.ID, Text: dimp.ReceiptReceived, Number: 58},
+		{From: w.Bob.ID, Text: dimp.ReceiptRead, Number: 60},
+	})
+	wants(t, "text answered", a, map[string][]string{
+		"station": {"It answered “Message delivered.” (frame #48): bob is online"},
+		"next":    {"bob's client answered “Message received.” (frame #58): ✓✓", "“Message read.” (frame #60): ◉"},
+	})
+
+	// The station's receipt for a receipt: nothing comes after it.
+	r := dimp.NewReceipt(dimp.ReceiptReceived, nil)
+	rm, _ = w.Seal(w.AliceP, w.Bob.ID, w.Bob.Profile(), r, false)
+	rrm, _ := w.Seal(w.StationP, w.Alice.ID, w.Alice.Profile(), dimp.NewReceipt(dimp.ReceiptDelivered, dimp.OriginOf(rm, r.SN)), false)
+	wants(t, "a receipt delivered", explainFrame(inFrame(w, rrm, w.Station.Profile())), map[string][]string{
+		"next": {"no receipt for a receipt"},
+	})
+}
