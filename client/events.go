@@ -243,3 +243,10 @@ type MessageID string
 func messageID(sender dimp.ID, sn int64) MessageID {
 	return MessageID(sender.WithoutTerminal().String() + "#" + itoa(sn))
 }
+
+// MessageIDOf returns the ID the events about the message im use: its
+// sender's and its content's serial number, as in MessageEvent and
+// SentEvent. A frame's layers name their message by it.
+func MessageIDOf(im *dimp.InstantMessage) MessageID {
+	return messageID(im.Sender, im.Content.Header().SN)
+}
