@@ -74,7 +74,8 @@ type MessageKey struct {
 	// decrypted from this message's keys (in).
 	Reused bool
 	// DecryptedBy is the user's private key that decrypted the message
-	// key from keys[Entry] (in); nil when none was needed.
+	// key from keys[Entry] (in); nil when none was needed: Reused, with
+	// Entry set when keys[Entry] is the very text the kept key came from.
 	DecryptedBy *KeyUse
 	Entry       string
 	// EncryptedTo lists the keys the message key was encrypted to, one per
@@ -144,9 +145,9 @@ func openedKeys(layers *Layers, rm *dimp.ReliableMessage, p *dimp.Profile, me *d
 		return
 	}
 	mk := describeMessageKey(tr.MessageKey, rm.IV, tr.Reused)
+	mk.Entry = tr.Entry
 	if tr.Decrypter != nil {
 		mk.DecryptedBy = describeKey(me.ID, me.Meta, tr.Decrypter.PublicKey())
-		mk.Entry = tr.Entry
 	}
 	layers.MessageKey = mk
 }

@@ -475,14 +475,26 @@ func dirLabel(d client.Direction) string {
 	return "→ out"
 }
 
-// frameRow draws a frame in the list: time, direction, kind, size, summary.
+// frameRow draws a frame in the list: time, direction, kind, size,
+// summary; in a narrow inspector, without the milliseconds and the
+// direction's word, so that the summary keeps some room.
 func frameRow(st *Styles, f frameRec, w int) string {
-	dir := st.DirOut.Render("→ out")
-	if f.dir == client.In {
-		dir = st.DirIn.Render("← in ")
+	var row string
+	if w < 80 {
+		dir := st.DirOut.Render("→")
+		if f.dir == client.In {
+			dir = st.DirIn.Render("←")
+		}
+		row = st.Time.Render(f.at.Format("15:04:05")) + " " + dir + " " +
+			st.Kind.Render(display.Fit(string(f.kind), 9)) + " " + st.Size.Render(fitLeft(display.Size(f.size()), 6)) + " "
+	} else {
+		dir := st.DirOut.Render("→ out")
+		if f.dir == client.In {
+			dir = st.DirIn.Render("← in ")
+		}
+		row = st.Time.Render(f.at.Format("15:04:05.000")) + " " + dir + " " +
+			st.Kind.Render(display.Fit(string(f.kind), 9)) + " " + st.Size.Render(fitLeft(display.Size(f.size()), 8)) + "  "
 	}
-	row := st.Time.Render(f.at.Format("15:04:05.000")) + " " + dir + " " +
-		st.Kind.Render(display.Fit(string(f.kind), 9)) + " " + st.Size.Render(fitLeft(display.Size(f.size()), 8)) + "  "
 	sum := f.summary
 	if f.held != 0 {
 		sum = "⏸ held · " + sum

@@ -154,6 +154,11 @@ func TestInspectorNamesTheKeys(t *testing.T) {
 		}, nil)
 	}
 
+	// Stacked, the peel in three lines comes first.
+	overview := strings.Join(strings.Split(layersText(bob, rec, 60), "\n")[:5], "\n")
+	checkHas(t, "overview", overview, []string{"Reliable  ✓ verified with alice's meta key · RSA-1024",
+		"Secure    AES-256-CBC key, decrypted with my visa", "Instant   “Hello, Bob!"}, nil)
+
 	// alice's meta key on secp256k1, as dimtui makes them.
 	ecc := rec
 	l := *fr.Layers

@@ -64,7 +64,10 @@ func renderLayers(st *Styles, me dimp.ID, f frameRec, w int, full bool) []string
 		}
 		return out
 	}
-	out := reliableLayer(st, me, f, w, full)
+	// Stacked, the layers run long (a first contact carries a meta and a
+	// visa): the peel in three lines comes first.
+	out := peelOverview(st, me, f, w)
+	out = append(out, reliableLayer(st, me, f, w, full)...)
 	out = append(out, "")
 	out = append(out, secureLayer(st, me, f, w, full)...)
 	out = append(out, "")
@@ -126,6 +129,72 @@ func reliableLayer(st *Styles, me dimp.ID, f frameRec, w int, full bool) []strin
 		out = append(out, noteLines(st, "meta and visa attached: first contact", w)...)
 	}
 	return append(out, prettyJSON(st, f.raw, w, full)...)
+}
+
+// peelOverview says in a line per layer what opened it: the key the
+// signature verified with, the message key and the key that decrypted it,
+// the content. It is empty for a frame that is not a DIM message.
+func peelOverview(st *Styles, me dimp.ID, f frameRec, w int) []string {
+	l := f.layers
+	if l.Reliable == nil {
+		return nil
+	}
+	brief := func(k *client.KeyUse) string { return keyOwner(me, k) + " " + string(k.Role) + " key · " + k.Kind() }
+	var rel, sec, ins string
+	switch {
+	case f.unprocessed():
+		rel, sec, ins = "⏸ not processed yet", "not decrypted yet", "not opened yet"
+	case f.dir == client.Out && l.Signer != nil:
+		rel = "✓ signed with " + brief(l.Signer)
+	case l.Verified && l.Signer != nil:
+		rel = "✓ verified with " + brief(l.Signer)
+	case l.Verified || f.dir == client.Out:
+		rel = "✓ signed"
+	case l.VerifyErr != nil:
+		rel = "✗ not verified"
+	default:
+		rel = "not checked yet"
+	}
+	if mk := l.MessageKey; mk != nil && !f.unprocessed() {
+		switch {
+		case mk.Algorithm == crypto.AlgPlain:
+			sec = "plain: a broadcast is not encrypted"
+		case mk.DecryptedBy != nil:
+			sec = mk.Algorithm + " key, decrypted with " + brief(mk.DecryptedBy)
+		case len(mk.EncryptedTo) > 0:
+			sec = mk.Algorithm + " key, encrypted to " + brief(&mk.EncryptedTo[0].Key)
+			if n := len(mk.EncryptedTo); n > 1 {
+				sec += fmt.Sprintf(" and %d more", n-1)
+			}
+		case mk.Reused:
+			sec = mk.Algorithm + " key, kept from an earlier message"
+		default:
+			sec = mk.Algorithm + " key"
+		}
+	} else if sec == "" && l.OpenErr != nil {
+		sec = "✗ not decrypted"
+	}
+	if ins == "" {
+		ins = "not opened"
+		if l.Instant != nil && l.Instant.Content != nil {
+			ins = contentLabel(l.Instant.Content)
+		}
+	}
+	var out []string
+	for _, row := range [][2]string{{"Reliable", rel}, {"Secure", sec}, {"Instant", ins}} {
+		if row[1] == "" {
+			continue
+		}
+		// " Reliable " then the text, wrapped under itself.
+		for i, part := range display.Wrap(display.Sanitize(row[1], false), max(w-10, 8)) {
+			head := strings.Repeat(" ", 10)
+			if i == 0 {
+				head = " " + st.LayerTitle.Render(fmt.Sprintf("%-8s", row[0])) + " "
+			}
+			out = append(out, head+part)
+		}
+	}
+	return append(out, "")
 }
 
 // keyOwner names whose key it is: "my", "alice's".
