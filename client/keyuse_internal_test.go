@@ -27,7 +27,7 @@ func frameEvents(evs []Event) []FrameEvent {
 func TestLayersNameTheKeys(t *testing.T) {
 	l, alice := newTestLoop(t, newTestID(t, dimp.Station, "station"), 64)
 	bob := newTestUser(t, "bob")
-	l.peers[key(bob.ID)] = bob.Profile()
+	l.peers[IDKey(bob.ID)] = bob.Profile()
 
 	im := dimp.NewInstantMessage(bob.ID, alice.ID, dimp.NewText("hello alice"))
 	rm, sealed, err := dimp.NewPacker(bob).SealTraced(im, []*dimp.Profile{alice.Profile()}, dimp.SealOptions{})

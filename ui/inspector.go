@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -396,9 +395,9 @@ func (in *inspector) update(msg tea.Msg) {
 // control frames are hidden.
 func (in *inspector) title() string {
 	if !in.hideControl {
-		return "Inspector · " + plural(len(in.frames), "frame")
+		return "Inspector · " + display.Plural(len(in.frames), "frame")
 	}
-	return fmt.Sprintf("Inspector · %d of %s · control frames hidden", len(in.rows), plural(len(in.frames), "frame"))
+	return fmt.Sprintf("Inspector · %d of %s · control frames hidden", len(in.rows), display.Plural(len(in.frames), "frame"))
 }
 
 // view draws the inspector in its w×h cells.
@@ -546,22 +545,7 @@ func contentLabel(c dimp.Content) string {
 	case *dimp.AppContent:
 		return display.Sanitize(c.App+"/"+c.Mod+"/"+c.Act, false)
 	case dimp.Command:
-		return "command " + display.Sanitize(commandName(c), false)
+		return "command " + display.Sanitize(display.CommandName(c), false)
 	}
 	return c.Header().Type.String()
-}
-
-// commandName reads a command's name from its JSON.
-func commandName(c dimp.Content) string {
-	var v struct {
-		Command string `json:"command"`
-		Cmd     string `json:"cmd"`
-	}
-	if err := json.Unmarshal(dimp.MarshalContent(c), &v); err != nil {
-		return "?"
-	}
-	if v.Command != "" {
-		return v.Command
-	}
-	return v.Cmd
 }

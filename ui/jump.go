@@ -54,7 +54,7 @@ func (p *Pane) frameToMessage() tea.Cmd {
 	if f.dir == client.Out {
 		peer = im.Receiver
 	}
-	c := p.chat.convs[idKey(peer)]
+	c := p.chat.convs[client.IDKey(peer)]
 	i := -1
 	if c != nil {
 		i = c.indexOf(f.msg)
