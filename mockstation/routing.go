@@ -75,13 +75,6 @@ func (c *conn) badPackage(raw []byte, err error) error {
 	return c.answerTo(user, prof, r, false)
 }
 
-// session returns the handshaken user and its profile; zero before DIM!.
-func (c *conn) session() (dimp.ID, *dimp.Profile) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.user, c.profile
-}
-
 // handleMessage checks a parsed message and dispatches it:
 //
 //  1. after the handshake, the sender must be the handshaken user;
@@ -172,6 +165,16 @@ func (c *conn) dispatch(in *inbound, early bool) error {
 		return c.hold(in)
 	}
 	return c.route(in)
+}
+
+// maxHeld bounds the messages kept while waiting for the handshake.
+const maxHeld = 32
+
+// held is a message that arrived before the handshake, kept to be handled
+// after it.
+type held struct {
+	rm  *dimp.ReliableMessage
+	raw []byte
 }
 
 // hold keeps a message that came before the handshake, to be handled after

@@ -453,7 +453,3 @@ func (s *Server) Handler() http.Handler {
 
 // limitedKey is the key of a request's *limitedConn in its context.
 type limitedKey struct{}
-
-func isUpgrade(r *http.Request) bool {
-	return headerHasToken(r.Header, "Connection", "upgrade") && headerHasToken(r.Header, "Upgrade", "websocket")
-}

@@ -161,9 +161,9 @@ func (c *conn) releaseHeld() error {
 func (c *conn) register(user dimp.ID, p *dimp.Profile) {
 	c.handshaken()
 	p = c.srv.sharedProfile(p)
-	c.mu.Lock()
+	c.sessionMu.Lock()
 	c.user, c.profile = user, p
-	c.mu.Unlock()
+	c.sessionMu.Unlock()
 	c.srv.hub.add(user.WithoutTerminal().String(), c)
 	c.logger().Info("handshake accepted", "user", user)
 }
