@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"golang.org/x/time/rate"
 
 	"dimtui/dimp"
 )
@@ -52,7 +53,7 @@ type conn struct {
 	key    string       // the session key: 32 random bytes in hex
 
 	// Owned by the worker (one runs at a time): no lock.
-	limit     bucket
+	limit     *rate.Limiter // messages the client may send (see newMessageLimit)
 	held      []held
 	finishing bool // answering the head step: its answers go straight to the outbox
 
@@ -99,7 +100,7 @@ type conn struct {
 func (s *Server) newConn(tr transport, addr string) *conn {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &conn{srv: s, tr: tr, ctx: ctx, cancel: cancel, addr: addr, remote: remoteAddress(addr),
-		limit: newBucket(s.cfg.RateLimit, s.cfg.RateBurst)}
+		limit: newMessageLimit(s.cfg.RateLimit, s.cfg.RateBurst)}
 	c.pipeChanged.L = &c.pipeMu
 	// The reader may wait for room in the pipeline when the connection
 	// ends: wake it then (see take).

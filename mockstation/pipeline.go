@@ -206,9 +206,8 @@ func (c *conn) handleFrame(data []byte) error {
 	if data = c.srv.cfg.Faults.fromClient(c, data); data == nil {
 		return nil // lost on purpose (Config.Faults)
 	}
-	if !c.limit.take() {
-		return closeWith(websocket.StatusPolicyViolation, "rate limit exceeded: %g messages/s, burst %d",
-			c.srv.cfg.RateLimit, c.srv.cfg.RateBurst)
+	if err := c.takeMessage(); err != nil {
+		return err
 	}
 	switch classifyFrame(data) {
 	case frameNothing, frameAck:
@@ -220,9 +219,10 @@ func (c *conn) handleFrame(data []byte) error {
 	}
 	first := true
 	for line := range messageLines(data) {
-		if !first && !c.limit.take() {
-			return closeWith(websocket.StatusPolicyViolation, "rate limit exceeded: %g messages/s, burst %d",
-				c.srv.cfg.RateLimit, c.srv.cfg.RateBurst)
+		if !first {
+			if err := c.takeMessage(); err != nil {
+				return err
+			}
 		}
 		first = false
 		if err := c.handlePackage(line); err != nil {
@@ -230,6 +230,16 @@ func (c *conn) handleFrame(data []byte) error {
 		}
 	}
 	return nil
+}
+
+// takeMessage counts one message, or one frame, against the connection's
+// rate limit (see newMessageLimit); past it, the connection is closed.
+func (c *conn) takeMessage() error {
+	if c.limit.Allow() {
+		return nil
+	}
+	return closeWith(websocket.StatusPolicyViolation, "rate limit exceeded: %g messages/s, burst %d",
+		c.srv.cfg.RateLimit, c.srv.cfg.RateBurst)
 }
 
 // reply sends one of the station's own frames to this client, after the
