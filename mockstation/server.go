@@ -164,11 +164,13 @@ type Server struct {
 	ctx     context.Context // ends when the server closes; sessions watch it
 	cancel  context.CancelFunc
 
-	mu       sync.Mutex // guards closing and the sessions WaitGroup
-	closing  bool
-	sessions sync.WaitGroup
-	conns    atomic.Int64 // open WebSocket and MTP connections
-	gate     *gate        // connection limits of Serve
+	// closingMu guards closing, so that no session is added to the
+	// sessions WaitGroup once closeSessions waits for it.
+	closingMu sync.Mutex
+	closing   bool
+	sessions  sync.WaitGroup
+	conns     atomic.Int64 // open WebSocket and MTP connections
+	gate      *gate        // connection limits of Serve
 
 	ackDone   func(found bool, err error) // learns how acknowledgements went
 	closeOnce sync.Once
@@ -368,17 +370,17 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // closeSessions ends every WebSocket session and waits for them. New
 // connections are refused from then on.
 func (s *Server) closeSessions() {
-	s.mu.Lock()
+	s.closingMu.Lock()
 	s.closing = true
-	s.mu.Unlock()
+	s.closingMu.Unlock()
 	s.cancel()
 	s.sessions.Wait()
 }
 
 // track registers a session goroutine unless the server is closing.
 func (s *Server) track() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.closingMu.Lock()
+	defer s.closingMu.Unlock()
 	if s.closing {
 		return false
 	}

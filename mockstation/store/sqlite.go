@@ -106,8 +106,11 @@ type SQLite struct {
 	done       chan struct{}
 	ckDone     chan struct{}
 	closed     sync.Once
-	mu         sync.RWMutex // held for reading while sending on ops, for writing to close it
-	shut       bool
+	// shutMu guards shut: it is held for reading while a write is queued
+	// on ops or acks, and for writing to close the store, so that nothing
+	// is queued once the committer may have stopped.
+	shutMu sync.RWMutex
+	shut   bool
 }
 
 // writeOp is one queued write: run does it inside the batch's transaction,
@@ -506,10 +509,10 @@ func (s *SQLite) prepare(ctx context.Context) error {
 func (s *SQLite) Close() error {
 	var err error
 	s.closed.Do(func() {
-		s.mu.Lock()
+		s.shutMu.Lock()
 		s.shut = true
 		close(s.quit)
-		s.mu.Unlock()
+		s.shutMu.Unlock()
 		<-s.done
 		<-s.ckDone
 		err = errors.Join(s.ck.Close(), s.r.Close(), s.w.Close())
@@ -752,8 +755,8 @@ func (s *SQLite) write(ctx context.Context, fn func(ctx context.Context, tx *txn
 // submit queues fn for the committer, which calls done after the commit.
 // It waits only while the queue is full.
 func (s *SQLite) submit(ctx context.Context, fn func(ctx context.Context, tx *txn) error, done func(error)) error {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+	s.shutMu.RLock()
+	defer s.shutMu.RUnlock()
 	if s.shut {
 		return ErrClosed
 	}
@@ -889,8 +892,8 @@ func (s *SQLite) AckMessage(ctx context.Context, receiver, signature string) (bo
 
 // AckMessageAsync implements MessageStore.
 func (s *SQLite) AckMessageAsync(ctx context.Context, a Ack, done func(found bool, err error)) error {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+	s.shutMu.RLock()
+	defer s.shutMu.RUnlock()
 	if s.shut {
 		return ErrClosed
 	}
