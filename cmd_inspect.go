@@ -188,43 +188,6 @@ func matchDocumentSigner(d *dimp.Document, m *dimp.Meta) error {
 	return fmt.Errorf("%w: %w", dimp.ErrDocumentID, err)
 }
 
-// readPrivateKey reads a private key file: a key map, an identity file, or PEM text.
-func readPrivateKey(raw []byte) ([]crypto.PrivateKey, error) {
-	trimmed := bytes.TrimSpace(raw)
-	if bytes.HasPrefix(trimmed, []byte("-----BEGIN")) {
-		for _, alg := range []string{crypto.AlgRSA, crypto.AlgECC} {
-			m, _ := json.Marshal(map[string]string{"algorithm": alg, "data": string(trimmed)})
-			if k, err := crypto.ParsePrivateKey(m); err == nil {
-				return []crypto.PrivateKey{k}, nil
-			}
-		}
-		return nil, fmt.Errorf("%w: PEM holds no RSA or secp256k1 private key", crypto.ErrKeyFormat)
-	}
-	var ident struct {
-		SignKey    json.RawMessage `json:"private_key"`
-		DecryptKey json.RawMessage `json:"visa_private_key"`
-	}
-	if json.Unmarshal(raw, &ident) == nil && ident.SignKey != nil {
-		var keys []crypto.PrivateKey
-		for _, part := range []json.RawMessage{ident.DecryptKey, ident.SignKey} {
-			if part == nil {
-				continue
-			}
-			k, err := crypto.ParsePrivateKey(part)
-			if err != nil {
-				return nil, err
-			}
-			keys = append(keys, k)
-		}
-		return keys, nil
-	}
-	k, err := crypto.ParsePrivateKey(raw)
-	if err != nil {
-		return nil, err
-	}
-	return []crypto.PrivateKey{k}, nil
-}
-
 func newMsgCommand() *cobra.Command {
 	msg := &cobra.Command{Use: "msg", Short: "Open and seal messages"}
 	msg.AddCommand(newMsgOpenCommand(), newMsgSealCommand())
@@ -265,7 +228,7 @@ the instant message as JSON with long field names. Broadcasts need no key.`,
 				if err != nil {
 					return err
 				}
-				keys, err := readPrivateKey(kraw)
+				keys, err := dimp.ParsePrivateKeys(kraw)
 				if err != nil {
 					return fmt.Errorf("%s: %w", f, err)
 				}
@@ -275,7 +238,16 @@ the instant message as JSON with long field names. Broadcasts need no key.`,
 					}
 				}
 			}
-			im, err := decryptFor(sm, meText, privs)
+			var me dimp.ID
+			if meText != "" {
+				if me, err = dimp.ParseID(meText); err != nil {
+					return err
+				}
+			}
+			im, err := dimp.DecryptFor(sm, me, privs)
+			if errors.Is(err, dimp.ErrNoMember) {
+				return fmt.Errorf("%w; pass --me", err)
+			}
 			if err != nil {
 				return err
 			}
@@ -317,43 +289,6 @@ func senderProfile(cmd *cobra.Command, rm *dimp.ReliableMessage, metaFile, visaF
 	return dimp.NewProfile(rm.Sender, meta, visa)
 }
 
-// decryptFor decrypts for meText, the receiver, or the group member whose
-// key one of privs opens.
-func decryptFor(sm *dimp.SecureMessage, meText string, privs []crypto.DecryptKey) (*dimp.InstantMessage, error) {
-	var candidates []dimp.ID
-	switch {
-	case meText != "":
-		me, err := dimp.ParseID(meText)
-		if err != nil {
-			return nil, err
-		}
-		candidates = []dimp.ID{me}
-	case sm.Receiver.IsGroup() && !sm.IsBroadcast():
-		for name := range sm.Keys {
-			if id, err := dimp.ParseID(name); err == nil {
-				candidates = append(candidates, id)
-			}
-		}
-		if len(candidates) == 0 {
-			return nil, fmt.Errorf("%w: group message without member keys; pass --me", dimp.ErrNoDecryptKey)
-		}
-	default:
-		candidates = []dimp.ID{sm.Receiver}
-	}
-	var errs []error
-	for _, me := range candidates {
-		im, _, err := dimp.Decrypt(sm, me, privs, nil)
-		if err == nil {
-			return im, nil
-		}
-		errs = append(errs, err)
-	}
-	if len(errs) == 1 {
-		return nil, errs[0]
-	}
-	return nil, fmt.Errorf("%w: no member key opens it: %w", dimp.ErrDecrypt, errors.Join(errs...))
-}
-
 func newMsgSealCommand() *cobra.Command {
 	var keyFile, metaFile, visaFile string
 	var toKeys []string
@@ -381,7 +316,7 @@ encrypted and take none. --meta and --visa attach the sender's meta and visa.`,
 			if err != nil {
 				return err
 			}
-			keys, err := readPrivateKey(kraw)
+			keys, err := dimp.ParsePrivateKeys(kraw)
 			if err != nil {
 				return fmt.Errorf("%s: %w", keyFile, err)
 			}

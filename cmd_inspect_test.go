@@ -291,3 +291,23 @@ func TestIDNewAndShow(t *testing.T) {
 		t.Error("an ETH meta with an RSA key was created")
 	}
 }
+
+// A group message whose keys name no member cannot be opened without
+// --me, and msg open says to pass it.
+func TestMsgOpenGroupWithoutMemberKeys(t *testing.T) {
+	dir := t.TempDir()
+	users := testUsers(t, dir)
+	for _, p := range vectors(t, "messages.json")["pipelines"].([]any) {
+		p := p.(map[string]any)
+		if p["name"] != "group_text" {
+			continue
+		}
+		rm := p["reliable_message"].(map[string]any)
+		rm["keys"] = map[string]any{"digest": "x"}
+		msg := writeJSON(t, dir, "group.json", rm)
+		_, err := run(t, "msg", "open", msg, "--meta", users["alice"]["meta"], "--key", users["bob"]["private_key_visa"])
+		if !errors.Is(err, dimp.ErrNoDecryptKey) || !strings.HasSuffix(err.Error(), "group message without member keys; pass --me") {
+			t.Errorf("err = %v, want no member keys and a hint to pass --me", err)
+		}
+	}
+}

@@ -1,21 +1,18 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
 	"dimtui/client"
-	"dimtui/ui"
+	"dimtui/demo"
 )
 
 func newReplayCommand() *cobra.Command {
 	var (
-		step      string
-		speed     float64
-		presenter bool
+		cfg  demo.ReplayConfig
+		step string
 	)
 	cmd := &cobra.Command{
 		Use:   "replay FILE.jsonl",
@@ -27,41 +24,23 @@ explained, until you release it (f8 or Enter on an empty line; f9 all; f7 steppi
 on/off). Nothing is sent anywhere.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			f, err := os.Open(args[0])
-			if err != nil {
-				return err
-			}
-			t, err := ui.ReadTranscript(f)
-			f.Close()
-			if err != nil {
-				return fmt.Errorf("%s: %w", args[0], err)
-			}
-			mode := client.StepOff
+			cfg.Transcript = args[0]
 			if step != "" {
-				if mode, err = client.ParseStepMode(step); err != nil {
+				var err error
+				if cfg.Step, err = client.ParseStepMode(step); err != nil {
 					return fmt.Errorf("--step: %w", err)
 				}
 			}
-			if speed < 0 {
-				return fmt.Errorf("--speed %g: 0 or more", speed)
+			if cfg.Speed < 0 {
+				return fmt.Errorf("--speed %g: 0 or more", cfg.Speed)
 			}
-			ctx, cancel := context.WithCancel(cmd.Context())
-			defer cancel()
-			r := ui.NewReplay(t, ui.ReplayOptions{Speed: speed, Step: mode})
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				_ = r.Run(ctx)
-			}()
-			defer func() { cancel(); <-done }()
-			return runUI(ctx, r.Specs(ui.Options{Context: ctx}), ui.WorkshopOptions{Step: mode, Presenter: presenter,
-				Station: r, Finished: r.Finished()})
+			return demo.Replay(cmd.Context(), cfg)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&step, "step", "", "hold every frame until released: --step (all frames) or --step=messages")
 	f.Lookup("step").NoOptDefVal = "all"
-	f.Float64Var(&speed, "speed", 1, "pace: 2 plays twice as fast, 0 without waiting")
-	f.BoolVar(&presenter, "presenter", false, "start with the presenter theme")
+	f.Float64Var(&cfg.Speed, "speed", 1, "pace: 2 plays twice as fast, 0 without waiting")
+	f.BoolVar(&cfg.Presenter, "presenter", false, "start with the presenter theme")
 	return cmd
 }

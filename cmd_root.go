@@ -2,6 +2,8 @@ package main
 
 import (
 	"github.com/spf13/cobra"
+
+	"dimtui/demo"
 )
 
 // newRootCommand assembles the command tree.
@@ -15,8 +17,15 @@ a terminal chat client, the station it connects to, and tools to look inside DIM
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		// With no arguments: the demo. A station with its echo bot starts in
-		// this process and the terminal client opens, talking to the bot.
-		RunE: func(cmd *cobra.Command, args []string) error { return runDemo(cmd, args, &wf) },
+		// this process and the terminal client opens, talking to the bot,
+		// with workshop mode's keys and commands.
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := wf.config(nil)
+			if err != nil {
+				return err
+			}
+			return demo.Run(cmd.Context(), cfg)
+		},
 	}
 	wf.register(root, true)
 	root.AddCommand(newIDCommand(), newMetaCommand(), newDocCommand(), newMsgCommand(), newStationCommand(), newBenchCommand(),

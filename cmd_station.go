@@ -4,13 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
-	"runtime"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"dimtui/datadir"
 	"dimtui/mockstation"
 	"dimtui/mockstation/echobot"
 	"dimtui/mockstation/store"
@@ -54,9 +53,9 @@ Logs go to stderr. SIGINT or SIGTERM shut it down gracefully.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if dataDir == "" {
-				dir, err := defaultStationDir()
+				dir, err := datadir.StationDir()
 				if err != nil {
-					return err
+					return fmt.Errorf("no data directory: give one with --data: %w", err)
 				}
 				dataDir = dir
 			}
@@ -123,23 +122,4 @@ Logs go to stderr. SIGINT or SIGTERM shut it down gracefully.`,
 	f.BoolVarP(&verbose, "verbose", "v", false, "log every connection and message")
 	f.BoolVar(&noEcho, "no-echo", false, "do not run the echo bot")
 	return cmd
-}
-
-// defaultStationDir is dimtui/station in the user's state directory:
-// $XDG_STATE_HOME, else ~/.local/state on Unix systems, else the config
-// directory.
-func defaultStationDir() (string, error) {
-	if dir := os.Getenv("XDG_STATE_HOME"); dir != "" && filepath.IsAbs(dir) {
-		return filepath.Join(dir, "dimtui", "station"), nil
-	}
-	if runtime.GOOS != "windows" && runtime.GOOS != "darwin" && runtime.GOOS != "plan9" {
-		if home, err := os.UserHomeDir(); err == nil {
-			return filepath.Join(home, ".local", "state", "dimtui", "station"), nil
-		}
-	}
-	base, err := os.UserConfigDir()
-	if err != nil {
-		return "", fmt.Errorf("no data directory: give one with --data: %w", err)
-	}
-	return filepath.Join(base, "dimtui", "station"), nil
 }

@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,10 +15,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := newRootCommand().ExecuteContext(ctx); err != nil {
-		var quiet silentError
-		if !errors.As(err, &quiet) {
-			printError(os.Stderr, err)
-		}
+		printError(os.Stderr, err)
 		stop()
 		os.Exit(1)
 	}
@@ -31,6 +27,3 @@ func main() {
 func printError(w io.Writer, err error) {
 	fmt.Fprintln(w, "dimtui:", escapeUnsafe(err.Error()))
 }
-
-// silentError is an error already reported to the user.
-type silentError struct{ error }

@@ -39,6 +39,9 @@ var (
 	ErrNoVerifyKey = errors.New("no key to verify the sender")
 	// ErrNoDecryptKey: the message carries no key for us and none is cached.
 	ErrNoDecryptKey = errors.New("no message key for this receiver")
+	// ErrNoMember: a group message's keys name none of its members, so
+	// whom to decrypt it for must be told.
+	ErrNoMember = errors.New("group message without member keys")
 	// ErrDecrypt: the message key or data cannot be decrypted.
 	ErrDecrypt = errors.New("cannot decrypt message")
 	// ErrNoEncryptKey: the receiver has no key to encrypt to (no visa key, meta key cannot encrypt).

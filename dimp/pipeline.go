@@ -158,6 +158,42 @@ func Decrypt(sm *SecureMessage, me ID, privs []crypto.DecryptKey, cached crypto.
 	return im, pw, nil
 }
 
+// DecryptFor opens a secure message with whichever of privs opens it, for
+// me, or, when me is zero, for its receiver; a group message then opens
+// for whichever member privs hold a key of. A group message whose keys
+// name no member cannot say whom it is for: that error wraps ErrNoMember
+// (and ErrNoDecryptKey).
+func DecryptFor(sm *SecureMessage, me ID, privs []crypto.DecryptKey) (*InstantMessage, error) {
+	var candidates []ID
+	switch {
+	case !me.IsZero():
+		candidates = []ID{me}
+	case sm.Receiver.IsGroup() && !sm.IsBroadcast():
+		for name := range sm.Keys {
+			if id, err := ParseID(name); err == nil {
+				candidates = append(candidates, id)
+			}
+		}
+		if len(candidates) == 0 {
+			return nil, fmt.Errorf("%w: %w", ErrNoDecryptKey, ErrNoMember)
+		}
+	default:
+		candidates = []ID{sm.Receiver}
+	}
+	var errs []error
+	for _, member := range candidates {
+		im, _, err := Decrypt(sm, member, privs, nil)
+		if err == nil {
+			return im, nil
+		}
+		errs = append(errs, err)
+	}
+	if len(errs) == 1 {
+		return nil, errs[0]
+	}
+	return nil, fmt.Errorf("%w: no member key opens it: %w", ErrDecrypt, errors.Join(errs...))
+}
+
 // messageKey finds the key of a message: PLAIN for a broadcast, the one in
 // keys, or the cached one. When the entry for me is the very text cachedFrom
 // that the cached key was decrypted from, no private-key operation is needed.

@@ -451,3 +451,57 @@ func TestOriginKeepsTheEnvelope(t *testing.T) {
 		t.Errorf("receipt read back: %+v", r.Origin)
 	}
 }
+
+// TestDecryptFor opens a message for the member it is told, for its
+// receiver, or for whichever group member the keys at hand belong to.
+func TestDecryptFor(t *testing.T) {
+	alice := newTestUser(t, "alice", MetaMKM, mustECC(t))
+	bob := newTestUser(t, "bob", MetaMKM, mustECC(t))
+	carol := newTestUser(t, "carol", MetaMKM, mustECC(t))
+	seal := func(to ID, text *TextContent, members ...*Identity) *SecureMessage {
+		t.Helper()
+		var profiles []*Profile
+		for _, m := range members {
+			profiles = append(profiles, m.Profile())
+		}
+		rm, err := NewPacker(alice).Seal(NewInstantMessage(alice.ID, to, text), profiles, SealOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &wire(t, rm).SecureMessage
+	}
+	opens := func(what string, sm *SecureMessage, me ID, privs []crypto.DecryptKey, want string) {
+		t.Helper()
+		im, err := DecryptFor(sm, me, privs)
+		if err != nil {
+			t.Errorf("%s: %v", what, err)
+			return
+		}
+		if got := im.Content.(*TextContent).Text; got != want {
+			t.Errorf("%s: %q, want %q", what, got, want)
+		}
+	}
+
+	toBob := seal(bob.ID, NewText("hi bob"), bob)
+	opens("to the receiver", toBob, ID{}, bob.Decrypt, "hi bob")
+	opens("to the member told", toBob, bob.ID, bob.Decrypt, "hi bob")
+	if _, err := DecryptFor(toBob, ID{}, carol.Decrypt); !errors.Is(err, ErrDecrypt) {
+		t.Errorf("with carol's key: err = %v, want ErrDecrypt", err)
+	}
+
+	gmeta, _ := GenerateMeta(MetaMKM, alice.SignKey, "group-y")
+	group, _ := gmeta.GenerateID(Group, "")
+	text := NewText("hi all")
+	text.Group = group
+	toGroup := seal(group, text, bob, carol)
+	opens("to a group, with carol's key", toGroup, ID{}, carol.Decrypt, "hi all")
+	opens("to a group, for bob", toGroup, bob.ID, bob.Decrypt, "hi all")
+	if _, err := DecryptFor(toGroup, ID{}, alice.Decrypt); !errors.Is(err, ErrDecrypt) || errors.Is(err, ErrNoMember) {
+		t.Errorf("to a group, with a key of no member: err = %v, want ErrDecrypt", err)
+	}
+	noMembers := *toGroup
+	noMembers.Keys = map[string]string{"digest": "x"}
+	if _, err := DecryptFor(&noMembers, ID{}, bob.Decrypt); !errors.Is(err, ErrNoMember) || !errors.Is(err, ErrNoDecryptKey) {
+		t.Errorf("to a group whose keys name no member: err = %v, want ErrNoMember", err)
+	}
+}

@@ -1,15 +1,12 @@
 package ui
 
 import (
-	"fmt"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
-	"github.com/charmbracelet/x/ansi"
 
-	"dimtui/client"
 	"dimtui/display"
 )
 
@@ -33,7 +30,7 @@ type App struct {
 	keys       KeyMap
 	width      int
 	height     int
-	helpScroll int
+	help       *helpOverlay
 	fixedTheme bool
 	dark       bool // the terminal's background, as last known
 	title      string
@@ -76,6 +73,11 @@ func NewSplit(specs []PaneSpec, opts ...AppOption) *App {
 	for _, o := range opts {
 		o(a)
 	}
+	cmds := slashCommands()
+	if a.ws != nil {
+		cmds = append(cmds, workshopCommands()...)
+	}
+	a.help = newHelpOverlay(a.styles, a.keys, cmds)
 	a.makePanes(specs)
 	if a.ws != nil {
 		a.ws.attach(a)
@@ -91,6 +93,7 @@ func NewSplit(specs []PaneSpec, opts ...AppOption) *App {
 func (a *App) makePanes(specs []PaneSpec) {
 	a.panes, a.focused = nil, 0
 	a.keys.NextPane.SetEnabled(len(specs) > 1)
+	a.help.setKeys(a.keys)
 	var names []string
 	for _, s := range specs {
 		a.panes = append(a.panes, NewPane(a.nextID, s.Backend, s.Options, a.styles, a.keys))
@@ -152,6 +155,7 @@ func (a *App) applyTheme() {
 	for _, p := range a.panes {
 		p.SetStyles()
 	}
+	a.help.restyle()
 }
 
 // resize gives every pane its cells.
@@ -159,6 +163,7 @@ func (a *App) resize() {
 	if a.width == 0 {
 		return
 	}
+	a.help.setSize(a.width, a.height)
 	for i, r := range a.paneRects() {
 		a.panes[i].SetSize(r.w, r.h)
 	}
@@ -230,7 +235,8 @@ func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return a, nil
 	case showHelpMsg:
-		a.state, a.helpScroll = stateHelp, 0
+		a.state = stateHelp
+		a.help.open()
 		return a, nil
 	case EventMsg:
 		if a.ws != nil && a.ws.observe(a, msg) {
@@ -258,16 +264,7 @@ func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			}
 		}
 		if a.state == stateHelp {
-			switch {
-			case key.Matches(msg, a.keys.Up):
-				a.helpScroll = max(a.helpScroll-1, 0)
-			case key.Matches(msg, a.keys.Down):
-				a.helpScroll++
-			case key.Matches(msg, a.keys.PageUp):
-				a.helpScroll = max(a.helpScroll-10, 0)
-			case key.Matches(msg, a.keys.PageDown):
-				a.helpScroll += 10
-			default:
+			if a.help.update(msg) {
 				a.state = stateRunning
 			}
 			return a, nil
@@ -368,11 +365,7 @@ func (a *App) Render() string {
 		out = lipgloss.NewCompositor(layers...).Render()
 	}
 	if a.state == stateHelp {
-		cmds := slashCommands()
-		if a.ws != nil {
-			cmds = append(cmds, workshopCommands()...)
-		}
-		box := helpView(a.styles, a.keys, cmds, a.width, a.height, &a.helpScroll)
+		box := a.help.view()
 		bw, bh := lipgloss.Size(box)
 		out = clip(overlay(out, box, max((a.width-bw)/2, 0), max((a.height-bh)/2, 0)), a.width, a.height)
 	}
@@ -390,90 +383,4 @@ func blank(w, h int) string {
 		lines[i] = line
 	}
 	return strings.Join(lines, "\n")
-}
-
-// helpView draws the help overlay generated from the key map, with the
-// slash commands and the delivery ticks, in columns that fit w×h; what does
-// not fit scrolls.
-func helpView(st *Styles, keys KeyMap, commands []slashCommand, w, h int, scroll *int) string {
-	const keyW, descW = 12, 24
-	colW := keyW + 1 + descW
-	var blocks [][]string
-	for _, g := range keys.HelpGroups() {
-		b := []string{st.HelpGroup.Render(g.Title)}
-		for _, k := range g.Keys {
-			hk := k.Help()
-			b = append(b, st.HelpKey.Render(display.Fit(hk.Key, keyW))+" "+st.HelpDesc.Render(display.Truncate(hk.Desc, descW)))
-		}
-		blocks = append(blocks, b)
-	}
-	cmds := []string{st.HelpGroup.Render("Commands")}
-	for _, c := range commands {
-		name := "/" + c.Name
-		cmds = append(cmds, st.HelpKey.Render(display.Fit(name, keyW))+" "+st.HelpDesc.Render(display.Truncate(c.Desc, descW)))
-	}
-	blocks = append(blocks, cmds)
-	ticks := []string{st.HelpGroup.Render("Delivery ticks")}
-	for _, t := range []struct {
-		d    client.Delivery
-		desc string
-	}{{client.Sending, "sending"}, {client.AtStation, "at the station"}, {client.Delivered, "delivered"},
-		{client.Read, "read"}, {client.Failed, "failed"}} {
-		ticks = append(ticks, display.Fit(renderTick(st, t.d), keyW)+" "+st.HelpDesc.Render(t.desc))
-	}
-	blocks = append(blocks, ticks)
-
-	innerW := max(w-2-4, colW)
-	ncols := max(min((innerW+3)/(colW+3), 3), 1)
-	total := 0
-	for _, b := range blocks {
-		total += len(b) + 1
-	}
-	per := (total + ncols - 1) / ncols
-	cols := make([][]string, ncols)
-	c := 0
-	for _, b := range blocks {
-		if c < ncols-1 && len(cols[c]) > 0 && len(cols[c])+len(b) > per {
-			c++
-		}
-		if len(cols[c]) > 0 {
-			cols[c] = append(cols[c], "")
-		}
-		cols[c] = append(cols[c], b...)
-	}
-	rows := 0
-	for _, col := range cols {
-		rows = max(rows, len(col))
-	}
-	var lines []string
-	for i := range rows {
-		var b strings.Builder
-		for j, col := range cols {
-			if j > 0 {
-				b.WriteString("   ")
-			}
-			cell := ""
-			if i < len(col) {
-				cell = col[i]
-			}
-			b.WriteString(display.Fit(cell, colW))
-		}
-		lines = append(lines, b.String())
-	}
-	// Fit the height: title, blank, the lines, blank, footer; borders 2.
-	avail := max(h-2-4, 3)
-	*scroll = max(min(*scroll, len(lines)-avail), 0)
-	more := ""
-	if len(lines) > avail {
-		lines = lines[*scroll : *scroll+avail]
-		more = st.Footer.Render(fmt.Sprintf(" · ↑↓ scroll (%d more)", rows-avail))
-	}
-	title := st.HelpTitle.Render("dimtui — keys and commands")
-	footer := st.Footer.Render("any other key closes") + more
-	body := title + "\n\n" + strings.Join(lines, "\n") + "\n\n" + footer
-	width := 0
-	for _, l := range strings.Split(body, "\n") {
-		width = max(width, ansi.StringWidth(l))
-	}
-	return st.HelpBox.Width(min(width+6, w)).Render(body)
 }

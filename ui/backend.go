@@ -67,6 +67,12 @@ type Options struct {
 	// Title names the pane in its status bar (a user name in a split view);
 	// empty: the local user's ID name.
 	Title string
+
+	// tick makes the command that delivers fn's message after d: the
+	// footer's flash expiring, the next "who is online". tea.Tick when
+	// nil; tests put their own here, to see the timers set without
+	// waiting for them.
+	tick func(d time.Duration, fn func(time.Time) tea.Msg) tea.Cmd
 }
 
 func (o *Options) defaults() {
@@ -81,6 +87,9 @@ func (o *Options) defaults() {
 	}
 	if o.MaxFrames <= 0 {
 		o.MaxFrames = 5000
+	}
+	if o.tick == nil {
+		o.tick = tea.Tick
 	}
 }
 

@@ -59,9 +59,9 @@ func BenchmarkRender10k(b *testing.B) {
 	b.Run("scrolled-to-middle", func(b *testing.B) {
 		a := benchApp(n)
 		f := newFake(alice)
-		update(a, f, keyHome)
+		update(b, a, f, keyHome)
 		for range 2000 {
-			update(a, f, keyPgDown)
+			update(b, a, f, keyPgDown)
 		}
 		a.Render()
 		b.ResetTimer()

@@ -58,16 +58,16 @@ func TestPeerTextShowsNoBidiControls(t *testing.T) {
 			t.Errorf("%s: window title %+q", what, v.WindowTitle)
 		}
 	}
-	eachScreen(a, f, check)
-	update(a, f, keyTab)
+	eachScreen(t, a, f, check)
+	update(t, a, f, keyTab)
 	check("contacts")
 	// A second "evil" without the override: the names collide, so the form
 	// is addressed with the full ID, override and all, as the peer's ID is.
 	twin := dimp.NewID("evil", dimp.BTCAddress([]byte("twin"), byte(dimp.User)), "")
 	feed(a, client.UsersEvent{Time: testTime(8), Users: []dimp.ID{from, twin}})
-	update(a, f, keyCtrlX)
+	update(t, a, f, keyCtrlX)
 	check("form with the full ID")
-	update(a, f, keyEsc)
+	update(t, a, f, keyEsc)
 	s.State, s.Err = client.Error, errors.New("station "+station.String()+" said \u202eno")
 	feed(a, client.StatusEvent{Time: testTime(9), Status: s})
 	check("error status")

@@ -66,7 +66,7 @@ func TestLongMessageIsKeptByItsHead(t *testing.T) {
 		t.Errorf("the frame's row does not give its size: %s", row)
 	}
 
-	e := p.current.entries[len(p.current.entries)-1]
+	e := p.chat.current.entries[len(p.chat.current.entries)-1]
 	if len(e.text) > maxKeptText+100 || !strings.HasSuffix(e.text, client.NotKept(700<<10-maxKeptText)) {
 		t.Errorf("the conversation keeps %d bytes ending %q", len(e.text), e.text[len(e.text)-40:])
 	}
@@ -75,9 +75,9 @@ func TestLongMessageIsKeptByItsHead(t *testing.T) {
 	}
 
 	for _, r := range "/export big" {
-		runAll(a, tea.KeyPressMsg{Code: r, Text: string(r)})
+		runAll(t, a, tea.KeyPressMsg{Code: r, Text: string(r)})
 	}
-	runAll(a, keyEnter)
+	runAll(t, a, keyEnter)
 	raw, err := os.ReadFile(filepath.Join(dir, "big.jsonl"))
 	if err != nil {
 		t.Fatal(err)
@@ -154,10 +154,10 @@ func TestWhatThePaneKeepsIsBounded(t *testing.T) {
 	if rec.bytes > transcriptBytes || rec.cut == 0 {
 		t.Errorf("transcript: %d records cost %d bytes, budget %d, %d dropped", len(rec.entries), rec.bytes, transcriptBytes, rec.cut)
 	}
-	if p.convBytes > conversationBytes {
-		t.Errorf("conversations cost %d bytes, budget %d", p.convBytes, conversationBytes)
+	if p.chat.convBytes > conversationBytes {
+		t.Errorf("conversations cost %d bytes, budget %d", p.chat.convBytes, conversationBytes)
 	}
-	if c := p.conversation(w.bob.ID); len(c.entries) >= 3000 || len(c.entries) < 100 {
+	if c := p.chat.conversation(w.bob.ID); len(c.entries) >= 3000 || len(c.entries) < 100 {
 		t.Errorf("the conversation keeps %d entries of 3,000", len(c.entries))
 	}
 	if !strings.Contains(screenText(a), "the newest one") {
@@ -197,10 +197,10 @@ func TestForgettingKeepsTheView(t *testing.T) {
 	p.notice("handshake", false)
 	p.open(bob)
 	sum := 0
-	for _, e := range p.current.entries {
+	for _, e := range p.chat.current.entries {
 		sum += e.cost
 	}
-	if len(p.current.entries) != 2 || p.convBytes != sum {
-		t.Errorf("%d entries moved, counted %d bytes, want %d", len(p.current.entries), p.convBytes, sum)
+	if len(p.chat.current.entries) != 2 || p.chat.convBytes != sum {
+		t.Errorf("%d entries moved, counted %d bytes, want %d", len(p.chat.current.entries), p.chat.convBytes, sum)
 	}
 }

@@ -8,55 +8,27 @@ import (
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textarea"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"dimtui/dimp"
+	"dimtui/display"
 )
 
-// slashCommand is a command typed in the composer.
-type slashCommand struct {
-	Name string // without the slash
-	Args string // how to call it
-	Desc string
-	IDs  bool // its argument is an ID, completed from the contacts
-}
-
-// slashCommands lists the composer's commands, in the order help shows them.
-func slashCommands() []slashCommand {
-	return []slashCommand{
-		{"to", "NAME|ID", "talk to NAME or ID", true},
-		{"app", "[NAME|ID]", "compose app content", true},
-		{"who", "", "who is online", false},
-		{"search", "WORDS", "find users by name or ID", false},
-		{"inspect", "", "inspector on/off", false},
-		{"help", "", "keys and commands", false},
-		{"quit", "", "leave dimtui", false},
-	}
-}
-
-// workshopCommands are the commands of workshop mode (see WithWorkshop).
-func workshopCommands() []slashCommand {
-	return []slashCommand{
-		{"step", "[on|off|all|messages]", "step-through on/off", false},
-		{"next", "[N]", "release the next N frames", false},
-		{"release", "", "release every held frame", false},
-		{"drop", "[in|out]", "station drops the next message", false},
-		{"corrupt", "[in|out]", "station breaks a signature", false},
-		{"delay", "DURATION|off", "station delays my frames", false},
-		{"expire", "", "station expires my session", false},
-		{"restart", "", "restart the station", false},
-		{"export", "[FILE]", "transcript: FILE.jsonl, .md", false},
-		{"reset", "", "fresh station and identities", false},
-		{"presenter", "", "presenter theme on/off", false},
-	}
-}
-
-// composer is the input line: a textarea that grows to four lines, with
-// Tab completion of slash commands and IDs.
+// composer is the input line: a rule naming whom Enter sends to, a
+// textarea that grows to four lines, with Tab completion of slash commands
+// and IDs, and the candidates of a completion under it.
 type composer struct {
-	ta   textarea.Model
-	comp completion
-	cmds []slashCommand // what Tab completes after "/"
+	st    *Styles
+	keys  KeyMap
+	ta    textarea.Model
+	comp  completion
+	cmds  []slashCommand // what Tab completes after "/"
+	width int
+	to    string // the receiver's short ID; "" when no conversation is open
+	away  bool   // another pane of the split view has the keys
 }
 
-func newComposer(st *Styles) composer {
+func newComposer(st *Styles, keys KeyMap) composer {
 	ta := textarea.New()
 	ta.ShowLineNumbers = false
 	ta.CharLimit = 8000
@@ -84,11 +56,87 @@ func newComposer(st *Styles) composer {
 	ta.KeyMap = km
 	ta.SetStyles(st.TextArea)
 	ta.Focus()
-	return composer{ta: ta, cmds: slashCommands()}
+	return composer{st: st, keys: keys, ta: ta, cmds: slashCommands()}
 }
 
-// setStyles applies new styles (after the theme changed).
-func (c *composer) setStyles(st *Styles) { c.ta.SetStyles(st.TextArea) }
+// setStyles applies the styles, which changed.
+func (c *composer) setStyles() { c.ta.SetStyles(c.st.TextArea) }
+
+// setSize gives the composer its width; its height is what its text needs
+// (see height).
+func (c *composer) setSize(w, _ int) {
+	c.width = w
+	c.ta.SetWidth(max(w, 4))
+}
+
+// height returns how many lines the text takes and how many the
+// completion's candidates take (0 or 1); the rule above is one more.
+func (c *composer) height() (text, hints int) {
+	if cands, _ := c.hints(); len(cands) > 0 {
+		hints = 1
+	}
+	return max(c.ta.Height(), 1), hints
+}
+
+// setFocus shows the cursor in the textarea and lets it take keys.
+func (c *composer) setFocus(focused bool) {
+	if focused {
+		c.ta.Focus()
+	} else {
+		c.ta.Blur()
+	}
+}
+
+// help: the keys while composing, in the footer.
+func (c *composer) help() []key.Binding { return c.keys.ShortHelp() }
+
+// setReceiver names whom Enter sends to, in the rule and the placeholder;
+// zero when no conversation is open.
+func (c *composer) setReceiver(peer dimp.ID) {
+	if peer.IsZero() {
+		c.to = ""
+		c.ta.Placeholder = "/to NAME to start a conversation"
+		return
+	}
+	c.to = display.ShortID(peer)
+	c.ta.Placeholder = "Message " + display.Name(peer) + " — Enter sends, /help for commands"
+}
+
+// setAway says whether another pane of the split view has the keys,
+// which the rule says.
+func (c *composer) setAway(away bool) { c.away = away }
+
+// setCommands sets what Tab completes after "/".
+func (c *composer) setCommands(cmds []slashCommand) { c.cmds = cmds }
+
+// view draws the rule, the textarea and the candidates, width cells wide.
+func (c *composer) view() string {
+	st, w := c.st, c.width
+	to := "nobody: /to NAME"
+	if c.to != "" {
+		to = c.to
+	}
+	rule := st.Border.Render("── ") + st.Footer.Render("to ") + st.CurrentRow.Render(to) + " "
+	if c.away {
+		rule += st.Footer.Render("· f6 to type here ")
+	}
+	rows := []string{display.Fit(rule+st.Border.Render(strings.Repeat("─", max(w-ansi.StringWidth(rule), 0))), w)}
+	for _, line := range strings.Split(c.ta.View(), "\n") {
+		rows = append(rows, display.Fit(line, w))
+	}
+	if cands, idx := c.hints(); len(cands) > 0 {
+		var hs []string
+		for i, cand := range cands {
+			if i == idx {
+				hs = append(hs, st.HintActive.Render(cand))
+			} else {
+				hs = append(hs, st.Hint.Render(cand))
+			}
+		}
+		rows = append(rows, display.Fit("  "+strings.Join(hs, "  "), w))
+	}
+	return strings.Join(rows, "\n")
+}
 
 // value returns the text typed so far.
 func (c *composer) value() string { return c.ta.Value() }

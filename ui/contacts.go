@@ -5,8 +5,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/charmbracelet/x/ansi"
-
 	"dimtui/dimp"
 	"dimtui/display"
 )
@@ -20,13 +18,12 @@ type contact struct {
 	station bool
 }
 
-// contactList is the contacts pane: bots first, then everyone else by
-// name; the station only when it has talked to us.
+// contactList is everyone the pane knows: bots first, then everyone else
+// by name; the station only when it has talked to us. The contacts column
+// (contactsView) draws it.
 type contactList struct {
 	byKey map[string]*contact
 	rows  []*contact // sorted, rebuilt on change
-	sel   int        // keyboard selection
-	top   int
 	// unlisted: the station does not say who is online (dimchat's dimples
 	// station refuses "active users").
 	unlisted bool
@@ -84,7 +81,27 @@ func (l *contactList) sort() {
 		}
 		return a.id.String() < b.id.String()
 	})
-	l.sel = min(l.sel, max(len(l.rows)-1, 0))
+}
+
+// addBot marks id a bot (the echo bot), listed first once sorted.
+func (l *contactList) addBot(id dimp.ID) { l.ensure(id).bot = true }
+
+// learnName keeps the name id's visa gives, once it is a contact.
+func (l *contactList) learnName(id dimp.ID, nick string) {
+	if c := l.byKey[idKey(id)]; c != nil {
+		c.nick = nick
+	}
+}
+
+// addFound adds a user a search found, with the visa name it gave and
+// whether it is online.
+func (l *contactList) addFound(id dimp.ID, nick string, online bool) {
+	c := l.ensure(id)
+	if nick != "" {
+		c.nick = nick
+	}
+	c.online = c.online || online
+	l.sort()
 }
 
 // index returns the row of id, -1 when absent.
@@ -140,79 +157,4 @@ func (l *contactList) resolve(s string) (dimp.ID, error) {
 		return dimp.ID{}, fmt.Errorf("nobody called %q here: give the full ID (name@address)", s)
 	}
 	return dimp.ID{}, fmt.Errorf("%d users are called %q: give the full ID", len(found), s)
-}
-
-// view draws the pane in w×h cells; unread gives the unread count of a
-// contact, current is the open conversation.
-func (l *contactList) view(st *Styles, w, h int, current dimp.ID, unread func(dimp.ID) int, focused bool) []string {
-	out := make([]string, 0, h)
-	online := 0
-	for _, c := range l.rows {
-		if c.online {
-			online++
-		}
-	}
-	title := st.Title
-	if focused {
-		title = st.FocusedTitle
-	}
-	count := fmt.Sprintf(" %d online", online)
-	if l.unlisted {
-		count = " online: ?"
-	}
-	out = append(out, display.Fit(title.Render("Contacts")+st.Footer.Render(count), w))
-	rowsH := h - 1
-	if l.sel < l.top {
-		l.top = l.sel
-	}
-	if l.sel >= l.top+rowsH {
-		l.top = l.sel - rowsH + 1
-	}
-	l.top = max(min(l.top, len(l.rows)-rowsH), 0)
-	for i := range rowsH {
-		j := l.top + i
-		if j >= len(l.rows) {
-			if len(l.rows) == 0 && i == 0 {
-				out = append(out, display.Fit(st.Empty.Render(" nobody yet"), w))
-				continue
-			}
-			out = append(out, strings.Repeat(" ", w))
-			continue
-		}
-		out = append(out, l.row(st, l.rows[j], w, current, unread(l.rows[j].id), focused && j == l.sel))
-	}
-	return out
-}
-
-func (l *contactList) row(st *Styles, c *contact, w int, current dimp.ID, unread int, selected bool) string {
-	dot := st.Offline.Render("○")
-	if c.online {
-		dot = st.Online.Render("●")
-	}
-	right := ""
-	switch {
-	case c.bot:
-		right = st.Tag.Render("bot")
-	case c.station:
-		right = st.Tag.Render("station")
-	}
-	if unread > 0 {
-		right += " " + st.Badge.Render(fmt.Sprintf(" %d ", unread))
-	}
-	nameStyle := st.NameStyle(c.id)
-	if c.id.SameAs(current) {
-		nameStyle = st.CurrentRow
-	}
-	mark := " "
-	if c.id.SameAs(current) {
-		mark = st.Selected.Render("▸")
-	}
-	name := display.Name(c.id)
-	room := w - 3 - ansi.StringWidth(right) - 1
-	left := mark + dot + " " + nameStyle.Render(display.Truncate(name, max(room, 3)))
-	line := left + strings.Repeat(" ", max(w-ansi.StringWidth(left)-ansi.StringWidth(right), 1)) + right
-	if selected {
-		return st.SelectedRow.Render(display.Fit(ansi.Strip(line), w))
-	}
-	return display.Fit(line, w)
 }

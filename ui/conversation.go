@@ -270,6 +270,9 @@ func (c *conversation) home(r *renderCtx, h int) {
 // end shows the newest messages and follows new ones.
 func (c *conversation) end() { c.follow = true }
 
+// deselect drops the selection and follows the newest messages again.
+func (c *conversation) deselect() { c.sel, c.follow = -1, true }
+
 // selectNext moves the selection by dir (±1) among selectable entries;
 // with nothing selected it starts from the newest.
 func (c *conversation) selectNext(r *renderCtx, h, dir int) {

@@ -37,6 +37,8 @@ func (f formField) label() string {
 // appForm composes application (0xA0) or customized (0xCC) content: app,
 // mod, act and extra fields as a JSON object, checked as they are typed.
 type appForm struct {
+	st                *Styles
+	keys              KeyMap
 	to, app, mod, act textinput.Model
 	extra             textarea.Model
 	typ               dimp.ContentType
@@ -54,7 +56,7 @@ type formResult struct {
 
 // newAppForm opens the form for a receiver (a name or an ID), resolving
 // names with resolve.
-func newAppForm(st *Styles, to string, resolve func(string) (dimp.ID, error)) *appForm {
+func newAppForm(st *Styles, keys KeyMap, to string, resolve func(string) (dimp.ID, error)) *appForm {
 	in := func(placeholder string) textinput.Model {
 		t := textinput.New()
 		t.Prompt = ""
@@ -64,6 +66,8 @@ func newAppForm(st *Styles, to string, resolve func(string) (dimp.ID, error)) *a
 		return t
 	}
 	f := &appForm{
+		st:      st,
+		keys:    keys,
 		to:      in("a name or an ID"),
 		app:     in("chat.dim.sechat"),
 		mod:     in("drift_bottle"),
@@ -93,16 +97,21 @@ func newAppForm(st *Styles, to string, resolve func(string) (dimp.ID, error)) *a
 	return f
 }
 
-// setStyles applies new styles.
-func (f *appForm) setStyles(st *Styles) {
+// setStyles applies the styles, which changed.
+func (f *appForm) setStyles() {
 	for _, t := range []*textinput.Model{&f.to, &f.app, &f.mod, &f.act} {
-		t.SetStyles(st.TextInput)
+		t.SetStyles(f.st.TextInput)
 	}
-	f.extra.SetStyles(st.TextArea)
+	f.extra.SetStyles(f.st.TextArea)
 }
 
-// setWidth sizes the inputs for a form width cells wide.
-func (f *appForm) setWidth(w int) {
+// help: the form's keys, in the footer and at the bottom of the form.
+func (f *appForm) help() []key.Binding {
+	return []key.Binding{f.keys.FormSend, f.keys.FormNext, f.keys.FormToggle, f.keys.FormCancel}
+}
+
+// setSize sizes the form w cells wide; its height is what its fields take.
+func (f *appForm) setSize(w, _ int) {
 	f.width = w
 	inner := max(w-4-9, 10) // box border and padding, label column
 	for _, t := range []*textinput.Model{&f.to, &f.app, &f.mod, &f.act} {
@@ -143,7 +152,8 @@ const (
 )
 
 // update handles a message. On formSend the result is in the return value.
-func (f *appForm) update(msg tea.Msg, keys KeyMap) (formAction, *formResult, tea.Cmd) {
+func (f *appForm) update(msg tea.Msg) (formAction, *formResult, tea.Cmd) {
+	keys := f.keys
 	if k, ok := msg.(tea.KeyPressMsg); ok {
 		switch {
 		case key.Matches(k, keys.FormCancel):
@@ -306,7 +316,8 @@ func position(s string, off int) (line, col int) {
 }
 
 // view draws the form as a box width cells wide.
-func (f *appForm) view(st *Styles, keys KeyMap) string {
+func (f *appForm) view() string {
+	st := f.st
 	var b strings.Builder
 	b.WriteString(st.FormTitle.Render("Application content") + "\n\n")
 	labelFor := func(field formField) string {
@@ -360,9 +371,8 @@ func (f *appForm) view(st *Styles, keys KeyMap) string {
 		b.WriteString(strings.Repeat(" ", 9) + st.FieldOK.Render(fmt.Sprintf("✓ JSON object, %s", plural(len(extra), "field"))) + "\n")
 	}
 	b.WriteString("\n")
-	hints := []key.Binding{keys.FormSend, keys.FormNext, keys.FormToggle, keys.FormCancel}
 	var hs []string
-	for _, h := range hints {
+	for _, h := range f.help() {
 		hs = append(hs, st.Help.ShortKey.Render(h.Help().Key)+" "+st.Help.ShortDesc.Render(h.Help().Desc))
 	}
 	b.WriteString(strings.Join(hs, st.Help.ShortSeparator.Render(" · ")))

@@ -1,13 +1,14 @@
 package ui
 
 import (
-	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/viewport"
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"dimtui/client"
@@ -39,8 +40,11 @@ func (f *frameRec) size() int {
 // inspector lists every frame in and out and opens the selected one layer
 // by layer: Reliable (as it travelled, and whether its signature verified),
 // Secure (the encrypted data, the key bundle, the IV), Instant (the content
-// in the clear).
+// in the clear). The list keeps the selection in view; the layers scroll
+// in a viewport.
 type inspector struct {
+	st       *Styles
+	keys     KeyMap
 	frames   []frameRec
 	max      int // frames
 	maxBytes int // their cost
@@ -48,17 +52,39 @@ type inspector struct {
 	seq      int
 	sel      int // index in frames; -1 follows the newest
 	listTop  int
-	// The detail of the selected frame, rendered for a width.
-	detailTop int
-	detailKey [4]int // seq, width, styles generation, full
-	detail    []string
+	// The layers of the selected frame, rendered for a width (detailKey:
+	// seq, width, styles generation, full) and scrolled.
+	detail    viewport.Model
+	detailKey [4]int
 	full      bool // long values wrapped in full instead of cut
 	zoom      bool // the inspector takes the whole width
+	gen       int  // bumped when the styles change
+	w, h      int  // w = 0 when hidden
+	focused   bool
 }
 
-func newInspector(maxFrames, maxBytes int) inspector {
-	return inspector{max: maxFrames, maxBytes: maxBytes, sel: -1}
+func newInspector(st *Styles, keys KeyMap, maxFrames, maxBytes int) inspector {
+	vp := viewport.New()
+	vp.FillHeight = true
+	return inspector{st: st, keys: keys, max: maxFrames, maxBytes: maxBytes, sel: -1, detail: vp}
 }
+
+func (in *inspector) setSize(w, h int) {
+	in.w, in.h = w, h
+	in.fit()
+}
+
+func (in *inspector) setFocus(focused bool) { in.focused = focused }
+func (in *inspector) help() []key.Binding   { return in.keys.inspectorHelp() }
+
+// restyle redraws the layers with the styles, which changed.
+func (in *inspector) restyle() {
+	in.gen++
+	in.fit()
+}
+
+// zoomed reports whether the inspector takes the pane's whole width.
+func (in *inspector) zoomed() bool { return in.zoom }
 
 // add records a frame; a long one is kept by its head.
 func (in *inspector) add(me dimp.ID, ev client.FrameEvent) {
@@ -72,6 +98,7 @@ func (in *inspector) add(me dimp.ID, ev client.FrameEvent) {
 	if len(in.frames) > in.max || in.bytes > in.maxBytes {
 		in.trim()
 	}
+	in.fit()
 }
 
 // trim forgets the oldest frames down to nine tenths of both bounds at
@@ -112,16 +139,25 @@ func (in *inspector) move(d int) {
 	default:
 		in.sel = i
 	}
-	in.detailTop = 0
+	in.detail.SetYOffset(0)
+	in.fit()
 }
 
 // first selects the oldest frame, last follows the newest.
-func (in *inspector) first() { in.sel, in.detailTop = 0, 0 }
-func (in *inspector) last()  { in.sel, in.detailTop = -1, 0 }
+func (in *inspector) first() { in.selectFrame(0) }
+func (in *inspector) last()  { in.selectFrame(-1) }
+
+// selectFrame selects frame i (-1: follow the newest) and shows the top
+// of its layers.
+func (in *inspector) selectFrame(i int) {
+	in.sel = i
+	in.detail.SetYOffset(0)
+	in.fit()
+}
 
 // scrollDetail scrolls the layers view by n lines.
 func (in *inspector) scrollDetail(n int) {
-	in.detailTop = max(in.detailTop+n, 0)
+	in.detail.SetYOffset(in.detail.YOffset() + n)
 }
 
 // inspectorGeometry splits the inspector's height: the list, then the
@@ -132,16 +168,98 @@ func inspectorGeometry(h int) (listH, detailH int) {
 	return listH, detailH
 }
 
-// view draws the inspector in w×h cells.
-func (in *inspector) view(st *Styles, gen int, w, h int, focused bool) []string {
+// fit keeps the selection in the list's view and the layers of the
+// selected frame drawn for the width and scrolled within them, while the
+// inspector shows.
+func (in *inspector) fit() {
+	if in.w <= 0 {
+		return
+	}
+	listH, detailH := inspectorGeometry(in.h)
+	in.listTop = keepInView(in.listTop, in.current(), len(in.frames), listH)
+	cur := in.current()
+	if cur < 0 {
+		return
+	}
+	f := in.frames[cur]
+	full := 0
+	if in.full {
+		full = 1
+	}
+	in.detail.SetWidth(in.w)
+	in.detail.SetHeight(detailH)
+	if k := [4]int{f.seq, in.w, in.gen, full}; k != in.detailKey {
+		lines := renderLayers(in.st, f, in.w, in.full)
+		for i, l := range lines {
+			lines[i] = display.Fit(l, in.w)
+		}
+		in.detail.SetContentLines(lines)
+		in.detailKey = k
+	}
+	in.detail.SetYOffset(in.detail.YOffset()) // within the new height
+}
+
+// update handles the inspector's keys while it has the focus, and the
+// mouse over it (x and y relative to the inspector, its title on row 0):
+// the wheel over the list moves the selection, over the layers scrolls
+// them; a click selects a frame.
+func (in *inspector) update(msg tea.Msg) {
+	listH, detailH := inspectorGeometry(in.h)
+	page := max(detailH-1, 1)
+	switch msg := msg.(type) {
+	case tea.KeyPressMsg:
+		switch {
+		case key.Matches(msg, in.keys.Up):
+			in.move(-1)
+		case key.Matches(msg, in.keys.Down):
+			in.move(1)
+		case key.Matches(msg, in.keys.Top):
+			in.first()
+		case key.Matches(msg, in.keys.Bottom):
+			in.last()
+		case key.Matches(msg, in.keys.PageUp):
+			in.scrollDetail(-page)
+		case key.Matches(msg, in.keys.PageDown):
+			in.scrollDetail(page)
+		case key.Matches(msg, in.keys.Zoom):
+			in.zoom = !in.zoom
+		case key.Matches(msg, in.keys.Wrap):
+			in.full = !in.full
+			in.fit()
+		}
+	case tea.MouseWheelMsg:
+		dir := 0
+		switch msg.Button {
+		case tea.MouseWheelUp:
+			dir = -1
+		case tea.MouseWheelDown:
+			dir = 1
+		default:
+			return
+		}
+		if msg.Y <= listH {
+			in.move(dir)
+		} else {
+			in.scrollDetail(3 * dir)
+		}
+	case tea.MouseClickMsg:
+		if row := in.listTop + msg.Y - 1; msg.Y > 0 && msg.Y <= listH && row < len(in.frames) {
+			in.selectFrame(row)
+		}
+	}
+}
+
+// view draws the inspector in its w×h cells.
+func (in *inspector) view() string {
+	st, w, h := in.st, in.w, in.h
 	listH, detailH := inspectorGeometry(h)
 	title := st.Title
-	if focused {
+	if in.focused {
 		title = st.FocusedTitle
 	}
 	out := make([]string, 0, h)
 	hint := ""
-	if !focused {
+	if !in.focused {
 		hint = "  tab here: ↑↓ frame · z zoom · w wrap"
 	}
 	out = append(out, display.Fit(title.Render(fmt.Sprintf("Inspector · %s", plural(len(in.frames), "frame")))+
@@ -149,15 +267,6 @@ func (in *inspector) view(st *Styles, gen int, w, h int, focused bool) []string 
 
 	// The list, scrolled so that the selection shows.
 	cur := in.current()
-	if cur >= 0 {
-		if cur < in.listTop {
-			in.listTop = cur
-		}
-		if cur >= in.listTop+listH {
-			in.listTop = cur - listH + 1
-		}
-	}
-	in.listTop = min(in.listTop, max(len(in.frames)-listH, 0))
 	for i := range listH {
 		j := in.listTop + i
 		if j >= len(in.frames) {
@@ -178,33 +287,19 @@ func (in *inspector) view(st *Styles, gen int, w, h int, focused bool) []string 
 		for len(out) < h {
 			out = append(out, display.Fit(st.Empty.Render(" No frames yet."), w))
 		}
-		return out[:h]
+		return strings.Join(out[:h], "\n")
 	}
 	f := in.frames[cur]
-	full := 0
-	if in.full {
-		full = 1
-	}
-	if k := [4]int{f.seq, w, gen, full}; k != in.detailKey {
-		in.detail = renderLayers(st, f, w, in.full)
-		in.detailKey = k
-	}
-	in.detailTop = min(in.detailTop, max(len(in.detail)-detailH, 0))
 	more := ""
-	if len(in.detail) > detailH {
-		more = fmt.Sprintf(" · lines %d-%d of %d", in.detailTop+1, min(in.detailTop+detailH, len(in.detail)), len(in.detail))
+	if n, top := in.detail.TotalLineCount(), in.detail.YOffset(); n > detailH {
+		more = fmt.Sprintf(" · lines %d-%d of %d", top+1, min(top+detailH, n), n)
 	}
 	out = append(out, display.Fit(title.Render(fmt.Sprintf("Frame #%d", f.seq))+st.Footer.Render(fmt.Sprintf(" %s %s, %s%s",
 		dirLabel(f.dir), f.kind, display.Size(f.size()), more)), w))
-	for i := range detailH {
-		j := in.detailTop + i
-		if j >= len(in.detail) {
-			out = append(out, strings.Repeat(" ", w))
-			continue
-		}
-		out = append(out, display.Fit(in.detail[j], w))
+	if detailH > 0 {
+		out = append(out, strings.Split(in.detail.View(), "\n")...)
 	}
-	return out[:h]
+	return strings.Join(out[:h], "\n")
 }
 
 func dirLabel(d client.Direction) string {
@@ -284,276 +379,4 @@ func commandName(c dimp.Content) string {
 		return v.Command
 	}
 	return v.Cmd
-}
-
-// renderLayers draws a frame's layers for a width: stacked, or side by
-// side in three columns when there is room. Long values are cut to one
-// line unless full is set.
-func renderLayers(st *Styles, f frameRec, w int, full bool) []string {
-	if f.cut != nil {
-		out := cutNote(st, f, w)
-		f.cut = nil
-		return append(out, renderLayers(st, f, w, full)...)
-	}
-	if f.layers == nil {
-		var out []string
-		out = append(out, st.LayerTitle.Render("Control frame"))
-		for _, line := range display.HardWrap(display.Sanitize(string(f.raw), true), w-1) {
-			out = append(out, " "+line)
-		}
-		for _, l := range display.Wrap("PING and PONG keep the connection alive and measure the round trip; "+
-			"ACK tells the station that a message arrived, so it can drop its copy.", w-1) {
-			out = append(out, " "+st.LayerNote.Render(l))
-		}
-		return out
-	}
-	if w >= 96 {
-		colW := (w - 2*3) / 3
-		cols := [][]string{reliableLayer(st, f, colW, full), secureLayer(st, f, colW, full), instantLayer(st, f, colW, full)}
-		n := 0
-		for _, c := range cols {
-			n = max(n, len(c))
-		}
-		sep := st.Border.Render(" │ ")
-		out := make([]string, n)
-		for i := range n {
-			var b strings.Builder
-			for j, c := range cols {
-				if j > 0 {
-					b.WriteString(sep)
-				}
-				cell := ""
-				if i < len(c) {
-					cell = c[i]
-				}
-				b.WriteString(display.Fit(cell, colW))
-			}
-			out[i] = b.String()
-		}
-		return out
-	}
-	out := reliableLayer(st, f, w, full)
-	out = append(out, "")
-	out = append(out, secureLayer(st, f, w, full)...)
-	out = append(out, "")
-	return append(out, instantLayer(st, f, w, full)...)
-}
-
-// cutNote says that only the head of a frame is kept, and what the whole
-// frame was.
-func cutNote(st *Styles, f frameRec, w int) []string {
-	out := []string{st.LayerBad.Render("✂ only the head of this frame is kept")}
-	return append(out, noteLines(st, fmt.Sprintf("The frame had %s (SHA-256 %x); %s of it are kept, "+
-		"long values cut where they say \"more not kept\", so that a flood of big frames cannot fill the memory.",
-		display.Size(f.cut.Size), f.cut.SHA256, display.Size(len(f.raw))), w)...)
-}
-
-// noteLines wraps an explanation in the note style.
-func noteLines(st *Styles, s string, w int) []string {
-	var out []string
-	for _, l := range display.Wrap(s, max(w-1, 8)) {
-		out = append(out, " "+st.LayerNote.Render(l))
-	}
-	return out
-}
-
-// reliableLayer draws the message as it travelled and whether its
-// signature verified.
-func reliableLayer(st *Styles, f frameRec, w int, full bool) []string {
-	l := f.layers
-	var verdict string
-	switch {
-	case l.ParseErr != nil:
-		verdict = st.LayerBad.Render("✗ not a DIM message")
-	case f.dir == client.Out:
-		verdict = st.LayerOK.Render("✓ signed by me")
-	case l.Verified:
-		verdict = st.LayerOK.Render("✓ signature ok")
-	case l.VerifyErr != nil:
-		verdict = st.LayerBad.Render("✗ not verified")
-	default:
-		verdict = st.LayerNote.Render("not checked yet")
-	}
-	out := []string{st.LayerTitle.Render("1 Reliable") + " " + verdict}
-	switch {
-	case l.ParseErr != nil:
-		out = append(out, noteLines(st, display.Sanitize(l.ParseErr.Error(), false), w)...)
-	case l.VerifyErr != nil && !l.Verified:
-		out = append(out, noteLines(st, display.Sanitize(l.VerifyErr.Error(), false), w)...)
-	case l.Reliable != nil && l.Reliable.Meta != nil:
-		out = append(out, noteLines(st, "meta and visa attached: first contact", w)...)
-	}
-	return append(out, prettyJSON(st, f.raw, w, full)...)
-}
-
-// secureLayer draws the encrypted data, the key bundle and the IV.
-func secureLayer(st *Styles, f frameRec, w int, full bool) []string {
-	rm := f.layers.Reliable
-	if rm == nil {
-		return []string{st.LayerTitle.Render("2 Secure") + " " + st.LayerNote.Render("—")}
-	}
-	sm := &rm.SecureMessage
-	broadcast := len(sm.Keys) == 0 && strings.HasPrefix(strings.TrimSpace(sm.Data), "{")
-	if broadcast {
-		out := []string{st.LayerTitle.Render("2 Secure") + " " + st.LayerNote.Render("plain")}
-		return append(out, noteLines(st, "A broadcast is not encrypted: data is the content's JSON, signed but readable by anyone.", w)...)
-	}
-	n := base64.StdEncoding.DecodedLen(len(sm.Data))
-	if b, err := sm.DataBytes(); err == nil {
-		n = len(b)
-	}
-	out := []string{st.LayerTitle.Render("2 Secure") + " " + st.LayerNote.Render(display.Size(n)+" encrypted")}
-	lines := 1
-	if full {
-		lines = 1 << 20
-	}
-	out = append(out, kvLines(st, "data (AES-256-CBC)", sm.Data, w, lines)...)
-	if len(sm.IV) > 0 {
-		out = append(out, kvLines(st, "IV", base64.StdEncoding.EncodeToString(sm.IV), w, lines)...)
-	}
-	if len(sm.Keys) > 0 {
-		for _, k := range sortedKeys(sm.Keys) {
-			label := "key for " + k
-			if k == "digest" {
-				label = "key digest"
-			}
-			out = append(out, kvLines(st, label, sm.Keys[k], w, lines)...)
-		}
-		out = append(out, noteLines(st, "The message key, encrypted to each receiver's visa key: only they can open data.", w)...)
-	} else {
-		out = append(out, noteLines(st, "No key: the one sent before is reused for this sender and receiver.", w)...)
-	}
-	return out
-}
-
-// instantLayer draws the content in the clear, as far as it was opened.
-func instantLayer(st *Styles, f frameRec, w int, full bool) []string {
-	l := f.layers
-	switch {
-	case l.Instant != nil:
-		verdict := "✓ decrypted"
-		if f.dir == client.Out {
-			verdict = "✓ what I wrote"
-		}
-		im := l.Instant
-		out := []string{st.LayerTitle.Render("3 Instant") + " " + st.LayerOK.Render(verdict)}
-		env := fmt.Sprintf("%s → %s", display.ShortID(im.Sender), display.ShortID(im.Receiver))
-		if im.Time > 0 {
-			env += ", " + time.Unix(0, int64(im.Time*1e9)).Format("15:04:05")
-		}
-		out = append(out, noteLines(st, display.Sanitize(env, false), w)...)
-		if im.Content != nil {
-			out = append(out, prettyJSON(st, dimp.MarshalContent(im.Content), w, full)...)
-		}
-		return out
-	case l.OpenErr != nil:
-		out := []string{st.LayerTitle.Render("3 Instant") + " " + st.LayerBad.Render("✗ not opened")}
-		return append(out, noteLines(st, display.Sanitize(l.OpenErr.Error(), false), w)...)
-	case l.VerifyErr != nil:
-		out := []string{st.LayerTitle.Render("3 Instant") + " " + st.LayerNote.Render("not opened")}
-		return append(out, noteLines(st, "A message is opened only after its signature verifies.", w)...)
-	}
-	return []string{st.LayerTitle.Render("3 Instant") + " " + st.LayerNote.Render("not opened")}
-}
-
-// kvLines draws a long value under a label, hard-wrapped and cut after
-// maxLines lines.
-func kvLines(st *Styles, label, value string, w, maxLines int) []string {
-	out := []string{" " + st.JSONKey.Render(display.Truncate(display.Sanitize(label, false), max(w-1, 4)))}
-	width := max(w-3, 8)
-	lines := display.HardWrap(display.Sanitize(value, false), width)
-	if len(lines) > maxLines {
-		lines = lines[:maxLines]
-		lines[maxLines-1] = ansi.Truncate(lines[maxLines-1], width-1, "") + "…"
-	}
-	for _, l := range lines {
-		out = append(out, "   "+st.JSONString.Render(l))
-	}
-	return out
-}
-
-// maxJSONValue bounds how much of one JSON string the inspector shows.
-const maxJSONValue = 1200
-
-// prettyJSON indents JSON and draws it with keys and values coloured;
-// long values are cut to the line, or wrapped under their key when full.
-func prettyJSON(st *Styles, raw []byte, w int, full bool) []string {
-	var buf bytes.Buffer
-	if err := json.Indent(&buf, raw, "", "  "); err != nil {
-		var out []string
-		for _, l := range display.HardWrap(display.Sanitize(string(raw), true), max(w-1, 8)) {
-			out = append(out, " "+l)
-		}
-		return out
-	}
-	var out []string
-	for _, line := range strings.Split(buf.String(), "\n") {
-		out = append(out, jsonLine(st, line, w, full)...)
-	}
-	return out
-}
-
-// jsonLine colours one line of indented JSON, cutting or wrapping a long
-// value.
-func jsonLine(st *Styles, line string, w int, full bool) []string {
-	trimmed := strings.TrimLeft(line, " ")
-	indent := " " + line[:len(line)-len(trimmed)]
-	key, value := "", trimmed
-	if strings.HasPrefix(trimmed, `"`) {
-		if end := closingQuote(trimmed); end > 0 && strings.HasPrefix(trimmed[end+1:], ": ") {
-			key, value = trimmed[:end+1], trimmed[end+3:]
-		}
-	}
-	valueStyle := st.JSONLiteral
-	switch {
-	case strings.HasPrefix(value, `"`):
-		valueStyle = st.JSONString
-	case strings.Trim(value, "{}[],") == "":
-		valueStyle = st.JSONPunct
-	}
-	if len(value) > maxJSONValue {
-		value = value[:maxJSONValue] + fmt.Sprintf("…(%d more)", len(value)-maxJSONValue)
-	}
-	value = display.Sanitize(value, false)
-	head := indent
-	if key != "" {
-		head += st.JSONKey.Render(display.Sanitize(key, false)) + st.JSONPunct.Render(": ")
-	}
-	headW := ansi.StringWidth(head)
-	avail := w - headW
-	if !full {
-		if avail < 6 {
-			return []string{ansi.Truncate(head, w-1, "…")}
-		}
-		return []string{head + valueStyle.Render(display.Truncate(value, avail))}
-	}
-	if avail >= 12 || key == "" {
-		parts := display.HardWrap(value, max(avail, 8))
-		out := []string{head + valueStyle.Render(parts[0])}
-		pad := strings.Repeat(" ", headW)
-		for _, p := range parts[1:] {
-			out = append(out, pad+valueStyle.Render(p))
-		}
-		return out
-	}
-	// The key leaves no room: the value goes below it.
-	out := []string{head}
-	pad := indent + "  "
-	for _, p := range display.HardWrap(value, max(w-len(pad), 8)) {
-		out = append(out, pad+valueStyle.Render(p))
-	}
-	return out
-}
-
-// closingQuote finds the quote that ends the JSON string starting at s[0].
-func closingQuote(s string) int {
-	for i := 1; i < len(s); i++ {
-		switch s[i] {
-		case '\\':
-			i++
-		case '"':
-			return i
-		}
-	}
-	return -1
 }

@@ -112,7 +112,7 @@ func startMemorySession(t *testing.T) *memorySession {
 		box.app = nil
 	})
 	s := &memorySession{helper: h, me: me.ID, tm: tm}
-	s.waitUI(t, "the handshake", 20*time.Second, func(a *App) bool { return a.panes[0].status.State == client.Running })
+	s.waitUI(t, "the handshake", 20*time.Second, func(a *App) bool { return a.panes[0].chat.status.State == client.Running })
 	s.base, _ = heapInUse()
 	return s
 }

@@ -2,8 +2,8 @@ package ui
 
 import (
 	"errors"
-	"fmt"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -13,13 +13,31 @@ import (
 
 	"dimtui/client"
 	"dimtui/dimp"
-	"dimtui/display"
 )
 
+// testTick is Options.tick for tests: a timer is set, not waited for.
+// Its command reports it at once as a timerSet, which run leaves out of
+// what a command produced (a test that wants it to fire calls fire).
+func testTick(d time.Duration, fire func(time.Time) tea.Msg) tea.Cmd {
+	return func() tea.Msg { return timerSet{after: d, fire: fire} }
+}
+
+// timerSet is a timer a pane set (see testTick).
+type timerSet struct {
+	after time.Duration
+	fire  func(time.Time) tea.Msg
+}
+
+// commandTimeout is how long run lets a command take. Nothing a pane asks
+// of the fake backend waits, nor do the timers of testTick: a command
+// still running after this is hung.
+const commandTimeout = 2 * time.Second
+
 // run executes a command the way the program would and returns the
-// messages it produced; commands still waiting after a moment (timers)
-// are dropped.
-func run(cmd tea.Cmd) []tea.Msg {
+// messages it produced, timers aside. A command that does not return in
+// commandTimeout fails the test.
+func run(t testing.TB, cmd tea.Cmd) []tea.Msg {
+	t.Helper()
 	if cmd == nil {
 		return nil
 	}
@@ -27,31 +45,33 @@ func run(cmd tea.Cmd) []tea.Msg {
 	go func() { ch <- cmd() }()
 	select {
 	case m := <-ch:
-		if b, ok := m.(tea.BatchMsg); ok {
+		switch m := m.(type) {
+		case tea.BatchMsg:
 			var out []tea.Msg
-			for _, c := range b {
-				out = append(out, run(c)...)
+			for _, c := range m {
+				out = append(out, run(t, c)...)
 			}
 			return out
-		}
-		if m == nil {
+		case timerSet, nil:
 			return nil
 		}
 		return []tea.Msg{m}
-	case <-time.After(100 * time.Millisecond):
+	case <-time.After(commandTimeout):
+		t.Fatalf("a command (%s) did not return in %v", runtime.FuncForPC(reflect.ValueOf(cmd).Pointer()).Name(), commandTimeout)
 		return nil
 	}
 }
 
 // update passes a message to the app and runs what it asks for, feeding
 // the results and the fake backend's events back, as the program would.
-func update(a *App, f *fakeBackend, msg tea.Msg) {
+func update(t testing.TB, a *App, f *fakeBackend, msg tea.Msg) {
+	t.Helper()
 	queue := []tea.Msg{msg}
 	for len(queue) > 0 {
 		m := queue[0]
 		queue = queue[1:]
 		_, cmd := a.Update(m)
-		queue = append(queue, run(cmd)...)
+		queue = append(queue, run(t, cmd)...)
 		for {
 			select {
 			case ev := <-f.events:
@@ -64,9 +84,10 @@ func update(a *App, f *fakeBackend, msg tea.Msg) {
 	}
 }
 
-func typeIn(a *App, f *fakeBackend, text string) {
+func typeIn(t testing.TB, a *App, f *fakeBackend, text string) {
+	t.Helper()
 	for _, r := range text {
-		update(a, f, tea.KeyPressMsg{Code: r, Text: string(r)})
+		update(t, a, f, tea.KeyPressMsg{Code: r, Text: string(r)})
 	}
 }
 
@@ -77,13 +98,13 @@ func pane(a *App) *Pane { return a.panes[0] }
 
 func TestComposerSendsTextAndNewline(t *testing.T) {
 	a, f := newTestApp(100, 30)
-	typeIn(a, f, "first line")
-	update(a, f, keyAltEnter)
-	typeIn(a, f, "second line")
+	typeIn(t, a, f, "first line")
+	update(t, a, f, keyAltEnter)
+	typeIn(t, a, f, "second line")
 	if got := pane(a).composer.value(); got != "first line\nsecond line" {
 		t.Fatalf("composer holds %q", got)
 	}
-	update(a, f, keyEnter)
+	update(t, a, f, keyEnter)
 	calls := f.sentCalls()
 	if len(calls) != 1 {
 		t.Fatalf("%d messages sent, want 1", len(calls))
@@ -98,7 +119,7 @@ func TestComposerSendsTextAndNewline(t *testing.T) {
 		t.Errorf("the sent message is not shown:\n%s", screenText(a))
 	}
 	// An empty line sends nothing.
-	update(a, f, keyEnter)
+	update(t, a, f, keyEnter)
 	if n := len(f.sentCalls()); n != 1 {
 		t.Errorf("%d messages sent after an empty Enter", n)
 	}
@@ -109,76 +130,76 @@ func TestSlashCommands(t *testing.T) {
 	feed(a, client.UsersEvent{Time: testTime(1), Users: []dimp.ID{testEcho(), bob, moky, alice}})
 	p := pane(a)
 
-	typeIn(a, f, "/to bob")
-	update(a, f, keyEnter)
-	if !p.current.peer.SameAs(bob) {
-		t.Fatalf("/to bob opened %s", p.current.peer)
+	typeIn(t, a, f, "/to bob")
+	update(t, a, f, keyEnter)
+	if !p.chat.current.peer.SameAs(bob) {
+		t.Fatalf("/to bob opened %s", p.chat.current.peer)
 	}
-	typeIn(a, f, "//etc/passwd is a path")
-	update(a, f, keyEnter)
+	typeIn(t, a, f, "//etc/passwd is a path")
+	update(t, a, f, keyEnter)
 	calls := f.sentCalls()
 	if len(calls) != 1 || calls[0].content.(*dimp.TextContent).Text != "/etc/passwd is a path" || !calls[0].to.SameAs(bob) {
 		t.Fatalf("// did not send the text to bob: %+v", calls)
 	}
 
-	typeIn(a, f, "/inspect")
-	update(a, f, keyEnter)
+	typeIn(t, a, f, "/inspect")
+	update(t, a, f, keyEnter)
 	if !p.showInspector {
 		t.Error("/inspect did not open the inspector")
 	}
-	update(a, f, keyEsc)
-	typeIn(a, f, "/app")
-	update(a, f, keyEnter)
+	update(t, a, f, keyEsc)
+	typeIn(t, a, f, "/app")
+	update(t, a, f, keyEnter)
 	if p.mode != modeForm || p.form.to.Value() != "bob" {
 		t.Errorf("/app did not open the form for bob (mode %d)", p.mode)
 	}
-	update(a, f, keyEsc)
+	update(t, a, f, keyEsc)
 	if p.mode != modeChat {
 		t.Error("Esc did not close the form")
 	}
 
-	typeIn(a, f, "/who")
-	update(a, f, keyEnter)
+	typeIn(t, a, f, "/who")
+	update(t, a, f, keyEnter)
 	if f.users == 0 {
 		t.Error("/who did not ask for the active users")
 	}
 
-	typeIn(a, f, "/help")
-	update(a, f, keyEnter)
+	typeIn(t, a, f, "/help")
+	update(t, a, f, keyEnter)
 	if a.state != stateHelp {
 		t.Error("/help did not open the help")
 	}
-	update(a, f, keyEsc)
+	update(t, a, f, keyEsc)
 	if a.state != stateRunning {
 		t.Error("Esc did not close the help")
 	}
 
-	typeIn(a, f, "/to nobody")
-	update(a, f, keyEnter)
+	typeIn(t, a, f, "/to nobody")
+	update(t, a, f, keyEnter)
 	if !strings.Contains(p.flash, "nobody called") {
 		t.Errorf("unknown name: flash %q", p.flash)
 	}
-	typeIn(a, f, "/frobnicate")
-	update(a, f, keyEnter)
+	typeIn(t, a, f, "/frobnicate")
+	update(t, a, f, keyEnter)
 	if !strings.Contains(p.flash, "unknown command") {
 		t.Errorf("unknown command: flash %q", p.flash)
 	}
 
-	typeIn(a, f, "/quit")
+	typeIn(t, a, f, "/quit")
 	_, cmd := a.Update(keyEnter)
-	if msgs := run(cmd); len(msgs) != 1 || !reflect.DeepEqual(msgs[0], tea.QuitMsg{}) {
+	if msgs := run(t, cmd); len(msgs) != 1 || !reflect.DeepEqual(msgs[0], tea.QuitMsg{}) {
 		t.Errorf("/quit gave %v, want a QuitMsg", msgs)
 	}
 }
 
 func TestQuestionMarkOpensHelpOnlyOnAnEmptyLine(t *testing.T) {
 	a, f := newTestApp(100, 30)
-	typeIn(a, f, "why?")
+	typeIn(t, a, f, "why?")
 	if a.state == stateHelp || pane(a).composer.value() != "why?" {
 		t.Fatalf("? in a sentence opened the help (composer %q)", pane(a).composer.value())
 	}
 	pane(a).composer.reset()
-	typeIn(a, f, "?")
+	typeIn(t, a, f, "?")
 	if a.state != stateHelp {
 		t.Fatal("? on an empty line did not open the help")
 	}
@@ -194,8 +215,10 @@ func TestHelpIsGeneratedFromTheKeyMap(t *testing.T) {
 	keys := DefaultKeyMap()
 	keys.Inspector.SetHelp("f9", "peek at frames")
 	st := NewStyles(true)
-	scroll := 0
-	out := ansi.Strip(helpView(&st, keys, slashCommands(), 140, 60, &scroll))
+	help := newHelpOverlay(&st, keys, slashCommands())
+	help.setSize(140, 60)
+	help.open()
+	out := ansi.Strip(help.view())
 	if !strings.Contains(out, "f9") || !strings.Contains(out, "peek at frames") {
 		t.Errorf("help does not follow the key map:\n%s", out)
 	}
@@ -225,7 +248,7 @@ func TestCompletion(t *testing.T) {
 	st := NewStyles(true)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := newComposer(&st)
+			c := newComposer(&st, DefaultKeyMap())
 			c.setValue(tt.input)
 			for range tt.tabs {
 				c.complete(ids)
@@ -240,20 +263,20 @@ func TestCompletion(t *testing.T) {
 func TestTabWithNothingToCompleteMovesTheFocus(t *testing.T) {
 	a, f := newTestApp(100, 30)
 	p := pane(a)
-	update(a, f, keyTab)
+	update(t, a, f, keyTab)
 	if p.focus != focusConversation {
 		t.Fatalf("focus %d after Tab, want the conversation", p.focus)
 	}
-	update(a, f, keyTab)
+	update(t, a, f, keyTab)
 	if p.focus != focusContacts {
 		t.Fatalf("focus %d after 2 Tabs, want the contacts", p.focus)
 	}
-	update(a, f, keyShiftTab)
+	update(t, a, f, keyShiftTab)
 	if p.focus != focusConversation {
 		t.Fatalf("focus %d after Shift+Tab, want the conversation", p.focus)
 	}
 	// Typing in the conversation goes to the composer.
-	typeIn(a, f, "x")
+	typeIn(t, a, f, "x")
 	if p.focus != focusComposer || p.composer.value() != "x" {
 		t.Errorf("typing in the conversation: focus %d, composer %q", p.focus, p.composer.value())
 	}
@@ -305,48 +328,48 @@ func TestParseExtra(t *testing.T) {
 func TestFormValidatesAndSends(t *testing.T) {
 	a, f := newTestApp(100, 30)
 	p := pane(a)
-	update(a, f, keyCtrlX)
+	update(t, a, f, keyCtrlX)
 	if p.mode != modeForm || p.form.focus != fieldApp || p.form.to.Value() != "echo" {
 		t.Fatalf("form: mode %d, focus %d, to %q", p.mode, p.form.focus, p.form.to.Value())
 	}
 	// Enter with empty fields sends nothing and shows what is missing.
-	update(a, f, keyEnter)
+	update(t, a, f, keyEnter)
 	if len(f.sentCalls()) != 0 || p.mode != modeForm {
 		t.Fatal("an incomplete form was sent")
 	}
 	if !strings.Contains(screenText(a), "app is required") {
 		t.Errorf("no error shown for the missing app:\n%s", screenText(a))
 	}
-	typeIn(a, f, "chat.dim.game")
-	update(a, f, keyTab)
-	typeIn(a, f, "chess")
-	update(a, f, keyTab)
-	typeIn(a, f, "move")
-	update(a, f, keyTab)
-	typeIn(a, f, `{"from": "e2", "to": }`)
+	typeIn(t, a, f, "chat.dim.game")
+	update(t, a, f, keyTab)
+	typeIn(t, a, f, "chess")
+	update(t, a, f, keyTab)
+	typeIn(t, a, f, "move")
+	update(t, a, f, keyTab)
+	typeIn(t, a, f, `{"from": "e2", "to": }`)
 	if !strings.Contains(screenText(a), "line 1, column 22") {
 		t.Errorf("the JSON error is not shown as it is typed:\n%s", screenText(a))
 	}
-	update(a, f, keyEnter)
+	update(t, a, f, keyEnter)
 	if len(f.sentCalls()) != 0 {
 		t.Fatal("a form with bad JSON was sent")
 	}
 	for range 2 {
-		update(a, f, tea.KeyPressMsg{Code: tea.KeyBackspace})
+		update(t, a, f, tea.KeyPressMsg{Code: tea.KeyBackspace})
 	}
-	typeIn(a, f, `"e4"}`)
+	typeIn(t, a, f, `"e4"}`)
 	if !strings.Contains(screenText(a), "✓ JSON object, 2 fields") {
 		t.Errorf("valid JSON not acknowledged:\n%s", screenText(a))
 	}
 	// The type: back to the type field, switch to customized.
 	for range 4 {
-		update(a, f, keyShiftTab)
+		update(t, a, f, keyShiftTab)
 	}
 	if p.form.focus != fieldType {
 		t.Fatalf("focus %d, want the type field", p.form.focus)
 	}
-	update(a, f, keySpace)
-	update(a, f, keyEnter)
+	update(t, a, f, keySpace)
+	update(t, a, f, keyEnter)
 	calls := f.sentCalls()
 	if len(calls) != 1 {
 		t.Fatalf("%d messages sent, want 1", len(calls))
@@ -372,7 +395,7 @@ func TestFormReceiverMustResolve(t *testing.T) {
 	st := NewStyles(true)
 	l := newContactList()
 	l.ensure(bob)
-	form := newAppForm(&st, "carol", l.resolve)
+	form := newAppForm(&st, DefaultKeyMap(), "carol", l.resolve)
 	if e := form.fieldError(fieldTo); !strings.Contains(e, "nobody called") {
 		t.Errorf("unknown receiver: %q", e)
 	}
@@ -388,192 +411,10 @@ func TestFormReceiverMustResolve(t *testing.T) {
 
 // fill adds n text messages from the echo bot, each one line, to the
 // current conversation.
-func fill(a *App, n int) {
-	var evs []client.Event
-	for i := range n {
-		evs = append(evs, client.MessageEvent{Time: testTime(i), ID: client.MessageID(fmt.Sprintf("e%d", i)),
-			Message: dimp.NewInstantMessage(testEcho(), alice, dimp.NewText(fmt.Sprintf("message %03d", i)))})
-	}
-	feed(a, evs...)
-}
-
-func TestScrollback(t *testing.T) {
-	a, f := newTestApp(100, 30)
-	fill(a, 100)
-	screen := screenText(a)
-	if !strings.Contains(screen, "message 099") || strings.Contains(screen, "message 070") {
-		t.Fatalf("not at the newest messages:\n%s", screen)
-	}
-	update(a, f, keyPgUp)
-	screen = screenText(a)
-	if strings.Contains(screen, "message 099") || !strings.Contains(screen, "message 075") {
-		t.Fatalf("PgUp did not scroll a page up:\n%s", screen)
-	}
-	if !strings.Contains(screen, "↑ PgUp · ↓ End") {
-		t.Errorf("no scroll hints:\n%s", screen)
-	}
-	// New messages while scrolled up do not move the view.
-	c := pane(a).current
-	top, topLine := c.top, c.topLine
-	fill(a, 1)
-	if c.follow || c.top != top || c.topLine != topLine || !strings.Contains(screenText(a), "message 075") {
-		t.Error("a new message moved the view while scrolled up")
-	}
-	update(a, f, keyHome)
-	screen = screenText(a)
-	if !strings.Contains(screen, "message 000") {
-		t.Fatalf("Home did not show the oldest message:\n%s", screen)
-	}
-	update(a, f, keyPgDown)
-	if strings.Contains(screenText(a), "message 000") {
-		t.Error("PgDn did not scroll down")
-	}
-	update(a, f, keyEnd)
-	if !strings.Contains(screenText(a), "message 099") {
-		t.Error("End did not go to the newest messages")
-	}
-	// The mouse wheel scrolls the conversation under the pointer.
-	update(a, f, tea.MouseWheelMsg{X: 50, Y: 10, Button: tea.MouseWheelUp})
-	if pane(a).current.follow {
-		t.Error("the wheel did not scroll up")
-	}
-	for range 10 {
-		update(a, f, tea.MouseWheelMsg{X: 50, Y: 10, Button: tea.MouseWheelDown})
-	}
-	if !pane(a).current.follow {
-		t.Error("the wheel did not come back to the end")
-	}
-}
-
-func TestUnreadMarkerAndMarkRead(t *testing.T) {
-	a, f := newTestApp(100, 30)
-	p := pane(a)
-	feed(a, client.UsersEvent{Time: testTime(1), Users: []dimp.ID{testEcho(), bob}})
-	// A message from bob while the echo bot's conversation is shown.
-	msg := func(id string, text string) client.Event {
-		return client.MessageEvent{Time: testTime(2), ID: client.MessageID(id), Message: dimp.NewInstantMessage(bob, alice, dimp.NewText(text))}
-	}
-	feed(a, msg("b1", "hi alice"), msg("b2", "are you there?"))
-	if got := p.convs[idKey(bob)].unread; got != 2 {
-		t.Fatalf("bob's unread count %d, want 2", got)
-	}
-	if !strings.Contains(screenText(a), " 2 ") {
-		t.Errorf("the contacts do not show 2 unread:\n%s", screenText(a))
-	}
-	if len(f.readCalls()) != 0 {
-		t.Fatal("messages marked read before they were shown")
-	}
-	// Opening bob's conversation shows them: marked read, marker shown.
-	update(a, f, keyCtrlN)
-	if !p.current.peer.SameAs(bob) {
-		t.Fatalf("ctrl+n opened %s", p.current.peer)
-	}
-	if got := f.readCalls(); !reflect.DeepEqual(got, []client.MessageID{"b1", "b2"}) {
-		t.Errorf("MarkRead calls %v, want [b1 b2]", got)
-	}
-	if p.current.unread != 0 {
-		t.Errorf("unread %d after opening", p.current.unread)
-	}
-	if !strings.Contains(screenText(a), "new messages") {
-		t.Errorf("no unread marker:\n%s", screenText(a))
-	}
-	// A message in the open conversation is read at once.
-	update(a, f, EventMsg{Pane: 0, Event: msg("b3", "ok"), Replayed: true})
-	if got := f.readCalls(); len(got) != 3 || got[2] != "b3" {
-		t.Errorf("MarkRead calls %v, want b3 last", got)
-	}
-}
-
-func TestDeliveryTicks(t *testing.T) {
-	st := NewStyles(true)
-	tests := []struct {
-		d    client.Delivery
-		want string
-	}{
-		{client.Sending, "○"}, {client.AtStation, "✓"}, {client.Delivered, "✓✓"}, {client.Read, "◉"}, {client.Failed, "✗"},
-	}
-	for _, tt := range tests {
-		if got := ansi.Strip(renderTick(&st, tt.d)); got != tt.want {
-			t.Errorf("tick for %s = %q, want %q", tt.d, got, tt.want)
-		}
-	}
-	a, _ := newTestApp(100, 30)
-	feed(a, client.SentEvent{Time: testTime(1), ID: "m1", Message: dimp.NewInstantMessage(alice, testEcho(), dimp.NewText("tick me"))},
-		client.DeliveryEvent{Time: testTime(1), ID: "m1", State: client.Sending})
-	line := func() string {
-		for _, l := range strings.Split(screenText(a), "\n") {
-			if strings.Contains(l, "tick me") {
-				return strings.TrimRight(l, " ")
-			}
-		}
-		return ""
-	}
-	for _, tt := range tests[1:] {
-		feed(a, client.DeliveryEvent{Time: testTime(2), ID: "m1", State: tt.d, Detail: "refused by the station"})
-		if l := line(); !strings.HasSuffix(l, " "+tt.want) {
-			t.Errorf("after %s the line is %q, want it to end in %q", tt.d, l, tt.want)
-		}
-	}
-	if !strings.Contains(screenText(a), "not sent: refused by the station") {
-		t.Error("the reason of the failure is not shown")
-	}
-}
-
-func TestReceiptsAreSetApart(t *testing.T) {
-	a, _ := newTestApp(100, 30)
-	feed(a, handshakeEvents("ws://127.0.0.1:9394")...)
-	feed(a, client.SentEvent{Time: testTime(1), ID: "m1", Message: dimp.NewInstantMessage(alice, testEcho(), dimp.NewText("hi"))},
-		client.ReceiptEvent{Time: testTime(1), From: testStation(), For: "m1", Receipt: dimp.NewReceipt("Message delivered.", nil)},
-		client.ReceiptEvent{Time: testTime(1), From: testStation(), For: "other", Receipt: dimp.NewReceipt("Login received.", nil)})
-	screen := screenText(a)
-	if !strings.Contains(screen, "↪ station: Message delivered.") {
-		t.Errorf("receipt not shown:\n%s", screen)
-	}
-	if strings.Contains(screen, "Login received.") {
-		t.Error("a receipt for a protocol message was shown in the conversation")
-	}
-}
-
 // Only the station the client handshook with is labelled station: a key
 // whose ID has the station type but another address is a peer like any
 // other, in the contacts and in front of its receipts. Before the
 // handshake names the station, nobody is.
-func TestOnlyTheHandshakenStationIsLabelled(t *testing.T) {
-	a, _ := newTestApp(120, 30)
-	p := pane(a)
-	impostor := dimp.NewID(testStation().Name(), dimp.BTCAddress([]byte("another key"), byte(dimp.Station)), "")
-	text := func(sec int, from dimp.ID, s string) client.Event {
-		return client.MessageEvent{Time: testTime(sec), ID: client.MessageID(from.String() + s), Message: dimp.NewInstantMessage(from, alice, dimp.NewText(s))}
-	}
-	labelled := func(id dimp.ID) bool {
-		c := p.contacts.byKey[idKey(id)]
-		return c != nil && c.station
-	}
-	feed(a, text(0, testStation(), "before any handshake"))
-	if labelled(testStation()) {
-		t.Error("a station labelled before the handshake named one")
-	}
-	feed(a, handshakeEvents("ws://127.0.0.1:9394")...)
-	feed(a, text(3, impostor, "I am your station"), text(4, testStation().WithTerminal("t1"), "welcome"))
-	if labelled(impostor) {
-		t.Error("a key that calls itself a station is labelled station")
-	}
-	if !labelled(testStation()) {
-		t.Error("the handshaken station is not labelled station")
-	}
-	feed(a, client.SentEvent{Time: testTime(5), ID: "m1", Message: dimp.NewInstantMessage(alice, impostor, dimp.NewText("who are you?"))},
-		client.ReceiptEvent{Time: testTime(6), From: impostor, For: "m1", Receipt: dimp.NewReceipt("Message delivered.", nil)})
-	var receipts []string
-	for _, e := range p.conversation(impostor).entries {
-		if e.kind == entryReceipt {
-			receipts = append(receipts, e.text)
-		}
-	}
-	if want := display.Name(impostor) + ": Message delivered. — “who are you?”"; len(receipts) != 1 || receipts[0] != want {
-		t.Errorf("the impostor's receipt reads %q, want %q", receipts, want)
-	}
-}
-
 func TestStatusBar(t *testing.T) {
 	st := NewStyles(true)
 	s := client.Status{State: client.Handshaking, Handshake: dimp.HandshakeRestart, Session: testSession,
@@ -634,19 +475,20 @@ func TestPeerEscapeSequencesNeverReachTheScreen(t *testing.T) {
 // eachScreen shows the chat, the inspector, the zoomed inspector, the
 // app-content form and the help in turn, calling check on each, and
 // returns to the chat.
-func eachScreen(a *App, f *fakeBackend, check func(what string)) {
+func eachScreen(t testing.TB, a *App, f *fakeBackend, check func(what string)) {
+	t.Helper()
 	check("chat")
-	update(a, f, keyCtrlO)
+	update(t, a, f, keyCtrlO)
 	check("inspector")
-	update(a, f, keyZ)
+	update(t, a, f, keyZ)
 	check("zoomed inspector")
-	update(a, f, keyCtrlO)
-	update(a, f, keyCtrlX)
+	update(t, a, f, keyCtrlO)
+	update(t, a, f, keyCtrlX)
 	check("form")
-	update(a, f, keyEsc)
-	update(a, f, keyF1)
+	update(t, a, f, keyEsc)
+	update(t, a, f, keyF1)
 	check("help")
-	update(a, f, keyEsc)
+	update(t, a, f, keyEsc)
 }
 
 func TestEveryScreenFitsItsSize(t *testing.T) {
@@ -669,163 +511,17 @@ func TestEveryScreenFitsItsSize(t *testing.T) {
 				}
 			}
 		}
-		eachScreen(a, f, check)
+		eachScreen(t, a, f, check)
 		// Resize on the fly.
-		update(a, f, tea.WindowSizeMsg{Width: w + 7, Height: h + 3})
+		update(t, a, f, tea.WindowSizeMsg{Width: w + 7, Height: h + 3})
 		w, h = w+7, h+3
 		check("resized")
 	}
 }
 
-func TestTimestampToggle(t *testing.T) {
-	a, f := newTestApp(100, 30)
-	fill(a, 3)
-	if !strings.Contains(screenText(a), "09:30 echo") {
-		t.Fatalf("no timestamps:\n%s", screenText(a))
-	}
-	update(a, f, keyCtrlT)
-	if strings.Contains(screenText(a), "09:30 echo") || !strings.Contains(screenText(a), "echo  message 002") {
-		t.Errorf("timestamps still shown:\n%s", screenText(a))
-	}
-}
-
-func TestCopySelectedMessage(t *testing.T) {
-	a, f := newTestApp(100, 30)
-	fill(a, 5)
-	p := pane(a)
-	update(a, f, keyTab) // focus the conversation
-	update(a, f, keyUp)
-	update(a, f, keyUp)
-	e := p.current.selected()
-	if e == nil || e.text != "message 003" {
-		t.Fatalf("selected %+v, want message 003", e)
-	}
-	_, cmd := a.Update(keyCtrlY)
-	if cmd == nil {
-		t.Fatal("ctrl+y gave no command")
-	}
-	if !strings.Contains(p.flash, "copied 11 characters") {
-		t.Errorf("flash %q", p.flash)
-	}
-	// App content copies as its JSON.
-	extra := dimp.Fields{}
-	_ = extra.Set("k", "v")
-	c := dimp.NewAppContent(dimp.ContentApplication, "a", "m", "x", extra)
-	en := contentEntry(c)
-	if got := en.copyText(); !strings.Contains(got, `"app":"a"`) || !strings.Contains(got, `"k":"v"`) {
-		t.Errorf("copy of app content = %s", got)
-	}
-}
-
-func TestMouseSelectsContactsAndFrames(t *testing.T) {
-	a, f := newTestApp(100, 30)
-	feed(a, client.UsersEvent{Time: testTime(1), Users: []dimp.ID{testEcho(), bob}})
-	p := pane(a)
-	row := 2 + 1 + p.contacts.index(bob) // status bar, title row
-	update(a, f, tea.MouseClickMsg{X: 5, Y: row, Button: tea.MouseLeft})
-	if !p.current.peer.SameAs(bob) {
-		t.Fatalf("a click on bob's row opened %s", p.current.peer)
-	}
-	feed(a, handshakeEvents("ws://127.0.0.1:9394")...)
-	feed(a, vectorFrame(t), client.FrameEvent{Time: testTime(9), Dir: client.Out, Raw: []byte("PING"), Kind: client.KindPing})
-	update(a, f, keyCtrlO)
-	x := p.lastLayout.insp.x + 5
-	update(a, f, tea.MouseClickMsg{X: x, Y: p.lastLayout.insp.y + 1, Button: tea.MouseLeft})
-	if p.inspector.current() != 0 {
-		t.Errorf("a click on the first frame selected %d", p.inspector.current())
-	}
-}
-
-func TestInspectorLayers(t *testing.T) {
-	st := NewStyles(true)
-	fr := vectorFrame(t)
-	rec := frameRec{seq: 1, at: fr.Time, dir: fr.Dir, kind: fr.Kind, raw: fr.Raw, layers: fr.Layers}
-	for _, w := range []int{60, 120} {
-		for _, full := range []bool{false, true} {
-			got := ansi.Strip(strings.Join(renderLayers(&st, rec, w, full), "\n"))
-			for _, want := range []string{"1 Reliable", "✓ signature ok", `"F": "alice@1U3SL`,
-				"2 Secure", "112 B encrypted", "data (AES-256-CBC)", "IV", "t52p/FVPzW5YD4gKF7Sa3g==", "key for bob@",
-				"3 Instant", "✓ decrypted", `"text": "Hello, Bob!`} {
-				if !strings.Contains(got, want) {
-					t.Errorf("width %d full %v: layers lack %q:\n%s", w, full, want, got)
-				}
-			}
-		}
-	}
-
-	// A message whose signature did not verify is not opened.
-	bad := rec
-	bad.layers = &client.Layers{Reliable: fr.Layers.Reliable, VerifyErr: dimp.ErrSignature}
-	got := ansi.Strip(strings.Join(renderLayers(&st, bad, 80, false), "\n"))
-	for _, want := range []string{"✗ not verified", dimp.ErrSignature.Error(), "only after its signature verifies"} {
-		if !strings.Contains(got, want) {
-			t.Errorf("unverified frame lacks %q:\n%s", want, got)
-		}
-	}
-
-	// A broadcast is plain.
-	hs := dimp.NewHandshake(dimp.HandshakeHello, "")
-	hs.Group = dimp.EveryStations
-	im := dimp.NewInstantMessage(alice, dimp.AnyStation, hs)
-	rm := &dimp.ReliableMessage{SecureMessage: dimp.SecureMessage{Envelope: im.Envelope, Data: string(dimp.MarshalContent(hs))}}
-	plain := frameRec{seq: 2, dir: client.Out, kind: client.KindHandshake, raw: []byte(`{"sender":"x"}`),
-		layers: &client.Layers{Reliable: rm, Verified: true, Instant: im}}
-	got = ansi.Strip(strings.Join(renderLayers(&st, plain, 80, false), "\n"))
-	for _, want := range []string{"✓ signed by me", "plain", "not encrypted", "✓ what I wrote", `"title": "Hello world!"`} {
-		if !strings.Contains(got, want) {
-			t.Errorf("broadcast frame lacks %q:\n%s", want, got)
-		}
-	}
-
-	// Control frames and frames that are not messages.
-	ping := frameRec{seq: 3, dir: client.Out, kind: client.KindPing, raw: []byte("PING")}
-	if got := ansi.Strip(strings.Join(renderLayers(&st, ping, 80, false), "\n")); !strings.Contains(got, "Control frame") || !strings.Contains(got, "PING") {
-		t.Errorf("ping frame:\n%s", got)
-	}
-	junk := frameRec{seq: 4, dir: client.In, kind: client.KindOther, raw: []byte("{nope"),
-		layers: &client.Layers{ParseErr: errors.New("invalid JSON")}}
-	if got := ansi.Strip(strings.Join(renderLayers(&st, junk, 80, false), "\n")); !strings.Contains(got, "✗ not a DIM message") || !strings.Contains(got, "{nope") {
-		t.Errorf("unparsable frame:\n%s", got)
-	}
-}
-
-func TestInspectorListFollowsAndSelects(t *testing.T) {
-	in := newInspector(3, inspectorBytes)
-	for i := range 5 {
-		in.add(alice, client.FrameEvent{Time: testTime(i), Dir: client.Out, Raw: []byte(fmt.Sprintf("PING %d", i)), Kind: client.KindPing})
-	}
-	if len(in.frames) != 3 || in.frames[0].seq != 3 {
-		t.Fatalf("kept frames %d..., want the last 3", in.frames[0].seq)
-	}
-	if in.current() != 2 {
-		t.Errorf("follows %d, want the newest", in.current())
-	}
-	in.move(-1)
-	in.add(alice, client.FrameEvent{Time: testTime(9), Raw: []byte("PONG"), Kind: client.KindPing})
-	if f := in.frames[in.current()]; string(f.raw) != "PING 3" {
-		t.Errorf("selection moved to %q when a frame arrived", f.raw)
-	}
-	in.last()
-	if in.current() != len(in.frames)-1 {
-		t.Error("last() does not follow the newest frame")
-	}
-}
-
-func TestFrameSummaries(t *testing.T) {
-	fr := vectorFrame(t)
-	rec := frameRec{dir: fr.Dir, kind: fr.Kind, raw: fr.Raw, layers: fr.Layers}
-	if got := frameSummary(bob, rec); got != "alice→me “Hello, Bob! 你好 👋”" {
-		t.Errorf("summary = %q", got)
-	}
-	rec.layers = &client.Layers{Reliable: fr.Layers.Reliable, VerifyErr: dimp.ErrSignature}
-	if got := frameSummary(bob, rec); got != "alice→me (not verified)" {
-		t.Errorf("summary = %q", got)
-	}
-}
-
 func TestSplitPanes(t *testing.T) {
 	fa, fb := newFake(alice), newFake(bob)
-	a := NewSplit([]PaneSpec{{fa, Options{Peer: bob, UsersEvery: -1}}, {fb, Options{Peer: alice, UsersEvery: -1}}}, WithTheme(true))
+	a := NewSplit([]PaneSpec{{fa, Options{Peer: bob, UsersEvery: -1, tick: testTick}}, {fb, Options{Peer: alice, UsersEvery: -1, tick: testTick}}}, WithTheme(true))
 	a.Update(EventMsg{Pane: 1, Event: client.MessageEvent{Time: testTime(1), ID: "x",
 		Message: dimp.NewInstantMessage(alice, bob, dimp.NewText("to the second pane"))}, Replayed: true})
 	for _, size := range [][2]int{{200, 30}, {100, 40}} {
@@ -856,71 +552,26 @@ func TestSplitPanes(t *testing.T) {
 	}
 }
 
-func TestChatWithoutPeerOpensTheEchoBot(t *testing.T) {
-	f := newFake(alice)
-	a := New(f, Options{UsersEvery: -1}, WithTheme(true))
-	a.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
-	feed(a, handshakeEvents("ws://127.0.0.1:9394")...)
-	if p := pane(a); p.current == nil || !p.current.peer.Equal(dimp.AnyStation) {
-		t.Fatal("the notices have no place to go")
-	}
-	update(a, f, EventMsg{Pane: 0, Event: client.UsersEvent{Time: testTime(2), Users: []dimp.ID{testEcho(), bob}}, Replayed: true})
-	p := pane(a)
-	if !p.current.peer.SameAs(testEcho()) {
-		t.Fatalf("opened %s, want the echo bot", p.current.peer)
-	}
-	if !strings.Contains(screenText(a), "handshake Success") {
-		t.Errorf("the notices were lost:\n%s", screenText(a))
-	}
-	if _, ok := p.convs[idKey(dimp.AnyStation)]; ok {
-		t.Error("the placeholder conversation is still there")
-	}
-}
-
-func TestRepeatedErrorsAreCounted(t *testing.T) {
-	f := newFake(alice)
-	a := New(f, Options{UsersEvery: -1}, WithTheme(true))
-	a.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
-	for i := range 3 {
-		st := client.Status{State: client.Connecting, URL: "ws://127.0.0.1:1", Attempt: i}
-		feed(a, client.StatusEvent{Time: testTime(i), Status: st})
-		st.State, st.Err, st.Attempt = client.Error, errRefused, i+1
-		feed(a, client.StatusEvent{Time: testTime(i), Status: st})
-	}
-	screen := screenText(a)
-	if n := strings.Count(screen, "reconnecting"); n != 1 {
-		t.Errorf("the error shows %d times, want once with a count:\n%s", n, screen)
-	}
-	if !strings.Contains(screen, "reconnecting (×3)") || !strings.Contains(screen, "No conversation yet") {
-		t.Errorf("no count or no placeholder title:\n%s", screen)
-	}
-}
-
 // A station that refuses to say who is online (dimchat's dimples station)
 // leaves the contacts as they were and says the count is unknown; the
 // periodic question it refuses flashes no error, /who does.
-func TestUsersUnlisted(t *testing.T) {
-	a, f := newTestApp(100, 30)
-	feed(a, client.UsersEvent{Time: testTime(1), Users: []dimp.ID{testEcho(), bob}})
-	if s := screenText(a); !strings.Contains(s, "Contacts 2 online") {
-		t.Fatalf("no count of the users online:\n%s", s)
-	}
-	feed(a, client.UsersEvent{Time: testTime(2), Unlisted: true})
-	s := screenText(a)
-	if !strings.Contains(s, "Contacts online: ?") || !strings.Contains(s, "bob") {
-		t.Fatalf("after the station refused to list its users:\n%s", s)
-	}
+
+// A flash leaves the footer after four seconds; an older flash's timer
+// does not cut a newer one short.
+func TestFlashExpires(t *testing.T) {
+	a, _ := newTestApp(100, 30)
 	p := pane(a)
-	update(a, f, callDoneMsg{pane: p.id, what: "who is online", err: client.ErrNoUserList})
-	if p.flash != "" {
-		t.Errorf("the periodic question flashed %q", p.flash)
+	older, ok := p.setFlash("first", false)().(timerSet)
+	if !ok || older.after != 4*time.Second {
+		t.Fatalf("the flash set %+v, want a timer of 4 s", older)
 	}
-	update(a, f, callDoneMsg{pane: p.id, what: "who is online", err: client.ErrNoUserList, flash: "asked"})
-	if !strings.Contains(p.flash, "does not list its users") {
-		t.Errorf("/who flashed %q", p.flash)
+	newer := p.setFlash("second", false)().(timerSet)
+	a.Update(older.fire(testTime(4)))
+	if p.flash != "second" {
+		t.Errorf("the first flash's timer cleared the second: flash %q", p.flash)
 	}
-	feed(a, client.UsersEvent{Time: testTime(3), Users: []dimp.ID{testEcho()}})
-	if s := screenText(a); !strings.Contains(s, "Contacts 1 online") {
-		t.Errorf("a later answer is not shown:\n%s", s)
+	a.Update(newer.fire(testTime(5)))
+	if p.flash != "" || strings.Contains(screenText(a), "second") {
+		t.Errorf("the flash stayed: %q", p.flash)
 	}
 }

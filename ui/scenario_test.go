@@ -85,7 +85,7 @@ func feed(a *App, evs ...client.Event) {
 // the echo bot.
 func newTestApp(w, h int) (*App, *fakeBackend) {
 	f := newFake(alice)
-	a := New(f, Options{Peer: testEcho(), Bots: []dimp.ID{testEcho()}, UsersEvery: -1}, WithTheme(true))
+	a := New(f, Options{Peer: testEcho(), Bots: []dimp.ID{testEcho()}, UsersEvery: -1, tick: testTick}, WithTheme(true))
 	a.Update(tea.WindowSizeMsg{Width: w, Height: h})
 	return a, f
 }

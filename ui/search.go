@@ -29,11 +29,14 @@ const searchCall = "search"
 // then the users found, one selected; Enter opens a chat with it, Esc
 // closes the box.
 type searchBox struct {
+	st       *Styles
+	keys     KeyMap
 	keywords string
 	done     bool   // the answer (or the failure) came
 	err      string // why there are no results
 	rows     []searchRow
 	sel, top int
+	w, h     int // the box's width, and how many rows of results it shows
 }
 
 // searchRow is one user found.
@@ -44,30 +47,34 @@ type searchRow struct {
 	me     bool
 }
 
-// startSearch runs /search WORDS: it opens the box and asks the backend.
-func (p *Pane) startSearch(words string) tea.Cmd {
-	words = strings.Join(strings.Fields(words), " ")
-	if words == "" {
-		return p.setFlash("/search WORDS: a part of a name or ID ("+dimp.SearchOnlineUsers+": who is online)", true)
-	}
-	s, ok := p.b.(Searcher)
-	if !ok {
-		return p.setFlash("searching needs a live connection to a station", true)
-	}
-	p.search = &searchBox{keywords: words}
-	p.mode = modeSearch
-	p.syncFocus()
-	return p.call(searchCall, "", func(ctx context.Context) error {
-		_, err := s.Search(ctx, words)
-		return err
-	})
+func newSearchBox(st *Styles, keys KeyMap, keywords string) *searchBox {
+	return &searchBox{st: st, keys: keys, keywords: keywords}
 }
 
-// onSearch shows the answer to the search the box waits for.
-func (p *Pane) onSearch(ev client.SearchEvent) {
-	b := p.search
-	if b == nil || b.done || !strings.EqualFold(ev.Keywords, b.keywords) {
-		return // closed, or an earlier question
+func (b *searchBox) setSize(w, h int) {
+	b.w, b.h = w, h
+	b.fit()
+}
+
+// help: the box's keys, in the footer while it is open.
+func (b *searchBox) help() []key.Binding {
+	return []key.Binding{b.keys.SearchOpen, b.keys.SearchUp, b.keys.SearchDown, b.keys.SearchClose}
+}
+
+// fit keeps the selection on a row and in view.
+func (b *searchBox) fit() {
+	if len(b.rows) == 0 {
+		return
+	}
+	b.sel = min(b.sel, len(b.rows)-1)
+	b.top = keepInView(b.top, b.sel, len(b.rows), max(b.h, 1))
+}
+
+// answer shows the answer to the search the box waits for; the contacts
+// add what the pane knows of the users found (online, their visa names).
+func (b *searchBox) answer(ev client.SearchEvent, me dimp.ID, contacts *contactList) {
+	if b.done || !strings.EqualFold(ev.Keywords, b.keywords) {
+		return // an earlier question
 	}
 	b.done = true
 	if ev.Err != nil {
@@ -75,11 +82,11 @@ func (p *Pane) onSearch(ev client.SearchEvent) {
 		return
 	}
 	for _, r := range ev.Results {
-		row := searchRow{id: r.ID, online: ev.Online, me: r.ID.SameAs(p.me)}
+		row := searchRow{id: r.ID, online: ev.Online, me: r.ID.SameAs(me)}
 		if r.Profile != nil && r.Profile.Visa() != nil {
 			row.name = r.Profile.Visa().Name()
 		}
-		if c := p.contacts.byKey[idKey(r.ID)]; c != nil {
+		if c := contacts.byKey[idKey(r.ID)]; c != nil {
 			row.online = row.online || c.online
 			if row.name == "" {
 				row.name = c.nick
@@ -87,65 +94,49 @@ func (p *Pane) onSearch(ev client.SearchEvent) {
 		}
 		b.rows = append(b.rows, row)
 	}
+	b.fit()
 }
 
-// searchFailed shows why the backend could not ask.
-func (p *Pane) searchFailed(err error) {
-	if p.search != nil && !p.search.done {
-		p.search.done, p.search.err = true, err.Error()
+// fail shows why the backend could not ask.
+func (b *searchBox) fail(err error) {
+	if !b.done {
+		b.done, b.err = true, err.Error()
 	}
 }
 
-// closeSearch closes the box.
-func (p *Pane) closeSearch() {
-	p.search = nil
-	p.mode = modeChat
-	p.focus = focusComposer
-	p.syncFocus()
-}
+// searchAction is what a key did to the box.
+type searchAction int
 
-// searchKey handles a key while the box is open.
-func (p *Pane) searchKey(k tea.KeyPressMsg) tea.Cmd {
-	b := p.search
+const (
+	searchStay  searchAction = iota
+	searchClose              // Esc: close the box
+	searchPick               // Enter on a user: chat with it
+)
+
+// update handles a key while the box is open; on searchPick, row is the
+// user chosen.
+func (b *searchBox) update(k tea.KeyPressMsg) (searchAction, searchRow) {
 	switch {
-	case key.Matches(k, p.keys.SearchClose):
-		p.closeSearch()
-	case key.Matches(k, p.keys.SearchUp):
+	case key.Matches(k, b.keys.SearchClose):
+		return searchClose, searchRow{}
+	case key.Matches(k, b.keys.SearchUp):
 		b.sel = max(b.sel-1, 0)
-	case key.Matches(k, p.keys.SearchDown):
+		b.fit()
+	case key.Matches(k, b.keys.SearchDown):
 		b.sel = min(b.sel+1, max(len(b.rows)-1, 0))
-	case key.Matches(k, p.keys.SearchOpen):
-		if b.sel >= len(b.rows) {
-			return nil
+		b.fit()
+	case key.Matches(k, b.keys.SearchOpen):
+		if b.sel < len(b.rows) {
+			return searchPick, b.rows[b.sel]
 		}
-		row := b.rows[b.sel]
-		if row.me {
-			return p.setFlash("that is you", true)
-		}
-		p.closeSearch()
-		c := p.contacts.ensure(row.id)
-		if row.name != "" {
-			c.nick = row.name
-		}
-		c.online = c.online || row.online
-		p.contacts.sort()
-		// As /to does: open the chat and make sure the peer is known (the
-		// search answer taught the client its profile: no query goes out).
-		back, id := p.b, row.id
-		return tea.Batch(p.open(id), p.call("look up "+display.Name(id), "", func(ctx context.Context) error {
-			_, err := back.Peer(ctx, id)
-			return err
-		}))
 	}
-	return nil
+	return searchStay, searchRow{}
 }
 
-// searchWidth is the box's width for the pane's size.
-func (p *Pane) searchWidth() int { return min(max(p.width-6, 40), 84) }
-
-// view draws the box, width w cells wide, showing at most h rows of
-// results (the keys are in the footer).
-func (b *searchBox) view(st *Styles, w, h int) string {
+// view draws the box, w cells wide, showing at most h rows of results
+// (the keys are in the footer).
+func (b *searchBox) view() string {
+	st, w, h := b.st, b.w, b.h
 	inner := w - 4 // border and padding
 	var lines []string
 	title := st.FormTitle.Render("Search") + " " + st.CurrentRow.Render(display.Sanitize(b.keywords, false))
@@ -170,16 +161,9 @@ func (b *searchBox) view(st *Styles, w, h int) string {
 		lines = append(lines, st.Empty.Render("no user's name or ID has every word"))
 	default:
 		h = max(h, 1)
-		b.sel = min(b.sel, len(b.rows)-1)
-		if b.sel < b.top {
-			b.top = b.sel
-		}
-		if b.sel >= b.top+h {
-			b.top = b.sel - h + 1
-		}
 		nameW := min(max(inner/3, 10), 24)
 		for i := b.top; i < min(b.top+h, len(b.rows)); i++ {
-			lines = append(lines, b.row(st, b.rows[i], i == b.sel, nameW, inner))
+			lines = append(lines, b.row(b.rows[i], i == b.sel, nameW, inner))
 		}
 		if rest := len(b.rows) - b.top - h; rest > 0 {
 			lines = append(lines, st.ScrollHint.Render(fmt.Sprintf("↓ %d more", rest)))
@@ -193,7 +177,8 @@ func (b *searchBox) view(st *Styles, w, h int) string {
 
 // row draws one user found: a selection mark, a dot (online when known),
 // the visa name and the ID.
-func (b *searchBox) row(st *Styles, r searchRow, selected bool, nameW, w int) string {
+func (b *searchBox) row(r searchRow, selected bool, nameW, w int) string {
+	st := b.st
 	dot := st.Offline.Render("○")
 	if r.online {
 		dot = st.Online.Render("●")

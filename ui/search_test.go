@@ -19,8 +19,8 @@ func searchScreen(t *testing.T, w, h int, words string) (*App, *fakeBackend) {
 	a, f := newTestApp(w, h)
 	feed(a, handshakeEvents("ws://127.0.0.1:9394")...)
 	feed(a, client.UsersEvent{Time: testTime(3), Users: []dimp.ID{testEcho(), bob}})
-	typeIn(a, f, "/search "+words)
-	update(a, f, keyEnter)
+	typeIn(t, a, f, "/search "+words)
+	update(t, a, f, keyEnter)
 	return a, f
 }
 
@@ -59,29 +59,29 @@ func TestSearchResultsOpenAChat(t *testing.T) {
 		}
 	}
 	// Up stops at the top; Down twice reaches me, whom Enter does not open.
-	update(a, f, keyUp)
-	update(a, f, keyDown)
-	update(a, f, keyDown)
-	update(a, f, keyDown)
-	update(a, f, keyEnter)
+	update(t, a, f, keyUp)
+	update(t, a, f, keyDown)
+	update(t, a, f, keyDown)
+	update(t, a, f, keyDown)
+	update(t, a, f, keyEnter)
 	if p.mode != modeSearch || !strings.Contains(p.flash, "you") {
 		t.Fatalf("Enter on myself: mode %d, flash %q", p.mode, p.flash)
 	}
-	update(a, f, keyUp)
-	update(a, f, keyUp)
-	update(a, f, keyEnter)
-	if p.mode != modeChat || p.search != nil || !p.current.peer.SameAs(carol.ID) || p.focus != focusComposer {
-		t.Fatalf("Enter on carol: mode %d, current %v", p.mode, p.current.peer)
+	update(t, a, f, keyUp)
+	update(t, a, f, keyUp)
+	update(t, a, f, keyEnter)
+	if p.mode != modeChat || p.search != nil || !p.chat.current.peer.SameAs(carol.ID) || p.focus != focusComposer {
+		t.Fatalf("Enter on carol: mode %d, current %v", p.mode, p.chat.current.peer)
 	}
-	if c := p.contacts.byKey[idKey(carol.ID)]; c == nil || c.nick != "Caroline Lark" {
+	if c := p.chat.contacts.byKey[idKey(carol.ID)]; c == nil || c.nick != "Caroline Lark" {
 		t.Errorf("carol's contact %+v, want her visa name", c)
 	}
 	if !strings.Contains(screenText(a), "carol (Caroline Lark)") {
 		t.Errorf("the chat's title does not name her:\n%s", screenText(a))
 	}
 	// Typing now goes to carol.
-	typeIn(a, f, "hello carol")
-	update(a, f, keyEnter)
+	typeIn(t, a, f, "hello carol")
+	update(t, a, f, keyEnter)
 	if calls := f.sentCalls(); len(calls) != 1 || !calls[0].to.SameAs(carol.ID) {
 		t.Errorf("sent %+v, want a message to carol", calls)
 	}
@@ -94,11 +94,11 @@ func TestSearchFailsAndCloses(t *testing.T) {
 	if !strings.Contains(screenText(a), "✗ "+client.ErrSearchUnanswered.Error()) {
 		t.Errorf("failure not shown:\n%s", screenText(a))
 	}
-	update(a, f, keyEnter) // nothing to open
+	update(t, a, f, keyEnter) // nothing to open
 	if p.mode != modeSearch {
 		t.Fatal("Enter with no results closed the box")
 	}
-	update(a, f, keyEsc)
+	update(t, a, f, keyEsc)
 	if p.mode != modeChat || p.search != nil || strings.Contains(screenText(a), "Search bob") {
 		t.Fatal("Esc did not close the results")
 	}
@@ -108,23 +108,23 @@ func TestSearchFailsAndCloses(t *testing.T) {
 		t.Fatal("a late answer opened the box")
 	}
 	// Nothing found; then no words at all.
-	typeIn(a, f, "/search nobody")
-	update(a, f, keyEnter)
+	typeIn(t, a, f, "/search nobody")
+	update(t, a, f, keyEnter)
 	feed(a, client.SearchEvent{Time: testTime(6), Keywords: "nobody", Results: []client.SearchResult{}})
 	if !strings.Contains(screenText(a), "nobody found") {
 		t.Errorf("empty answer:\n%s", screenText(a))
 	}
-	update(a, f, keyEsc)
-	typeIn(a, f, "/search")
-	update(a, f, keyEnter)
+	update(t, a, f, keyEsc)
+	typeIn(t, a, f, "/search")
+	update(t, a, f, keyEnter)
 	if p.mode != modeChat || !strings.Contains(p.flash, "/search WORDS") {
 		t.Errorf("/search without words: mode %d, flash %q", p.mode, p.flash)
 	}
 	// A backend that cannot search (a replay) says so.
-	b := New(struct{ Backend }{f}, Options{UsersEvery: -1}, WithTheme(true))
-	update(b, f, tea.WindowSizeMsg{Width: 100, Height: 30})
-	typeIn(b, f, "/search bob")
-	update(b, f, keyEnter)
+	b := New(struct{ Backend }{f}, Options{UsersEvery: -1, tick: testTick}, WithTheme(true))
+	update(t, b, f, tea.WindowSizeMsg{Width: 100, Height: 30})
+	typeIn(t, b, f, "/search bob")
+	update(t, b, f, keyEnter)
 	if p := pane(b); p.mode != modeChat || !strings.Contains(p.flash, "live connection") {
 		t.Errorf("search without a Searcher: mode %d, flash %q", p.mode, p.flash)
 	}
@@ -132,8 +132,10 @@ func TestSearchFailsAndCloses(t *testing.T) {
 
 func TestSearchInHelpAndEverySize(t *testing.T) {
 	st := NewStyles(true)
-	scroll := 0
-	out := ansi.Strip(helpView(&st, DefaultKeyMap(), slashCommands(), 160, 80, &scroll))
+	help := newHelpOverlay(&st, DefaultKeyMap(), slashCommands())
+	help.setSize(160, 80)
+	help.open()
+	out := ansi.Strip(help.view())
 	for _, want := range []string{"/search", "find users by name or ID", "Search results", "chat with the user", "close the results"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("help lacks %q", want)

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"charm.land/bubbles/v2/key"
 	"github.com/charmbracelet/x/ansi"
 
 	"dimtui/client"
@@ -14,6 +15,24 @@ import (
 
 // statusHeight is the status bar's height in lines.
 const statusHeight = 2
+
+// statusBar is the two lines at the top of a pane: the connection and the
+// handshake, then the session, the station and who I am.
+type statusBar struct {
+	st    *Styles
+	chat  *chatState // the status it shows
+	title string     // names the pane; "" for the local user's name
+	w     int
+}
+
+func (b *statusBar) setSize(w, _ int) { b.w = w }
+
+// help: the status bar takes no keys.
+func (b *statusBar) help() []key.Binding { return nil }
+
+func (b *statusBar) view() string {
+	return strings.Join(renderStatus(b.st, b.chat.status, b.chat.me, b.title, b.w), "\n")
+}
 
 // handshakeSteps are the handshake's steps in the order they happen.
 func handshakeSteps() []dimp.HandshakeState {

@@ -143,9 +143,7 @@ func (w *workshop) panelShown() bool { return w.stepping() || len(w.queue) > 0 }
 // attach sets the panes up for workshop mode.
 func (w *workshop) attach(a *App) {
 	for _, p := range a.panes {
-		p.workshop = true
-		p.stepping = w.stepping()
-		p.composer.cmds = append(slashCommands(), workshopCommands()...)
+		p.startWorkshop(w.stepping())
 	}
 }
 
@@ -288,7 +286,7 @@ func (w *workshop) setMode(a *App, mode client.StepMode) tea.Cmd {
 		w.onMode = mode
 	}
 	for _, p := range a.panes {
-		p.stepping = w.stepping()
+		p.setStepping(w.stepping())
 	}
 	if shown != w.panelShown() {
 		a.resize()
@@ -410,9 +408,11 @@ func (w *workshop) command(a *App, msg workshopCommandMsg) tea.Cmd {
 		if w.opt.Reset == nil {
 			return p.setFlash("/reset needs the station in this process (dimtui demo)", true)
 		}
-		reset, id := w.opt.Reset, p.id
+		// The pane's context bounds the start over, as it bounds the pane's
+		// other calls: the program ending stops it.
+		reset, id, base := w.opt.Reset, p.id, p.opt.Context
 		return tea.Batch(p.setFlash("starting over…", false), func() tea.Msg {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			ctx, cancel := context.WithTimeout(base, 30*time.Second)
 			defer cancel()
 			specs, err := reset(ctx)
 			return resetDoneMsg{pane: id, specs: specs, err: err}

@@ -128,7 +128,7 @@ func newWorkshopApp(w, h int, opt WorkshopOptions, fakes ...*fakeBackend) *App {
 		if len(fakes) > 1 {
 			peer = fakes[(i+1)%len(fakes)].me
 		}
-		specs = append(specs, PaneSpec{Backend: f, Options: Options{Peer: peer, Bots: []dimp.ID{testEcho()}, UsersEvery: -1}})
+		specs = append(specs, PaneSpec{Backend: f, Options: Options{Peer: peer, Bots: []dimp.ID{testEcho()}, UsersEvery: -1, tick: testTick}})
 	}
 	a := NewSplit(specs, WithTheme(true), WithWorkshop(opt))
 	a.Update(tea.WindowSizeMsg{Width: w, Height: h})
@@ -144,13 +144,14 @@ func deliver(a *App, pane int, evs ...client.Event) {
 
 // runAll passes a message and runs the commands it returns, feeding their
 // results back (without the fakes' events).
-func runAll(a *App, msg tea.Msg) {
+func runAll(t testing.TB, a *App, msg tea.Msg) {
+	t.Helper()
 	queue := []tea.Msg{msg}
 	for len(queue) > 0 {
 		m := queue[0]
 		queue = queue[1:]
 		_, cmd := a.Update(m)
-		queue = append(queue, run(cmd)...)
+		queue = append(queue, run(t, cmd)...)
 	}
 }
 
@@ -169,12 +170,12 @@ func TestStepReleasesInOrderAcrossPanes(t *testing.T) {
 		t.Fatalf("%d frames waiting, want 3", got)
 	}
 	f8 := tea.KeyPressMsg{Code: tea.KeyF8}
-	runAll(a, f8)
-	runAll(a, f8)
+	runAll(t, a, f8)
+	runAll(t, a, f8)
 	// The frames asked for stay listed until their client says it let
 	// them go; a third press takes the third frame, not the first again.
-	runAll(a, f8)
-	runAll(a, f8) // nothing left to ask for
+	runAll(t, a, f8)
+	runAll(t, a, f8) // nothing left to ask for
 	mu.Lock()
 	got := fmt.Sprint(order)
 	mu.Unlock()
@@ -194,7 +195,7 @@ func TestStepToggleAndEnter(t *testing.T) {
 	if a.panelRect().w != 0 {
 		t.Fatal("the step panel shows while stepping is off")
 	}
-	runAll(a, tea.KeyPressMsg{Code: tea.KeyF7})
+	runAll(t, a, tea.KeyPressMsg{Code: tea.KeyF7})
 	for _, f := range []*fakeBackend{fa, fb} {
 		if steps, _ := f.stepCalls(); !reflect.DeepEqual(steps, []client.StepMode{client.StepAll}) {
 			t.Errorf("%s: SetStep calls %v, want [all]", f.me.Name(), steps)
@@ -210,14 +211,14 @@ func TestStepToggleAndEnter(t *testing.T) {
 
 	// Enter on an empty line releases the next held frame; with text, it sends.
 	deliver(a, 0, heldHello(t, vectorUser(t, "alice"), 1))
-	runAll(a, keyEnter)
+	runAll(t, a, keyEnter)
 	if _, rel := fa.stepCalls(); !reflect.DeepEqual(rel, []int{1}) {
 		t.Errorf("Release calls %v after Enter on an empty line, want [1]", rel)
 	}
 	for _, r := range "hi" {
-		runAll(a, tea.KeyPressMsg{Code: r, Text: string(r)})
+		runAll(t, a, tea.KeyPressMsg{Code: r, Text: string(r)})
 	}
-	runAll(a, keyEnter)
+	runAll(t, a, keyEnter)
 	if calls := fa.sentCalls(); len(calls) != 1 {
 		t.Errorf("Enter with text sent %d messages, want 1", len(calls))
 	}
@@ -227,9 +228,9 @@ func TestStepToggleAndEnter(t *testing.T) {
 
 	// /step off turns it off everywhere.
 	for _, r := range "/step off" {
-		runAll(a, tea.KeyPressMsg{Code: r, Text: string(r)})
+		runAll(t, a, tea.KeyPressMsg{Code: r, Text: string(r)})
 	}
-	runAll(a, keyEnter)
+	runAll(t, a, keyEnter)
 	if steps, _ := fb.stepCalls(); len(steps) != 2 || steps[1] != client.StepOff {
 		t.Errorf("bob's SetStep calls %v, want [all off]", steps)
 	}
@@ -242,9 +243,9 @@ func TestFaultCommands(t *testing.T) {
 	for _, line := range []string{"/drop", "/drop in", "/corrupt", "/corrupt in", "/delay 1500ms", "/delay off",
 		"/expire", "/restart", "/delay forever", "/drop sideways"} {
 		for _, r := range line {
-			runAll(a, tea.KeyPressMsg{Code: r, Text: string(r)})
+			runAll(t, a, tea.KeyPressMsg{Code: r, Text: string(r)})
 		}
-		runAll(a, keyEnter)
+		runAll(t, a, keyEnter)
 	}
 	want := []string{"drop alice false", "drop alice true", "corrupt alice false", "corrupt alice true",
 		"delay alice 1.5s", "delay alice 0s", "expire alice", "restart"}
@@ -264,9 +265,9 @@ func TestFaultCommands(t *testing.T) {
 	// Without a station in the process the commands say so.
 	b := newWorkshopApp(120, 40, WorkshopOptions{}, newFake(alice))
 	for _, r := range "/expire" {
-		runAll(b, tea.KeyPressMsg{Code: r, Text: string(r)})
+		runAll(t, b, tea.KeyPressMsg{Code: r, Text: string(r)})
 	}
-	runAll(b, keyEnter)
+	runAll(t, b, keyEnter)
 	if !strings.Contains(pane(b).flash, "needs the station in this process") {
 		t.Errorf("flash %q", pane(b).flash)
 	}
@@ -296,9 +297,9 @@ func TestExportAndReplay(t *testing.T) {
 	deliver(a, 0, evs...)
 	a.Update(stationNoticeMsg{n: StationNotice{Time: testTime(70), User: alice, Text: "expired alice's session"}, ok: true})
 	for _, r := range "/export talk" {
-		runAll(a, tea.KeyPressMsg{Code: r, Text: string(r)})
+		runAll(t, a, tea.KeyPressMsg{Code: r, Text: string(r)})
 	}
-	runAll(a, keyEnter)
+	runAll(t, a, keyEnter)
 	if !strings.Contains(pane(a).flash, "wrote") || !strings.Contains(pane(a).flash, "3 frames") {
 		t.Fatalf("flash after /export: %q", pane(a).flash)
 	}
@@ -555,28 +556,40 @@ func TestResetReplacesPanes(t *testing.T) {
 	fa := newFake(alice)
 	fresh := newFake(bob)
 	reset := func(context.Context) ([]PaneSpec, error) {
-		return []PaneSpec{{Backend: fresh, Options: Options{UsersEvery: -1}}}, nil
+		return []PaneSpec{{Backend: fresh, Options: Options{UsersEvery: -1, tick: testTick}}}, nil
 	}
 	a := newWorkshopApp(120, 40, WorkshopOptions{Reset: reset, Step: client.StepAll}, fa)
 	deliver(a, 0, heldHello(t, vectorUser(t, "alice"), 1))
 	for _, r := range "/reset" {
-		runAll(a, tea.KeyPressMsg{Code: r, Text: string(r)})
+		runAll(t, a, tea.KeyPressMsg{Code: r, Text: string(r)})
 	}
+	// The new client's first event, which the new pane's listener reads.
+	fresh.events <- client.StatusEvent{Time: testTime(0), Status: fresh.Status()}
 	// The reset runs in a command; its result brings the new panes.
 	_, cmd := a.Update(keyEnter)
-	for _, m := range run(cmd) {
+	var heard []tea.Msg
+	for _, m := range run(t, cmd) {
 		if w, ok := m.(workshopCommandMsg); ok {
 			_, cmd := a.Update(w)
-			for _, m := range run(cmd) {
+			for _, m := range run(t, cmd) {
 				if _, ok := m.(resetDoneMsg); ok {
 					_, cmd := a.Update(m)
-					run(cmd)
+					heard = run(t, cmd)
 				}
 			}
 		}
 	}
 	if len(a.panes) != 1 || !a.panes[0].me.Equal(bob) || a.panes[0].id == 0 {
 		t.Fatalf("after the reset: %d panes, the first %s #%d", len(a.panes), a.panes[0].me, a.panes[0].id)
+	}
+	listens := false
+	for _, m := range heard {
+		if ev, ok := m.(EventMsg); ok && ev.Pane == a.panes[0].id {
+			listens = true
+		}
+	}
+	if !listens {
+		t.Error("the new pane does not listen to its client")
 	}
 	if len(a.ws.queue) != 0 {
 		t.Error("frames of the old clients are still listed")

@@ -1,0 +1,197 @@
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"dimtui/client"
+	"dimtui/client/history"
+	"dimtui/datadir"
+	"dimtui/dimp"
+	"dimtui/mockstation"
+	"dimtui/mockstation/echobot"
+	"dimtui/mockstation/store"
+)
+
+// instanceConfig sets up one instance of the demo.
+type instanceConfig struct {
+	// Listen is where the station listens first; a free port on the same
+	// host when it is taken. Default: mockstation.DefaultListen.
+	Listen string
+	// StationDir holds the station's identity, database and echo bot;
+	// default: the demo's station in dimtui's state directory.
+	StationDir string
+	// IdentityDir is the users' identity store; default: idstore's.
+	IdentityDir string
+	// Users names the identities to connect, one client each; none: the
+	// default identity.
+	Users []string
+	// Step starts every client with step-through on.
+	Step client.StepMode
+	// Faults, when set, lets the demo break the station on purpose.
+	Faults *mockstation.Faults
+	// Logger receives everything the station, bot and clients log.
+	Logger *slog.Logger
+}
+
+// instance is a running station with its echo bot, and the users'
+// clients.
+type instance struct {
+	Client  *client.Client   // the first user's
+	Clients []*client.Client // one per user, in the order of Users
+	Echo    dimp.ID
+	URL     string
+	Station *stationRunner
+	stop    context.CancelFunc
+	done    chan struct{}
+	scratch string // a station directory of its own, removed on Close
+
+	histories []*history.DB // the clients', closed once they have stopped
+}
+
+// startInstance starts the station (with the echo bot as one of its
+// services) and a client per user, which start connecting at once. ctx
+// bounds the start; the instance then runs until Close.
+func startInstance(ctx context.Context, cfg instanceConfig) (*instance, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Listen == "" {
+		cfg.Listen = mockstation.DefaultListen
+	}
+	shared := cfg.StationDir == ""
+	if shared {
+		dir, err := datadir.DemoStationDir()
+		if err != nil {
+			return nil, err
+		}
+		cfg.StationDir = dir
+	}
+	users := cfg.Users
+	if len(users) == 0 {
+		users = []string{""}
+	}
+	var ids []*datadir.User
+	for _, name := range users {
+		me, err := datadir.LoadOrCreateUser(cfg.IdentityDir, name, log)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, me)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("start: %w", err)
+	}
+	// Each user's client remembers what it has shown in its own history.
+	var histories []*history.DB
+	closeHistories := func() {
+		for _, h := range histories {
+			h.Close()
+		}
+	}
+	for _, me := range ids {
+		h, err := me.OpenHistory(ctx)
+		if err != nil {
+			closeHistories()
+			return nil, err
+		}
+		histories = append(histories, h)
+	}
+	ln, err := listen(cfg.Listen)
+	if err != nil {
+		closeHistories()
+		return nil, err
+	}
+	life, stop := context.WithCancel(context.WithoutCancel(ctx))
+	station, bot, err := startInstanceStation(life, ln, cfg, log)
+	var scratch string
+	if err != nil && shared && errors.Is(err, store.ErrLocked) {
+		// Another demo runs on the shared station directory: this one
+		// gets a station of its own, forgotten when it ends.
+		if scratch, err = os.MkdirTemp("", "dimtui-demo-station-"); err == nil {
+			log.Warn("demo station in use by another dimtui: using a fresh one", "dir", scratch)
+			cfg.StationDir = scratch
+			station, bot, err = startInstanceStation(life, ln, cfg, log)
+		}
+	}
+	if err != nil {
+		stop()
+		ln.Close()
+		closeHistories()
+		if scratch != "" {
+			os.RemoveAll(scratch)
+		}
+		return nil, err
+	}
+	url := "ws://" + ln.Addr().String()
+	inst := &instance{Echo: bot.ID, URL: url, Station: station, stop: stop, done: make(chan struct{}), scratch: scratch,
+		histories: histories}
+	for i, me := range ids {
+		c, err := client.New(client.Config{URL: url, Identity: me.Identity, Logger: log.With("part", "client", "user", me.Identity.ID.Name()),
+			Step: cfg.Step, History: histories[i]})
+		if err != nil {
+			stop()
+			station.Close()
+			closeHistories()
+			return nil, err
+		}
+		inst.Clients = append(inst.Clients, c)
+		log.Info("demo client", "url", url, "station", station.Server().ID(), "echo", bot.ID, "me", me.Identity.ID, "history", me.History)
+	}
+	inst.Client = inst.Clients[0]
+	var clients sync.WaitGroup
+	for _, c := range inst.Clients {
+		clients.Add(1)
+		go func() {
+			defer clients.Done()
+			_ = c.Run(life)
+		}()
+	}
+	go func() {
+		defer close(inst.done)
+		clients.Wait()
+	}()
+	return inst, nil
+}
+
+// Close stops the clients, the bot and the station.
+func (inst *instance) Close() error {
+	inst.stop()
+	<-inst.done
+	err := inst.Station.Close()
+	for _, h := range inst.histories {
+		err = errors.Join(err, h.Close())
+	}
+	if inst.scratch != "" {
+		err = errors.Join(err, os.RemoveAll(inst.scratch))
+	}
+	return err
+}
+
+// startInstanceStation loads the echo bot from cfg.StationDir and starts
+// the station there on ln, with the bot as one of its services.
+func startInstanceStation(ctx context.Context, ln net.Listener, cfg instanceConfig, log *slog.Logger) (*stationRunner, *dimp.Identity, error) {
+	bot, err := echobot.LoadOrCreate(filepath.Join(cfg.StationDir, "bots"))
+	if err != nil {
+		return nil, nil, err
+	}
+	station, err := startStation(ctx, ln, mockstation.Config{
+		DataDir:    cfg.StationDir,
+		TimeWindow: 10 * time.Minute,
+		// A presenter may hold a Hello world! for as long as it takes to
+		// explain it: the station does not close the connection meanwhile.
+		HandshakeTimeout: -1,
+		Logger:           log.With("part", "station"),
+		Services:         []mockstation.Service{echobot.Service(bot, log.With("part", "echobot"))},
+		Faults:           cfg.Faults,
+	}, log)
+	return station, bot, err
+}

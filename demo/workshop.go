@@ -1,0 +1,233 @@
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"dimtui/datadir"
+	"dimtui/dimp"
+	"dimtui/mockstation"
+	"dimtui/ui"
+)
+
+// workshopSession is the demo of workshop mode: an instance of the demo,
+// which /reset replaces with a fresh one. It is the UI's StationControl:
+// what the presenter breaks, it breaks in the running instance's station.
+type workshopSession struct {
+	ctx     context.Context // the run's: it bounds the panes' calls
+	cfg     Config
+	log     *slog.Logger
+	notices chan ui.StationNotice
+
+	mu     sync.Mutex
+	inst   *instance
+	faults *mockstation.Faults
+	tmp    []string // directories of a fresh start, removed on close
+}
+
+// newWorkshopSession prepares a session of cfg; start starts it.
+func newWorkshopSession(ctx context.Context, cfg Config, log *slog.Logger) *workshopSession {
+	return &workshopSession{ctx: ctx, cfg: cfg, log: log, notices: make(chan ui.StationNotice, 64)}
+}
+
+// start starts an instance: on the usual data, or on new temporary
+// directories when fresh. ctx bounds the start.
+func (session *workshopSession) start(ctx context.Context, fresh bool) error {
+	cfg := instanceConfig{Listen: session.cfg.Listen, Users: session.cfg.Users, Step: session.cfg.Step, Logger: session.log}
+	var tmp []string
+	if fresh {
+		for _, pattern := range []string{"dimtui-station-*", "dimtui-identities-*"} {
+			dir, err := os.MkdirTemp("", pattern)
+			if err != nil {
+				removeAll(tmp)
+				return fmt.Errorf("fresh start: %w", err)
+			}
+			tmp = append(tmp, dir)
+		}
+		cfg.StationDir, cfg.IdentityDir = tmp[0], tmp[1]
+		if len(cfg.Users) == 0 {
+			cfg.Users = []string{datadir.UserName()}
+		}
+	}
+	notices := session.notices
+	faults := mockstation.NewFaults(func(r mockstation.FaultReport) {
+		select {
+		case notices <- ui.StationNotice{Time: r.Time, User: r.User, Text: r.Text}:
+		default: // the screen is behind: the log has it
+		}
+	})
+	faults.SetDelay(dimp.ID{}, session.cfg.Delay)
+	faults.ExpireAfter(session.cfg.ExpireAfter)
+	cfg.Faults = faults
+	inst, err := startInstance(ctx, cfg)
+	if err != nil {
+		removeAll(tmp)
+		return err
+	}
+	session.mu.Lock()
+	session.inst, session.faults, session.tmp = inst, faults, tmp
+	session.mu.Unlock()
+	return nil
+}
+
+// armFaults arms the faults of the config: the first chat message after
+// the start.
+func (session *workshopSession) armFaults() error {
+	for _, set := range []struct {
+		flag    string
+		targets []FaultTarget
+		arm     func(dimp.ID, bool)
+	}{{"drop", session.cfg.Drop, session.faults.DropNext}, {"corrupt", session.cfg.Corrupt, session.faults.CorruptNext}} {
+		for _, target := range set.targets {
+			id, err := session.userID(target.User)
+			if err != nil {
+				return fmt.Errorf("--%s: %w", set.flag, err)
+			}
+			set.arm(id, target.ToClient)
+		}
+	}
+	return nil
+}
+
+// userID finds a demo user's ID by name.
+func (session *workshopSession) userID(name string) (dimp.ID, error) {
+	session.mu.Lock()
+	defer session.mu.Unlock()
+	for _, c := range session.inst.Clients {
+		if c.Me().Name() == name {
+			return c.Me(), nil
+		}
+	}
+	return dimp.ID{}, fmt.Errorf("no user %s in this demo", name)
+}
+
+// specs returns a pane per client: the first user talks to the second,
+// the second to the next, the last to the first; alone, to the echo bot.
+func (session *workshopSession) specs() []ui.PaneSpec {
+	session.mu.Lock()
+	inst := session.inst
+	session.mu.Unlock()
+	var out []ui.PaneSpec
+	for i, c := range inst.Clients {
+		peer := inst.Echo
+		if n := len(inst.Clients); n > 1 {
+			peer = inst.Clients[(i+1)%n].Me()
+		}
+		out = append(out, ui.PaneSpec{Backend: c, Options: ui.Options{Context: session.ctx, Peer: peer, Bots: []dimp.ID{inst.Echo},
+			Logger: session.log.With("part", "ui", "user", c.Me().Name()), Title: c.Me().Name()}})
+	}
+	return out
+}
+
+// Reset stops everything and starts again with a new station and new
+// identities in temporary directories. ctx bounds the new start; the new
+// instance then runs as long as the session.
+func (session *workshopSession) Reset(ctx context.Context) ([]ui.PaneSpec, error) {
+	session.stopInstance()
+	if err := session.start(ctx, true); err != nil {
+		return nil, fmt.Errorf("reset: %w", err)
+	}
+	return session.specs(), nil
+}
+
+// stopInstance stops the running instance and removes its temporary
+// directories.
+func (session *workshopSession) stopInstance() {
+	session.mu.Lock()
+	inst, tmp := session.inst, session.tmp
+	session.inst, session.tmp = nil, nil
+	session.mu.Unlock()
+	if inst != nil {
+		if err := inst.Close(); err != nil {
+			session.log.Warn("demo close", "err", err)
+		}
+	}
+	removeAll(tmp)
+}
+
+// Close stops the demo for good.
+func (session *workshopSession) Close() { session.stopInstance() }
+
+func removeAll(dirs []string) {
+	for _, d := range dirs {
+		_ = os.RemoveAll(d)
+	}
+}
+
+// current returns the running instance and its station's faults.
+func (session *workshopSession) current() (*instance, *mockstation.Faults, error) {
+	session.mu.Lock()
+	defer session.mu.Unlock()
+	if session.inst == nil {
+		return nil, nil, errors.New("the demo is starting over")
+	}
+	return session.inst, session.faults, nil
+}
+
+// DropNext arms the station to lose user's next chat message.
+func (session *workshopSession) DropNext(user dimp.ID, toClient bool) error {
+	_, f, err := session.current()
+	if err != nil {
+		return err
+	}
+	f.DropNext(user, toClient)
+	return nil
+}
+
+// CorruptNext arms the station to damage the signature of user's next chat
+// message.
+func (session *workshopSession) CorruptNext(user dimp.ID, toClient bool) error {
+	_, f, err := session.current()
+	if err != nil {
+		return err
+	}
+	f.CorruptNext(user, toClient)
+	return nil
+}
+
+// SetDelay delays the station's frames to user.
+func (session *workshopSession) SetDelay(user dimp.ID, d time.Duration) error {
+	_, f, err := session.current()
+	if err != nil {
+		return err
+	}
+	f.SetDelay(user, d)
+	return nil
+}
+
+// Expire makes the station forget user's session.
+func (session *workshopSession) Expire(user dimp.ID) error {
+	inst, _, err := session.current()
+	if err != nil {
+		return err
+	}
+	n, err := inst.Station.Server().Expire(user)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("%s has no session at the station now", user.Name())
+	}
+	return nil
+}
+
+// Restart restarts the station on the same address and data.
+func (session *workshopSession) Restart(ctx context.Context) error {
+	inst, _, err := session.current()
+	if err != nil {
+		return err
+	}
+	select {
+	case session.notices <- ui.StationNotice{Time: time.Now(), Text: "is restarting: every connection drops"}:
+	default:
+	}
+	return inst.Station.Restart(ctx)
+}
+
+// Notices reports what the station does on purpose.
+func (session *workshopSession) Notices() <-chan ui.StationNotice { return session.notices }

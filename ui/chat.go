@@ -1,0 +1,416 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"dimtui/client"
+	"dimtui/dimp"
+	"dimtui/display"
+)
+
+// chatState is a pane's chats as its client's events build them, with
+// nothing drawn: the conversations and which one is open, the index from
+// message IDs to the entries that show them (for the delivery ticks, the
+// receipts and the resends), the notices, the contacts, the connection's
+// status, and the byte budget of what the conversations keep. The pane
+// applies every event to it and draws what it holds.
+type chatState struct {
+	me     dimp.ID
+	status client.Status
+	// stepping: every frame waits for a presenter (workshop mode), which
+	// the handshake's notices say.
+	stepping bool
+
+	convs     map[string]*conversation
+	current   *conversation
+	byMsg     map[client.MessageID]*entry
+	convOf    map[*entry]*conversation
+	entrySeq  int // numbers the entries of every conversation, in order
+	convBytes int // what the entries of every conversation cost
+	contacts  contactList
+}
+
+func newChatState(me dimp.ID, status client.Status) *chatState {
+	return &chatState{
+		me:       me,
+		status:   status,
+		convs:    map[string]*conversation{},
+		byMsg:    map[client.MessageID]*entry{},
+		convOf:   map[*entry]*conversation{},
+		contacts: newContactList(),
+	}
+}
+
+// applied is what an event asks of the pane beyond the state, which the
+// pane owns: the calls to make and what to show.
+type applied struct {
+	connected bool // the session opened: time to ask who is online
+	opened    bool // another conversation became the current one
+	shown     bool // messages are in view: tell their senders they were read
+}
+
+// apply applies one client event. Frames, held frames and search answers
+// are not the chats' business: the pane hands them to the inspector, the
+// explanations and the search box.
+func (s *chatState) apply(ev client.Event) applied {
+	cur := s.current
+	var did applied
+	switch ev := ev.(type) {
+	case client.StatusEvent:
+		did.connected = s.onStatus(ev)
+	case client.ResentEvent:
+		s.onResent(ev)
+	case client.MessageEvent:
+		did.shown = s.onMessage(ev)
+	case client.SentEvent:
+		s.onSent(ev)
+	case client.DeliveryEvent:
+		if e := s.byMsg[ev.ID]; e != nil {
+			e.delivery, e.detail = ev.State, ev.Detail
+			e.version++
+		}
+	case client.ReceiptEvent:
+		s.onReceipt(ev)
+	case client.UsersEvent:
+		// With no conversation open yet, talk to the echo bot.
+		if bot := s.onUsers(ev); !bot.IsZero() && s.noConversation() {
+			s.open(bot)
+			did.shown = true
+		}
+	case client.PeerEvent:
+		if ev.Profile != nil && ev.Profile.Visa() != nil && !ev.Profile.ID.SameAs(s.me) {
+			s.contacts.learnName(ev.Profile.ID, ev.Profile.Visa().Name())
+		}
+	case client.ErrorEvent:
+		if ev.Err != nil {
+			s.noticeAt(ev.Time, ev.Err.Error(), true)
+		}
+	}
+	did.opened = s.current != cur
+	return did
+}
+
+// handshakeNotice explains a handshake step in a sentence.
+func handshakeNotice(step dimp.HandshakeState) string {
+	switch step {
+	case dimp.HandshakeStart:
+		return "handshake Start: sent “Hello world!” with my meta and visa, signed, to station@anywhere"
+	case dimp.HandshakeAgain:
+		return "handshake Again: the station answered “DIM?” with a session key, encrypted to my visa key"
+	case dimp.HandshakeRestart:
+		return "handshake Restart: sent “Hello world!” with the session key, encrypted to the station and signed"
+	case dimp.HandshakeSuccess:
+		return "handshake Success: the station answered “DIM!”: the session is open"
+	}
+	return "handshake " + step.String()
+}
+
+// onStatus notes each handshake step and each change of the connection's
+// state; it reports whether the session just opened.
+func (s *chatState) onStatus(ev client.StatusEvent) (connected bool) {
+	prev, st := s.status, ev.Status
+	s.status = st
+	handshaking := st.State == client.Handshaking || st.State == client.Running
+	wasHandshaking := prev.State == client.Handshaking || prev.State == client.Running
+	if handshaking && (!wasHandshaking || prev.Handshake != st.Handshake) {
+		text := handshakeNotice(st.Handshake)
+		if s.stepping && (st.Handshake == dimp.HandshakeStart || st.Handshake == dimp.HandshakeRestart) {
+			text = strings.Replace(text, ": sent ", ": ", 1) + " (held until you release it)"
+		}
+		s.noticeAt(ev.Time, text, false)
+	}
+	if st.State == prev.State {
+		return false
+	}
+	switch st.State {
+	case client.Running:
+		return true
+	case client.Error:
+		msg := "connection lost"
+		if st.Err != nil {
+			msg = "connection failed: " + st.Err.Error()
+		}
+		s.noticeAt(ev.Time, msg+"; reconnecting", true)
+	case client.Connected:
+		s.noticeAt(ev.Time, "connected to "+st.URL, false)
+	}
+	return false
+}
+
+// onUsers takes the station's list of who is online; it returns the echo
+// bot when the list has one.
+func (s *chatState) onUsers(ev client.UsersEvent) (bot dimp.ID) {
+	l := &s.contacts
+	l.unlisted = ev.Unlisted
+	if ev.Unlisted {
+		return bot // who is online stays unknown; the contacts stay as they are
+	}
+	l.setOnline(s.me, ev.Users)
+	for _, u := range ev.Users {
+		if u.Name() == "echo" && !u.SameAs(s.me) {
+			l.addBot(u)
+			bot = u
+		}
+	}
+	l.sort()
+	return bot
+}
+
+// conversation returns the conversation with peer, creating it.
+func (s *chatState) conversation(peer dimp.ID) *conversation {
+	k := idKey(peer)
+	c := s.convs[k]
+	if c == nil {
+		c = newConversation(peer.WithoutTerminal())
+		s.convs[k] = c
+		if !peer.IsBroadcast() && !peer.SameAs(s.me) {
+			s.contacts.ensure(peer)
+		}
+	}
+	return c
+}
+
+// open makes peer's conversation the current one. The notices gathered
+// before any conversation was open move into the first one opened.
+func (s *chatState) open(peer dimp.ID) {
+	c := s.conversation(peer)
+	if old := s.current; old != nil && old != c && old.peer.Equal(dimp.AnyStation) && len(c.entries) == 0 {
+		for _, e := range old.entries {
+			s.addEntry(c, e)
+		}
+		delete(s.convs, idKey(old.peer))
+	}
+	s.current = c
+}
+
+// takeShown returns the messages of the current conversation to mark read,
+// once its newest lines are in view, and forgets them.
+func (s *chatState) takeShown() []client.MessageID {
+	c := s.current
+	if c == nil || !c.follow || len(c.pending) == 0 {
+		return nil
+	}
+	ids := c.pending
+	c.pending, c.unread = nil, 0
+	return ids
+}
+
+// onMessage adds a message received; it reports whether it is in view.
+func (s *chatState) onMessage(ev client.MessageEvent) (shown bool) {
+	m := ev.Message
+	if m == nil || m.Content == nil {
+		return false
+	}
+	if _, fwd := m.Content.(*dimp.ForwardContent); fwd && s.isStation(m.Sender) {
+		// The station forwards logins and the like with its answers: protocol
+		// traffic, shown in the inspector only.
+		return false
+	}
+	c := s.conversation(m.Sender)
+	if s.isStation(m.Sender) {
+		s.contacts.ensure(m.Sender).station = true
+		s.contacts.sort()
+	}
+	e := contentEntry(m.Content)
+	e.at, e.from, e.id = ev.Time, m.Sender, ev.ID
+	shown = c == s.current && c.follow
+	if !shown && c.unread == 0 {
+		c.markUnread()
+	}
+	s.addEntry(c, e)
+	c.pending = append(c.pending, ev.ID)
+	if !shown {
+		c.unread++
+	}
+	return shown
+}
+
+// isStation reports whether id is the station the client handshook with:
+// the same name and address as the status's station (a key is its
+// address). A key that only calls itself a station, by its ID's type, is
+// any other peer: anyone can make such an ID, and the station does not
+// check the sender of a message it routes.
+func (s *chatState) isStation(id dimp.ID) bool {
+	return !s.status.Station.IsZero() && id.SameAs(s.status.Station)
+}
+
+// contentEntry makes the entry for a content. What it keeps is bounded
+// (maxKeptText), whatever the content: a text by its head, an app card
+// with its long values cut, anything else by the head of its summary.
+func contentEntry(content dimp.Content) *entry {
+	switch ct := content.(type) {
+	case *dimp.TextContent:
+		return &entry{kind: entryText, text: keptText(ct.Text, maxKeptText)}
+	case *dimp.AppContent:
+		if app := keptApp(ct); app != nil {
+			return &entry{kind: entryApp, app: app, content: app}
+		}
+	}
+	raw := dimp.MarshalContent(content)
+	e := &entry{kind: entryContent, text: keptText(contentSummary(content.Header().Type, raw), maxKeptText)}
+	if len(raw) <= maxKeptText {
+		e.content = content
+	}
+	return e
+}
+
+// keptApp is app content as a card keeps it: with its long values cut;
+// nil when it is too big for a card even so (thousands of fields).
+func keptApp(c *dimp.AppContent) *dimp.AppContent {
+	raw := dimp.MarshalContent(c)
+	if len(raw) <= maxKeptText {
+		return c
+	}
+	small, ok := client.ShrinkJSON(raw, maxKeptValue)
+	if !ok || len(small) > maxKeptText {
+		return nil
+	}
+	if kept, err := dimp.ParseContent(small); err == nil {
+		if app, ok := kept.(*dimp.AppContent); ok {
+			return app
+		}
+	}
+	return nil
+}
+
+// onSent adds a message the client sent, indexed by its ID for its
+// delivery ticks and receipts.
+func (s *chatState) onSent(ev client.SentEvent) {
+	m := ev.Message
+	if m == nil || m.Content == nil {
+		return
+	}
+	c := s.conversation(m.Receiver)
+	e := contentEntry(m.Content)
+	e.at, e.from, e.out, e.id, e.tracked = ev.Time, m.Sender, true, ev.ID, true
+	s.addEntry(c, e)
+	s.byMsg[ev.ID] = e
+}
+
+// onResent notes, beside the message, that it went out again after a new
+// handshake.
+func (s *chatState) onResent(ev client.ResentEvent) {
+	e := s.byMsg[ev.ID]
+	if e == nil {
+		return
+	}
+	c := s.convOf[e]
+	if c == nil {
+		return
+	}
+	what := "a message"
+	if e.kind == entryText {
+		what = "“" + display.Truncate(display.Sanitize(e.text, false), 20) + "”"
+	}
+	s.addEntry(c, &entry{kind: entryReceipt, at: ev.Time, from: s.me,
+		text: fmt.Sprintf("resent %s (try %d): the station never acknowledged it", what, ev.Tries)})
+}
+
+// onReceipt shows a receipt under the message it is for.
+func (s *chatState) onReceipt(ev client.ReceiptEvent) {
+	orig := s.byMsg[ev.For]
+	if orig == nil || ev.Receipt == nil {
+		return // about a protocol message the UI did not show
+	}
+	c := s.convOf[orig]
+	if c == nil {
+		return
+	}
+	from := "station"
+	if !ev.From.IsZero() && !s.isStation(ev.From) {
+		from = display.Name(ev.From)
+	}
+	text := ev.Receipt.Text
+	if text == "" {
+		text = "(receipt)"
+	}
+	what := ""
+	if orig.kind == entryText {
+		what = " — “" + display.Truncate(display.Sanitize(orig.text, false), 16) + "”"
+	}
+	s.addEntry(c, &entry{kind: entryReceipt, at: ev.Time, from: ev.From, text: from + ": " + keptText(text, maxKeptValue) + what})
+}
+
+// addEntry appends to a conversation, keeping the selection and view;
+// past conversationBytes the oldest entries of the pane are forgotten.
+func (s *chatState) addEntry(c *conversation, e *entry) {
+	if _, moved := s.convOf[e]; moved {
+		s.convBytes -= e.cost // counted in the conversation it comes from
+	}
+	s.entrySeq++
+	e.seq, e.cost = s.entrySeq, e.measure()
+	c.add(e)
+	s.convOf[e] = c
+	s.convBytes += e.cost
+	if s.convBytes > conversationBytes {
+		s.forgetOldest(conversationBytes - conversationBytes/10)
+	}
+}
+
+// forgetOldest forgets the oldest entries of every conversation until
+// they cost at most limit; the newest entry stays.
+func (s *chatState) forgetOldest(limit int) {
+	for s.convBytes > limit {
+		var oldest *conversation
+		for _, c := range s.convs {
+			if len(c.entries) > 0 && (oldest == nil || c.entries[0].seq < oldest.entries[0].seq) {
+				oldest = c
+			}
+		}
+		if oldest == nil || (oldest == s.current && len(oldest.entries) == 1) {
+			return
+		}
+		e := oldest.dropFirst()
+		s.convBytes -= e.cost
+		delete(s.convOf, e)
+		if e.id != "" && s.byMsg[e.id] == e {
+			delete(s.byMsg, e.id)
+		}
+	}
+}
+
+// noticeAt adds a system notice to the current conversation, opening one
+// for the notices when none is. The same notice again (a connection
+// failing on every retry) is counted on the last one rather than repeated.
+func (s *chatState) noticeAt(at time.Time, text string, bad bool) {
+	text = keptText(text, maxKeptValue)
+	c := s.current
+	if c == nil {
+		c = s.conversation(dimp.AnyStation)
+		s.current = c
+	}
+	if n := len(c.entries); n > 0 {
+		if last := c.entries[n-1]; last.kind == entryNotice && last.text == text && last.bad == bad {
+			last.repeat++
+			last.at = at
+			last.version++
+			return
+		}
+	}
+	s.addEntry(c, &entry{kind: entryNotice, at: at, text: text, bad: bad})
+}
+
+// noConversation reports whether no conversation is open: nothing, or only
+// the notices gathered before one was.
+func (s *chatState) noConversation() bool {
+	return s.current == nil || s.current.peer.Equal(dimp.AnyStation)
+}
+
+// unread returns the number of unread messages from id.
+func (s *chatState) unread(id dimp.ID) int {
+	if c := s.convs[idKey(id)]; c != nil {
+		return c.unread
+	}
+	return 0
+}
+
+// currentPeer returns the peer of the current conversation; zero when
+// none is open.
+func (s *chatState) currentPeer() dimp.ID {
+	if s.current == nil {
+		return dimp.ID{}
+	}
+	return s.current.peer
+}

@@ -1,0 +1,231 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+
+	"dimtui/client"
+	"dimtui/dimp"
+)
+
+// The chat state is tested here without a screen: events in, the
+// conversations and their entries out.
+
+// texts returns the text of every entry of a conversation, by kind.
+func texts(c *conversation, kind entryKind) []string {
+	var out []string
+	for _, e := range c.entries {
+		if e.kind == kind {
+			out = append(out, e.text)
+		}
+	}
+	return out
+}
+
+func received(sec int, id client.MessageID, from dimp.ID, text string) client.MessageEvent {
+	return client.MessageEvent{Time: testTime(sec), ID: id, Message: dimp.NewInstantMessage(from, alice, dimp.NewText(text))}
+}
+
+func TestChatSentMessageFollowsItsDelivery(t *testing.T) {
+	s := newChatState(alice, client.Status{})
+	for _, ev := range handshakeEvents("ws://127.0.0.1:9394") {
+		s.apply(ev)
+	}
+	s.open(bob)
+	s.apply(client.SentEvent{Time: testTime(1), ID: "m1", Message: dimp.NewInstantMessage(alice, bob, dimp.NewText("hello bob"))})
+	e := s.byMsg["m1"]
+	if e == nil || !e.tracked || !e.out || e.text != "hello bob" || s.convOf[e] != s.conversation(bob) {
+		t.Fatalf("the message sent is not indexed in bob's conversation: %+v", e)
+	}
+	for _, d := range []client.Delivery{client.Sending, client.AtStation, client.Failed} {
+		v := e.version
+		s.apply(client.DeliveryEvent{Time: testTime(2), ID: "m1", State: d, Detail: "no visa"})
+		if e.delivery != d || e.version != v+1 {
+			t.Errorf("after %s: delivery %s, version %d (was %d)", d, e.delivery, e.version, v)
+		}
+	}
+	if e.detail != "no visa" {
+		t.Errorf("the reason of the failure is %q", e.detail)
+	}
+	s.apply(client.ReceiptEvent{Time: testTime(3), From: testStation(), For: "m1", Receipt: dimp.NewReceipt("Message delivered.", nil)})
+	s.apply(client.ReceiptEvent{Time: testTime(3), From: bob, For: "m1", Receipt: dimp.NewReceipt("", nil)})
+	s.apply(client.ReceiptEvent{Time: testTime(3), From: testStation(), For: "login", Receipt: dimp.NewReceipt("Login received.", nil)})
+	s.apply(client.ResentEvent{Time: testTime(4), ID: "m1", Tries: 2})
+	want := []string{
+		"station: Message delivered. — “hello bob”",
+		"bob: (receipt) — “hello bob”",
+		"resent “hello bob” (try 2): the station never acknowledged it",
+	}
+	if got := texts(s.conversation(bob), entryReceipt); !reflect.DeepEqual(got, want) {
+		t.Errorf("receipts %q, want %q", got, want)
+	}
+}
+
+func TestChatReceivedMessagesAndWhatIsRead(t *testing.T) {
+	s := newChatState(alice, client.Status{})
+	s.open(bob)
+	if did := s.apply(received(1, "b1", bob, "in view")); !did.shown || did.opened {
+		t.Errorf("a message in the open conversation: %+v, want it shown", did)
+	}
+	if ids := s.takeShown(); !reflect.DeepEqual(ids, []client.MessageID{"b1"}) {
+		t.Errorf("to mark read %v, want [b1]", ids)
+	}
+	if ids := s.takeShown(); ids != nil {
+		t.Errorf("marked read twice: %v", ids)
+	}
+
+	// Elsewhere, messages wait behind a "new messages" marker.
+	s.apply(received(2, "m1", moky, "first"))
+	if did := s.apply(received(3, "m2", moky, "second")); did.shown {
+		t.Error("a message in another conversation is shown")
+	}
+	c := s.conversation(moky)
+	if c.unread != 2 || c.entries[0].kind != entryUnread || !reflect.DeepEqual(texts(c, entryText), []string{"first", "second"}) {
+		t.Errorf("moky's conversation: unread %d, entries %+v", c.unread, c.entries)
+	}
+	if s.unread(moky) != 2 || s.contacts.index(moky) < 0 {
+		t.Errorf("moky: %d unread, contact row %d", s.unread(moky), s.contacts.index(moky))
+	}
+	s.open(moky)
+	if ids := s.takeShown(); !reflect.DeepEqual(ids, []client.MessageID{"m1", "m2"}) || s.unread(moky) != 0 {
+		t.Errorf("opening moky marks %v read, %d unread left", ids, s.unread(moky))
+	}
+
+	// Scrolled up, a message arrives unread and is marked once in view.
+	c.follow = false
+	if did := s.apply(received(4, "m3", moky, "third")); did.shown || c.unread != 1 {
+		t.Errorf("scrolled up: %+v, unread %d", did, c.unread)
+	}
+	if ids := s.takeShown(); ids != nil {
+		t.Errorf("marked read while scrolled up: %v", ids)
+	}
+	c.end()
+	if ids := s.takeShown(); !reflect.DeepEqual(ids, []client.MessageID{"m3"}) {
+		t.Errorf("back at the end: %v to mark read", ids)
+	}
+}
+
+func TestChatStatusNotices(t *testing.T) {
+	for _, stepping := range []bool{false, true} {
+		s := newChatState(alice, client.Status{})
+		s.stepping = stepping
+		connected := 0
+		for _, ev := range handshakeEvents("ws://127.0.0.1:9394") {
+			did := s.apply(ev)
+			if did.connected {
+				connected++
+			}
+			if did.opened != (s.current != nil && len(s.current.entries) == 1) {
+				t.Errorf("opened %v with %d notices", did.opened, len(s.current.entries))
+			}
+		}
+		if connected != 1 || s.status.State != client.Running {
+			t.Errorf("connected %d times, state %s", connected, s.status.State)
+		}
+		if !s.current.peer.Equal(dimp.AnyStation) || !s.noConversation() {
+			t.Fatalf("the notices went to %s", s.current.peer)
+		}
+		notices := texts(s.current, entryNotice)
+		if len(notices) != 5 || notices[0] != "connected to ws://127.0.0.1:9394" ||
+			!strings.HasPrefix(notices[4], "handshake Success") {
+			t.Fatalf("notices %q", notices)
+		}
+		if held := strings.HasSuffix(notices[1], "(held until you release it)"); held != stepping {
+			t.Errorf("stepping %v: %q", stepping, notices[1])
+		}
+
+		// A connection failing again and again is one notice, counted.
+		st := s.status
+		for i := range 3 {
+			st.State, st.Err = client.Connecting, nil
+			s.apply(client.StatusEvent{Time: testTime(10 + i), Status: st})
+			st.State, st.Err = client.Error, errors.New("refused")
+			s.apply(client.StatusEvent{Time: testTime(10 + i), Status: st})
+		}
+		last := s.current.entries[len(s.current.entries)-1]
+		if last.text != "connection failed: refused; reconnecting" || !last.bad || last.repeat != 2 {
+			t.Errorf("the last notice %q, bad %v, repeated %d times", last.text, last.bad, last.repeat)
+		}
+	}
+}
+
+func TestChatOpensTheEchoBotWithTheNotices(t *testing.T) {
+	s := newChatState(alice, client.Status{})
+	s.apply(client.ErrorEvent{Time: testTime(0), Err: errors.New("a frame that is not a DIM message")})
+	s.apply(client.UsersEvent{Time: testTime(1), Unlisted: true})
+	if s.current == nil || !s.noConversation() || !s.contacts.unlisted {
+		t.Fatal("an unlisted answer opened a conversation")
+	}
+	did := s.apply(client.UsersEvent{Time: testTime(2), Users: []dimp.ID{testEcho(), bob, alice}})
+	if !did.opened || !did.shown || !s.current.peer.SameAs(testEcho()) {
+		t.Fatalf("%+v: opened %s, want the echo bot", did, s.current.peer)
+	}
+	if _, ok := s.convs[idKey(dimp.AnyStation)]; ok || len(texts(s.current, entryNotice)) != 1 {
+		t.Error("the notices did not move into the echo bot's conversation")
+	}
+	if c := s.contacts.byKey[idKey(testEcho())]; c == nil || !c.bot || !c.online || s.contacts.index(alice) >= 0 {
+		t.Errorf("contacts %+v", s.contacts.rows)
+	}
+	if did := s.apply(client.UsersEvent{Time: testTime(3), Users: []dimp.ID{testEcho(), moky}}); did.opened {
+		t.Error("a conversation open was replaced")
+	}
+	if s.contacts.byKey[idKey(bob)].online || !s.contacts.byKey[idKey(moky)].online {
+		t.Error("who is online was not updated")
+	}
+}
+
+func TestChatStationTraffic(t *testing.T) {
+	s := newChatState(alice, client.Status{})
+	s.apply(received(0, "s0", testStation(), "before the handshake"))
+	if s.contacts.byKey[idKey(testStation())].station {
+		t.Error("a station labelled before the handshake named one")
+	}
+	for _, ev := range handshakeEvents("ws://127.0.0.1:9394") {
+		s.apply(ev)
+	}
+	fwd := client.MessageEvent{Time: testTime(1), ID: "f1",
+		Message: dimp.NewInstantMessage(testStation(), alice, &dimp.ForwardContent{})}
+	s.apply(fwd)
+	if got := texts(s.conversation(testStation()), entryContent); len(got) != 0 {
+		t.Errorf("the station's forward was shown: %q", got)
+	}
+	s.apply(received(2, "s1", testStation(), "welcome"))
+	if !s.contacts.byKey[idKey(testStation())].station {
+		t.Error("the handshaken station is not labelled")
+	}
+}
+
+func TestChatForgetsTheOldestPastItsBudget(t *testing.T) {
+	s := newChatState(alice, client.Status{})
+	s.open(bob)
+	text := strings.Repeat("x", maxKeptText)
+	n := 2 * conversationBytes / keptCost(maxKeptText)
+	for i := range n {
+		from := bob
+		if i%2 == 1 {
+			from = moky
+		}
+		id := client.MessageID(fmt.Sprint(i))
+		s.apply(client.SentEvent{Time: testTime(i), ID: id, Message: dimp.NewInstantMessage(alice, from, dimp.NewText(text))})
+	}
+	if s.convBytes > conversationBytes {
+		t.Errorf("the conversations cost %d bytes, budget %d", s.convBytes, conversationBytes)
+	}
+	sum := 0
+	for _, c := range s.convs {
+		for _, e := range c.entries {
+			sum += e.cost
+		}
+	}
+	if sum != s.convBytes || len(s.convOf) != len(s.byMsg) {
+		t.Errorf("counted %d bytes, kept %d; %d entries indexed by conversation, %d by message", s.convBytes, sum, len(s.convOf), len(s.byMsg))
+	}
+	if s.byMsg["0"] != nil || s.byMsg[client.MessageID(fmt.Sprint(n-1))] == nil {
+		t.Error("the oldest message is still indexed, or the newest is not")
+	}
+	// A delivery for a message forgotten changes nothing.
+	s.apply(client.DeliveryEvent{Time: testTime(n), ID: "0", State: client.Read})
+}

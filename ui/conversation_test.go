@@ -1,0 +1,303 @@
+package ui
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"dimtui/client"
+	"dimtui/dimp"
+	"dimtui/display"
+)
+
+func fill(a *App, n int) {
+	var evs []client.Event
+	for i := range n {
+		evs = append(evs, client.MessageEvent{Time: testTime(i), ID: client.MessageID(fmt.Sprintf("e%d", i)),
+			Message: dimp.NewInstantMessage(testEcho(), alice, dimp.NewText(fmt.Sprintf("message %03d", i)))})
+	}
+	feed(a, evs...)
+}
+
+func TestScrollback(t *testing.T) {
+	a, f := newTestApp(100, 30)
+	fill(a, 100)
+	screen := screenText(a)
+	if !strings.Contains(screen, "message 099") || strings.Contains(screen, "message 070") {
+		t.Fatalf("not at the newest messages:\n%s", screen)
+	}
+	update(t, a, f, keyPgUp)
+	screen = screenText(a)
+	if strings.Contains(screen, "message 099") || !strings.Contains(screen, "message 075") {
+		t.Fatalf("PgUp did not scroll a page up:\n%s", screen)
+	}
+	if !strings.Contains(screen, "↑ PgUp · ↓ End") {
+		t.Errorf("no scroll hints:\n%s", screen)
+	}
+	// New messages while scrolled up do not move the view.
+	c := pane(a).chat.current
+	top, topLine := c.top, c.topLine
+	fill(a, 1)
+	if c.follow || c.top != top || c.topLine != topLine || !strings.Contains(screenText(a), "message 075") {
+		t.Error("a new message moved the view while scrolled up")
+	}
+	update(t, a, f, keyHome)
+	screen = screenText(a)
+	if !strings.Contains(screen, "message 000") {
+		t.Fatalf("Home did not show the oldest message:\n%s", screen)
+	}
+	update(t, a, f, keyPgDown)
+	if strings.Contains(screenText(a), "message 000") {
+		t.Error("PgDn did not scroll down")
+	}
+	update(t, a, f, keyEnd)
+	if !strings.Contains(screenText(a), "message 099") {
+		t.Error("End did not go to the newest messages")
+	}
+	// The mouse wheel scrolls the conversation under the pointer.
+	update(t, a, f, tea.MouseWheelMsg{X: 50, Y: 10, Button: tea.MouseWheelUp})
+	if pane(a).chat.current.follow {
+		t.Error("the wheel did not scroll up")
+	}
+	for range 10 {
+		update(t, a, f, tea.MouseWheelMsg{X: 50, Y: 10, Button: tea.MouseWheelDown})
+	}
+	if !pane(a).chat.current.follow {
+		t.Error("the wheel did not come back to the end")
+	}
+}
+
+func TestUnreadMarkerAndMarkRead(t *testing.T) {
+	a, f := newTestApp(100, 30)
+	p := pane(a)
+	feed(a, client.UsersEvent{Time: testTime(1), Users: []dimp.ID{testEcho(), bob}})
+	// A message from bob while the echo bot's conversation is shown.
+	msg := func(id string, text string) client.Event {
+		return client.MessageEvent{Time: testTime(2), ID: client.MessageID(id), Message: dimp.NewInstantMessage(bob, alice, dimp.NewText(text))}
+	}
+	feed(a, msg("b1", "hi alice"), msg("b2", "are you there?"))
+	if got := p.chat.convs[idKey(bob)].unread; got != 2 {
+		t.Fatalf("bob's unread count %d, want 2", got)
+	}
+	if !strings.Contains(screenText(a), " 2 ") {
+		t.Errorf("the contacts do not show 2 unread:\n%s", screenText(a))
+	}
+	if len(f.readCalls()) != 0 {
+		t.Fatal("messages marked read before they were shown")
+	}
+	// Opening bob's conversation shows them: marked read, marker shown.
+	update(t, a, f, keyCtrlN)
+	if !p.chat.current.peer.SameAs(bob) {
+		t.Fatalf("ctrl+n opened %s", p.chat.current.peer)
+	}
+	if got := f.readCalls(); !reflect.DeepEqual(got, []client.MessageID{"b1", "b2"}) {
+		t.Errorf("MarkRead calls %v, want [b1 b2]", got)
+	}
+	if p.chat.current.unread != 0 {
+		t.Errorf("unread %d after opening", p.chat.current.unread)
+	}
+	if !strings.Contains(screenText(a), "new messages") {
+		t.Errorf("no unread marker:\n%s", screenText(a))
+	}
+	// A message in the open conversation is read at once.
+	update(t, a, f, EventMsg{Pane: 0, Event: msg("b3", "ok"), Replayed: true})
+	if got := f.readCalls(); len(got) != 3 || got[2] != "b3" {
+		t.Errorf("MarkRead calls %v, want b3 last", got)
+	}
+}
+
+func TestDeliveryTicks(t *testing.T) {
+	st := NewStyles(true)
+	tests := []struct {
+		d    client.Delivery
+		want string
+	}{
+		{client.Sending, "○"}, {client.AtStation, "✓"}, {client.Delivered, "✓✓"}, {client.Read, "◉"}, {client.Failed, "✗"},
+	}
+	for _, tt := range tests {
+		if got := ansi.Strip(renderTick(&st, tt.d)); got != tt.want {
+			t.Errorf("tick for %s = %q, want %q", tt.d, got, tt.want)
+		}
+	}
+	a, _ := newTestApp(100, 30)
+	feed(a, client.SentEvent{Time: testTime(1), ID: "m1", Message: dimp.NewInstantMessage(alice, testEcho(), dimp.NewText("tick me"))},
+		client.DeliveryEvent{Time: testTime(1), ID: "m1", State: client.Sending})
+	line := func() string {
+		for _, l := range strings.Split(screenText(a), "\n") {
+			if strings.Contains(l, "tick me") {
+				return strings.TrimRight(l, " ")
+			}
+		}
+		return ""
+	}
+	for _, tt := range tests[1:] {
+		feed(a, client.DeliveryEvent{Time: testTime(2), ID: "m1", State: tt.d, Detail: "refused by the station"})
+		if l := line(); !strings.HasSuffix(l, " "+tt.want) {
+			t.Errorf("after %s the line is %q, want it to end in %q", tt.d, l, tt.want)
+		}
+	}
+	if !strings.Contains(screenText(a), "not sent: refused by the station") {
+		t.Error("the reason of the failure is not shown")
+	}
+}
+
+func TestReceiptsAreSetApart(t *testing.T) {
+	a, _ := newTestApp(100, 30)
+	feed(a, handshakeEvents("ws://127.0.0.1:9394")...)
+	feed(a, client.SentEvent{Time: testTime(1), ID: "m1", Message: dimp.NewInstantMessage(alice, testEcho(), dimp.NewText("hi"))},
+		client.ReceiptEvent{Time: testTime(1), From: testStation(), For: "m1", Receipt: dimp.NewReceipt("Message delivered.", nil)},
+		client.ReceiptEvent{Time: testTime(1), From: testStation(), For: "other", Receipt: dimp.NewReceipt("Login received.", nil)})
+	screen := screenText(a)
+	if !strings.Contains(screen, "↪ station: Message delivered.") {
+		t.Errorf("receipt not shown:\n%s", screen)
+	}
+	if strings.Contains(screen, "Login received.") {
+		t.Error("a receipt for a protocol message was shown in the conversation")
+	}
+}
+
+func TestOnlyTheHandshakenStationIsLabelled(t *testing.T) {
+	a, _ := newTestApp(120, 30)
+	p := pane(a)
+	impostor := dimp.NewID(testStation().Name(), dimp.BTCAddress([]byte("another key"), byte(dimp.Station)), "")
+	text := func(sec int, from dimp.ID, s string) client.Event {
+		return client.MessageEvent{Time: testTime(sec), ID: client.MessageID(from.String() + s), Message: dimp.NewInstantMessage(from, alice, dimp.NewText(s))}
+	}
+	labelled := func(id dimp.ID) bool {
+		c := p.chat.contacts.byKey[idKey(id)]
+		return c != nil && c.station
+	}
+	feed(a, text(0, testStation(), "before any handshake"))
+	if labelled(testStation()) {
+		t.Error("a station labelled before the handshake named one")
+	}
+	feed(a, handshakeEvents("ws://127.0.0.1:9394")...)
+	feed(a, text(3, impostor, "I am your station"), text(4, testStation().WithTerminal("t1"), "welcome"))
+	if labelled(impostor) {
+		t.Error("a key that calls itself a station is labelled station")
+	}
+	if !labelled(testStation()) {
+		t.Error("the handshaken station is not labelled station")
+	}
+	feed(a, client.SentEvent{Time: testTime(5), ID: "m1", Message: dimp.NewInstantMessage(alice, impostor, dimp.NewText("who are you?"))},
+		client.ReceiptEvent{Time: testTime(6), From: impostor, For: "m1", Receipt: dimp.NewReceipt("Message delivered.", nil)})
+	var receipts []string
+	for _, e := range p.chat.conversation(impostor).entries {
+		if e.kind == entryReceipt {
+			receipts = append(receipts, e.text)
+		}
+	}
+	if want := display.Name(impostor) + ": Message delivered. — “who are you?”"; len(receipts) != 1 || receipts[0] != want {
+		t.Errorf("the impostor's receipt reads %q, want %q", receipts, want)
+	}
+}
+
+func TestTimestampToggle(t *testing.T) {
+	a, f := newTestApp(100, 30)
+	fill(a, 3)
+	if !strings.Contains(screenText(a), "09:30 echo") {
+		t.Fatalf("no timestamps:\n%s", screenText(a))
+	}
+	update(t, a, f, keyCtrlT)
+	if strings.Contains(screenText(a), "09:30 echo") || !strings.Contains(screenText(a), "echo  message 002") {
+		t.Errorf("timestamps still shown:\n%s", screenText(a))
+	}
+}
+
+func TestCopySelectedMessage(t *testing.T) {
+	a, f := newTestApp(100, 30)
+	fill(a, 5)
+	p := pane(a)
+	update(t, a, f, keyTab) // focus the conversation
+	update(t, a, f, keyUp)
+	update(t, a, f, keyUp)
+	e := p.chat.current.selected()
+	if e == nil || e.text != "message 003" {
+		t.Fatalf("selected %+v, want message 003", e)
+	}
+	_, cmd := a.Update(keyCtrlY)
+	if cmd == nil {
+		t.Fatal("ctrl+y gave no command")
+	}
+	if !strings.Contains(p.flash, "copied 11 characters") {
+		t.Errorf("flash %q", p.flash)
+	}
+	// App content copies as its JSON.
+	extra := dimp.Fields{}
+	_ = extra.Set("k", "v")
+	c := dimp.NewAppContent(dimp.ContentApplication, "a", "m", "x", extra)
+	en := contentEntry(c)
+	if got := en.copyText(); !strings.Contains(got, `"app":"a"`) || !strings.Contains(got, `"k":"v"`) {
+		t.Errorf("copy of app content = %s", got)
+	}
+}
+
+func TestChatWithoutPeerOpensTheEchoBot(t *testing.T) {
+	f := newFake(alice)
+	a := New(f, Options{UsersEvery: -1, tick: testTick}, WithTheme(true))
+	a.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
+	feed(a, handshakeEvents("ws://127.0.0.1:9394")...)
+	if p := pane(a); p.chat.current == nil || !p.chat.current.peer.Equal(dimp.AnyStation) {
+		t.Fatal("the notices have no place to go")
+	}
+	update(t, a, f, EventMsg{Pane: 0, Event: client.UsersEvent{Time: testTime(2), Users: []dimp.ID{testEcho(), bob}}, Replayed: true})
+	p := pane(a)
+	if !p.chat.current.peer.SameAs(testEcho()) {
+		t.Fatalf("opened %s, want the echo bot", p.chat.current.peer)
+	}
+	if !strings.Contains(screenText(a), "handshake Success") {
+		t.Errorf("the notices were lost:\n%s", screenText(a))
+	}
+	if _, ok := p.chat.convs[idKey(dimp.AnyStation)]; ok {
+		t.Error("the placeholder conversation is still there")
+	}
+}
+
+func TestRepeatedErrorsAreCounted(t *testing.T) {
+	f := newFake(alice)
+	a := New(f, Options{UsersEvery: -1, tick: testTick}, WithTheme(true))
+	a.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
+	for i := range 3 {
+		st := client.Status{State: client.Connecting, URL: "ws://127.0.0.1:1", Attempt: i}
+		feed(a, client.StatusEvent{Time: testTime(i), Status: st})
+		st.State, st.Err, st.Attempt = client.Error, errRefused, i+1
+		feed(a, client.StatusEvent{Time: testTime(i), Status: st})
+	}
+	screen := screenText(a)
+	if n := strings.Count(screen, "reconnecting"); n != 1 {
+		t.Errorf("the error shows %d times, want once with a count:\n%s", n, screen)
+	}
+	if !strings.Contains(screen, "reconnecting (×3)") || !strings.Contains(screen, "No conversation yet") {
+		t.Errorf("no count or no placeholder title:\n%s", screen)
+	}
+}
+
+func TestUsersUnlisted(t *testing.T) {
+	a, f := newTestApp(100, 30)
+	feed(a, client.UsersEvent{Time: testTime(1), Users: []dimp.ID{testEcho(), bob}})
+	if s := screenText(a); !strings.Contains(s, "Contacts 2 online") {
+		t.Fatalf("no count of the users online:\n%s", s)
+	}
+	feed(a, client.UsersEvent{Time: testTime(2), Unlisted: true})
+	s := screenText(a)
+	if !strings.Contains(s, "Contacts online: ?") || !strings.Contains(s, "bob") {
+		t.Fatalf("after the station refused to list its users:\n%s", s)
+	}
+	p := pane(a)
+	update(t, a, f, callDoneMsg{pane: p.id, what: "who is online", err: client.ErrNoUserList})
+	if p.flash != "" {
+		t.Errorf("the periodic question flashed %q", p.flash)
+	}
+	update(t, a, f, callDoneMsg{pane: p.id, what: "who is online", err: client.ErrNoUserList, flash: "asked"})
+	if !strings.Contains(p.flash, "does not list its users") {
+		t.Errorf("/who flashed %q", p.flash)
+	}
+	feed(a, client.UsersEvent{Time: testTime(3), Users: []dimp.ID{testEcho()}})
+	if s := screenText(a); !strings.Contains(s, "Contacts 1 online") {
+		t.Errorf("a later answer is not shown:\n%s", s)
+	}
+}
