@@ -95,10 +95,11 @@ type conn struct {
 }
 
 // newConn makes the session of a connection whose framing is tr. The
-// session's context is its own: a shutting-down station closes the
-// connection politely (going away) instead of cutting the read short.
+// session's context is its own, not ended by the station's: a
+// shutting-down station closes the connection politely (going away, see
+// run) instead of cutting the read short.
 func (s *Server) newConn(tr transport, addr string) *conn {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(context.WithoutCancel(s.ctx))
 	c := &conn{srv: s, tr: tr, ctx: ctx, cancel: cancel, addr: addr, remote: remoteAddress(addr),
 		limit: newMessageLimit(s.cfg.RateLimit, s.cfg.RateBurst)}
 	c.pipeChanged.L = &c.pipeMu
