@@ -13,6 +13,12 @@ import (
 // the station shuts down (run), when the client goes (finish), and
 // draining what is queued first where there is time to.
 
+// drainTimeout is how long a closing connection may take to send what is
+// queued for the client, after the answers still in the pipeline, before
+// the station sends its close frame: long enough for a client that reads,
+// short enough that one that does not read holds no shutdown up.
+const drainTimeout = time.Second
+
 // closeError ends a connection with a WebSocket close status (an MTP
 // connection logs it and closes).
 type closeError struct {
@@ -98,6 +104,6 @@ func (c *conn) closeFor(err error) {
 		return
 	}
 	c.logger().Info("closing connection", "user", c.userID(), "code", int(ce.code), "reason", ce.full)
-	c.drain(time.Second)
+	c.drain(drainTimeout)
 	c.tr.close(ce.code, ce.reason)
 }

@@ -125,7 +125,7 @@ func (c *conn) run() {
 	shutDown := make(chan struct{})
 	stopShutdown := context.AfterFunc(s.ctx, func() {
 		defer close(shutDown)
-		c.drain(time.Second)
+		c.drain(drainTimeout)
 		c.tr.close(websocket.StatusGoingAway, "station shutting down")
 	})
 	defer func() {
