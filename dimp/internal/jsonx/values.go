@@ -177,32 +177,6 @@ func SubObject(raw []byte) (Object, error) {
 	return ParseObject(raw)
 }
 
-// Take removes key from o and returns its raw value (nil when absent or null).
-func (o Object) Take(key string) []byte {
-	v, ok := o[key]
-	if !ok {
-		return nil
-	}
-	delete(o, key)
-	if IsNull(v) {
-		return nil
-	}
-	return v
-}
-
-// Expand renames short member names to long ones where the long name is
-// absent (the reference SDK's optional key shortener): pairs are {long, short}.
-func (o Object) Expand(pairs [][2]string) {
-	for _, p := range pairs {
-		if v, ok := o[p[1]]; ok {
-			if _, has := o[p[0]]; !has {
-				o[p[0]] = v
-				delete(o, p[1])
-			}
-		}
-	}
-}
-
 // Clone returns a shallow copy whose values are copied out of the input, so
 // that the copy outlives the buffer it was parsed from.
 func (o Object) Clone() Object {
