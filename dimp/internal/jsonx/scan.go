@@ -23,10 +23,10 @@ const MaxDepth = 128
 
 // Errors returned by the scanner; each is wrapped with the byte offset.
 var (
-	ErrSyntax   = errors.New("invalid JSON")
-	ErrNotObj   = errors.New("JSON value is not an object")
-	ErrTooDeep  = errors.New("JSON nested too deeply")
-	ErrWrongTyp = errors.New("wrong JSON type")
+	ErrSyntax    = errors.New("invalid JSON")
+	ErrNotObject = errors.New("JSON value is not an object")
+	ErrTooDeep   = errors.New("JSON nested too deeply")
+	ErrWrongType = errors.New("wrong JSON type")
 )
 
 // Object is a JSON object split into members; each value is the raw JSON text
@@ -68,7 +68,7 @@ func ParseObject(data []byte) (Object, error) {
 		}
 		// Distinguish "valid JSON of another type" from garbage.
 		if err := s.value(0); err == nil {
-			return nil, ErrNotObj
+			return nil, ErrNotObject
 		}
 		return nil, s.errorf(ErrSyntax, "expected '{'")
 	}
