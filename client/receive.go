@@ -264,7 +264,7 @@ func (l *loop) acceptStation(rm *dimp.ReliableMessage, p *dimp.Profile) bool {
 		return false
 	}
 	if p != nil {
-		l.stationPr = p
+		l.stationProfile = p
 		l.peers[key(p.ID)] = p
 	}
 	return true
