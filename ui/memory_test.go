@@ -292,7 +292,7 @@ func runMemHelper(t *testing.T, in io.Reader, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv, err := mockstation.New(mockstation.Config{DataDir: t.TempDir(), RateLimit: -1})
+	srv, err := mockstation.New(ctx, mockstation.Config{DataDir: t.TempDir(), RateLimit: -1})
 	if err != nil {
 		return err
 	}
