@@ -100,8 +100,9 @@ func shrinkFrame(raw []byte, layers *Layers, limit int) ([]byte, *Layers, *Frame
 	if layers == nil {
 		return head, nil, cut
 	}
-	slim := &Layers{Verified: layers.Verified, KeyAsked: layers.KeyAsked, Forwarded: layers.Forwarded, ParseErr: shortError(layers.ParseErr),
-		VerifyErr: shortError(layers.VerifyErr), OpenErr: shortError(layers.OpenErr)}
+	slim := &Layers{Verified: layers.Verified, KeyAsked: layers.KeyAsked, Forwarded: layers.Forwarded,
+		ParseErr: shortError(layers.ParseErr), VerifyErr: shortError(layers.VerifyErr), OpenErr: shortError(layers.OpenErr),
+		Signer: layers.Signer, MessageKey: layers.MessageKey} // small, and nothing of the frame
 	if rm := layers.Reliable; rm != nil {
 		if isJSON {
 			slim.Reliable, _ = dimp.ParseReliableMessage(head)

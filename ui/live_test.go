@@ -65,7 +65,7 @@ func startLive(t *testing.T) *liveSession {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := mockstation.New(mockstation.Config{DataDir: t.TempDir(), RateLimit: -1})
+	srv, err := mockstation.New(ctx, mockstation.Config{DataDir: t.TempDir(), RateLimit: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
