@@ -7,7 +7,6 @@ import (
 
 	"dimtui/client"
 	"dimtui/dimp"
-	"dimtui/dimp/crypto"
 	"dimtui/display"
 )
 
@@ -42,100 +41,6 @@ func (e Explanation) Sections() [][2]string {
 		}
 	}
 	return out
-}
-
-// Knowledge is what a pane learned of the keys of the entities it met,
-// from its own identity and the metas and visas that went by in frames:
-// the explanations name the keys that sign and encrypt. It is not safe for
-// concurrent use.
-type Knowledge struct {
-	meta map[string]crypto.PublicKey  // by client.IDKey: the meta key (signs)
-	visa map[string]crypto.EncryptKey // by client.IDKey: the visa key (message keys are encrypted to it)
-}
-
-// NewKnowledge returns a Knowledge of no key.
-func NewKnowledge() *Knowledge {
-	return &Knowledge{meta: map[string]crypto.PublicKey{}, visa: map[string]crypto.EncryptKey{}}
-}
-
-// LearnProfile records the keys of a meta and visa.
-func (k *Knowledge) LearnProfile(id dimp.ID, meta *dimp.Meta, visa *dimp.Document) {
-	if id.IsZero() {
-		return
-	}
-	if meta != nil && meta.Key != nil {
-		k.meta[client.IDKey(id)] = meta.Key
-	}
-	if visa != nil {
-		if vk, err := visa.VisaKey(); err == nil && vk != nil {
-			k.visa[client.IDKey(id)] = vk
-		}
-	}
-}
-
-// LearnFrame records what a frame shows: attached metas and visas, and the
-// metas and visas a documents or meta command carries.
-func (k *Knowledge) LearnFrame(l *client.Layers) {
-	if l == nil || l.Reliable == nil {
-		return
-	}
-	rm := l.Reliable
-	if rm.Meta != nil || rm.Visa != nil {
-		k.LearnProfile(rm.Sender, rm.Meta, rm.Visa)
-	}
-	if l.Instant == nil {
-		return
-	}
-	switch c := l.Instant.Content.(type) {
-	case *dimp.DocumentCommand:
-		var visa *dimp.Document
-		for _, d := range c.Documents {
-			if d.DocType() == dimp.DocVisa {
-				visa = d
-			}
-		}
-		k.LearnProfile(c.ID, c.Meta, visa)
-	case *dimp.MetaCommand:
-		k.LearnProfile(c.ID, c.Meta, nil)
-	case *dimp.ForwardContent:
-		for _, inner := range c.Secrets {
-			if inner.Meta != nil || inner.Visa != nil {
-				k.LearnProfile(inner.Sender, inner.Meta, inner.Visa)
-			}
-		}
-	}
-}
-
-// signKey names who signs for id and with what: "alice's meta key (secp256k1, ECDSA over SHA-256)".
-func (k *Knowledge) signKey(id dimp.ID, who string) string {
-	s := who + "'s meta key"
-	if key := k.meta[client.IDKey(id)]; key != nil {
-		s += " (" + keyLabel(key, true) + ")"
-	}
-	return s
-}
-
-// encryptKey names the key a message key is encrypted to: "bob's visa key (RSA-1024, PKCS#1 v1.5)".
-func (k *Knowledge) encryptKey(id dimp.ID, who string) string {
-	s := who + "'s visa key"
-	if key := k.visa[client.IDKey(id)]; key != nil {
-		s += " (" + keyLabel(key, false) + ")"
-	}
-	return s
-}
-
-// keyLabel names a public key's algorithm and, for signing, its scheme.
-func keyLabel(k crypto.PublicKey, signing bool) string {
-	switch k := k.(type) {
-	case *crypto.RSAPublicKey:
-		if signing {
-			return fmt.Sprintf("RSA-%d, PKCS#1 v1.5/SHA-256", k.Size()*8)
-		}
-		return fmt.Sprintf("RSA-%d, PKCS#1 v1.5", k.Size()*8)
-	case *crypto.ECCPublicKey:
-		return "secp256k1, ECDSA/SHA-256"
-	}
-	return k.Algorithm()
 }
 
 // Frame is a frame to explain, as a client reports it (client.FrameEvent,
@@ -426,81 +331,6 @@ func deliveryNext(to string) string {
 	return "✓ at the station's receipt, ✓✓ when " + to + "'s client answers “Message received.”, ◉ when " + to + " reads it."
 }
 
-// Answer is a receipt that came back for a message sent: the station's
-// word on it, or the receiver's client's.
-type Answer struct {
-	From   dimp.ID
-	Text   string // the receipt's text: "Document not changed."
-	Number int    // the frame that carried it (see Numbers); 0 when unknown
-}
-
-// Answered returns the explanation of a message sent with what really
-// came back in place of what might: the station's answer ends the Station
-// part, the receiver's receipts make the Next part. An explanation that
-// expects no answer, or no answer, leaves it as it is.
-func (e Explanation) Answered(as []Answer) Explanation {
-	if e.expect == "" || len(as) == 0 {
-		return e
-	}
-	var station, peer []string
-	for _, a := range as {
-		said := "“" + display.Sanitize(a.Text, false) + "”"
-		if a.Number > 0 {
-			said += fmt.Sprintf(" (frame #%d)", a.Number)
-		}
-		if a.From.Type() == dimp.Station {
-			station = append(station, "It answered "+said+": "+stationVerdict(a.Text, "the message", e.receiver)+".")
-			continue
-		}
-		tick := "✓✓"
-		if a.Text == dimp.ReceiptRead {
-			tick = "◉ (read)"
-		}
-		peer = append(peer, display.Name(a.From)+"'s client answered "+said+": "+tick+".")
-	}
-	if len(station) > 0 {
-		e.Station = strings.TrimSuffix(e.Station, e.expect) + strings.Join(station, " ")
-	}
-	if len(peer) > 0 {
-		e.Next = strings.Join(peer, " ")
-	}
-	e.expect = ""
-	return e
-}
-
-// stationVerdict says what the station's receipt text means for the
-// message it is about, sent to receiver: what the station did, in its
-// own words' sense.
-func stationVerdict(text, about, receiver string) string {
-	switch text {
-	case dimp.ReceiptDelivered:
-		return receiver + " is online; the station stored " + about + " and pushed it to " + receiver + "'s session"
-	case dimp.ReceiptCached:
-		return receiver + " is offline; " + about + " waits in the station's store until " + receiver +
-			" comes back and acknowledges it"
-	case "Document received.":
-		return "the visa is new to the station, which checked it against the meta and stored it"
-	case "Document not changed.":
-		return "the station has this visa already; it checked it and stored nothing new"
-	case "Document not found.":
-		return "the station knows no meta or visa for that ID"
-	case "Login received.":
-		return "the station stored the login and marked the session active"
-	case "Message forwarded.":
-		return "the station pushed it to the users online"
-	}
-	if strings.HasSuffix(text, " received.") {
-		return "the station processed it"
-	}
-	return "the station refused " + about
-}
-
-// stationRefused reports whether a station's receipt text says it did not
-// take the message.
-func stationRefused(text string) bool {
-	return strings.HasPrefix(stationVerdict(text, "", ""), "the station refused")
-}
-
 // explainIn explains a frame the pane's user receives.
 func explainIn(f frameInfo) Explanation {
 	l := f.Layers
@@ -780,11 +610,4 @@ func explainReceipt(f frameInfo, rm *dimp.ReliableMessage, r *dimp.ReceiptComman
 	}
 	return "Refused " + about + ": " + said + errText + ".",
 		"✗ the message failed; " + me + " does not send it again by itself."
-}
-
-// originCommand reports whether a receipt is about a command (a receipt
-// among them), by the content type its origin names.
-func originCommand(o *dimp.Origin) bool {
-	t, err := dimp.ParseContentType(o.Type)
-	return err == nil && t == dimp.ContentCommand
 }

@@ -1,7 +1,9 @@
 package workshop
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	"dimtui/client"
 )
@@ -53,5 +55,32 @@ func TestNumbers(t *testing.T) {
 	}
 	if ev := n.Number(0, client.StatusEvent{}); ev != (client.StatusEvent{}) {
 		t.Errorf("a status came back as %#v", ev)
+	}
+}
+
+// TestReplayNumbersAnOldTranscript: a transcript written before frames had
+// numbers is numbered in its order, as its Markdown was.
+func TestReplayNumbersAnOldTranscript(t *testing.T) {
+	tr := &Transcript{Panes: []TranscriptPane{{Pane: 0, User: "alice@anywhere"}}}
+	for i, raw := range []string{`"PING"`, `"PONG"`, `"PING"`} {
+		dir := "out"
+		if i == 1 {
+			dir = "in"
+		}
+		tr.Records = append(tr.Records, Record{Event: "frame", Dir: dir, Kind: string(client.KindPing), Raw: []byte(raw)})
+	}
+	rp := NewReplay(tr, ReplayOptions{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = rp.Run(ctx) }()
+	for want := 1; want <= 3; want++ {
+		select {
+		case ev := <-rp.Panes()[0].Client.Events():
+			if f, ok := ev.(client.FrameEvent); !ok || f.Number != want {
+				t.Errorf("frame %d came as %#v", want, ev)
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatal("the replay stalled")
+		}
 	}
 }

@@ -146,13 +146,6 @@ type Recorder struct {
 	answers map[int][]Answer // the receipts for a message sent, by its number
 }
 
-// sentKey names a message sent as its receipts do: by its signature, in
-// the pane that sent it.
-type sentKey struct {
-	pane int
-	sig  string
-}
-
 type recEntry struct {
 	rec  Record
 	expl *Explanation // frames only
@@ -205,50 +198,6 @@ func (r *Recorder) add(e recEntry) {
 		r.entries = append(r.entries[:0:0], r.entries[n:]...)
 		r.cut += n
 		r.forgetAnswers()
-	}
-}
-
-// forgetAnswers forgets the messages sent and their answers whose frames
-// are no longer kept.
-func (r *Recorder) forgetAnswers() {
-	kept := map[int]bool{}
-	for _, e := range r.entries {
-		if e.rec.Number > 0 {
-			kept[e.rec.Number] = true
-		}
-	}
-	for k, n := range r.sent {
-		if !kept[n] {
-			delete(r.sent, k)
-		}
-	}
-	for n := range r.answers {
-		if !kept[n] {
-			delete(r.answers, n)
-		}
-	}
-}
-
-// noteAnswers notes the messages a pane sends, and the receipts that
-// answer them.
-func (r *Recorder) noteAnswers(pane int, ev client.FrameEvent) {
-	l := ev.Layers
-	if ev.Number == 0 || l == nil || l.Reliable == nil {
-		return
-	}
-	if ev.Dir == client.Out {
-		r.sent[sentKey{pane, l.Reliable.SignatureText()}] = ev.Number
-		return
-	}
-	if l.Instant == nil || !l.Verified {
-		return
-	}
-	rc, ok := l.Instant.Content.(*dimp.ReceiptCommand)
-	if !ok || rc.Origin == nil || rc.Origin.Signature == "" {
-		return
-	}
-	if n, ok := r.sent[sentKey{pane, rc.Origin.Signature}]; ok {
-		r.answers[n] = append(r.answers[n], Answer{From: l.Reliable.Sender, Text: rc.Text, Number: ev.Number})
 	}
 }
 

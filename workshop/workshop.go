@@ -4,10 +4,15 @@
 //     (what is signed and with which key, what is encrypted and to whom,
 //     what the station checks, what comes next), from the point of view of
 //     one client's user and the keys it has seen (Viewpoint.Explain);
+//   - frame numbers: Numbers gives every frame of a session one number,
+//     the same in each pane's inspector, the step-through panel, the
+//     transcript and its replay;
 //   - transcripts: a Recorder keeps every event of every pane with each
-//     frame's explanation, within a budget of bytes, and writes it as JSON
-//     Lines (every record) and Markdown (a readable account) for /export;
-//     ReadTranscript reads the JSON Lines back;
+//     frame's explanation, within a budget of bytes, notes which receipt
+//     answered which message sent (answers.go), and writes it as JSON
+//     Lines (every record) and Markdown (a readable account, with the
+//     answers that really came) for /export; ReadTranscript reads the JSON
+//     Lines back;
 //   - replay: Replay plays a transcript back offline, one ReplayClient per
 //     pane in the place of a *client.Client, holding each frame until it
 //     is released when stepping.
