@@ -334,6 +334,9 @@ func (s *liveSession) checkHeldExplanations() {
 				if !strings.Contains(e.Title, rcv.String()) || !strings.Contains(e.Step, "broadcast") {
 					t.Errorf("#%d: a broadcast labelled %q (%s)", h.ev.Number, e.Title, e.Step)
 				}
+				if sum := heldSummary(h.ev); l.Instant == nil && !strings.Contains(sum, "broadcast") {
+					t.Errorf("#%d: a broadcast listed held as %q", h.ev.Number, sum)
+				}
 			}
 		}
 		if h.ev.Dir == client.Out && strings.Contains(e.Step, "visa broadcast") &&

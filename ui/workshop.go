@@ -645,5 +645,9 @@ func heldSummary(ev client.HeldEvent) string {
 	if ev.Layers.Instant != nil {
 		return display.ContentTitle(ev.Layers.Instant.Content)
 	}
+	if to := ev.Layers.Reliable.Receiver; to.IsBroadcast() {
+		// Not opened yet (its sender's key is asked for): still a broadcast.
+		return string(ev.Kind) + " broadcast to " + display.Sanitize(to.String(), false)
+	}
 	return string(ev.Kind)
 }
