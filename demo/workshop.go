@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"dimtui/client"
 	"dimtui/datadir"
 	"dimtui/dimp"
 	"dimtui/mockstation"
@@ -57,12 +58,18 @@ func (session *workshopSession) start(ctx context.Context, fresh bool) error {
 	notices := session.notices
 	faults := mockstation.NewFaults(func(r mockstation.FaultReport) {
 		select {
-		case notices <- ui.StationNotice{Time: r.Time, User: r.User, Text: r.Text}:
+		case notices <- stationNotice(r):
 		default: // the screen is behind: the log has it
 		}
 	})
 	faults.SetDelay(dimp.ID{}, session.cfg.Delay)
 	faults.ExpireAfter(session.cfg.ExpireAfter)
+	if session.cfg.Step == client.StepOff {
+		// Stepping makes every phase of the new handshake last as long as
+		// the presenter wants; without it, the room would not see the
+		// messages held at all.
+		faults.ResumeAfter(resumePause)
+	}
 	cfg.Faults = faults
 	inst, err := startInstance(ctx, cfg)
 	if err != nil {
@@ -73,6 +80,28 @@ func (session *workshopSession) start(ctx context.Context, fresh bool) error {
 	session.inst, session.faults, session.tmp = inst, faults, tmp
 	session.mu.Unlock()
 	return nil
+}
+
+// resumePause is how long the station waits, without step-through, before
+// it answers the Hello world! that brings an expired session back: long
+// enough for the room to see the status bar at Restart and a message typed
+// meanwhile stay ○, short enough not to look hung.
+const resumePause = 1500 * time.Millisecond
+
+// stationNotice is what the UI shows of a fault report.
+func stationNotice(r mockstation.FaultReport) ui.StationNotice {
+	n := ui.StationNotice{Time: r.Time, User: r.User, Text: r.Text, ToClient: r.ToClient, Delay: r.Delay}
+	switch r.Fault {
+	case mockstation.FaultDrop:
+		n.Kind = ui.NoticeDrop
+	case mockstation.FaultCorrupt:
+		n.Kind = ui.NoticeCorrupt
+	case mockstation.FaultDelay:
+		n.Kind = ui.NoticeDelay
+	case mockstation.FaultExpire:
+		n.Kind = ui.NoticeExpire
+	}
+	return n
 }
 
 // armFaults arms the faults of the config: the first chat message after
@@ -223,7 +252,7 @@ func (session *workshopSession) Restart(ctx context.Context) error {
 		return err
 	}
 	select {
-	case session.notices <- ui.StationNotice{Time: time.Now(), Text: "is restarting: every connection drops"}:
+	case session.notices <- ui.StationNotice{Time: time.Now(), Text: "is restarting: every connection drops", Kind: ui.NoticeRestart}:
 	default:
 	}
 	return inst.Station.Restart(ctx)

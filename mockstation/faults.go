@@ -228,6 +228,7 @@ func (f *Faults) expire(c *conn) bool {
 		t.Stop()
 		delete(f.timers, c)
 	}
+	pause := f.resumeAfter
 	f.mu.Unlock()
 	c.srv.hub.setActive(c, false)
 	ask := dimp.NewHandshake(dimp.HandshakeAsk, c.key)
@@ -238,8 +239,11 @@ func (f *Faults) expire(c *conn) bool {
 		c.logger().Warn("expire: DIM? not sent", "user", user, "err", err)
 	}
 	c.logger().Info("session expired on purpose", "user", user)
-	f.report(FaultReport{Time: time.Now(), User: user, Fault: FaultExpire, Text: fmt.Sprintf(
-		"expired %s's session: DIM? (force) sent; %s's messages are held until a new handshake", user.Name(), user.Name())})
+	text := fmt.Sprintf("expired %s's session: DIM? (force) sent; %s's messages are held until a new handshake", user.Name(), user.Name())
+	if pause > 0 {
+		text += fmt.Sprintf(" (its DIM! waits %s, so that this shows)", pause)
+	}
+	f.report(FaultReport{Time: time.Now(), User: user, Fault: FaultExpire, Text: text})
 	return true
 }
 

@@ -93,7 +93,9 @@ func (p *Pane) command(line string) tea.Cmd {
 		p.openForm(arg)
 		return nil
 	case "who":
-		return p.askUsers("")
+		// The answer comes as a UsersEvent, listed as a notice.
+		p.chat.whoAsked = true
+		return p.askUsers("asked the station who is online")
 	case "search":
 		return p.startSearch(arg)
 	case "inspect":

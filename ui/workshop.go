@@ -53,7 +53,28 @@ type StationNotice struct {
 	Time time.Time
 	User dimp.ID // whose frames; zero for every user
 	Text string
+	// Kind says what the station did, for what the pane adds to the text
+	// (a hint, a badge); NoticeOther for the text alone.
+	Kind NoticeKind
+	// ToClient: the frame was on its way to the user (NoticeDrop,
+	// NoticeCorrupt); else it came from the user.
+	ToClient bool
+	// Delay is what every message to the user now waits (NoticeDelay).
+	Delay time.Duration
 }
+
+// NoticeKind is what a StationNotice is about.
+type NoticeKind int
+
+// What a station notice can be about.
+const (
+	NoticeOther   NoticeKind = iota
+	NoticeDrop               // a chat message lost
+	NoticeCorrupt            // a chat message's signature damaged
+	NoticeDelay              // the messages to the user delayed, or no longer
+	NoticeExpire             // the user's session forgotten
+	NoticeRestart            // the station restarting
+)
 
 // WorkshopOptions turn on workshop mode: step-through with a panel that
 // explains each held frame, the fault injection commands, transcripts and
@@ -240,6 +261,7 @@ func (w *workshop) notice(a *App, n StationNotice) {
 		if n.User.IsZero() || n.User.SameAs(p.me) {
 			p.noticeAt(n.Time, "▲ station: "+n.Text, false)
 			w.rec.notice(p, n.Time, n.Text)
+			p.stationDid(n)
 		}
 	}
 }
@@ -419,55 +441,6 @@ func (w *workshop) command(a *App, msg workshopCommandMsg) tea.Cmd {
 		})
 	}
 	return w.fault(p, msg.name, arg)
-}
-
-// fault asks the station to break something for the pane's user.
-func (w *workshop) fault(p *Pane, name, arg string) tea.Cmd {
-	st := w.opt.Station
-	if st == nil {
-		return p.setFlash("/"+name+" needs the station in this process (dimtui demo)", true)
-	}
-	me := p.me
-	toClient := false
-	switch arg {
-	case "", "out":
-	case "in":
-		toClient = true
-	default:
-		if name == "drop" || name == "corrupt" {
-			return p.setFlash("/"+name+" [in|out]: in = the station's next message to me, out = my next message", true)
-		}
-	}
-	dir := "my next chat message to the station"
-	if toClient {
-		dir = "the station's next chat message to me"
-	}
-	switch name {
-	case "drop":
-		return p.call("drop", "armed: the station drops "+dir, func(context.Context) error { return st.DropNext(me, toClient) })
-	case "corrupt":
-		return p.call("corrupt", "armed: the station corrupts the signature of "+dir,
-			func(context.Context) error { return st.CorruptNext(me, toClient) })
-	case "delay":
-		d := time.Duration(0)
-		if arg != "off" && arg != "0" {
-			v, err := time.ParseDuration(arg)
-			if err != nil || v < 0 || v > 5*time.Minute {
-				return p.setFlash("/delay DURATION (2s, 500ms, up to 5m) or /delay off", true)
-			}
-			d = v
-		}
-		flash := "the station no longer delays my frames"
-		if d > 0 {
-			flash = "the station delays every frame to me by " + d.String()
-		}
-		return p.call("delay", flash, func(context.Context) error { return st.SetDelay(me, d) })
-	case "expire":
-		return p.call("expire", "the station expired my session", func(context.Context) error { return st.Expire(me) })
-	case "restart":
-		return p.call("restart", "the station restarted", func(ctx context.Context) error { return st.Restart(ctx) })
-	}
-	return p.setFlash("unknown command /"+name, true)
 }
 
 // export writes the transcript as JSON Lines and Markdown beside each other.
