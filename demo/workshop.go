@@ -219,7 +219,7 @@ func (session *workshopSession) CorruptNext(user dimp.ID, toClient bool) error {
 	return nil
 }
 
-// SetDelay delays the station's frames to user.
+// SetDelay makes the station hold the messages to user for d.
 func (session *workshopSession) SetDelay(user dimp.ID, d time.Duration) error {
 	_, f, err := session.current()
 	if err != nil {

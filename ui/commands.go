@@ -40,7 +40,7 @@ func workshopCommands() []slashCommand {
 		{"release", "", "release every held frame", false},
 		{"drop", "[in|out]", "station drops the next message", false},
 		{"corrupt", "[in|out]", "station breaks a signature", false},
-		{"delay", "DURATION|off", "station delays my frames", false},
+		{"delay", "DURATION|off", "station delays messages to me", false},
 		{"expire", "", "station expires my session", false},
 		{"restart", "", "restart the station", false},
 		{"export", "[FILE]", "transcript: FILE.jsonl, .md", false},

@@ -35,7 +35,8 @@ type StationControl interface {
 	// CorruptNext damages the signature of the next chat message in that
 	// direction: the station (or the client) refuses it.
 	CorruptNext(user dimp.ID, toClient bool) error
-	// SetDelay delays every frame the station sends the user by d (0: none).
+	// SetDelay makes the station hold every message from others to the
+	// user for d before pushing it (0: none); its own answers go at once.
 	SetDelay(user dimp.ID, d time.Duration) error
 	// Expire makes the station forget the user's session: it asks DIM?
 	// (with force) and holds the user's messages until the new handshake.
