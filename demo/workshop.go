@@ -14,6 +14,7 @@ import (
 	"dimtui/dimp"
 	"dimtui/mockstation"
 	"dimtui/ui"
+	"dimtui/workshop"
 )
 
 // workshopSession is the demo of workshop mode: an instance of the demo,
@@ -23,7 +24,7 @@ type workshopSession struct {
 	ctx     context.Context // the run's: it bounds the panes' calls
 	cfg     Config
 	log     *slog.Logger
-	notices chan ui.StationNotice
+	notices chan workshop.StationNotice
 
 	mu     sync.Mutex
 	inst   *instance
@@ -33,7 +34,7 @@ type workshopSession struct {
 
 // newWorkshopSession prepares a session of cfg; start starts it.
 func newWorkshopSession(ctx context.Context, cfg Config, log *slog.Logger) *workshopSession {
-	return &workshopSession{ctx: ctx, cfg: cfg, log: log, notices: make(chan ui.StationNotice, 64)}
+	return &workshopSession{ctx: ctx, cfg: cfg, log: log, notices: make(chan workshop.StationNotice, 64)}
 }
 
 // start starts an instance: on the usual data, or on new temporary
@@ -89,17 +90,17 @@ func (session *workshopSession) start(ctx context.Context, fresh bool) error {
 const resumePause = 1500 * time.Millisecond
 
 // stationNotice is what the UI shows of a fault report.
-func stationNotice(r mockstation.FaultReport) ui.StationNotice {
-	n := ui.StationNotice{Time: r.Time, User: r.User, Text: r.Text, ToClient: r.ToClient, Delay: r.Delay}
+func stationNotice(r mockstation.FaultReport) workshop.StationNotice {
+	n := workshop.StationNotice{Time: r.Time, User: r.User, Text: r.Text, ToClient: r.ToClient, Delay: r.Delay}
 	switch r.Fault {
 	case mockstation.FaultDrop:
-		n.Kind = ui.NoticeDrop
+		n.Kind = workshop.NoticeDrop
 	case mockstation.FaultCorrupt:
-		n.Kind = ui.NoticeCorrupt
+		n.Kind = workshop.NoticeCorrupt
 	case mockstation.FaultDelay:
-		n.Kind = ui.NoticeDelay
+		n.Kind = workshop.NoticeDelay
 	case mockstation.FaultExpire:
-		n.Kind = ui.NoticeExpire
+		n.Kind = workshop.NoticeExpire
 	}
 	return n
 }
@@ -252,11 +253,11 @@ func (session *workshopSession) Restart(ctx context.Context) error {
 		return err
 	}
 	select {
-	case session.notices <- ui.StationNotice{Time: time.Now(), Text: "is restarting: every connection drops", Kind: ui.NoticeRestart}:
+	case session.notices <- workshop.StationNotice{Time: time.Now(), Text: "is restarting: every connection drops", Kind: workshop.NoticeRestart}:
 	default:
 	}
 	return inst.Station.Restart(ctx)
 }
 
 // Notices reports what the station does on purpose.
-func (session *workshopSession) Notices() <-chan ui.StationNotice { return session.notices }
+func (session *workshopSession) Notices() <-chan workshop.StationNotice { return session.notices }

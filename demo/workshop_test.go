@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"dimtui/client"
-	"dimtui/ui"
+	"dimtui/workshop"
 )
 
 // waitRunning waits until every client of the session runs.
@@ -39,7 +39,7 @@ func drain(t *testing.T, clients []*client.Client) {
 }
 
 // nextNotice returns the session's next notice of kind, passing the others.
-func nextNotice(t *testing.T, session *workshopSession, kind ui.NoticeKind) ui.StationNotice {
+func nextNotice(t *testing.T, session *workshopSession, kind workshop.NoticeKind) workshop.StationNotice {
 	t.Helper()
 	timeout := time.After(5 * time.Second)
 	for {
@@ -90,7 +90,7 @@ func TestWorkshopSession(t *testing.T) {
 	}
 	// Without --step the station holds the new handshake a moment, and
 	// says so, so that the room sees the messages held.
-	if n := nextNotice(t, session, ui.NoticeExpire); !strings.Contains(n.Text, "expired alice's session") ||
+	if n := nextNotice(t, session, workshop.NoticeExpire); !strings.Contains(n.Text, "expired alice's session") ||
 		!strings.Contains(n.Text, "its DIM! waits 1.5s") {
 		t.Errorf("notice %q", n.Text)
 	}
@@ -109,7 +109,7 @@ func TestWorkshopSession(t *testing.T) {
 	if err := session.SetDelay(inst.Clients[1].Me(), 10*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
-	if n := nextNotice(t, session, ui.NoticeDelay); !n.User.SameAs(inst.Clients[1].Me()) || n.Delay != 10*time.Millisecond {
+	if n := nextNotice(t, session, workshop.NoticeDelay); !n.User.SameAs(inst.Clients[1].Me()) || n.Delay != 10*time.Millisecond {
 		t.Errorf("the delay's notice is for %s, %s; want bob, 10ms", n.User, n.Delay)
 	}
 

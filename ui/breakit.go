@@ -5,6 +5,8 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+
+	"dimtui/workshop"
 )
 
 // The break-it commands of workshop mode: /drop, /corrupt, /delay,
@@ -14,7 +16,7 @@ import (
 // back.
 
 // fault asks the station to break something for the pane's user.
-func (w *workshop) fault(p *Pane, name, arg string) tea.Cmd {
+func (w *workshopMode) fault(p *Pane, name, arg string) tea.Cmd {
 	st := w.opt.Station
 	if st == nil {
 		return p.setFlash("/"+name+" needs the station in this process (dimtui demo)", true)
@@ -65,11 +67,11 @@ func (w *workshop) fault(p *Pane, name, arg string) tea.Cmd {
 // stationDid follows what the station did to the pane's user: a delay
 // shows in the status bar for as long as it lasts, and a lost or refused
 // message gets a hint of what brings it back.
-func (p *Pane) stationDid(n StationNotice) {
+func (p *Pane) stationDid(n workshop.StationNotice) {
 	switch n.Kind {
-	case NoticeDelay:
+	case workshop.NoticeDelay:
 		p.status.delay = n.Delay
-	case NoticeDrop, NoticeCorrupt:
+	case workshop.NoticeDrop, workshop.NoticeCorrupt:
 		if hint := p.faultHint(n); hint != "" {
 			p.noticeAt(n.Time, hint, false)
 		}
@@ -78,16 +80,16 @@ func (p *Pane) stationDid(n StationNotice) {
 
 // faultHint says what comes of a message the station lost or damaged, and
 // what brings it back.
-func (p *Pane) faultHint(n StationNotice) string {
+func (p *Pane) faultHint(n workshop.StationNotice) string {
 	reconnect := p.keys.Reconnect.Help().Key
 	switch {
-	case n.Kind == NoticeDrop && !n.ToClient:
+	case n.Kind == workshop.NoticeDrop && !n.ToClient:
 		return "my message stays ○: the station never took it, so no receipt comes. " +
 			"A new handshake sends it again: " + reconnect + " reconnects, /expire makes the station ask for one."
-	case n.Kind == NoticeDrop:
+	case n.Kind == workshop.NoticeDrop:
 		return "the station still has the message, unacknowledged: it comes at my next session (" +
 			reconnect + " reconnects)."
-	case n.Kind == NoticeCorrupt && n.ToClient:
+	case n.Kind == workshop.NoticeCorrupt && n.ToClient:
 		return "my client refuses it and does not acknowledge it: the intact copy stays at the station " +
 			"and comes at my next session (" + reconnect + " reconnects)."
 	}

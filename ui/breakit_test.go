@@ -7,13 +7,14 @@ import (
 
 	"dimtui/client"
 	"dimtui/dimp"
+	"dimtui/workshop"
 )
 
 // What a presenter sees of the break-it commands: each fault says what
 // came of it and what brings the protocol back.
 
 // stationSays hands the app a notice of the station's.
-func stationSays(a *App, n StationNotice) {
+func stationSays(a *App, n workshop.StationNotice) {
 	a.Update(stationNoticeMsg{n: n, ok: true})
 }
 
@@ -30,7 +31,7 @@ func statusLine(a *App) string {
 func TestDropSaysWhatResendsTheMessage(t *testing.T) {
 	a := newWorkshopApp(140, 40, WorkshopOptions{Station: newFakeStation()}, newFake(alice))
 	deliver(a, 0, handshakeEvents("ws://127.0.0.1:9394")...)
-	stationSays(a, StationNotice{Time: testTime(9), User: alice, Kind: NoticeDrop,
+	stationSays(a, workshop.StationNotice{Time: testTime(9), User: alice, Kind: workshop.NoticeDrop,
 		Text: "dropped alice's message to echo (812 bytes) as it arrived: no receipt will come"})
 	screen := strings.Join(strings.Fields(screenText(a)), " ")
 	for _, want := range []string{"▲ station: dropped alice's message", "my message stays ○",
@@ -40,7 +41,7 @@ func TestDropSaysWhatResendsTheMessage(t *testing.T) {
 		}
 	}
 	// A push lost on its way in: the next session brings it.
-	stationSays(a, StationNotice{Time: testTime(10), User: alice, Kind: NoticeDrop, ToClient: true, Text: "dropped its push"})
+	stationSays(a, workshop.StationNotice{Time: testTime(10), User: alice, Kind: workshop.NoticeDrop, ToClient: true, Text: "dropped its push"})
 	if screen := strings.Join(strings.Fields(screenText(a)), " "); !strings.Contains(screen, "it comes at my next session (ctrl+r reconnects)") {
 		t.Errorf("no hint after a lost push:\n%s", screenText(a))
 	}
@@ -98,7 +99,7 @@ func TestRefusedMessageSaysItWasSent(t *testing.T) {
 func TestDelayHasANoticeAndABadge(t *testing.T) {
 	fa, fb := newFake(alice), newFake(bob)
 	a := newWorkshopApp(200, 40, WorkshopOptions{Station: newFakeStation()}, fa, fb)
-	stationSays(a, StationNotice{Time: testTime(9), User: alice, Kind: NoticeDelay, Delay: 2 * time.Second,
+	stationSays(a, workshop.StationNotice{Time: testTime(9), User: alice, Kind: workshop.NoticeDelay, Delay: 2 * time.Second,
 		Text: "holds every message to alice for 2s before pushing it"})
 	if !strings.Contains(screenText(a), "▲ station: holds every message to alice for 2s") {
 		t.Errorf("no ▲ notice of the delay:\n%s", screenText(a))
@@ -110,11 +111,11 @@ func TestDelayHasANoticeAndABadge(t *testing.T) {
 		t.Errorf("the badge is not on alice's pane alone:\n%s", screenText(a))
 	}
 	// Lifted, the badge goes; a delay for everyone marks every pane.
-	stationSays(a, StationNotice{Time: testTime(10), User: alice, Kind: NoticeDelay, Text: "no longer delays the messages to alice"})
+	stationSays(a, workshop.StationNotice{Time: testTime(10), User: alice, Kind: workshop.NoticeDelay, Text: "no longer delays the messages to alice"})
 	if strings.Contains(screenText(a), "▲ delay") {
 		t.Errorf("the badge stays after /delay off: %q", statusLine(a))
 	}
-	stationSays(a, StationNotice{Time: testTime(11), Kind: NoticeDelay, Delay: 500 * time.Millisecond, Text: "holds every message"})
+	stationSays(a, workshop.StationNotice{Time: testTime(11), Kind: workshop.NoticeDelay, Delay: 500 * time.Millisecond, Text: "holds every message"})
 	if n := strings.Count(screenText(a), "▲ delay 500ms"); n != 2 {
 		t.Errorf("%d badges for a delay for everyone, want 2", n)
 	}
