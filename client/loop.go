@@ -13,15 +13,18 @@ import (
 
 // outgoing is a message the user sent, from queued to read.
 type outgoing struct {
-	id    MessageID
-	im    *dimp.InstantMessage
-	rm    *dimp.ReliableMessage // nil until sealed
-	raw   []byte
-	sig   string
-	state Delivery
-	seq   int  // order of sending, for resends oldest first
-	user  bool // the UI sent it (and had a SentEvent)
-	tries int  // how many times it was written (or held to be)
+	id  MessageID
+	im  *dimp.InstantMessage
+	rm  *dimp.ReliableMessage // nil until sealed
+	raw []byte
+	// layers are what its FrameEvents carry, with the keys it was sealed
+	// with: it may be written again after a reconnect, sealed once.
+	layers *Layers
+	sig    string
+	state  Delivery
+	seq    int  // order of sending, for resends oldest first
+	user   bool // the UI sent it (and had a SentEvent)
+	tries  int  // how many times it was written (or held to be)
 }
 
 // incoming is a message received, kept for MarkRead: who sent it and what
@@ -270,14 +273,14 @@ func (l *loop) writeControl(b []byte, kind FrameKind) {
 	l.transmit(b, kind, nil)
 }
 
-// writeMessage writes a sealed message and reports it with its layers;
-// while stepping it is held instead. False: there is no connection.
-func (l *loop) writeMessage(raw []byte, rm *dimp.ReliableMessage, im *dimp.InstantMessage) bool {
+// writeMessage writes a sealed message and reports it with its layers
+// (see sealedLayers); while stepping it is held instead. False: there is
+// no connection.
+func (l *loop) writeMessage(raw []byte, layers *Layers) bool {
 	if l.conn == nil {
 		return false
 	}
-	kind := kindOf(rm, im)
-	layers := &Layers{Reliable: rm, Verified: true, Instant: im}
+	kind := kindOf(layers.Reliable, layers.Instant)
 	if l.holds(kind) {
 		l.hold(Out, raw, kind, layers)
 		return true
@@ -314,14 +317,14 @@ func (l *loop) handshake(session string) {
 		to = []*dimp.Profile{l.stationPr}
 		l.hs = dimp.HandshakeRestart
 	}
-	rm, err := l.packer.Seal(im, to, dimp.SealOptions{Attach: session == ""})
+	rm, trace, err := l.packer.SealTraced(im, to, dimp.SealOptions{Attach: session == ""})
 	if err != nil {
 		l.fail(fmt.Errorf("handshake: %w", err))
 		return
 	}
 	raw, _ := rm.MarshalJSON()
 	l.setState(Handshaking, nil)
-	l.writeMessage(raw, rm, im)
+	l.writeMessage(raw, sealedLayers(rm, im, l.c.me, to, trace))
 }
 
 // onHandshake follows the station's side of the handshake.
@@ -382,7 +385,7 @@ func (l *loop) onRunning() {
 			l.c.emit(l.ctx, ResentEvent{Time: time.Now(), ID: o.id, Tries: o.tries + 1})
 		}
 		o.tries++
-		l.writeMessage(o.raw, o.rm, o.im)
+		l.writeMessage(o.raw, o.layers)
 	}
 }
 
@@ -448,7 +451,7 @@ func (l *loop) seal(o *outgoing, to *dimp.Profile) {
 		profiles = []*dimp.Profile{to}
 		attach = !l.attached[IDKey(to.ID)]
 	}
-	rm, err := l.packer.Seal(o.im, profiles, dimp.SealOptions{Attach: attach})
+	rm, trace, err := l.packer.SealTraced(o.im, profiles, dimp.SealOptions{Attach: attach})
 	if err != nil {
 		l.setDelivery(o, Failed, err.Error())
 		return
@@ -458,10 +461,11 @@ func (l *loop) seal(o *outgoing, to *dimp.Profile) {
 	}
 	o.rm, o.sig = rm, rm.SignatureText()
 	o.raw, _ = rm.MarshalJSON()
+	o.layers = sealedLayers(rm, o.im, l.c.me, profiles, trace)
 	l.bySig[o.sig] = o
 	if l.state == Running {
 		o.tries++
-		l.writeMessage(o.raw, o.rm, o.im)
+		l.writeMessage(o.raw, o.layers)
 	}
 }
 
