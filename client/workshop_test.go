@@ -243,9 +243,9 @@ func TestDelayOnTheSenderKeepsTheStationsReceiptAtOnce(t *testing.T) {
 	fs := startFaultStation(t)
 	alice, bob := pair(t, fs.url)
 	ctx := context.Background()
-	const delay = 600 * time.Millisecond
+	const delay = 1500 * time.Millisecond
 	fs.faults.SetDelay(alice.c.Me(), delay)
-	if !fs.reported("holds every message to alice for 600ms") {
+	if !fs.reported("holds every message to alice for 1.5s") {
 		t.Errorf("the delay was not reported: %v", fs.reports)
 	}
 	start := time.Now()
@@ -308,12 +308,14 @@ func TestResumeAfterHoldsTheRehandshake(t *testing.T) {
 	alice.mu.Lock()
 	restart, _ := restartAt(alice.events)
 	var success time.Time
-	for _, ev := range alice.events[before:] {
-		if s, ok := ev.(client.StatusEvent); ok && s.Status.Handshake == dimp.HandshakeSuccess && success.IsZero() {
+	var d client.Delivery // the message's state when DIM! came
+	for i, ev := range alice.events[before:] {
+		if s, ok := ev.(client.StatusEvent); ok && s.Status.Handshake == dimp.HandshakeSuccess {
 			success = s.Time
+			d, _ = delivery(alice.events[:before+i], id)
+			break
 		}
 	}
-	d, _ := delivery(alice.events, id)
 	alice.mu.Unlock()
 	if got := success.Sub(restart); got < pause-50*time.Millisecond {
 		t.Errorf("DIM! came %s after the Restart Hello, want about %s", got, pause)
