@@ -49,20 +49,20 @@ type loop struct {
 	ctx    context.Context
 	packer *dimp.Packer
 
-	conn      *conn
-	state     State
-	since     time.Time
-	hs        dimp.HandshakeState
-	session   string
-	station   dimp.ID
-	stationPr *dimp.Profile
-	err       error
-	attempt   int
-	retryAt   time.Time // when to reconnect, in Error/Default
-	pingAt    time.Time // when the last PING went out (zero: none pending)
-	nextPing  time.Time
-	rtt       time.Duration
-	remote    string
+	conn           *conn
+	state          State
+	since          time.Time
+	hs             dimp.HandshakeState
+	session        string
+	station        dimp.ID
+	stationProfile *dimp.Profile
+	err            error
+	attempt        int
+	retryAt        time.Time // when to reconnect, in Error/Default
+	pingAt         time.Time // when the last PING went out (zero: none pending)
+	nextPing       time.Time
+	rtt            time.Duration
+	remote         string
 
 	peers         map[string]*dimp.Profile
 	queries       map[string]time.Time    // visa queries in flight, by peer
@@ -308,13 +308,13 @@ func (l *loop) handshake(session string) {
 	hc := dimp.NewHandshake(dimp.HandshakeHello, session)
 	var im *dimp.InstantMessage
 	var to []*dimp.Profile
-	if session == "" || l.stationPr == nil {
+	if session == "" || l.stationProfile == nil {
 		hc.Group = dimp.EveryStations
 		im = dimp.NewInstantMessage(l.c.me.ID, dimp.AnyStation, hc)
 		l.hs = dimp.HandshakeStart
 	} else {
 		im = dimp.NewInstantMessage(l.c.me.ID, l.station, hc)
-		to = []*dimp.Profile{l.stationPr}
+		to = []*dimp.Profile{l.stationProfile}
 		l.hs = dimp.HandshakeRestart
 	}
 	rm, trace, err := l.packer.SealTraced(im, to, dimp.SealOptions{Attach: session == ""})

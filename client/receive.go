@@ -265,7 +265,7 @@ func (l *loop) acceptStation(rm *dimp.ReliableMessage, p *dimp.Profile) bool {
 		return false
 	}
 	if p != nil {
-		l.stationPr = p
+		l.stationProfile = p
 		l.peers[IDKey(p.ID)] = p
 	}
 	return true
