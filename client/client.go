@@ -26,6 +26,9 @@ var (
 	// ErrNoUserList: the station does not say who is online (it refused
 	// the question earlier in this session).
 	ErrNoUserList = errors.New("the station does not list its users")
+	// ErrReconnectAsked is why the connection ended when Reconnect asked
+	// for it (Status.Err): not a failure.
+	ErrReconnectAsked = errors.New("reconnect asked")
 )
 
 // Config sets up a client.
@@ -281,7 +284,7 @@ func (c *Client) Peers(ctx context.Context) ([]*dimp.Profile, error) {
 
 // Reconnect drops the connection now and connects again, as after an error.
 func (c *Client) Reconnect(ctx context.Context) error {
-	return c.do(ctx, func(l *loop) { l.fail(errors.New("reconnect asked")) })
+	return c.do(ctx, func(l *loop) { l.reconnect() })
 }
 
 // emit hands an event to the UI, and reports whether it did. Frame events
