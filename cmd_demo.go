@@ -99,7 +99,7 @@ func (wf *workshopFlags) register(cmd *cobra.Command, station bool) {
 	}
 	f.BoolVar(&wf.fresh, "fresh", false, "a new station and new identities in temporary directories, removed on exit")
 	f.StringVar(&wf.listen, "listen", mockstation.DefaultListen, "where the station listens (a free port when taken)")
-	f.DurationVar(&wf.delay, "delay", 0, "the station delays every frame it sends by this much")
+	f.DurationVar(&wf.delay, "delay", 0, "the station holds every message it pushes by this much (its own answers go at once)")
 	f.DurationVar(&wf.expireAfter, "expire-after", 0, "the station expires every session this long after its handshake")
 	f.StringArrayVar(&wf.drop, "drop", nil, "the station drops USER's next chat message (USER:in: the next one to USER)")
 	f.StringArrayVar(&wf.corrupt, "corrupt", nil, "the station damages the signature of USER's next chat message (USER:in: to USER)")

@@ -30,6 +30,9 @@ var (
 	// received before (the same signature): it is dropped, and
 	// acknowledged again so that the station forgets its copy.
 	ErrDuplicate = errors.New("duplicate: already received")
+	// ErrReconnectAsked is why the connection ended when Reconnect asked
+	// for it (Status.Err): not a failure.
+	ErrReconnectAsked = errors.New("reconnect asked")
 )
 
 // Config sets up a client.
@@ -285,7 +288,7 @@ func (c *Client) Peers(ctx context.Context) ([]*dimp.Profile, error) {
 
 // Reconnect drops the connection now and connects again, as after an error.
 func (c *Client) Reconnect(ctx context.Context) error {
-	return c.do(ctx, func(l *loop) { l.fail(errors.New("reconnect asked")) })
+	return c.do(ctx, func(l *loop) { l.reconnect() })
 }
 
 // emit hands an event to the UI, and reports whether it did. Frame events

@@ -55,6 +55,65 @@ const (
 	inQueue   = 64
 )
 
+// ClosedError is the end of a connection the station closed with a close
+// frame: its status (RFC 6455 §7.4) and reason, said in words.
+type ClosedError struct {
+	Status websocket.StatusCode
+	Reason string // as the station wrote it
+}
+
+// Error says what the close means: "the station closed the connection:
+// going away (a restart or a shutdown): station shutting down".
+func (e *ClosedError) Error() string {
+	s := "the station closed the connection: " + closeWords(e.Status)
+	if e.Reason != "" {
+		s += ": " + e.Reason
+	}
+	return s
+}
+
+// GoingAway reports whether the station said it is going away or
+// restarting: an end it meant, after which reconnecting is the normal
+// thing to do.
+func (e *ClosedError) GoingAway() bool {
+	return e.Status == websocket.StatusGoingAway || e.Status == websocket.StatusServiceRestart
+}
+
+// closeWords says a close status in words.
+func closeWords(s websocket.StatusCode) string {
+	switch s {
+	case websocket.StatusNormalClosure:
+		return "a normal closure"
+	case websocket.StatusGoingAway:
+		return "going away (a restart or a shutdown)"
+	case websocket.StatusServiceRestart:
+		return "restarting"
+	case websocket.StatusTryAgainLater:
+		return "busy, try again later"
+	case websocket.StatusProtocolError:
+		return "protocol error"
+	case websocket.StatusUnsupportedData, websocket.StatusInvalidFramePayloadData:
+		return "it cannot read what was sent"
+	case websocket.StatusPolicyViolation:
+		return "a rule was broken"
+	case websocket.StatusMessageTooBig:
+		return "a frame was too big"
+	case websocket.StatusInternalError:
+		return "an error in the station"
+	}
+	return fmt.Sprintf("status %d", int(s))
+}
+
+// closedError turns a read error that carries the station's close frame
+// into a *ClosedError; other errors are returned as they are.
+func closedError(err error) error {
+	var ce websocket.CloseError
+	if errors.As(err, &ce) {
+		return &ClosedError{Status: ce.Code, Reason: ce.Reason}
+	}
+	return err
+}
+
 // errSlowStation is the reason a connection is dropped when its write
 // queue is full.
 var errSlowStation = errors.New("station does not read: write queue full")
@@ -87,7 +146,7 @@ func (c *conn) read(ctx context.Context) {
 	for {
 		_, payload, err := c.ws.Read(ctx)
 		if err != nil {
-			c.finish(err)
+			c.finish(closedError(err))
 			return
 		}
 		f := inFrame{payload: payload, at: time.Now()}

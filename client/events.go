@@ -195,6 +195,11 @@ type DeliveryEvent struct {
 	ID     MessageID
 	State  Delivery
 	Detail string // the receipt text, or why it failed
+	// Refused: the message was sent and the station refused it (Failed);
+	// Detail is its receipt's text ("Signature not verified."). Otherwise
+	// it failed on this side (no key for the receiver, a group message,
+	// a search that had no answer).
+	Refused bool
 }
 
 // ResentEvent reports that a message the station never acknowledged is

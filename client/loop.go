@@ -161,7 +161,10 @@ func (l *loop) run(ctx context.Context) error {
 		case f := <-in:
 			l.arrive(f)
 		case err := <-done:
-			l.fail(fmt.Errorf("connection lost: %w", err))
+			if ce := (*ClosedError)(nil); !errors.As(err, &ce) {
+				err = fmt.Errorf("connection lost: %w", err)
+			}
+			l.fail(err)
 		case fn := <-l.c.reqs:
 			fn(l)
 		case now := <-tick.C:
@@ -188,6 +191,14 @@ func (l *loop) publish() {
 	l.c.status = st
 	l.c.mu.Unlock()
 	l.c.emit(l.ctx, StatusEvent{Time: time.Now(), Status: st})
+}
+
+// reconnect drops the connection and connects again at once, as asked:
+// the state goes through Error (with ErrReconnectAsked) as after a failure,
+// so that what follows is the same, but without the backoff's wait.
+func (l *loop) reconnect() {
+	l.fail(ErrReconnectAsked)
+	l.retryAt = time.Now()
 }
 
 // fail drops the connection and schedules a reconnect with backoff.
@@ -460,11 +471,25 @@ func (l *loop) seal(o *outgoing, to *dimp.Profile) {
 
 // setDelivery moves a message forward (or to Failed) and reports it.
 func (l *loop) setDelivery(o *outgoing, d Delivery, detail string) {
+	l.moveDelivery(o, DeliveryEvent{State: d, Detail: detail})
+}
+
+// refused fails a message the station received and refused; text is its
+// receipt's, which says why.
+func (l *loop) refused(o *outgoing, text string) {
+	l.moveDelivery(o, DeliveryEvent{State: Failed, Detail: text, Refused: true})
+}
+
+// moveDelivery moves a message to ev.State, unless it is there or beyond
+// already, and reports ev.
+func (l *loop) moveDelivery(o *outgoing, ev DeliveryEvent) {
+	d := ev.State
 	if o.state == Failed || (d != Failed && d <= o.state) {
 		return
 	}
 	o.state = d
-	l.c.emit(l.ctx, DeliveryEvent{Time: time.Now(), ID: o.id, State: d, Detail: detail})
+	ev.Time, ev.ID = time.Now(), o.id
+	l.c.emit(l.ctx, ev)
 	// A message is settled when nothing more can come of it: read or
 	// failed; for the client's own protocol messages (receipts, queries,
 	// announcements), once the station has it.

@@ -306,7 +306,7 @@ func (l *loop) onReceipt(rm *dimp.ReliableMessage, r *dimp.ReceiptCommand) {
 			l.setDelivery(o, AtStation, r.Text)
 		default:
 			// A routed message the station refused: the text says why.
-			l.setDelivery(o, Failed, r.Text)
+			l.refused(o, r.Text)
 		}
 	case rm.Sender.SameAs(o.im.Receiver):
 		if r.Text == dimp.ReceiptRead {

@@ -154,15 +154,17 @@ func TestCorruptedSignatures(t *testing.T) {
 	}
 	alice.waitFor("the refusal", 10*time.Second, func(evs []client.Event) bool { d, _ := delivery(evs, id); return d == client.Failed })
 	alice.mu.Lock()
-	var detail string
+	var failed client.DeliveryEvent
 	for _, ev := range alice.events {
 		if de, ok := ev.(client.DeliveryEvent); ok && de.ID == id && de.State == client.Failed {
-			detail = de.Detail
+			failed = de
 		}
 	}
 	alice.mu.Unlock()
-	if detail != "Signature not verified." {
-		t.Errorf("refused with %q", detail)
+	// It was sent, and the station refused it: not a message that could
+	// not be sent.
+	if failed.Detail != "Signature not verified." || !failed.Refused {
+		t.Errorf("refused with %q, Refused %v; want the station's words and Refused", failed.Detail, failed.Refused)
 	}
 	// The next one goes through.
 	id2, _ := alice.c.SendText(ctx, bob.c.Me(), "untouched")
@@ -233,4 +235,146 @@ func TestDelayedDelivery(t *testing.T) {
 		t.Errorf("at the station after %s, at alice after %s; want the station at once and alice after %s", atStation, got, delay)
 	}
 	fs.faults.SetDelay(alice.c.Me(), 0)
+}
+
+// A delay on the sender holds what others send it (the receiver's
+// receipts), not the station's own answers: its ✓ comes at once, its ✓✓
+// late.
+func TestDelayOnTheSenderKeepsTheStationsReceiptAtOnce(t *testing.T) {
+	fs := startFaultStation(t)
+	alice, bob := pair(t, fs.url)
+	ctx := context.Background()
+	const delay = 1500 * time.Millisecond
+	fs.faults.SetDelay(alice.c.Me(), delay)
+	if !fs.reported("holds every message to alice for 1.5s") {
+		t.Errorf("the delay was not reported: %v", fs.reports)
+	}
+	start := time.Now()
+	id, err := alice.c.SendText(ctx, bob.c.Me(), "slow receipts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice.waitFor("at station", 10*time.Second, func(evs []client.Event) bool { d, _ := delivery(evs, id); return d >= client.AtStation })
+	atStation := time.Since(start)
+	alice.waitFor("delivered", 10*time.Second, func(evs []client.Event) bool { d, _ := delivery(evs, id); return d >= client.Delivered })
+	if delivered := time.Since(start); atStation >= delay || delivered < delay {
+		t.Errorf("✓ after %s, ✓✓ after %s; want ✓ at once and ✓✓ after %s", atStation, delivered, delay)
+	}
+	fs.faults.SetDelay(alice.c.Me(), 0)
+	if !fs.reported("no longer delays the messages to alice") {
+		t.Errorf("lifting the delay was not reported: %v", fs.reports)
+	}
+}
+
+// A user's own /delay off wins over a delay for everyone.
+func TestDelayOffForOneUserOverridesEveryone(t *testing.T) {
+	fs := startFaultStation(t)
+	alice, bob := pair(t, fs.url)
+	ctx := context.Background()
+	fs.faults.SetDelay(dimp.ID{}, time.Minute)
+	fs.faults.SetDelay(alice.c.Me(), 0)
+	if _, err := bob.c.SendText(ctx, alice.c.Me(), "not held"); err != nil {
+		t.Fatal(err)
+	}
+	alice.waitFor("the text", 5*time.Second, func([]client.Event) bool { return alice.messages["not held"] == 1 })
+}
+
+// With ResumeAfter the expired session stays in its held phase for a
+// while: the handshake waits at Restart, and what alice sends meanwhile
+// is not at the station before DIM!.
+func TestResumeAfterHoldsTheRehandshake(t *testing.T) {
+	fs := startFaultStation(t)
+	alice, bob := pair(t, fs.url)
+	ctx := context.Background()
+	const pause = 700 * time.Millisecond
+	fs.faults.ResumeAfter(pause)
+	before := alice.count(func(client.Event) bool { return true })
+	if _, err := fs.srv.Expire(alice.c.Me()); err != nil {
+		t.Fatal(err)
+	}
+	restartAt := func(evs []client.Event) (time.Time, bool) {
+		for _, ev := range evs[before:] {
+			if s, ok := ev.(client.StatusEvent); ok && s.Status.Handshake == dimp.HandshakeRestart {
+				return s.Time, true
+			}
+		}
+		return time.Time{}, false
+	}
+	alice.waitFor("Restart", 5*time.Second, func(evs []client.Event) bool { _, ok := restartAt(evs); return ok })
+	id, err := alice.c.SendText(ctx, bob.c.Me(), "held meanwhile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice.waitRunning()
+	alice.mu.Lock()
+	restart, _ := restartAt(alice.events)
+	var success time.Time
+	var d client.Delivery // the message's state when DIM! came
+	for i, ev := range alice.events[before:] {
+		if s, ok := ev.(client.StatusEvent); ok && s.Status.Handshake == dimp.HandshakeSuccess {
+			success = s.Time
+			d, _ = delivery(alice.events[:before+i], id)
+			break
+		}
+	}
+	alice.mu.Unlock()
+	if got := success.Sub(restart); got < pause-50*time.Millisecond {
+		t.Errorf("DIM! came %s after the Restart Hello, want about %s", got, pause)
+	}
+	if d != client.Sending {
+		t.Errorf("a message sent while the session was held is %v at DIM!", d)
+	}
+	bob.waitFor("the held text", 10*time.Second, func([]client.Event) bool { return bob.messages["held meanwhile"] == 1 })
+}
+
+// A reconnect the user asked for says so, and does not wait a backoff.
+func TestReconnectAskedIsNotAFailure(t *testing.T) {
+	fs := startFaultStation(t)
+	alice := connectWith(t, client.Config{URL: fs.url, Identity: newUser(t, "alice"), MinBackoff: time.Minute, MaxBackoff: time.Minute})
+	alice.waitRunning()
+	before := alice.count(func(client.Event) bool { return true })
+	if err := alice.c.Reconnect(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	alice.waitFor("connected again", 10*time.Second, func(evs []client.Event) bool {
+		for _, ev := range evs[before:] {
+			if s, ok := ev.(client.StatusEvent); ok && s.Status.State == client.Running {
+				return true
+			}
+		}
+		return false
+	})
+	alice.mu.Lock()
+	defer alice.mu.Unlock()
+	for _, ev := range alice.events[before:] {
+		if s, ok := ev.(client.StatusEvent); ok && s.Status.State == client.Error && !errors.Is(s.Status.Err, client.ErrReconnectAsked) {
+			t.Errorf("the reconnect's error is %v, want ErrReconnectAsked", s.Status.Err)
+		}
+	}
+}
+
+// A station that shuts down says it goes away; the client keeps the words
+// and the status, not the WebSocket library's message.
+func TestStationGoingAwayIsAClosedError(t *testing.T) {
+	fs := startFaultStation(t)
+	alice := connect(t, fs.url, newUser(t, "alice"))
+	alice.waitRunning()
+	fs.stop()
+	var got error
+	alice.waitFor("the close", 10*time.Second, func(evs []client.Event) bool {
+		for _, ev := range evs {
+			if s, ok := ev.(client.StatusEvent); ok && s.Status.State == client.Error {
+				got = s.Status.Err
+				return true
+			}
+		}
+		return false
+	})
+	var ce *client.ClosedError
+	if !errors.As(got, &ce) || !ce.GoingAway() {
+		t.Fatalf("the station's shutdown ended the connection with %v, want a ClosedError going away", got)
+	}
+	if msg := got.Error(); strings.Contains(msg, "failed to get reader") || !strings.Contains(msg, "going away") {
+		t.Errorf("the error says %q", msg)
+	}
 }

@@ -38,7 +38,8 @@ type Config struct {
 	Step client.StepMode
 	// Presenter starts with the presenter theme: large, high contrast.
 	Presenter bool
-	// Delay delays every frame the station sends.
+	// Delay makes the station hold every message it pushes (its own
+	// answers, such as its receipts, go at once).
 	Delay time.Duration
 	// ExpireAfter expires every session this long after its handshake (0:
 	// never).

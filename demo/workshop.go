@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"dimtui/client"
 	"dimtui/datadir"
 	"dimtui/dimp"
 	"dimtui/mockstation"
@@ -58,12 +59,18 @@ func (session *workshopSession) start(ctx context.Context, fresh bool) error {
 	notices := session.notices
 	faults := mockstation.NewFaults(func(r mockstation.FaultReport) {
 		select {
-		case notices <- workshop.StationNotice{Time: r.Time, User: r.User, Text: r.Text}:
+		case notices <- stationNotice(r):
 		default: // the screen is behind: the log has it
 		}
 	})
 	faults.SetDelay(dimp.ID{}, session.cfg.Delay)
 	faults.ExpireAfter(session.cfg.ExpireAfter)
+	if session.cfg.Step == client.StepOff {
+		// Stepping makes every phase of the new handshake last as long as
+		// the presenter wants; without it, the room would not see the
+		// messages held at all.
+		faults.ResumeAfter(resumePause)
+	}
 	cfg.Faults = faults
 	inst, err := startInstance(ctx, cfg)
 	if err != nil {
@@ -74,6 +81,28 @@ func (session *workshopSession) start(ctx context.Context, fresh bool) error {
 	session.inst, session.faults, session.tmp = inst, faults, tmp
 	session.mu.Unlock()
 	return nil
+}
+
+// resumePause is how long the station waits, without step-through, before
+// it answers the Hello world! that brings an expired session back: long
+// enough for the room to see the status bar at Restart and a message typed
+// meanwhile stay ○, short enough not to look hung.
+const resumePause = 1500 * time.Millisecond
+
+// stationNotice is what the UI shows of a fault report.
+func stationNotice(r mockstation.FaultReport) workshop.StationNotice {
+	n := workshop.StationNotice{Time: r.Time, User: r.User, Text: r.Text, ToClient: r.ToClient, Delay: r.Delay}
+	switch r.Fault {
+	case mockstation.FaultDrop:
+		n.Kind = workshop.NoticeDrop
+	case mockstation.FaultCorrupt:
+		n.Kind = workshop.NoticeCorrupt
+	case mockstation.FaultDelay:
+		n.Kind = workshop.NoticeDelay
+	case mockstation.FaultExpire:
+		n.Kind = workshop.NoticeExpire
+	}
+	return n
 }
 
 // armFaults arms the faults of the config: the first chat message after
@@ -191,7 +220,7 @@ func (session *workshopSession) CorruptNext(user dimp.ID, toClient bool) error {
 	return nil
 }
 
-// SetDelay delays the station's frames to user.
+// SetDelay makes the station hold the messages to user for d.
 func (session *workshopSession) SetDelay(user dimp.ID, d time.Duration) error {
 	_, f, err := session.current()
 	if err != nil {
@@ -224,7 +253,7 @@ func (session *workshopSession) Restart(ctx context.Context) error {
 		return err
 	}
 	select {
-	case session.notices <- workshop.StationNotice{Time: time.Now(), Text: "is restarting: every connection drops"}:
+	case session.notices <- workshop.StationNotice{Time: time.Now(), Text: "is restarting: every connection drops", Kind: workshop.NoticeRestart}:
 	default:
 	}
 	return inst.Station.Restart(ctx)

@@ -30,6 +30,7 @@ type Faults struct {
 	users       map[string]*userFaults // by user ID without terminal
 	delayAll    time.Duration
 	expireAfter time.Duration
+	resumeAfter time.Duration
 	expired     map[*conn]bool        // sessions the station forgot
 	timers      map[*conn]*time.Timer // sessions that expire by themselves
 }
@@ -39,15 +40,34 @@ type userFaults struct {
 	dropFrom, dropTo       int // next chat messages from the user / to the user to lose
 	corruptFrom, corruptTo int // ... whose signature to damage
 	delay                  time.Duration
+	delaySet               bool // delay overrides the delay for every user, even when 0
 }
 
 // FaultReport says what the station did on purpose, for the presenter's
 // screen.
 type FaultReport struct {
-	Time time.Time
-	User dimp.ID // whose frame or session; zero for every user
-	Text string  // what happened, as a phrase after "the station": "dropped …"
+	Time  time.Time
+	User  dimp.ID // whose frame or session; zero for every user
+	Text  string  // what happened, as a phrase after "the station": "dropped …"
+	Fault Fault   // which fault it was, for a screen that reacts to it
+	// ToClient: the frame was on its way to the user (FaultDrop,
+	// FaultCorrupt); else it came from the user.
+	ToClient bool
+	// Delay is what each message to the user now waits (FaultDelay); 0:
+	// nothing.
+	Delay time.Duration
 }
+
+// Fault names what a FaultReport is about.
+type Fault int
+
+// Faults a report can be about.
+const (
+	FaultDrop    Fault = iota + 1 // a chat message lost
+	FaultCorrupt                  // a chat message's signature damaged
+	FaultDelay                    // the delay of the messages to a user set or lifted
+	FaultExpire                   // a session forgotten
+)
 
 // NewFaults returns a Faults with nothing armed; report (may be nil) is
 // told whatever the station does on purpose.
@@ -96,16 +116,55 @@ func (f *Faults) CorruptNext(user dimp.ID, toClient bool) {
 	}
 }
 
-// SetDelay makes the station wait d before writing each frame to the user,
-// or to every user when user is zero; 0 stops waiting.
+// SetDelay makes the station wait d before it pushes each message from
+// someone else to the user (a chat message, a receipt, a broadcast), or to
+// every user when user is zero; 0 stops waiting. The station's own
+// answers to the user (its receipts, its handshake replies, PONG) go at
+// once, so that a sender's ✓ still comes at once and the receiver's ✓✓
+// late. The messages wait in order, as on a slow link: an answer queued
+// behind a waiting message goes after it. A user's own setting, 0
+// included, overrides the one for every user until that one is set again.
+// It reports the new delay, unless it is 0 and nothing was delayed.
 func (f *Faults) SetDelay(user dimp.ID, d time.Duration) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
+	var before time.Duration
 	if user.IsZero() {
+		before = f.delayAll
 		f.delayAll = d
+		for _, u := range f.users {
+			u.delay, u.delaySet = 0, false
+		}
+	} else {
+		u := f.user(user)
+		before = f.delayAll
+		if u.delaySet {
+			before = u.delay
+		}
+		u.delay, u.delaySet = d, true
+	}
+	f.mu.Unlock()
+	if d == 0 && before == 0 {
 		return
 	}
-	f.user(user).delay = d
+	whom := "every user"
+	if !user.IsZero() {
+		whom = user.Name()
+	}
+	text := fmt.Sprintf("holds every message to %s for %s before pushing it; its own answers (its ✓) go at once", whom, d)
+	if d == 0 {
+		text = "no longer delays the messages to " + whom
+	}
+	f.report(FaultReport{Time: time.Now(), User: user, Text: text, Fault: FaultDelay, Delay: d})
+}
+
+// delayFor returns the delay of the messages to user; f.mu is held.
+func (f *Faults) delayFor(user dimp.ID) time.Duration {
+	if !user.IsZero() {
+		if u := f.users[user.WithoutTerminal().String()]; u != nil && u.delaySet {
+			return u.delay
+		}
+	}
+	return f.delayAll
 }
 
 // ExpireAfter makes every session expire d after its handshake (0: never),
@@ -114,6 +173,16 @@ func (f *Faults) ExpireAfter(d time.Duration) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.expireAfter = d
+}
+
+// ResumeAfter makes the station wait d before it answers the Hello world!
+// that brings an expired session back, so that a workshop sees the phase
+// where the user's messages are held (with step-through off it lasts a
+// few milliseconds). 0 answers at once.
+func (f *Faults) ResumeAfter(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.resumeAfter = d
 }
 
 // Expire makes the station forget the sessions of user, as if they had
@@ -159,6 +228,7 @@ func (f *Faults) expire(c *conn) bool {
 		t.Stop()
 		delete(f.timers, c)
 	}
+	pause := f.resumeAfter
 	f.mu.Unlock()
 	c.srv.hub.setActive(c, false)
 	ask := dimp.NewHandshake(dimp.HandshakeAsk, c.key)
@@ -169,8 +239,11 @@ func (f *Faults) expire(c *conn) bool {
 		c.logger().Warn("expire: DIM? not sent", "user", user, "err", err)
 	}
 	c.logger().Info("session expired on purpose", "user", user)
-	f.report(FaultReport{Time: time.Now(), User: user, Text: fmt.Sprintf(
-		"expired %s's session: DIM? (force) sent; %s's messages are held until a new handshake", user.Name(), user.Name())})
+	text := fmt.Sprintf("expired %s's session: DIM? (force) sent; %s's messages are held until a new handshake", user.Name(), user.Name())
+	if pause > 0 {
+		text += fmt.Sprintf(" (its DIM! waits %s, so that this shows)", pause)
+	}
+	f.report(FaultReport{Time: time.Now(), User: user, Fault: FaultExpire, Text: text})
 	return true
 }
 
@@ -212,8 +285,21 @@ func (f *Faults) dispatch(c *conn, in *inbound) (done bool, err error) {
 }
 
 // resume brings an expired session back: DIM!, pushes on, and what was
-// held meanwhile handled.
+// held meanwhile handled. With ResumeAfter set it waits first, on the
+// connection's worker: what the client sends meanwhile waits behind.
 func (f *Faults) resume(c *conn, in *inbound) error {
+	f.mu.Lock()
+	wait := f.resumeAfter
+	f.mu.Unlock()
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-c.ctx.Done():
+			t.Stop()
+			return c.ctx.Err()
+		}
+	}
 	f.mu.Lock()
 	delete(f.expired, c)
 	f.mu.Unlock()
@@ -260,11 +346,11 @@ func (f *Faults) fromClient(c *conn, data []byte) []byte {
 	what := describe(rm, len(data))
 	switch {
 	case drop:
-		f.report(FaultReport{Time: time.Now(), User: user, Text: "dropped " + what + " as it arrived: no receipt will come"})
+		f.report(FaultReport{Time: time.Now(), User: user, Fault: FaultDrop, Text: "dropped " + what + " as it arrived: no receipt will come"})
 		return nil
 	case corrupt:
 		if bad, ok := damageSignature(data); ok {
-			f.report(FaultReport{Time: time.Now(), User: user, Text: "damaged the signature of " + what + " as it arrived"})
+			f.report(FaultReport{Time: time.Now(), User: user, Fault: FaultCorrupt, Text: "damaged the signature of " + what + " as it arrived"})
 			return bad
 		}
 	}
@@ -272,25 +358,23 @@ func (f *Faults) fromClient(c *conn, data []byte) []byte {
 }
 
 // toClient sees a frame before the station writes it to the client: it
-// waits the delay set for the user, and returns nil for a frame to lose,
-// or the frame, its signature damaged if so armed.
+// waits the delay set for the user (a message from someone else only),
+// and returns nil for a frame to lose, or the frame, its signature damaged
+// if so armed.
 func (f *Faults) toClient(c *conn, fr frame) ([]byte, error) {
 	if f == nil {
 		return fr.data, nil
 	}
 	user := c.userID()
 	f.mu.Lock()
-	delay := f.delayAll
+	delay := f.delayFor(user)
 	var u *userFaults
 	if !user.IsZero() {
 		u = f.users[user.WithoutTerminal().String()]
 	}
-	if u != nil && u.delay > 0 {
-		delay = u.delay
-	}
 	armed := u != nil && fr.id != 0 && (u.dropTo > 0 || u.corruptTo > 0)
 	f.mu.Unlock()
-	if delay > 0 {
+	if delay > 0 && !c.stationsOwn(fr) {
 		t := time.NewTimer(delay)
 		select {
 		case <-t.C:
@@ -318,16 +402,33 @@ func (f *Faults) toClient(c *conn, fr frame) ([]byte, error) {
 	what := describe(rm, len(fr.data))
 	switch {
 	case drop:
-		f.report(FaultReport{Time: time.Now(), User: user, Text: "dropped its push of " + what +
+		f.report(FaultReport{Time: time.Now(), User: user, Fault: FaultDrop, ToClient: true, Text: "dropped its push of " + what +
 			": the copy stays stored until it is acknowledged"})
 		return nil, nil
 	case corrupt:
 		if bad, ok := damageSignature(fr.data); ok {
-			f.report(FaultReport{Time: time.Now(), User: user, Text: "damaged the signature of " + what + " on its way out"})
+			f.report(FaultReport{Time: time.Now(), User: user, Fault: FaultCorrupt, ToClient: true,
+				Text: "damaged the signature of " + what + " on its way out"})
 			return bad, nil
 		}
 	}
 	return fr.data, nil
+}
+
+// stationsOwn reports whether a frame is the station's own answer (a
+// receipt, a handshake reply, an answer to a question, PONG) rather than a
+// message from someone else that it pushes: a stored message, or a
+// broadcast.
+func (c *conn) stationsOwn(fr frame) bool {
+	if fr.id != 0 {
+		return false
+	}
+	data := bytes.TrimSpace(fr.data)
+	if len(data) == 0 || data[0] != '{' {
+		return true // PONG and the like
+	}
+	rm, err := dimp.ParseReliableMessage(data)
+	return err != nil || rm.Sender.SameAs(c.srv.me.ID)
 }
 
 // chatMessage parses a frame and reports whether it is a chat message: to

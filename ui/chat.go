@@ -1,7 +1,9 @@
 package ui
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"dimtui/client"
@@ -23,6 +25,9 @@ type chatState struct {
 	stepping bool
 	// held is the notice of the handshake step whose frame is held now.
 	held *heldNotice
+	// whoAsked: /who asked who is online; the answer is listed as a
+	// notice (the periodic question's answers only update the contacts).
+	whoAsked bool
 
 	convs     map[string]*conversation
 	current   *conversation
@@ -69,7 +74,7 @@ func (s *chatState) apply(ev client.Event) applied {
 		s.onSent(ev)
 	case client.DeliveryEvent:
 		if e := s.byMsg[ev.ID]; e != nil {
-			e.delivery, e.detail = ev.State, ev.Detail
+			e.delivery, e.detail, e.refused = ev.State, ev.Detail, ev.Refused
 			e.version++
 		}
 	case client.ReceiptEvent:
@@ -132,34 +137,72 @@ func (s *chatState) onStatus(ev client.StatusEvent) (connected bool) {
 	case client.Running:
 		return true
 	case client.Error:
-		msg := "connection lost"
-		if st.Err != nil {
-			msg = "connection failed: " + st.Err.Error()
-		}
-		s.noticeAt(ev.Time, msg+"; reconnecting", true)
+		text, bad := connectionEnded(st.Err)
+		s.noticeAt(ev.Time, text, bad)
 	case client.Connected:
 		s.noticeAt(ev.Time, "connected to "+st.URL, false)
 	}
 	return false
 }
 
+// connectionEnded says why the connection ended and that a reconnect
+// follows; bad is false when nothing failed: the user asked for the
+// reconnect, or the station said it was going away (a restart).
+func connectionEnded(err error) (text string, bad bool) {
+	var closed *client.ClosedError
+	switch {
+	case err == nil:
+		return "connection lost; reconnecting", true
+	case errors.Is(err, client.ErrReconnectAsked):
+		return "reconnecting, as asked: a new connection, a new handshake, and what the station never acknowledged is sent again", false
+	case errors.As(err, &closed) && closed.GoingAway():
+		return "the station went away (it restarts or shuts down); reconnecting", false
+	case errors.As(err, &closed):
+		return closed.Error() + "; reconnecting", true
+	}
+	return "connection failed: " + err.Error() + "; reconnecting", true
+}
+
 // onUsers takes the station's list of who is online; it returns the echo
-// bot when the list has one.
+// bot when the list has one. The answer to /who is listed as a notice.
 func (s *chatState) onUsers(ev client.UsersEvent) (bot dimp.ID) {
 	l := &s.contacts
 	l.unlisted = ev.Unlisted
-	if ev.Unlisted {
-		return bot // who is online stays unknown; the contacts stay as they are
-	}
-	l.setOnline(s.me, ev.Users)
-	for _, u := range ev.Users {
-		if u.Name() == "echo" && !u.SameAs(s.me) {
-			l.addBot(u)
-			bot = u
+	if !ev.Unlisted {
+		l.setOnline(s.me, ev.Users)
+		for _, u := range ev.Users {
+			if u.Name() == "echo" && !u.SameAs(s.me) {
+				l.addBot(u)
+				bot = u
+			}
 		}
+		l.sort()
+	} // else who is online stays unknown; the contacts stay as they are
+	if s.whoAsked {
+		s.whoAsked = false
+		s.noticeAt(ev.Time, s.whoIsOnline(ev), false)
 	}
-	l.sort()
 	return bot
+}
+
+// whoIsOnline lists the station's answer to "who is online", a user a
+// line: the short ID, and whether it is this pane's user or a bot.
+func (s *chatState) whoIsOnline(ev client.UsersEvent) string {
+	if ev.Unlisted {
+		return "the station does not say who is online"
+	}
+	lines := []string{fmt.Sprintf("online at the station: %d", len(ev.Users))}
+	for _, u := range ev.Users {
+		line := "  " + display.ShortID(u)
+		switch c := s.contacts.byKey[client.IDKey(u)]; {
+		case u.SameAs(s.me):
+			line += " (me, this pane)"
+		case c != nil && c.bot:
+			line += " (bot)"
+		}
+		lines = append(lines, line)
+	}
+	return strings.Join(lines, "\n")
 }
 
 // conversation returns the conversation with peer, creating it.

@@ -40,7 +40,7 @@ func workshopCommands() []slashCommand {
 		{"release", "", "release every held frame", false},
 		{"drop", "[in|out]", "station drops the next message", false},
 		{"corrupt", "[in|out]", "station breaks a signature", false},
-		{"delay", "DURATION|off", "station delays my frames", false},
+		{"delay", "DURATION|off", "station delays messages to me", false},
 		{"expire", "", "station expires my session", false},
 		{"restart", "", "restart the station", false},
 		{"export", "[FILE]", "transcript: FILE.jsonl, .md", false},
@@ -93,7 +93,9 @@ func (p *Pane) command(line string) tea.Cmd {
 		p.openForm(arg)
 		return nil
 	case "who":
-		return p.askUsers("")
+		// The answer comes as a UsersEvent, listed as a notice.
+		p.chat.whoAsked = true
+		return p.askUsers("asked the station who is online")
 	case "search":
 		return p.startSearch(arg)
 	case "inspect":

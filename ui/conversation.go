@@ -39,6 +39,7 @@ type entry struct {
 	tracked  bool // delivery is known (outgoing user messages)
 	delivery client.Delivery
 	detail   string // why delivery failed
+	refused  bool   // it failed as the station refused it: it was sent
 	bad      bool   // an error notice
 	repeat   int    // how many more times the same notice came
 	version  int    // bumped on every change that alters the rendering
@@ -524,7 +525,11 @@ func renderEntryLines(r *renderCtx, e *entry) []string {
 		out = append(out, line)
 	}
 	if e.tracked && e.delivery == client.Failed && e.detail != "" {
-		for _, l := range display.Wrap(display.Sanitize("not sent: "+e.detail, false), bodyW) {
+		why := "not sent: " + e.detail
+		if e.refused {
+			why = "sent, refused by the station: " + e.detail
+		}
+		for _, l := range display.Wrap(display.Sanitize(why, false), bodyW) {
 			out = append(out, indent+st.NoticeError.Render(l))
 		}
 	}

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -20,8 +21,9 @@ const statusHeight = 2
 // handshake, then the session, the station and who I am.
 type statusBar struct {
 	st    *Styles
-	chat  *chatState // the status it shows
-	title string     // names the pane; "" for the local user's name
+	chat  *chatState    // the status it shows
+	title string        // names the pane; "" for the local user's name
+	delay time.Duration // the workshop's station delays my messages (/delay)
 	w     int
 }
 
@@ -31,7 +33,16 @@ func (b *statusBar) setSize(w, _ int) { b.w = w }
 func (b *statusBar) help() []key.Binding { return nil }
 
 func (b *statusBar) view() string {
-	return strings.Join(renderStatus(b.st, b.chat.status, b.chat.me, b.title, b.w), "\n")
+	return strings.Join(renderStatus(b.st, b.chat.status, b.chat.me, b.title, b.badge(), b.w), "\n")
+}
+
+// badge marks what the workshop's station does to my messages while it
+// lasts: "▲ delay 2s"; "" when nothing.
+func (b *statusBar) badge() string {
+	if b.delay <= 0 {
+		return ""
+	}
+	return b.st.StateBusy.Render("▲ delay " + b.delay.String())
 }
 
 // handshakeSteps are the handshake's steps in the order they happen.
@@ -40,9 +51,10 @@ func handshakeSteps() []dimp.HandshakeState {
 }
 
 // renderStatus draws the two-line status bar: the connection state and
-// the handshake timeline with the current step marked, then the session
-// key, the station and its address, the local user and the round-trip time.
-func renderStatus(st *Styles, s client.Status, me dimp.ID, title string, width int) []string {
+// the handshake timeline with the current step marked, mark (a workshop
+// badge, or "") and the round-trip time, then the session key, the station and its
+// address, and the local user.
+func renderStatus(st *Styles, s client.Status, me dimp.ID, title, mark string, width int) []string {
 	bar := st.StatusBar
 	label := func(t string) string { return st.StatusLabel.Render(t) }
 	value := func(t string) string { return st.StatusValue.Render(t) }
@@ -69,11 +81,14 @@ func renderStatus(st *Styles, s client.Status, me dimp.ID, title string, width i
 	if s.RTT > 0 {
 		rtt = label("rtt ") + value(formatRTT(s.RTT))
 	}
+	if mark != "" {
+		rtt = mark + sp + rtt
+	}
 	line1 = joinEnds(bar, line1, rtt+sp, width)
 
 	// Line 2: session, station, address, me; or the error.
 	var parts []string
-	if s.State == client.Error && s.Err != nil {
+	if s.State == client.Error && s.Err != nil && !errors.Is(s.Err, client.ErrReconnectAsked) {
 		parts = append(parts, st.StepFailed.Render("✗ "+display.Sanitize(s.Err.Error(), false)))
 	}
 	session := "—"

@@ -36,7 +36,8 @@ type StationControl interface {
 	// CorruptNext damages the signature of the next chat message in that
 	// direction: the station (or the client) refuses it.
 	CorruptNext(user dimp.ID, toClient bool) error
-	// SetDelay delays every frame the station sends the user by d (0: none).
+	// SetDelay makes the station hold every message from others to the
+	// user for d before pushing it (0: none); its own answers go at once.
 	SetDelay(user dimp.ID, d time.Duration) error
 	// Expire makes the station forget the user's session: it asks DIM?
 	// (with force) and holds the user's messages until the new handshake.
@@ -242,6 +243,7 @@ func (w *workshopMode) notice(a *App, n workshop.StationNotice) {
 		if n.User.IsZero() || n.User.SameAs(p.me) {
 			p.noticeAt(n.Time, "▲ station: "+n.Text, false)
 			w.rec.Notice(int(p.id), p.me, n)
+			p.stationDid(n)
 		}
 	}
 }
@@ -421,55 +423,6 @@ func (w *workshopMode) command(a *App, msg workshopCommandMsg) tea.Cmd {
 		})
 	}
 	return w.fault(p, msg.name, arg)
-}
-
-// fault asks the station to break something for the pane's user.
-func (w *workshopMode) fault(p *Pane, name, arg string) tea.Cmd {
-	st := w.opt.Station
-	if st == nil {
-		return p.setFlash("/"+name+" needs the station in this process (dimtui demo)", true)
-	}
-	me := p.me
-	toClient := false
-	switch arg {
-	case "", "out":
-	case "in":
-		toClient = true
-	default:
-		if name == "drop" || name == "corrupt" {
-			return p.setFlash("/"+name+" [in|out]: in = the station's next message to me, out = my next message", true)
-		}
-	}
-	dir := "my next chat message to the station"
-	if toClient {
-		dir = "the station's next chat message to me"
-	}
-	switch name {
-	case "drop":
-		return p.call("drop", "armed: the station drops "+dir, func(context.Context) error { return st.DropNext(me, toClient) })
-	case "corrupt":
-		return p.call("corrupt", "armed: the station corrupts the signature of "+dir,
-			func(context.Context) error { return st.CorruptNext(me, toClient) })
-	case "delay":
-		d := time.Duration(0)
-		if arg != "off" && arg != "0" {
-			v, err := time.ParseDuration(arg)
-			if err != nil || v < 0 || v > 5*time.Minute {
-				return p.setFlash("/delay DURATION (2s, 500ms, up to 5m) or /delay off", true)
-			}
-			d = v
-		}
-		flash := "the station no longer delays my frames"
-		if d > 0 {
-			flash = "the station delays every frame to me by " + d.String()
-		}
-		return p.call("delay", flash, func(context.Context) error { return st.SetDelay(me, d) })
-	case "expire":
-		return p.call("expire", "the station expired my session", func(context.Context) error { return st.Expire(me) })
-	case "restart":
-		return p.call("restart", "the station restarted", func(ctx context.Context) error { return st.Restart(ctx) })
-	}
-	return p.setFlash("unknown command /"+name, true)
 }
 
 // export writes the transcript as JSON Lines and Markdown beside each other.

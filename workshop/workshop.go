@@ -38,4 +38,25 @@ type StationNotice struct {
 	Time time.Time
 	User dimp.ID // whose frames; zero for every user
 	Text string
+	// Kind says what the station did, for what the UI adds to the text (a
+	// hint, a badge); NoticeOther for the text alone.
+	Kind NoticeKind
+	// ToClient: the frame was on its way to the user (NoticeDrop,
+	// NoticeCorrupt); else it came from the user.
+	ToClient bool
+	// Delay is what every message to the user now waits (NoticeDelay).
+	Delay time.Duration
 }
+
+// NoticeKind is what a StationNotice is about.
+type NoticeKind int
+
+// What a station notice can be about.
+const (
+	NoticeOther   NoticeKind = iota
+	NoticeDrop               // a chat message lost
+	NoticeCorrupt            // a chat message's signature damaged
+	NoticeDelay              // the messages to the user delayed, or no longer
+	NoticeExpire             // the user's session forgotten
+	NoticeRestart            // the station restarting
+)

@@ -21,6 +21,9 @@ import (
 // here) from one that holds it for company (10 ms, before), so the bound
 // is half of that and the median of many is taken.
 func TestAckCommittedAlone(t *testing.T) {
+	if raceDetector {
+		t.Skip("a bound of milliseconds: not under the race detector")
+	}
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "station.db")
 	s := openTest(t, path, Options{})
