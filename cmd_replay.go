@@ -42,5 +42,6 @@ on/off). Nothing is sent anywhere.`,
 	f.Lookup("step").NoOptDefVal = "all"
 	f.Float64Var(&cfg.Speed, "speed", 1, "pace: 2 plays twice as fast, 0 without waiting")
 	f.BoolVar(&cfg.Presenter, "presenter", false, "start with the presenter theme")
+	f.StringVar(&cfg.Theme, "theme", "", themeUsage)
 	return cmd
 }

@@ -20,12 +20,18 @@ type ReplayConfig struct {
 	Step client.StepMode
 	// Presenter starts with the presenter theme.
 	Presenter bool
+	// Theme is the terminal's background, as in Config.
+	Theme string
 }
 
 // Replay plays a transcript back in the terminal UI, offline, until the
 // user quits: the same panes, fed with the recorded events at their
 // recorded pace. Nothing is sent anywhere.
 func Replay(ctx context.Context, cfg ReplayConfig) error {
+	theme, err := themeOption(cfg.Theme)
+	if err != nil {
+		return err
+	}
 	f, err := os.Open(cfg.Transcript)
 	if err != nil {
 		return err
@@ -45,5 +51,5 @@ func Replay(ctx context.Context, cfg ReplayConfig) error {
 	}()
 	defer func() { cancel(); <-done }()
 	return runUI(ctx, r.Specs(ui.Options{Context: ctx}), ui.WorkshopOptions{Step: cfg.Step, Presenter: cfg.Presenter,
-		Station: r, Finished: r.Finished()})
+		Station: r, Finished: r.Finished()}, theme)
 }

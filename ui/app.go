@@ -392,6 +392,9 @@ func (a *App) Render() string {
 		bw, bh := lipgloss.Size(box)
 		out = clip(overlay(out, box, max((a.width-bw)/2, 0), max((a.height-bh)/2, 0)), a.width, a.height)
 	}
+	if a.styles.Screen != nil {
+		out = paintBackground(out, a.styles.Screen)
+	}
 	// Peer text is sanitized where it is drawn; this is the last line of
 	// defence for what is not, such as a text input holding a peer's full
 	// ID. The characters are zero-width: the layout does not change.
