@@ -150,6 +150,14 @@ func (k KeyMap) conversationHelp() []key.Binding {
 	return []key.Binding{updown, short(k.Copy, "copy"), pages, short(k.Back, "back"), short(k.Help, "help")}
 }
 
+// contactsHelp is the footer while the contacts have the focus.
+func (k KeyMap) contactsHelp() []key.Binding {
+	updown := k.Up
+	updown.SetHelp("↑↓", "select")
+	return []key.Binding{updown, short(k.Open, "open"), short(k.NextChat, "next chat"), short(k.NextFocus, "next part"),
+		short(k.Back, "back"), short(k.Help, "help")}
+}
+
 // inspectorHelp is the footer while the inspector has the focus.
 func (k KeyMap) inspectorHelp() []key.Binding {
 	updown := k.Up
