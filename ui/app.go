@@ -36,6 +36,9 @@ type App struct {
 	title      string
 	nextID     PaneID    // the ID of the next pane made
 	ws         *workshop // nil unless WithWorkshop
+	// mouseFree: the terminal has the mouse, so that a plain drag selects
+	// text (ctrl+g, /mouse); the panes do not see it.
+	mouseFree bool
 }
 
 // AppOption changes how an App starts.
@@ -98,6 +101,7 @@ func (a *App) makePanes(specs []PaneSpec) {
 	for _, s := range specs {
 		p := NewPane(a.nextID, s.Backend, s.Options, a.styles, a.keys)
 		p.setCompact(len(specs) > 1)
+		p.status.mouseFree = a.mouseFree
 		a.panes = append(a.panes, p)
 		a.nextID++
 		names = append(names, display.Name(s.Backend.Me()))
@@ -222,6 +226,12 @@ func (a *App) update(msg tea.Msg) tea.Cmd {
 		a.state = stateHelp
 		a.help.open()
 		return nil
+	case mouseMsg:
+		free := msg.free
+		if msg.toggle {
+			free = !a.mouseFree
+		}
+		return a.setMouse(free)
 	case EventMsg:
 		if a.ws != nil && a.ws.observe(a, msg) {
 			defer a.resize()
@@ -266,6 +276,9 @@ func (a *App) handleKey(k tea.KeyPressMsg) tea.Cmd {
 		}
 		return nil
 	}
+	if key.Matches(k, a.keys.Mouse) {
+		return a.setMouse(!a.mouseFree)
+	}
 	if key.Matches(k, a.keys.NextPane) {
 		a.focus((a.focused + 1) % len(a.panes))
 		return nil
@@ -297,6 +310,23 @@ func (a *App) handleMouse(msg tea.MouseMsg) tea.Cmd {
 		}
 	}
 	return nil
+}
+
+// setMouse frees the mouse for the terminal, or takes it back, and says
+// so in every status bar and the focused pane's footer.
+func (a *App) setMouse(free bool) tea.Cmd {
+	a.mouseFree = free
+	for _, p := range a.panes {
+		p.status.mouseFree = free
+	}
+	if len(a.panes) == 0 {
+		return nil
+	}
+	flash := "the mouse is dimtui's again: the wheel scrolls, a click focuses"
+	if free {
+		flash = "mouse free: a plain drag selects text; ctrl+g or /mouse on gives it back"
+	}
+	return a.panes[a.focused].setFlash(flash, false)
 }
 
 // focus gives the keyboard to pane i. Stacked panes short of rows give
@@ -343,6 +373,9 @@ func (a *App) View() tea.View {
 	var v tea.View
 	v.AltScreen = true
 	v.MouseMode = tea.MouseModeCellMotion
+	if a.mouseFree {
+		v.MouseMode = tea.MouseModeNone
+	}
 	v.WindowTitle = a.title
 	if a.state == stateStarting || a.width == 0 {
 		v.SetContent("starting…")

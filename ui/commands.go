@@ -27,6 +27,7 @@ func slashCommands() []slashCommand {
 		{"who", "", "ask the station who is online", false},
 		{"search", "WORDS", "find users by name or ID", false},
 		{"inspect", "", "inspector on/off", false},
+		{"mouse", "[on|off]", "off frees the mouse for selecting text, on gives it back to dimtui; alone, switches", false},
 		{"help", "", "keys and commands", false},
 		{"quit", "", "leave dimtui (also /q, /exit)", false},
 	}
@@ -100,6 +101,16 @@ func (p *Pane) command(line string) tea.Cmd {
 		return p.toggleInspector()
 	case "help":
 		return showHelp
+	case "mouse":
+		switch strings.ToLower(arg) {
+		case "":
+			return func() tea.Msg { return mouseMsg{toggle: true} }
+		case "on":
+			return func() tea.Msg { return mouseMsg{} }
+		case "off":
+			return func() tea.Msg { return mouseMsg{free: true} }
+		}
+		return p.setFlash("/mouse [on|off]: off frees the mouse for selecting text, on gives it back", true)
 	case "quit", "exit", "q":
 		return tea.Quit
 	}

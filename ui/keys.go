@@ -36,6 +36,7 @@ type KeyMap struct {
 	Inspector key.Binding
 	AppForm   key.Binding
 	Reconnect key.Binding
+	Mouse     key.Binding
 	Help      key.Binding
 	Quit      key.Binding
 
@@ -94,6 +95,7 @@ func DefaultKeyMap() KeyMap {
 		Inspector: b("ctrl+o/f2", "inspector on/off", "ctrl+o", "f2"),
 		AppForm:   b("ctrl+x/f3", "app-content form", "ctrl+x", "f3"),
 		Reconnect: b("ctrl+r", "reconnect", "ctrl+r"),
+		Mouse:     b("ctrl+g", "mouse free for selecting text, or back to dimtui", "ctrl+g"),
 		Help:      b("?/f1", "this help", "?", "f1"),
 		Quit:      b("ctrl+c", "quit", "ctrl+c"),
 
@@ -209,7 +211,7 @@ func (k KeyMap) allGroups() []HelpGroup {
 		{"Compose", []key.Binding{k.Send, k.Newline, k.Complete, k.Copy}},
 		{"Move", []key.Binding{k.NextFocus, k.PrevFocus, k.Back, k.Up, k.Down, k.Open,
 			k.PageUp, k.PageDown, k.Top, k.Bottom, k.NextChat, k.PrevChat, k.NextPane}},
-		{"Show", []key.Binding{k.Inspector, k.AppForm, k.Timestamps, k.Reconnect, k.Help, k.Quit}},
+		{"Show", []key.Binding{k.Inspector, k.AppForm, k.Timestamps, k.Reconnect, k.Mouse, k.Help, k.Quit}},
 		{"Workshop", []key.Binding{k.StepToggle, k.StepNext, k.StepAll, k.PanelFull, k.Presenter}},
 		{"Inspector", []key.Binding{k.Zoom, k.Wrap}},
 		{"App-content form", []key.Binding{k.FormNext, k.FormPrev, k.FormToggle, k.FormSend, k.FormCancel}},

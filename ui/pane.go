@@ -42,6 +42,10 @@ type showHelpMsg struct{}
 // showHelp is the command that opens the help overlay.
 func showHelp() tea.Msg { return showHelpMsg{} }
 
+// mouseMsg asks the root model to free the mouse for the terminal (free),
+// take it back, or switch (toggle).
+type mouseMsg struct{ free, toggle bool }
+
 // Pane is the whole screen of one client: status bar, contacts,
 // conversation, composer, inspector and the app-content form. Several
 // panes can share a terminal; each is sized with SetSize and drawn with

@@ -23,6 +23,8 @@ type statusBar struct {
 	chat  *chatState // the status it shows
 	title string     // names the pane; "" for the local user's name
 	w     int
+	// mouseFree: the terminal has the mouse (ctrl+g), which the bar says.
+	mouseFree bool
 }
 
 func (b *statusBar) setSize(w, _ int) { b.w = w }
@@ -31,7 +33,11 @@ func (b *statusBar) setSize(w, _ int) { b.w = w }
 func (b *statusBar) help() []key.Binding { return nil }
 
 func (b *statusBar) view() string {
-	return strings.Join(renderStatus(b.st, b.chat.status, b.chat.me, b.title, b.w), "\n")
+	var notes []string
+	if b.mouseFree {
+		notes = append(notes, b.st.StepCurrent.Render(" mouse free: drag selects · ctrl+g "))
+	}
+	return strings.Join(renderStatus(b.st, b.chat.status, b.chat.me, b.title, b.w, notes...), "\n")
 }
 
 // handshakeSteps are the handshake's steps in the order they happen.
@@ -42,7 +48,8 @@ func handshakeSteps() []dimp.HandshakeState {
 // renderStatus draws the two-line status bar: the connection state and
 // the handshake timeline with the current step marked, then the session
 // key, the station and its address, the local user and the round-trip time.
-func renderStatus(st *Styles, s client.Status, me dimp.ID, title string, width int) []string {
+// notes, drawn already, go before the round-trip time.
+func renderStatus(st *Styles, s client.Status, me dimp.ID, title string, width int, notes ...string) []string {
 	bar := st.StatusBar
 	label := func(t string) string { return st.StatusLabel.Render(t) }
 	value := func(t string) string { return st.StatusValue.Render(t) }
@@ -68,6 +75,9 @@ func renderStatus(st *Styles, s client.Status, me dimp.ID, title string, width i
 	rtt := label("rtt ") + value("—")
 	if s.RTT > 0 {
 		rtt = label("rtt ") + value(formatRTT(s.RTT))
+	}
+	for _, n := range notes {
+		rtt = n + sp + rtt
 	}
 	line1 = joinEnds(bar, line1, rtt+sp, width)
 
