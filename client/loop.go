@@ -13,15 +13,18 @@ import (
 
 // outgoing is a message the user sent, from queued to read.
 type outgoing struct {
-	id    MessageID
-	im    *dimp.InstantMessage
-	rm    *dimp.ReliableMessage // nil until sealed
-	raw   []byte
-	sig   string
-	state Delivery
-	seq   int  // order of sending, for resends oldest first
-	user  bool // the UI sent it (and had a SentEvent)
-	tries int  // how many times it was written (or held to be)
+	id  MessageID
+	im  *dimp.InstantMessage
+	rm  *dimp.ReliableMessage // nil until sealed
+	raw []byte
+	// layers are what its FrameEvents carry, with the keys it was sealed
+	// with: it may be written again after a reconnect, sealed once.
+	layers *Layers
+	sig    string
+	state  Delivery
+	seq    int  // order of sending, for resends oldest first
+	user   bool // the UI sent it (and had a SentEvent)
+	tries  int  // how many times it was written (or held to be)
 }
 
 // incoming is a message received, kept for MarkRead: who sent it and what
@@ -46,20 +49,20 @@ type loop struct {
 	ctx    context.Context
 	packer *dimp.Packer
 
-	conn      *conn
-	state     State
-	since     time.Time
-	hs        dimp.HandshakeState
-	session   string
-	station   dimp.ID
-	stationPr *dimp.Profile
-	err       error
-	attempt   int
-	retryAt   time.Time // when to reconnect, in Error/Default
-	pingAt    time.Time // when the last PING went out (zero: none pending)
-	nextPing  time.Time
-	rtt       time.Duration
-	remote    string
+	conn           *conn
+	state          State
+	since          time.Time
+	hs             dimp.HandshakeState
+	session        string
+	station        dimp.ID
+	stationProfile *dimp.Profile
+	err            error
+	attempt        int
+	retryAt        time.Time // when to reconnect, in Error/Default
+	pingAt         time.Time // when the last PING went out (zero: none pending)
+	nextPing       time.Time
+	rtt            time.Duration
+	remote         string
 
 	peers         map[string]*dimp.Profile
 	queries       map[string]time.Time    // visa queries in flight, by peer
@@ -101,7 +104,7 @@ func newLoop(c *Client) *loop {
 		seen:     newSigSet(seenInMemory),
 		step:     c.cfg.Step,
 	}
-	l.peers[key(c.me.ID)] = c.me.Profile()
+	l.peers[IDKey(c.me.ID)] = c.me.Profile()
 	return l
 }
 
@@ -259,14 +262,14 @@ func (l *loop) writeControl(b []byte, kind FrameKind) {
 	l.transmit(b, kind, nil)
 }
 
-// writeMessage writes a sealed message and reports it with its layers;
-// while stepping it is held instead. False: there is no connection.
-func (l *loop) writeMessage(raw []byte, rm *dimp.ReliableMessage, im *dimp.InstantMessage) bool {
+// writeMessage writes a sealed message and reports it with its layers
+// (see sealedLayers); while stepping it is held instead. False: there is
+// no connection.
+func (l *loop) writeMessage(raw []byte, layers *Layers) bool {
 	if l.conn == nil {
 		return false
 	}
-	kind := kindOf(rm, im)
-	layers := &Layers{Reliable: rm, Verified: true, Instant: im}
+	kind := kindOf(layers.Reliable, layers.Instant)
 	if l.holds(kind) {
 		l.hold(Out, raw, kind, layers)
 		return true
@@ -294,23 +297,23 @@ func (l *loop) handshake(session string) {
 	hc := dimp.NewHandshake(dimp.HandshakeHello, session)
 	var im *dimp.InstantMessage
 	var to []*dimp.Profile
-	if session == "" || l.stationPr == nil {
+	if session == "" || l.stationProfile == nil {
 		hc.Group = dimp.EveryStations
 		im = dimp.NewInstantMessage(l.c.me.ID, dimp.AnyStation, hc)
 		l.hs = dimp.HandshakeStart
 	} else {
 		im = dimp.NewInstantMessage(l.c.me.ID, l.station, hc)
-		to = []*dimp.Profile{l.stationPr}
+		to = []*dimp.Profile{l.stationProfile}
 		l.hs = dimp.HandshakeRestart
 	}
-	rm, err := l.packer.Seal(im, to, dimp.SealOptions{Attach: session == ""})
+	rm, trace, err := l.packer.SealTraced(im, to, dimp.SealOptions{Attach: session == ""})
 	if err != nil {
 		l.fail(fmt.Errorf("handshake: %w", err))
 		return
 	}
 	raw, _ := rm.MarshalJSON()
 	l.setState(Handshaking, nil)
-	l.writeMessage(raw, rm, im)
+	l.writeMessage(raw, sealedLayers(rm, im, l.c.me, to, trace))
 }
 
 // onHandshake follows the station's side of the handshake.
@@ -371,7 +374,7 @@ func (l *loop) onRunning() {
 			l.c.emit(l.ctx, ResentEvent{Time: time.Now(), ID: o.id, Tries: o.tries + 1})
 		}
 		o.tries++
-		l.writeMessage(o.raw, o.rm, o.im)
+		l.writeMessage(o.raw, o.layers)
 	}
 }
 
@@ -419,11 +422,11 @@ func (l *loop) send(to dimp.ID, content dimp.Content, user bool) (MessageID, err
 		l.setDelivery(o, Failed, "group messages go to a group bot or are split by the sender; not supported here")
 		return o.id, nil
 	}
-	if p := l.peers[key(to)]; p != nil {
+	if p := l.peers[IDKey(to)]; p != nil {
 		l.seal(o, p)
 		return o.id, nil
 	}
-	l.waitOut[key(to)] = append(l.waitOut[key(to)], o)
+	l.waitOut[IDKey(to)] = append(l.waitOut[IDKey(to)], o)
 	l.query(to)
 	return o.id, nil
 }
@@ -435,22 +438,23 @@ func (l *loop) seal(o *outgoing, to *dimp.Profile) {
 	attach := false
 	if to != nil {
 		profiles = []*dimp.Profile{to}
-		attach = !l.attached[key(to.ID)]
+		attach = !l.attached[IDKey(to.ID)]
 	}
-	rm, err := l.packer.Seal(o.im, profiles, dimp.SealOptions{Attach: attach})
+	rm, trace, err := l.packer.SealTraced(o.im, profiles, dimp.SealOptions{Attach: attach})
 	if err != nil {
 		l.setDelivery(o, Failed, err.Error())
 		return
 	}
 	if to != nil {
-		l.attached[key(to.ID)] = true
+		l.attached[IDKey(to.ID)] = true
 	}
 	o.rm, o.sig = rm, rm.SignatureText()
 	o.raw, _ = rm.MarshalJSON()
+	o.layers = sealedLayers(rm, o.im, l.c.me, profiles, trace)
 	l.bySig[o.sig] = o
 	if l.state == Running {
 		o.tries++
-		l.writeMessage(o.raw, o.rm, o.im)
+		l.writeMessage(o.raw, o.layers)
 	}
 }
 
@@ -501,7 +505,7 @@ func (l *loop) boundOutbox() {
 
 // query asks the station for a peer's meta and visa.
 func (l *loop) query(id dimp.ID) {
-	k := key(id)
+	k := IDKey(id)
 	if _, asked := l.queries[k]; asked || id.IsBroadcast() {
 		return
 	}
@@ -522,7 +526,7 @@ func (l *loop) sendQuery(id dimp.ID) {
 
 // learn stores a verified profile and releases what waited for it.
 func (l *loop) learn(p *dimp.Profile) {
-	k := key(p.ID)
+	k := IDKey(p.ID)
 	if old := l.peers[k]; old != nil && old.Visa() != nil && p.Visa() != nil && old.Visa().Time() > p.Visa().Time() {
 		return
 	}

@@ -80,7 +80,7 @@ func (l *loop) receiveOne(raw []byte, outer bool) {
 		return
 	}
 	// The sender's profile: attached (first contact, station replies), else known.
-	p := l.peers[key(rm.Sender)]
+	p := l.peers[IDKey(rm.Sender)]
 	if rm.Meta != nil {
 		attached, err := dimp.ProfileFromMessage(rm)
 		if err != nil {
@@ -103,7 +103,7 @@ func (l *loop) receiveOne(raw []byte, outer bool) {
 	}
 	if p == nil {
 		layers.VerifyErr = fmt.Errorf("%w: waiting for the meta and visa of %s", ErrUnknownPeer, rm.Sender)
-		k := key(rm.Sender)
+		k := IDKey(rm.Sender)
 		l.holdForVisa(k, &held{raw: raw, rm: rm, layers: layers, since: time.Now(), outer: outer})
 		l.query(rm.Sender)
 		return
@@ -126,7 +126,8 @@ func (l *loop) isStation(id dimp.ID) bool {
 // and does not acknowledge it, so that it is shown after the restart (see
 // dispatch).
 func (l *loop) open(raw []byte, rm *dimp.ReliableMessage, layers *Layers, p *dimp.Profile, outer bool) {
-	im, err := l.packer.Open(rm, p)
+	im, trace, err := l.packer.OpenTraced(rm, p)
+	openedKeys(layers, rm, p, l.c.me, trace)
 	switch {
 	case errors.Is(err, dimp.ErrSignature) || errors.Is(err, dimp.ErrNoVerifyKey):
 		layers.VerifyErr = err
@@ -194,7 +195,7 @@ func (l *loop) dispatch(rm *dimp.ReliableMessage, im *dimp.InstantMessage, p *di
 		return true
 	case *dimp.MetaCommand:
 		if c.Meta != nil && !c.ID.IsZero() {
-			if prof, err := dimp.NewProfile(c.ID, c.Meta); err == nil && l.peers[key(c.ID)] == nil {
+			if prof, err := dimp.NewProfile(c.ID, c.Meta); err == nil && l.peers[IDKey(c.ID)] == nil {
 				l.learn(prof)
 			}
 		}
@@ -264,8 +265,8 @@ func (l *loop) acceptStation(rm *dimp.ReliableMessage, p *dimp.Profile) bool {
 		return false
 	}
 	if p != nil {
-		l.stationPr = p
-		l.peers[key(p.ID)] = p
+		l.stationProfile = p
+		l.peers[IDKey(p.ID)] = p
 	}
 	return true
 }
@@ -337,7 +338,7 @@ func routedOK(text string) bool {
 func (l *loop) onRefused(o *outgoing, text string) {
 	switch c := o.im.Content.(type) {
 	case *dimp.DocumentCommand:
-		k := key(c.ID)
+		k := IDKey(c.ID)
 		if _, waiting := l.queries[k]; c.IsQuery() && waiting {
 			delete(l.queries, k)
 			l.peerUnknown(k, fmt.Errorf("%w: the station answered the query for %s: %s", ErrUnknownPeer, c.ID, text))
@@ -396,7 +397,7 @@ func (l *loop) onDocuments(rm *dimp.ReliableMessage, c *dimp.DocumentCommand) {
 	}
 	meta := c.Meta
 	if meta == nil {
-		if old := l.peers[key(c.ID)]; old != nil {
+		if old := l.peers[IDKey(c.ID)]; old != nil {
 			meta = old.Meta
 		}
 	}
@@ -409,7 +410,7 @@ func (l *loop) onDocuments(rm *dimp.ReliableMessage, c *dimp.DocumentCommand) {
 		l.c.emit(l.ctx, errorf("documents of %s: %w", c.ID, err))
 		return
 	}
-	if key(c.ID) == key(l.c.me.ID) {
+	if IDKey(c.ID) == IDKey(l.c.me.ID) {
 		return
 	}
 	l.learn(p)

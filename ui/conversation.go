@@ -334,6 +334,17 @@ func (c *conversation) ensureVisible(r *renderCtx, h int) {
 	}
 }
 
+// indexOf returns the index of the selectable entry showing message id,
+// -1 when none does.
+func (c *conversation) indexOf(id client.MessageID) int {
+	for i := len(c.entries) - 1; i >= 0; i-- {
+		if e := c.entries[i]; e.id == id && e.selectable() {
+			return i
+		}
+	}
+	return -1
+}
+
 // selected returns the selected entry, or the newest selectable one.
 func (c *conversation) selected() *entry {
 	if c.sel >= 0 && c.sel < len(c.entries) {
@@ -553,14 +564,6 @@ func renderTick(st *Styles, d client.Delivery) string {
 	return ""
 }
 
-// appTypeLabel names an app content's type with its number.
-func appTypeLabel(t dimp.ContentType) string {
-	if t == dimp.ContentCustomized {
-		return "customized 0xCC"
-	}
-	return "application 0xA0"
-}
-
 // renderCard draws application or customized content as a box showing
 // app, mod, act and every extra field, at most width cells wide.
 func renderCard(st *Styles, c *dimp.AppContent, width int) []string {
@@ -576,7 +579,7 @@ func renderCard(st *Styles, c *dimp.AppContent, width int) []string {
 	for _, r := range rows {
 		keyW = max(keyW, min(ansi.StringWidth(r.k), 14))
 	}
-	title := " " + appTypeLabel(c.Type) + " "
+	title := " " + display.AppType(c.Type) + " "
 	inner := ansi.StringWidth(title) + 2
 	for _, r := range rows {
 		inner = max(inner, keyW+2+ansi.StringWidth(r.v))

@@ -8,6 +8,7 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"dimtui/client"
 	"dimtui/display"
 )
 
@@ -92,6 +93,15 @@ func (v *convView) update(msg tea.Msg) (handled, read bool) {
 	return true, true
 }
 
+// selectEntry selects entry i of the current conversation and scrolls it
+// into view.
+func (v *convView) selectEntry(i int) {
+	if c := v.chat.current; c != nil && i >= 0 && i < len(c.entries) {
+		c.sel = i
+		c.ensureVisible(v.renderCtx(), v.lines())
+	}
+}
+
 // view draws the column in its w×h cells.
 func (v *convView) view() string {
 	st, w := v.st, v.w
@@ -105,7 +115,7 @@ func (v *convView) view() string {
 	} else {
 		peer := v.chat.current.peer
 		name := display.Name(peer)
-		if c := v.chat.contacts.byKey[idKey(peer)]; c != nil && c.nick != "" && c.nick != name {
+		if c := v.chat.contacts.byKey[client.IDKey(peer)]; c != nil && c.nick != "" && c.nick != name {
 			name += " (" + display.Sanitize(c.nick, false) + ")"
 		}
 		head = title.Render(name) + " " + st.Footer.Render(display.ShortID(peer))

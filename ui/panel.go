@@ -11,6 +11,7 @@ import (
 
 	"dimtui/client"
 	"dimtui/display"
+	"dimtui/workshop"
 )
 
 // fullPanelWidth bounds the full-screen panel's text: wider lines are hard
@@ -28,7 +29,7 @@ type fullPanel struct {
 
 // head returns the frame the panel explains: the oldest whose release was
 // not asked for yet, else the oldest; nil when nothing is held.
-func (w *workshop) head() *heldFrame {
+func (w *workshopMode) head() *heldFrame {
 	for _, h := range w.queue {
 		if !h.asked {
 			return h
@@ -43,11 +44,12 @@ func (w *workshop) head() *heldFrame {
 // sync settles what the panel draws after a message: the explanation of
 // the frame held next, made with what its pane knows now, and the
 // full-screen panel's text and scroll position.
-func (w *workshop) sync(a *App) {
+func (w *workshopMode) sync(a *App) {
 	head := w.head()
 	if head != nil && head.expl == nil {
 		if p := a.pane(head.pane); p != nil {
-			e := p.explain(head.ev.Dir, head.ev.Raw, head.ev.Kind, head.ev.Layers, true)
+			e := p.viewpoint().Explain(workshop.Frame{Dir: head.ev.Dir, Raw: head.ev.Raw, Kind: head.ev.Kind,
+				Layers: head.ev.Layers, Held: true})
 			head.expl = &e
 		}
 	}
@@ -71,7 +73,7 @@ func (w *workshop) sync(a *App) {
 }
 
 // toggleFull shows the panel over the whole screen, or the panes again.
-func (w *workshop) toggleFull(a *App) {
+func (w *workshopMode) toggleFull(a *App) {
 	w.full.shown = !w.full.shown
 	w.full.head = nil
 	if w.full.shown {
@@ -84,7 +86,7 @@ func (w *workshop) toggleFull(a *App) {
 // the page keys scroll it, Enter releases the next frame, esc goes back to
 // the panes, ? and f1 open the help; the other keys do nothing, since
 // nothing that takes them is on the screen.
-func (w *workshop) fullKey(a *App, k tea.KeyPressMsg) tea.Cmd {
+func (w *workshopMode) fullKey(a *App, k tea.KeyPressMsg) tea.Cmd {
 	keys, vp := a.keys, &w.full.vp
 	switch {
 	case key.Matches(k, keys.Back):
@@ -110,7 +112,7 @@ func (w *workshop) fullKey(a *App, k tea.KeyPressMsg) tea.Cmd {
 }
 
 // fullMouse scrolls the full-screen panel with the wheel.
-func (w *workshop) fullMouse(msg tea.MouseMsg) {
+func (w *workshopMode) fullMouse(msg tea.MouseMsg) {
 	if m, ok := msg.(tea.MouseWheelMsg); ok {
 		switch m.Button {
 		case tea.MouseWheelUp:
@@ -124,7 +126,7 @@ func (w *workshop) fullMouse(msg tea.MouseMsg) {
 // fullView draws the full-screen panel: the panel's title, the text
 // scrolled, and a footer with the keys and where the text is at, in a
 // column of the viewport's width in the middle of the screen.
-func (w *workshop) fullView(a *App) string {
+func (w *workshopMode) fullView(a *App) string {
 	st, width := a.styles, a.width
 	vp := &w.full.vp
 	cw := vp.Width()
@@ -171,7 +173,7 @@ func keyHints(st *Styles, hints [][2]string, width int) string {
 
 // panelHeader is the panel's title line, width cells wide: the step mode
 // and how many frames are held, on a second line when they do not fit.
-func (w *workshop) panelHeader(st *Styles, width int) []string {
+func (w *workshopMode) panelHeader(st *Styles, width int) []string {
 	mode := "off"
 	if w.stepping() {
 		mode = w.mode.String()
@@ -180,7 +182,7 @@ func (w *workshop) panelHeader(st *Styles, width int) []string {
 		}
 	}
 	title := st.PanelTitle.Render("STEP-THROUGH") + " "
-	held := plural(len(w.queue), "frame") + " held"
+	held := display.Plural(len(w.queue), "frame") + " held"
 	if one := title + st.Footer.Render(mode+" · "+held); ansi.StringWidth(one) <= width {
 		return []string{display.Fit(one, width)}
 	}
@@ -194,7 +196,7 @@ func (w *workshop) panelHeader(st *Styles, width int) []string {
 // panelBody is the panel's text, inner cells wide: the next frame to
 // release, explained (or what step-through does, when nothing is held),
 // then one line for each frame held after it.
-func (w *workshop) panelBody(a *App, inner int) (next, then []string) {
+func (w *workshopMode) panelBody(a *App, inner int) (next, then []string) {
 	st := a.styles
 	add := func(s string) { next = append(next, display.Fit(s, inner)) }
 	para := func(style func(...string) string, text string, indent int) {
@@ -226,7 +228,7 @@ func (w *workshop) panelBody(a *App, inner int) (next, then []string) {
 				step = e.Step + " · " + where
 			}
 			para(st.PanelStep.Render, step, 1)
-			for _, s := range e.sections() {
+			for _, s := range e.Sections() {
 				add("")
 				add(" " + st.PanelLabel.Render(s[0]))
 				para(st.PanelText.Render, s[1], 2)
@@ -250,7 +252,7 @@ func (w *workshop) panelBody(a *App, inner int) (next, then []string) {
 // panelView draws the step-through panel in r, beside the panes (r.x > 0)
 // or under them: the next frame to release, explained, and the frames held
 // after it as room allows. What does not fit, f5 shows full screen.
-func (w *workshop) panelView(a *App, r rect) string {
+func (w *workshopMode) panelView(a *App, r rect) string {
 	st := a.styles
 	side := r.x > 0
 	inner := r.w
@@ -311,7 +313,7 @@ func heldSummary(ev client.HeldEvent) string {
 		return string(ev.Kind) + " " + display.Truncate(display.Sanitize(string(ev.Raw), false), 24)
 	}
 	if ev.Layers.Instant != nil {
-		return contentTitle(ev.Layers.Instant.Content)
+		return display.ContentTitle(ev.Layers.Instant.Content)
 	}
 	return string(ev.Kind)
 }

@@ -14,6 +14,8 @@ import (
 
 	"dimtui/client"
 	"dimtui/dimp"
+	"dimtui/display"
+	"dimtui/workshop"
 )
 
 // Stepper is a backend whose frames step-through can hold: *client.Client,
@@ -44,15 +46,16 @@ type StationControl interface {
 	Restart(ctx context.Context) error
 	// Notices reports what the station did (a frame dropped, a session
 	// expired), for the UI to show.
-	Notices() <-chan StationNotice
+	Notices() <-chan workshop.StationNotice
 }
 
-// StationNotice is something the station did on purpose.
-type StationNotice struct {
-	Time time.Time
-	User dimp.ID // whose frames; zero for every user
-	Text string
-}
+// A replay stands in for the clients and the station: its clients are
+// the panes' backends, itself the station's controls.
+var (
+	_ Backend        = (*workshop.ReplayClient)(nil)
+	_ Stepper        = (*workshop.ReplayClient)(nil)
+	_ StationControl = (*workshop.Replay)(nil)
+)
 
 // WorkshopOptions turn on workshop mode: step-through with a panel that
 // explains each held frame, the fault injection commands, transcripts and
@@ -84,7 +87,7 @@ func WithWorkshop(o WorkshopOptions) AppOption {
 		if o.Now == nil {
 			o.Now = time.Now
 		}
-		a.ws = &workshop{opt: o, mode: o.Step, onMode: o.Step, presenter: o.Presenter, rec: newRecorder()}
+		a.ws = &workshopMode{opt: o, mode: o.Step, onMode: o.Step, presenter: o.Presenter, rec: workshop.NewRecorder()}
 		if a.ws.onMode == client.StepOff {
 			a.ws.onMode = client.StepAll
 		}
@@ -99,10 +102,10 @@ type (
 		pane      PaneID
 		name, arg string
 	}
-	// stationNoticeMsg carries a StationNotice; ok is false when the
-	// station's channel closed.
+	// stationNoticeMsg carries a workshop.StationNotice; ok is false when
+	// the station's channel closed.
 	stationNoticeMsg struct {
-		n  StationNotice
+		n  workshop.StationNotice
 		ok bool
 	}
 	// resetDoneMsg brings the panes of a fresh start.
@@ -115,13 +118,13 @@ type (
 	replayFinishedMsg struct{}
 )
 
-// workshop is workshop mode's state in the App.
-type workshop struct {
+// workshopMode is workshop mode's state in the App.
+type workshopMode struct {
 	opt       WorkshopOptions
 	mode      client.StepMode // StepOff: not stepping
 	onMode    client.StepMode // what the toggle turns on
 	queue     []*heldFrame    // frames held by every client, oldest first
-	rec       *recorder
+	rec       *workshop.Recorder
 	presenter bool
 	full      fullPanel // the panel over the whole screen (f5)
 }
@@ -130,18 +133,18 @@ type workshop struct {
 type heldFrame struct {
 	pane  PaneID
 	ev    client.HeldEvent
-	asked bool         // its release was asked for
-	expl  *explanation // made when first drawn
+	asked bool                  // its release was asked for
+	expl  *workshop.Explanation // made once it comes next (workshopMode.sync)
 }
 
 // stepping reports whether frames are held.
-func (w *workshop) stepping() bool { return w.mode != client.StepOff }
+func (w *workshopMode) stepping() bool { return w.mode != client.StepOff }
 
 // panelShown reports whether the step-through panel is on the screen.
-func (w *workshop) panelShown() bool { return w.stepping() || len(w.queue) > 0 }
+func (w *workshopMode) panelShown() bool { return w.stepping() || len(w.queue) > 0 }
 
 // attach sets the panes up for workshop mode.
-func (w *workshop) attach(a *App) {
+func (w *workshopMode) attach(a *App) {
 	for _, p := range a.panes {
 		p.startWorkshop(w.stepping())
 	}
@@ -149,7 +152,7 @@ func (w *workshop) attach(a *App) {
 
 // init starts listening to the station and puts the clients in the
 // starting step mode.
-func (w *workshop) init(a *App) tea.Cmd {
+func (w *workshopMode) init(a *App) tea.Cmd {
 	var cmds []tea.Cmd
 	if w.opt.Station != nil {
 		cmds = append(cmds, listenNotices(w.opt.Station.Notices()))
@@ -164,7 +167,7 @@ func (w *workshop) init(a *App) tea.Cmd {
 	return tea.Batch(cmds...)
 }
 
-func listenNotices(ch <-chan StationNotice) tea.Cmd {
+func listenNotices(ch <-chan workshop.StationNotice) tea.Cmd {
 	return func() tea.Msg {
 		n, ok := <-ch
 		return stationNoticeMsg{n: n, ok: ok}
@@ -174,7 +177,7 @@ func listenNotices(ch <-chan StationNotice) tea.Cmd {
 // observe sees every client event before its pane: it keeps the queue of
 // held frames and records the transcript. It reports whether the panel
 // appeared or went, so that the panes are resized.
-func (w *workshop) observe(a *App, msg EventMsg) (relayout bool) {
+func (w *workshopMode) observe(a *App, msg EventMsg) (relayout bool) {
 	p := a.pane(msg.Pane)
 	if p == nil || msg.Event == nil {
 		return false
@@ -191,12 +194,12 @@ func (w *workshop) observe(a *App, msg EventMsg) (relayout bool) {
 			}
 		}
 	}
-	w.rec.observe(p, msg.Event)
+	w.rec.Observe(int(p.id), p.viewpoint(), msg.Event)
 	return shown != w.panelShown()
 }
 
 // update handles the workshop's own messages.
-func (w *workshop) update(a *App, msg tea.Msg) (tea.Cmd, bool) {
+func (w *workshopMode) update(a *App, msg tea.Msg) (tea.Cmd, bool) {
 	switch msg := msg.(type) {
 	case workshopCommandMsg:
 		return w.command(a, msg), true
@@ -214,7 +217,7 @@ func (w *workshop) update(a *App, msg tea.Msg) (tea.Cmd, bool) {
 			return a.flash(msg.pane, "reset: "+msg.err.Error(), true), true
 		}
 		w.queue = nil
-		w.rec = newRecorder()
+		w.rec = workshop.NewRecorder()
 		cmd := a.replacePanes(msg.specs)
 		w.attach(a)
 		var cmds []tea.Cmd
@@ -235,17 +238,17 @@ func (w *workshop) update(a *App, msg tea.Msg) (tea.Cmd, bool) {
 
 // notice shows what the station did in the pane of the user it concerns
 // (every pane when it concerns everyone) and records it.
-func (w *workshop) notice(a *App, n StationNotice) {
+func (w *workshopMode) notice(a *App, n workshop.StationNotice) {
 	for _, p := range a.panes {
 		if n.User.IsZero() || n.User.SameAs(p.me) {
 			p.noticeAt(n.Time, "▲ station: "+n.Text, false)
-			w.rec.notice(p, n.Time, n.Text)
+			w.rec.Notice(int(p.id), p.me, n)
 		}
 	}
 }
 
 // handleKey handles the workshop keys; ok is false for other keys.
-func (w *workshop) handleKey(a *App, k tea.KeyPressMsg) (tea.Cmd, bool) {
+func (w *workshopMode) handleKey(a *App, k tea.KeyPressMsg) (tea.Cmd, bool) {
 	keys := a.keys
 	switch {
 	case key.Matches(k, keys.StepToggle):
@@ -273,7 +276,7 @@ func (w *workshop) handleKey(a *App, k tea.KeyPressMsg) (tea.Cmd, bool) {
 }
 
 // waiting counts the held frames whose release was not asked for yet.
-func (w *workshop) waiting() int {
+func (w *workshopMode) waiting() int {
 	n := 0
 	for _, h := range w.queue {
 		if !h.asked {
@@ -284,7 +287,7 @@ func (w *workshop) waiting() int {
 }
 
 // setMode turns step-through on or off for every client.
-func (w *workshop) setMode(a *App, mode client.StepMode) tea.Cmd {
+func (w *workshopMode) setMode(a *App, mode client.StepMode) tea.Cmd {
 	shown := w.panelShown()
 	w.mode = mode
 	if mode != client.StepOff {
@@ -304,7 +307,7 @@ func (w *workshop) setMode(a *App, mode client.StepMode) tea.Cmd {
 }
 
 // setStepCmd tells every client the step mode.
-func (w *workshop) setStepCmd(a *App, mode client.StepMode) tea.Cmd {
+func (w *workshopMode) setStepCmd(a *App, mode client.StepMode) tea.Cmd {
 	var steppers []Stepper
 	for _, p := range a.panes {
 		if s, ok := p.b.(Stepper); ok {
@@ -328,7 +331,7 @@ func (w *workshop) setStepCmd(a *App, mode client.StepMode) tea.Cmd {
 // whichever client holds them. Each client releases its own frames in
 // order, so asking the client of each frame for its next one, in the
 // order of the queue, releases exactly the frames listed.
-func (w *workshop) release(a *App, n int) tea.Cmd {
+func (w *workshopMode) release(a *App, n int) tea.Cmd {
 	type ask struct {
 		s Stepper
 	}
@@ -365,13 +368,13 @@ func (w *workshop) release(a *App, n int) tea.Cmd {
 }
 
 // togglePresenter switches between the normal and the presenter theme.
-func (w *workshop) togglePresenter(a *App) {
+func (w *workshopMode) togglePresenter(a *App) {
 	w.presenter = !w.presenter
 	a.applyTheme()
 }
 
 // command runs a workshop slash command typed in a pane.
-func (w *workshop) command(a *App, msg workshopCommandMsg) tea.Cmd {
+func (w *workshopMode) command(a *App, msg workshopCommandMsg) tea.Cmd {
 	p := a.pane(msg.pane)
 	if p == nil {
 		return nil
@@ -427,7 +430,7 @@ func (w *workshop) command(a *App, msg workshopCommandMsg) tea.Cmd {
 }
 
 // fault asks the station to break something for the pane's user.
-func (w *workshop) fault(p *Pane, name, arg string) tea.Cmd {
+func (w *workshopMode) fault(p *Pane, name, arg string) tea.Cmd {
 	st := w.opt.Station
 	if st == nil {
 		return p.setFlash("/"+name+" needs the station in this process (dimtui demo)", true)
@@ -476,7 +479,7 @@ func (w *workshop) fault(p *Pane, name, arg string) tea.Cmd {
 }
 
 // export writes the transcript as JSON Lines and Markdown beside each other.
-func (w *workshop) export(a *App, p *Pane, arg string) tea.Cmd {
+func (w *workshopMode) export(a *App, p *Pane, arg string) tea.Cmd {
 	base := strings.TrimSpace(arg)
 	if base == "" {
 		base = "dimtui-" + w.opt.Now().Format("20060102-150405")
@@ -485,7 +488,7 @@ func (w *workshop) export(a *App, p *Pane, arg string) tea.Cmd {
 	if !filepath.IsAbs(base) && w.opt.ExportDir != "" && !strings.ContainsRune(base, filepath.Separator) {
 		base = filepath.Join(w.opt.ExportDir, base)
 	}
-	snap := w.rec.snapshot()
-	return p.call("export", fmt.Sprintf("wrote %s.jsonl and %s.md (%s)", base, base, plural(snap.frames(), "frame")),
-		func(context.Context) error { return snap.writeFiles(base) })
+	snap := w.rec.Snapshot()
+	return p.call("export", fmt.Sprintf("wrote %s.jsonl and %s.md (%s)", base, base, display.Plural(snap.Frames(), "frame")),
+		func(context.Context) error { return snap.WriteFiles(base) })
 }
