@@ -21,7 +21,8 @@ func newReplayCommand() *cobra.Command {
 UI, offline: the same panes, status bars, conversations and inspector, fed with the
 recorded events at their recorded pace (--speed). With --step every frame waits,
 explained, until you release it (f8 or Enter on an empty line; f9 all; f7 stepping
-on/off). Nothing is sent anywhere.`,
+on/off); + and - on an empty line change the pace. The status bars say it is a
+replay: the file, offline, the frames played. Nothing is sent anywhere.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg.Transcript = args[0]

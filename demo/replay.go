@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"dimtui/client"
 	"dimtui/ui"
@@ -44,7 +45,8 @@ func Replay(ctx context.Context, cfg ReplayConfig) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	r := workshop.NewReplay(t, workshop.ReplayOptions{Speed: cfg.Speed, Step: cfg.Step})
+	r := workshop.NewReplay(t, workshop.ReplayOptions{Speed: cfg.Speed, Step: cfg.Step,
+		Name: filepath.Base(cfg.Transcript)})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

@@ -96,6 +96,12 @@ func NewSplit(specs []PaneSpec, opts ...AppOption) *App {
 func (a *App) makePanes(specs []PaneSpec) {
 	a.panes, a.focused = nil, 0
 	a.keys.NextPane.SetEnabled(len(specs) > 1)
+	playback := false
+	for _, s := range specs {
+		_, ok := s.Backend.(Playback)
+		playback = playback || ok
+	}
+	a.keys.setPlayback(playback)
 	a.help.setKeys(a.keys)
 	var names []string
 	for _, s := range specs {
@@ -204,6 +210,9 @@ func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	if a.ws != nil {
 		a.ws.sync(a)
 	}
+	for _, p := range a.panes {
+		p.syncPlayback()
+	}
 	return a, cmd
 }
 
@@ -278,6 +287,9 @@ func (a *App) handleKey(k tea.KeyPressMsg) tea.Cmd {
 	}
 	if key.Matches(k, a.keys.Mouse) {
 		return a.setMouse(!a.mouseFree)
+	}
+	if cmd, ok := a.playbackKey(k); ok {
+		return cmd
 	}
 	if key.Matches(k, a.keys.NextPane) {
 		a.focus((a.focused + 1) % len(a.panes))

@@ -29,6 +29,9 @@ type composer struct {
 	// note replaces the rule's text while set: a compact pane's flash.
 	note    string
 	noteBad bool
+	// offline, when set, says in the rule why nothing is sent (a replay);
+	// offlineHint is the placeholder then.
+	offline, offlineHint string
 }
 
 func newComposer(st *Styles, keys KeyMap) composer {
@@ -96,11 +99,21 @@ func (c *composer) setFocus(focused bool) {
 }
 
 // help: the keys while composing, in the footer.
-func (c *composer) help() []key.Binding { return c.keys.ShortHelp() }
+func (c *composer) help() []key.Binding {
+	if c.offline != "" {
+		return c.keys.playbackHelp()
+	}
+	return c.keys.ShortHelp()
+}
 
 // setReceiver names whom Enter sends to, in the rule and the placeholder;
 // zero when no conversation is open.
 func (c *composer) setReceiver(peer dimp.ID) {
+	defer func() {
+		if c.offline != "" {
+			c.ta.Placeholder = c.offlineHint
+		}
+	}()
 	if peer.IsZero() {
 		c.to = ""
 		c.ta.Placeholder = "/to NAME to start a conversation"
@@ -108,6 +121,13 @@ func (c *composer) setReceiver(peer dimp.ID) {
 	}
 	c.to = display.ShortID(peer)
 	c.ta.Placeholder = "Message " + display.Name(peer) + " — Enter sends, /help for commands"
+}
+
+// setOffline says, in the rule and the placeholder, why Enter sends no
+// message (a replay): rule and hint.
+func (c *composer) setOffline(rule, hint string) {
+	c.offline, c.offlineHint = rule, hint
+	c.ta.Placeholder = hint
 }
 
 // setAway says whether another pane of the split view has the keys,
@@ -125,6 +145,9 @@ func (c *composer) view() string {
 		to = c.to
 	}
 	rule := st.Border.Render("── ") + st.Footer.Render("to ") + st.CurrentRow.Render(to) + " "
+	if c.offline != "" {
+		rule = st.Border.Render("── ") + st.Footer.Render(c.offline) + " "
+	}
 	if c.away {
 		rule += st.Footer.Render("· f6 to type here ")
 	}

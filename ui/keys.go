@@ -47,6 +47,8 @@ type KeyMap struct {
 	StepAll    key.Binding
 	PanelFull  key.Binding
 	Presenter  key.Binding
+	Faster     key.Binding // in a replay, on an empty composer line
+	Slower     key.Binding
 
 	// Inspector, when it has the focus.
 	Zoom      key.Binding
@@ -124,8 +126,11 @@ func DefaultKeyMap() KeyMap {
 		StepAll:    b("f9", "release every held frame", "f9"),
 		PanelFull:  b("f5", "step-through panel full screen, and back", "f5"),
 		Presenter:  b("f4", "presenter theme on/off", "f4"),
+		Faster:     b("+", "replay: faster (on an empty line)", "+", "="),
+		Slower:     b("-", "replay: slower (on an empty line)", "-"),
 	}
 	k.setWorkshop(false)
+	k.setPlayback(false)
 	return k
 }
 
@@ -134,6 +139,12 @@ func (k *KeyMap) setWorkshop(on bool) {
 	for _, b := range []*key.Binding{&k.StepToggle, &k.StepNext, &k.StepAll, &k.PanelFull, &k.Presenter} {
 		b.SetEnabled(on)
 	}
+}
+
+// setPlayback enables or disables the keys of a replay.
+func (k *KeyMap) setPlayback(on bool) {
+	k.Faster.SetEnabled(on)
+	k.Slower.SetEnabled(on)
 }
 
 // short returns a copy of a binding with a shorter description and only
@@ -147,6 +158,15 @@ func short(b key.Binding, desc string) key.Binding {
 func (k KeyMap) ShortHelp() []key.Binding {
 	return []key.Binding{short(k.Send, "send"), short(k.Inspector, "inspector"), short(k.AppForm, "app content"),
 		short(k.Copy, "copy"), short(k.Help, "help"), short(k.Quit, "quit")}
+}
+
+// playbackHelp is the footer while composing in a replay, which sends
+// nothing: Enter runs a command, f8 plays a frame, + and - set the pace.
+func (k KeyMap) playbackHelp() []key.Binding {
+	pace := k.Faster
+	pace.SetHelp("+/-", "pace")
+	return []key.Binding{short(k.Send, "/command"), short(k.StepNext, "next frame"), pace, short(k.Inspector, "inspector"),
+		short(k.Help, "help"), short(k.Quit, "quit")}
 }
 
 // conversationHelp is the footer while the conversation has the focus.
@@ -218,7 +238,7 @@ func (k KeyMap) allGroups() []HelpGroup {
 		{"Move", []key.Binding{k.NextFocus, k.PrevFocus, k.Back, k.Up, k.Down, k.Open,
 			k.PageUp, k.PageDown, k.Top, k.Bottom, k.NextChat, k.PrevChat, k.NextPane}},
 		{"Show", []key.Binding{k.Inspector, k.AppForm, k.Timestamps, k.Reconnect, k.Mouse, k.Help, k.Quit}},
-		{"Workshop", []key.Binding{k.StepToggle, k.StepNext, k.StepAll, k.PanelFull, k.Presenter}},
+		{"Workshop", []key.Binding{k.StepToggle, k.StepNext, k.StepAll, k.PanelFull, k.Faster, k.Slower, k.Presenter}},
 		{"Inspector", []key.Binding{k.ToFrame, k.Control, k.Zoom, k.Wrap}}, // ToMessage: the same key, back
 		{"App-content form", []key.Binding{k.FormNext, k.FormPrev, k.FormToggle, k.FormSend, k.FormCancel}},
 		{"Search results", []key.Binding{k.SearchUp, k.SearchDown, k.SearchOpen, k.SearchClose}},

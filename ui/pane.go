@@ -86,6 +86,9 @@ type Pane struct {
 	width    int
 	height   int
 
+	// playback is the backend as a replay; nil for a live client.
+	playback Playback
+
 	// compact: no contacts column and no footer, for panes side by side
 	// in a split view; a flash shows in the composer's rule instead.
 	compact bool
@@ -119,6 +122,7 @@ func NewPane(id PaneID, b Backend, opt Options, st *Styles, keys KeyMap) *Pane {
 		}
 	}
 	p.help.Styles = st.Help
+	p.startPlayback()
 	for _, bot := range opt.Bots {
 		chat.contacts.addBot(bot)
 	}

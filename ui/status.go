@@ -11,6 +11,7 @@ import (
 	"dimtui/client"
 	"dimtui/dimp"
 	"dimtui/display"
+	"dimtui/workshop"
 )
 
 // statusHeight is the status bar's height in lines.
@@ -25,6 +26,8 @@ type statusBar struct {
 	w     int
 	// mouseFree: the terminal has the mouse (ctrl+g), which the bar says.
 	mouseFree bool
+	// replay is where the replay the pane plays is; nil for a live client.
+	replay *workshop.Progress
 }
 
 func (b *statusBar) setSize(w, _ int) { b.w = w }
@@ -37,7 +40,7 @@ func (b *statusBar) view() string {
 	if b.mouseFree {
 		notes = append(notes, b.st.StepCurrent.Render(" mouse free: drag selects · ctrl+g "))
 	}
-	return strings.Join(renderStatus(b.st, b.chat.status, b.chat.me, b.title, b.w, notes...), "\n")
+	return strings.Join(renderStatus(b.st, b.chat.status, b.chat.me, b.title, b.w, b.replay, notes...), "\n")
 }
 
 // handshakeSteps are the handshake's steps in the order they happen.
@@ -48,8 +51,12 @@ func handshakeSteps() []dimp.HandshakeState {
 // renderStatus draws the two-line status bar: the connection state and
 // the handshake timeline with the current step marked, then the session
 // key, the station and its address, the local user and the round-trip time.
-// notes, drawn already, go before the round-trip time.
-func renderStatus(st *Styles, s client.Status, me dimp.ID, title string, width int, notes ...string) []string {
+// notes, drawn already, go before the round-trip time. A replay (replay
+// not nil) says so instead of the connection's state, shows where it is
+// instead of the round-trip time, and says offline and the transcript's
+// name instead of the station's address.
+func renderStatus(st *Styles, s client.Status, me dimp.ID, title string, width int, replay *workshop.Progress,
+	notes ...string) []string {
 	bar := st.StatusBar
 	label := func(t string) string { return st.StatusLabel.Render(t) }
 	value := func(t string) string { return st.StatusValue.Render(t) }
@@ -68,6 +75,9 @@ func renderStatus(st *Styles, s client.Status, me dimp.ID, title string, width i
 		stateText += fmt.Sprintf(" · retry %d", s.Attempt)
 	}
 	var b strings.Builder
+	if replay != nil {
+		badge, stateText = st.PanelTitle, "REPLAY"
+	}
 	b.WriteString(badge.Render(stateText))
 	b.WriteString(sp + label("handshake") + sp)
 	b.WriteString(renderTimeline(st, s))
@@ -75,6 +85,9 @@ func renderStatus(st *Styles, s client.Status, me dimp.ID, title string, width i
 	rtt := label("rtt ") + value("—")
 	if s.RTT > 0 {
 		rtt = label("rtt ") + value(formatRTT(s.RTT))
+	}
+	if replay != nil {
+		rtt = value(progressText(*replay))
 	}
 	for _, n := range notes {
 		rtt = n + sp + rtt
@@ -96,7 +109,12 @@ func renderStatus(st *Styles, s client.Status, me dimp.ID, title string, width i
 		station = display.ShortID(s.Station)
 	}
 	parts = append(parts, label("station ")+value(station))
-	parts = append(parts, value(s.URL))
+	if replay != nil {
+		// First: a narrow bar cuts from the right.
+		parts = append([]string{label("offline ") + value(display.Sanitize(replay.Name, false))}, parts...)
+	} else {
+		parts = append(parts, value(s.URL))
+	}
 	left := sp + strings.Join(parts, bar.Render("  "))
 	who := title
 	if who == "" {
