@@ -223,11 +223,17 @@ func (w *workshopMode) panelBody(a *App, inner int) (next, then []string) {
 			st.Footer.Render(fmt.Sprintf(" %s %s", head.ev.Kind, display.Size(len(head.ev.Raw)))))
 		if e := head.expl; e != nil {
 			para(st.FocusedTitle.Render, e.Title, 1)
-			step := where
-			if e.Step != "" {
-				step = e.Step + " · " + where
+			// The step and where the frame is, on a line each when they
+			// do not fit on one: "held: not processed yet" is not cut.
+			switch step := e.Step + " · " + where; {
+			case e.Step == "":
+				para(st.PanelStep.Render, where, 1)
+			case ansi.StringWidth(step) <= inner-1:
+				para(st.PanelStep.Render, step, 1)
+			default:
+				para(st.PanelStep.Render, e.Step, 1)
+				para(st.PanelStep.Render, where, 1)
 			}
-			para(st.PanelStep.Render, step, 1)
 			for _, s := range e.Sections() {
 				add("")
 				add(" " + st.PanelLabel.Render(s[0]))

@@ -79,9 +79,8 @@ func renderStatus(st *Styles, s client.Status, me dimp.ID, title string, width i
 		badge, stateText = st.PanelTitle, "REPLAY"
 	}
 	b.WriteString(badge.Render(stateText))
-	b.WriteString(sp + label("handshake") + sp)
-	b.WriteString(renderTimeline(st, s))
-	line1 := b.String()
+	timeline := sp + renderTimeline(st, s)
+	line1 := b.String() + sp + label("handshake") + timeline
 	rtt := label("rtt ") + value("—")
 	if s.RTT > 0 {
 		rtt = label("rtt ") + value(formatRTT(s.RTT))
@@ -91,6 +90,11 @@ func renderStatus(st *Styles, s client.Status, me dimp.ID, title string, width i
 	}
 	for _, n := range notes {
 		rtt = n + sp + rtt
+	}
+	if ansi.StringWidth(line1)+ansi.StringWidth(rtt)+2 > width {
+		// A narrow bar (panes side by side) keeps every step of the
+		// timeline rather than the word "handshake".
+		line1 = b.String() + timeline
 	}
 	line1 = joinEnds(bar, line1, rtt+sp, width)
 
