@@ -79,6 +79,7 @@ func parseUsers(s string) ([]string, error) {
 type workshopFlags struct {
 	step        string
 	presenter   bool
+	theme       string
 	fresh       bool
 	listen      string
 	delay       time.Duration
@@ -94,6 +95,7 @@ func (wf *workshopFlags) register(cmd *cobra.Command, station bool) {
 	f.StringVar(&wf.step, "step", "", "hold every frame until released: --step (all frames) or --step=messages (PING, PONG, ACK pass)")
 	f.Lookup("step").NoOptDefVal = "all"
 	f.BoolVar(&wf.presenter, "presenter", false, "start with the presenter theme: large, high contrast")
+	f.StringVar(&wf.theme, "theme", "", themeUsage)
 	if !station {
 		return
 	}
@@ -104,6 +106,9 @@ func (wf *workshopFlags) register(cmd *cobra.Command, station bool) {
 	f.StringArrayVar(&wf.drop, "drop", nil, "the station drops USER's next chat message (USER:in: the next one to USER)")
 	f.StringArrayVar(&wf.corrupt, "corrupt", nil, "the station damages the signature of USER's next chat message (USER:in: to USER)")
 }
+
+// themeUsage is the help of --theme.
+const themeUsage = "dark or light: the terminal's background (default: the terminal's answer, else COLORFGBG, else dark)"
 
 // stepMode reads --step.
 func (wf *workshopFlags) stepMode() (client.StepMode, error) {
@@ -125,7 +130,7 @@ func (wf *workshopFlags) config(users []string) (demo.Config, error) {
 		return demo.Config{}, err
 	}
 	cfg := demo.Config{Users: users, Listen: wf.listen, Fresh: wf.fresh, Step: step, Presenter: wf.presenter,
-		Delay: wf.delay, ExpireAfter: wf.expireAfter}
+		Theme: wf.theme, Delay: wf.delay, ExpireAfter: wf.expireAfter}
 	if cfg.Drop, err = faultTargets("drop", wf.drop, users); err != nil {
 		return demo.Config{}, err
 	}

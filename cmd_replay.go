@@ -21,7 +21,8 @@ func newReplayCommand() *cobra.Command {
 UI, offline: the same panes, status bars, conversations and inspector, fed with the
 recorded events at their recorded pace (--speed). With --step every frame waits,
 explained, until you release it (f8 or Enter on an empty line; f9 all; f7 stepping
-on/off). Nothing is sent anywhere.`,
+on/off); + and - on an empty line change the pace. The status bars say it is a
+replay: the file, offline, the frames played. Nothing is sent anywhere.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg.Transcript = args[0]
@@ -42,5 +43,6 @@ on/off). Nothing is sent anywhere.`,
 	f.Lookup("step").NoOptDefVal = "all"
 	f.Float64Var(&cfg.Speed, "speed", 1, "pace: 2 plays twice as fast, 0 without waiting")
 	f.BoolVar(&cfg.Presenter, "presenter", false, "start with the presenter theme")
+	f.StringVar(&cfg.Theme, "theme", "", themeUsage)
 	return cmd
 }

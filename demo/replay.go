@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"dimtui/client"
 	"dimtui/ui"
@@ -21,12 +22,18 @@ type ReplayConfig struct {
 	Step client.StepMode
 	// Presenter starts with the presenter theme.
 	Presenter bool
+	// Theme is the terminal's background, as in Config.
+	Theme string
 }
 
 // Replay plays a transcript back in the terminal UI, offline, until the
 // user quits: the same panes, fed with the recorded events at their
 // recorded pace. Nothing is sent anywhere.
 func Replay(ctx context.Context, cfg ReplayConfig) error {
+	theme, err := themeOption(cfg.Theme)
+	if err != nil {
+		return err
+	}
 	f, err := os.Open(cfg.Transcript)
 	if err != nil {
 		return err
@@ -38,7 +45,8 @@ func Replay(ctx context.Context, cfg ReplayConfig) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	r := workshop.NewReplay(t, workshop.ReplayOptions{Speed: cfg.Speed, Step: cfg.Step})
+	r := workshop.NewReplay(t, workshop.ReplayOptions{Speed: cfg.Speed, Step: cfg.Step,
+		Name: filepath.Base(cfg.Transcript)})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -53,5 +61,5 @@ func Replay(ctx context.Context, cfg ReplayConfig) error {
 			Options: ui.Options{Context: ctx, Peer: p.Peer, Bots: p.Bots, UsersEvery: -1}})
 	}
 	return runUI(ctx, specs, ui.WorkshopOptions{Step: cfg.Step, Presenter: cfg.Presenter,
-		Station: r, Finished: r.Finished()})
+		Station: r, Finished: r.Finished()}, theme)
 }

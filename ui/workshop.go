@@ -127,6 +127,7 @@ type workshopMode struct {
 	queue     []*heldFrame    // frames held by every client, oldest first
 	rec       *workshop.Recorder
 	presenter bool
+	full      fullPanel // the panel over the whole screen (f5)
 }
 
 // heldFrame is a frame a client holds, as the panel lists it.
@@ -134,7 +135,7 @@ type heldFrame struct {
 	pane  PaneID
 	ev    client.HeldEvent
 	asked bool                  // its release was asked for
-	expl  *workshop.Explanation // made when first drawn
+	expl  *workshop.Explanation // made once it comes next (workshopMode.sync)
 }
 
 // stepping reports whether frames are held.
@@ -264,6 +265,11 @@ func (w *workshopMode) handleKey(a *App, k tea.KeyPressMsg) (tea.Cmd, bool) {
 	case key.Matches(k, keys.Presenter):
 		w.togglePresenter(a)
 		return nil, true
+	case key.Matches(k, keys.PanelFull):
+		w.toggleFull(a)
+		return nil, true
+	case w.full.shown:
+		return w.fullKey(a, k), true
 	case key.Matches(k, keys.Send) && w.stepping() && w.waiting() > 0 && a.panes[a.focused].composerIdle():
 		// Enter on an empty line releases the next frame.
 		return w.release(a, 1), true
@@ -438,165 +444,4 @@ func (w *workshopMode) export(a *App, p *Pane, arg string) tea.Cmd {
 	snap := w.rec.Snapshot()
 	return p.call("export", fmt.Sprintf("wrote %s.jsonl and %s.md (%s)", base, base, display.Plural(snap.Frames(), "frame")),
 		func(context.Context) error { return snap.WriteFiles(base) })
-}
-
-// panelRect is where the step-through panel goes: on the right when the
-// terminal is wide, else at the bottom; w = 0 when it is not shown.
-func (a *App) panelRect() rect {
-	if a.ws == nil || !a.ws.panelShown() {
-		return rect{}
-	}
-	if a.width >= 110 {
-		// Beside the panes; narrow enough to keep a split side by side
-		// when the window allows it.
-		w := min(max(a.width*45/100, 42), 72)
-		if n := len(a.panes); n > 1 {
-			if rest := a.width - (n*80 + n - 1); rest >= 42 {
-				w = min(rest, 72)
-			}
-		}
-		return rect{a.width - w, 0, w, a.height}
-	}
-	h := min(max(a.height*40/100, 10), 16)
-	return rect{0, a.height - h, a.width, h}
-}
-
-// panelView draws the step-through panel in r: the next frame to release,
-// explained, and the frames held after it.
-func (w *workshopMode) panelView(a *App, r rect) string {
-	st := a.styles
-	side := r.x > 0
-	inner := r.w
-	if side {
-		inner = r.w - 2 // the separator and a space
-	}
-	inner = max(inner, 10)
-	var lines []string
-	add := func(s string) { lines = append(lines, display.Fit(s, inner)) }
-	para := func(style func(...string) string, text string, indent int) {
-		for _, l := range display.Wrap(display.Sanitize(text, false), max(inner-indent, 8)) {
-			add(strings.Repeat(" ", indent) + style(l))
-		}
-	}
-	mode := "off"
-	if w.stepping() {
-		mode = w.mode.String()
-		if w.mode == client.StepMessages {
-			mode = "messages (PING, PONG, ACK pass)"
-		}
-	}
-	add(st.PanelTitle.Render("STEP-THROUGH") + " " + st.Footer.Render(mode+" · "+display.Plural(len(w.queue), "frame")+" held"))
-	footer := display.Fit(" "+st.Help.ShortKey.Render("f8/enter")+" "+st.Help.ShortDesc.Render("next")+
-		st.Help.ShortSeparator.Render(" • ")+st.Help.ShortKey.Render("f9")+" "+st.Help.ShortDesc.Render("all")+
-		st.Help.ShortSeparator.Render(" • ")+st.Help.ShortKey.Render("f7")+" "+st.Help.ShortDesc.Render("step on/off"), inner)
-
-	var head *heldFrame
-	for _, h := range w.queue {
-		if !h.asked {
-			head = h
-			break
-		}
-	}
-	if head == nil && len(w.queue) > 0 {
-		head = w.queue[0]
-	}
-	if head == nil {
-		add("")
-		para(st.Empty.Render, "Nothing is held now. Every frame in and out stops here, explained, until you let it go: "+
-			"f8 (or Enter on an empty line) releases the next, f9 all of them, f7 turns stepping off.", 1)
-	} else {
-		p := a.pane(head.pane)
-		if head.expl == nil && p != nil {
-			e := p.viewpoint().Explain(workshop.Frame{Dir: head.ev.Dir, Raw: head.ev.Raw, Kind: head.ev.Kind,
-				Layers: head.ev.Layers, Held: true})
-			head.expl = &e
-		}
-		who := ""
-		if p != nil {
-			who = display.Name(p.me) + " "
-		}
-		where := "held: not written yet"
-		if head.ev.Dir == client.In {
-			where = "held: not processed yet"
-		}
-		add(" " + st.Footer.Render(fmt.Sprintf("next #%d %s", head.ev.Seq, who)) + dirStyle(st, head.ev.Dir) +
-			st.Footer.Render(fmt.Sprintf(" %s %s", head.ev.Kind, display.Size(len(head.ev.Raw)))))
-		if e := head.expl; e != nil {
-			para(st.FocusedTitle.Render, e.Title, 1)
-			step := where
-			if e.Step != "" {
-				step = e.Step + " · " + where
-			}
-			para(st.PanelStep.Render, step, 1)
-			for _, s := range e.Sections() {
-				add("")
-				add(" " + st.PanelLabel.Render(s[0]))
-				para(st.PanelText.Render, s[1], 2)
-			}
-		}
-	}
-	// The frames held after the next one, as room allows.
-	var rest []string
-	for _, h := range w.queue {
-		if h == head {
-			continue
-		}
-		who := ""
-		if p := a.pane(h.pane); p != nil {
-			who = display.Name(p.me) + " "
-		}
-		rest = append(rest, st.PanelQueue.Render(fmt.Sprintf(" #%d %s", h.ev.Seq, who))+dirStyle(st, h.ev.Dir)+
-			st.PanelQueue.Render(" "+heldSummary(h.ev)))
-	}
-	avail := r.h - 1 // the footer
-	if len(rest) > 0 && len(lines)+2 < avail {
-		add("")
-		add(" " + st.PanelLabel.Render("Then"))
-		room := avail - len(lines)
-		if len(rest) > room {
-			more := len(rest) - room + 1
-			rest = append(rest[:room-1], st.PanelQueue.Render(fmt.Sprintf("  … %d more", more)))
-		}
-		for _, l := range rest {
-			add(l)
-		}
-	}
-	if len(lines) > avail {
-		lines = append(lines[:max(avail-1, 0)], display.Fit(st.ScrollHint.Render(" … (a taller window shows the rest)"), inner))
-	}
-	for len(lines) < avail {
-		lines = append(lines, strings.Repeat(" ", inner))
-	}
-	lines = append(lines, footer)
-	if side {
-		sep := st.Border.Render("│")
-		for i, l := range lines {
-			lines[i] = sep + " " + l
-		}
-	} else {
-		rule := st.Border.Render(strings.Repeat("─", r.w))
-		lines = append([]string{rule}, lines[:len(lines)-1]...)
-	}
-	for i, l := range lines {
-		lines[i] = display.Fit(l, r.w)
-	}
-	return strings.Join(lines[:min(len(lines), r.h)], "\n")
-}
-
-func dirStyle(st *Styles, d client.Direction) string {
-	if d == client.In {
-		return st.DirIn.Render("← in")
-	}
-	return st.DirOut.Render("→ out")
-}
-
-// heldSummary says in a few words what a held frame is.
-func heldSummary(ev client.HeldEvent) string {
-	if ev.Layers == nil || ev.Layers.Reliable == nil {
-		return string(ev.Kind) + " " + display.Truncate(display.Sanitize(string(ev.Raw), false), 24)
-	}
-	if ev.Layers.Instant != nil {
-		return display.ContentTitle(ev.Layers.Instant.Content)
-	}
-	return string(ev.Kind)
 }

@@ -24,6 +24,19 @@ type ReplayOptions struct {
 	MaxGap time.Duration
 	// Step starts with step-through on: each frame waits for Release.
 	Step client.StepMode
+	// Name is the transcript's file name, which Progress reports for the
+	// screen to say what is played.
+	Name string
+}
+
+// Progress is where a replay is, for the screen to say it is one: the
+// transcript's name, the frames played of how many, the pace, whether it
+// has played everything.
+type Progress struct {
+	Name          string
+	Played, Total int     // frames
+	Speed         float64 // 0: without waiting
+	Ended         bool
 }
 
 // Replay plays a transcript back offline, in the same UI as a live
@@ -45,6 +58,10 @@ type Replay struct {
 	mode    client.StepMode
 	credits int
 	wake    chan struct{}
+	speed   float64 // opt.Speed, then as SetSpeed says
+	played  int     // frames played
+	total   int     // frames in the transcript
+	ended   bool
 }
 
 // NewReplay prepares the replay of t; Panes gives its clients, Run plays
@@ -54,7 +71,7 @@ func NewReplay(t *Transcript, opt ReplayOptions) *Replay {
 		opt.MaxGap = 2 * time.Second
 	}
 	r := &Replay{t: t, opt: opt, backends: map[int]*ReplayClient{}, notices: make(chan StationNotice, 64),
-		finished: make(chan struct{}), mode: opt.Step, wake: make(chan struct{}, 1)}
+		finished: make(chan struct{}), mode: opt.Step, wake: make(chan struct{}, 1), speed: opt.Speed}
 	for _, p := range t.Panes {
 		id, err := dimp.ParseID(p.User)
 		if err != nil {
@@ -63,6 +80,11 @@ func NewReplay(t *Transcript, opt ReplayOptions) *Replay {
 		b := &ReplayClient{r: r, me: id, events: make(chan client.Event, 256)}
 		r.backends[p.Pane] = b
 		r.order = append(r.order, b)
+	}
+	for _, rec := range t.Records {
+		if rec.Event == "frame" && r.backends[rec.Pane] != nil {
+			r.total++
+		}
 	}
 	return r
 }
@@ -130,6 +152,11 @@ func (r *Replay) Finished() <-chan struct{} { return r.finished }
 // Run plays the transcript until its end or until ctx ends.
 func (r *Replay) Run(ctx context.Context) error {
 	defer close(r.finished)
+	defer func() {
+		r.mu.Lock()
+		r.ended = true
+		r.mu.Unlock()
+	}()
 	var prev time.Time
 	for i, rec := range r.t.Records {
 		b := r.backends[rec.Pane]
@@ -152,6 +179,9 @@ func (r *Replay) Run(ctx context.Context) error {
 		}
 		ev, err := rec.ClientEvent()
 		if err != nil {
+			if rec.Event == "frame" {
+				r.playedFrame()
+			}
 			continue // a record this version cannot show
 		}
 		if f, ok := ev.(client.FrameEvent); ok && r.holds(f.Kind) {
@@ -169,11 +199,21 @@ func (r *Replay) Run(ctx context.Context) error {
 		if s, ok := ev.(client.StatusEvent); ok {
 			b.setStatus(s.Status)
 		}
+		if _, ok := ev.(client.FrameEvent); ok {
+			r.playedFrame()
+		}
 		if err := b.emit(ctx, ev); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// playedFrame counts a frame played, for Progress.
+func (r *Replay) playedFrame() {
+	r.mu.Lock()
+	r.played++
+	r.mu.Unlock()
 }
 
 func (r *Replay) stepping() bool {
@@ -198,10 +238,13 @@ func (r *Replay) holds(kind client.FrameKind) bool {
 // pause waits for the recorded gap, scaled and capped; turning stepping on
 // cuts it short.
 func (r *Replay) pause(ctx context.Context, gap time.Duration) error {
-	if r.opt.Speed <= 0 || gap <= 0 {
+	r.mu.Lock()
+	speed := r.speed
+	r.mu.Unlock()
+	if speed <= 0 || gap <= 0 {
 		return ctx.Err()
 	}
-	gap = time.Duration(float64(min(gap, r.opt.MaxGap)) / r.opt.Speed)
+	gap = time.Duration(float64(min(gap, r.opt.MaxGap)) / speed)
 	t := time.NewTimer(gap)
 	defer t.Stop()
 	for {
@@ -263,6 +306,21 @@ func (r *Replay) release(n int) {
 	r.credits += max(n, 1)
 	r.mu.Unlock()
 	r.signal()
+}
+
+// Progress says where the replay is.
+func (r *Replay) Progress() Progress {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return Progress{Name: r.opt.Name, Played: r.played, Total: r.total, Speed: r.speed, Ended: r.ended}
+}
+
+// SetSpeed changes the pace from the next pause on: 2 plays twice as fast
+// as recorded, 0 without waiting; a negative speed is taken as 0.
+func (r *Replay) SetSpeed(speed float64) {
+	r.mu.Lock()
+	r.speed = max(speed, 0)
+	r.mu.Unlock()
 }
 
 // The station's controls: a replay shows what the station did and breaks
@@ -342,6 +400,12 @@ func (b *ReplayClient) Peer(context.Context, dimp.ID) (*dimp.Profile, error) { r
 
 // Reconnect is refused: there is no connection in a replay.
 func (b *ReplayClient) Reconnect(context.Context) error { return errReplay }
+
+// Progress says where the whole replay is.
+func (b *ReplayClient) Progress() Progress { return b.r.Progress() }
+
+// SetSpeed changes the pace of the whole replay (see Replay.SetSpeed).
+func (b *ReplayClient) SetSpeed(speed float64) { b.r.SetSpeed(speed) }
 
 // SetStep turns step-through on or off for the whole replay.
 func (b *ReplayClient) SetStep(_ context.Context, mode client.StepMode) error {
