@@ -239,10 +239,14 @@ func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		a.help.open()
 		return a, nil
 	case EventMsg:
-		if a.ws != nil && a.ws.observe(a, msg) {
-			defer a.resize()
+		var ws tea.Cmd
+		if a.ws != nil {
+			var relayout bool
+			if relayout, ws = a.ws.observe(a, msg); relayout {
+				defer a.resize()
+			}
 		}
-		return a, a.toPane(msg.Pane, msg)
+		return a, tea.Batch(ws, a.toPane(msg.Pane, msg))
 	case callDoneMsg:
 		return a, a.toPane(msg.pane, msg)
 	case usersTickMsg:

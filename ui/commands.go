@@ -35,8 +35,9 @@ func slashCommands() []slashCommand {
 // workshopCommands are the commands of workshop mode (see WithWorkshop).
 func workshopCommands() []slashCommand {
 	return []slashCommand{
-		{"step", "[on|off|all|messages]", "step-through on/off", false},
+		{"step", "[on|off|lesson|messages|all]", "step-through on/off", false},
 		{"next", "[N]", "release the next N frames", false},
+		{"run", "", "run to the next stop", false},
 		{"release", "", "release every held frame", false},
 		{"drop", "[in|out]", "station drops the next message", false},
 		{"corrupt", "[in|out]", "station breaks a signature", false},

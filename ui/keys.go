@@ -42,7 +42,7 @@ type KeyMap struct {
 	// Workshop mode (enabled by WithWorkshop).
 	StepToggle key.Binding
 	StepNext   key.Binding
-	StepAll    key.Binding
+	StepRun    key.Binding
 	Presenter  key.Binding
 
 	// Inspector, when it has the focus.
@@ -111,8 +111,8 @@ func DefaultKeyMap() KeyMap {
 		SearchClose: b("esc", "close the results", "esc"),
 
 		StepToggle: b("f7", "step-through on/off", "f7"),
-		StepNext:   b("f8/enter", "release the next frame", "f8"),
-		StepAll:    b("f9", "release every held frame", "f9"),
+		StepNext:   b("f8/enter", "release the next frame (lesson: the next stop)", "f8"),
+		StepRun:    b("f9", "run to the next handshake step or chat message", "f9"),
 		Presenter:  b("f4", "presenter theme on/off", "f4"),
 	}
 	k.setWorkshop(false)
@@ -121,7 +121,7 @@ func DefaultKeyMap() KeyMap {
 
 // setWorkshop enables or disables the workshop keys.
 func (k *KeyMap) setWorkshop(on bool) {
-	for _, b := range []*key.Binding{&k.StepToggle, &k.StepNext, &k.StepAll, &k.Presenter} {
+	for _, b := range []*key.Binding{&k.StepToggle, &k.StepNext, &k.StepRun, &k.Presenter} {
 		b.SetEnabled(on)
 	}
 }
@@ -200,7 +200,7 @@ func (k KeyMap) allGroups() []HelpGroup {
 		{"Move", []key.Binding{k.NextFocus, k.PrevFocus, k.Back, k.Up, k.Down, k.Open,
 			k.PageUp, k.PageDown, k.Top, k.Bottom, k.NextChat, k.PrevChat, k.NextPane}},
 		{"Show", []key.Binding{k.Inspector, k.AppForm, k.Timestamps, k.Reconnect, k.Help, k.Quit}},
-		{"Workshop", []key.Binding{k.StepToggle, k.StepNext, k.StepAll, k.Presenter}},
+		{"Workshop", []key.Binding{k.StepToggle, k.StepNext, k.StepRun, k.Presenter}},
 		{"Inspector", []key.Binding{k.Zoom, k.Wrap}},
 		{"App-content form", []key.Binding{k.FormNext, k.FormPrev, k.FormToggle, k.FormSend, k.FormCancel}},
 		{"Search results", []key.Binding{k.SearchUp, k.SearchDown, k.SearchOpen, k.SearchClose}},

@@ -87,7 +87,7 @@ func WithWorkshop(o WorkshopOptions) AppOption {
 		}
 		a.ws = &workshop{opt: o, mode: o.Step, onMode: o.Step, presenter: o.Presenter, rec: newRecorder()}
 		if a.ws.onMode == client.StepOff {
-			a.ws.onMode = client.StepAll
+			a.ws.onMode = client.StepLesson
 		}
 		a.keys.setWorkshop(true)
 	}
@@ -122,6 +122,7 @@ type workshop struct {
 	mode      client.StepMode // StepOff: not stepping
 	onMode    client.StepMode // what the toggle turns on
 	queue     []*heldFrame    // frames held by every client, oldest first
+	running   bool            // f9: frames are let go up to the next milestone
 	rec       *recorder
 	presenter bool
 }
@@ -130,6 +131,7 @@ type workshop struct {
 type heldFrame struct {
 	pane  PaneID
 	ev    client.HeldEvent
+	role  client.Role  // what it is to a lesson (client.Classify)
 	asked bool         // its release was asked for
 	expl  *explanation // made when first drawn
 }
@@ -173,16 +175,18 @@ func listenNotices(ch <-chan StationNotice) tea.Cmd {
 
 // observe sees every client event before its pane: it keeps the queue of
 // held frames and records the transcript. It reports whether the panel
-// appeared or went, so that the panes are resized.
-func (w *workshop) observe(a *App, msg EventMsg) (relayout bool) {
+// appeared or went, so that the panes are resized, and while running to
+// the next stop lets the frames held go up to it.
+func (w *workshop) observe(a *App, msg EventMsg) (relayout bool, cmd tea.Cmd) {
 	p := a.pane(msg.Pane)
 	if p == nil || msg.Event == nil {
-		return false
+		return false, nil
 	}
 	shown := w.panelShown()
 	switch ev := msg.Event.(type) {
 	case client.HeldEvent:
-		w.queue = append(w.queue, &heldFrame{pane: msg.Pane, ev: ev})
+		w.queue = append(w.queue, &heldFrame{pane: msg.Pane, ev: ev, role: client.Classify(ev.Kind, ev.Layers)})
+		cmd = w.advance(a)
 	case client.ReleasedEvent:
 		for i, h := range w.queue {
 			if h.pane == msg.Pane && h.ev.Seq == ev.Seq {
@@ -192,7 +196,7 @@ func (w *workshop) observe(a *App, msg EventMsg) (relayout bool) {
 		}
 	}
 	w.rec.observe(p, msg.Event)
-	return shown != w.panelShown()
+	return shown != w.panelShown(), cmd
 }
 
 // update handles the workshop's own messages.
@@ -213,7 +217,7 @@ func (w *workshop) update(a *App, msg tea.Msg) (tea.Cmd, bool) {
 		if msg.err != nil {
 			return a.flash(msg.pane, "reset: "+msg.err.Error(), true), true
 		}
-		w.queue = nil
+		w.queue, w.running = nil, false
 		w.rec = newRecorder()
 		cmd := a.replacePanes(msg.specs)
 		w.attach(a)
@@ -254,15 +258,15 @@ func (w *workshop) handleKey(a *App, k tea.KeyPressMsg) (tea.Cmd, bool) {
 		}
 		return w.setMode(a, w.onMode), true
 	case key.Matches(k, keys.StepNext):
-		return w.release(a, 1), true
-	case key.Matches(k, keys.StepAll):
-		return w.release(a, 0), true
+		return w.step(a), true
+	case key.Matches(k, keys.StepRun):
+		return w.run(a), true
 	case key.Matches(k, keys.Presenter):
 		w.togglePresenter(a)
 		return nil, true
 	case key.Matches(k, keys.Send) && w.stepping() && w.waiting() > 0 && a.panes[a.focused].composerIdle():
 		// Enter on an empty line releases the next frame.
-		return w.release(a, 1), true
+		return w.step(a), true
 	}
 	return nil, false
 }
@@ -281,7 +285,7 @@ func (w *workshop) waiting() int {
 // setMode turns step-through on or off for every client.
 func (w *workshop) setMode(a *App, mode client.StepMode) tea.Cmd {
 	shown := w.panelShown()
-	w.mode = mode
+	w.mode, w.running = mode, false
 	if mode != client.StepOff {
 		w.onMode = mode
 	}
@@ -292,7 +296,10 @@ func (w *workshop) setMode(a *App, mode client.StepMode) tea.Cmd {
 		a.resize()
 	}
 	flash := "step-through off: every held frame goes on"
-	if mode != client.StepOff {
+	switch mode {
+	case client.StepLesson:
+		flash = "step-through on (lesson): each stop waits for f8, housekeeping passes"
+	case client.StepMessages, client.StepAll:
 		flash = "step-through on (" + mode.String() + "): every frame waits for f8"
 	}
 	return tea.Batch(w.setStepCmd(a, mode), a.flash(a.panes[a.focused].id, flash, false))
@@ -319,44 +326,23 @@ func (w *workshop) setStepCmd(a *App, mode client.StepMode) tea.Cmd {
 	})
 }
 
-// release lets the next n held frames go (n <= 0: all), oldest first
-// whichever client holds them. Each client releases its own frames in
-// order, so asking the client of each frame for its next one, in the
-// order of the queue, releases exactly the frames listed.
+// release lets the next n held frames go (n <= 0: all those held now),
+// oldest first whichever client holds them.
 func (w *workshop) release(a *App, n int) tea.Cmd {
-	type ask struct {
-		s Stepper
-	}
-	var asks []ask
+	var picked []*heldFrame
 	for _, h := range w.queue {
 		if h.asked {
 			continue
 		}
-		if n > 0 && len(asks) == n {
+		if n > 0 && len(picked) == n {
 			break
 		}
-		p := a.pane(h.pane)
-		if p == nil {
-			continue
-		}
-		s, ok := p.b.(Stepper)
-		if !ok {
-			continue
-		}
-		h.asked = true
-		asks = append(asks, ask{s})
+		picked = append(picked, h)
 	}
-	if len(asks) == 0 {
-		return a.flash(a.panes[a.focused].id, "nothing is held", false)
+	if cmd := w.ask(a, picked); cmd != nil {
+		return cmd
 	}
-	return a.panes[a.focused].call("release", "", func(ctx context.Context) error {
-		for _, r := range asks {
-			if err := r.s.Release(ctx, 1); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	return a.flash(a.panes[a.focused].id, "nothing is held", false)
 }
 
 // togglePresenter switches between the normal and the presenter theme.
@@ -387,6 +373,8 @@ func (w *workshop) command(a *App, msg workshopCommandMsg) tea.Cmd {
 			}
 			return w.setMode(a, mode)
 		}
+	case "run":
+		return w.run(a)
 	case "next":
 		n := 1
 		if arg != "" {
@@ -396,8 +384,10 @@ func (w *workshop) command(a *App, msg workshopCommandMsg) tea.Cmd {
 			}
 			n = v
 		}
+		w.running = false
 		return w.release(a, n)
 	case "release":
+		w.running = false
 		return w.release(a, 0)
 	case "presenter":
 		w.togglePresenter(a)
@@ -523,16 +513,9 @@ func (w *workshop) panelView(a *App, r rect) string {
 			add(strings.Repeat(" ", indent) + style(l))
 		}
 	}
-	mode := "off"
-	if w.stepping() {
-		mode = w.mode.String()
-		if w.mode == client.StepMessages {
-			mode = "messages (PING, PONG, ACK pass)"
-		}
-	}
-	add(st.PanelTitle.Render("STEP-THROUGH") + " " + st.Footer.Render(mode+" · "+plural(len(w.queue), "frame")+" held"))
+	add(st.PanelTitle.Render("STEP-THROUGH") + " " + st.Footer.Render(w.modeLine()))
 	footer := display.Fit(" "+st.Help.ShortKey.Render("f8/enter")+" "+st.Help.ShortDesc.Render("next")+
-		st.Help.ShortSeparator.Render(" • ")+st.Help.ShortKey.Render("f9")+" "+st.Help.ShortDesc.Render("all")+
+		st.Help.ShortSeparator.Render(" • ")+st.Help.ShortKey.Render("f9")+" "+st.Help.ShortDesc.Render("next stop")+
 		st.Help.ShortSeparator.Render(" • ")+st.Help.ShortKey.Render("f7")+" "+st.Help.ShortDesc.Render("step on/off"), inner)
 
 	var head *heldFrame
@@ -547,8 +530,7 @@ func (w *workshop) panelView(a *App, r rect) string {
 	}
 	if head == nil {
 		add("")
-		para(st.Empty.Render, "Nothing is held now. Every frame in and out stops here, explained, until you let it go: "+
-			"f8 (or Enter on an empty line) releases the next, f9 all of them, f7 turns stepping off.", 1)
+		para(st.Empty.Render, w.idleHint(), 1)
 	} else {
 		p := a.pane(head.pane)
 		if head.expl == nil && p != nil {
