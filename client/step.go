@@ -144,14 +144,14 @@ func (l *loop) setStep(mode StepMode) {
 	}
 	// The frames at the head that the new mode lets pass go on (those
 	// behind a frame it holds wait: each client's frames keep their order).
-	for len(l.gate) > 0 && !mode.holds(l.gate[0].kind, l.gate[0].role) {
+	for len(l.gate) > 0 && !mode.Holds(l.gate[0].kind, l.gate[0].role) {
 		l.releaseOne()
 	}
 }
 
-// holds reports whether a frame of this kind and role must wait for the
-// presenter in this mode.
-func (m StepMode) holds(kind FrameKind, role Role) bool {
+// Holds reports whether a frame of this kind and role (Classify) waits
+// for the presenter in this mode.
+func (m StepMode) Holds(kind FrameKind, role Role) bool {
 	switch m {
 	case StepAll:
 		return true
@@ -165,7 +165,7 @@ func (m StepMode) holds(kind FrameKind, role Role) bool {
 
 // controlPasses reports whether control frames (PING, PONG, ACK) go on
 // at once in the current mode: the keep-alive runs.
-func (l *loop) controlPasses() bool { return !l.step.holds(KindPing, Housekeeping) }
+func (l *loop) controlPasses() bool { return !l.step.Holds(KindPing, Housekeeping) }
 
 // holdIf holds a frame when the step mode says it must wait, and reports
 // whether it did; a frame not held is the caller's to send or process.
@@ -174,7 +174,7 @@ func (l *loop) holdIf(dir Direction, raw []byte, kind FrameKind, layers *Layers)
 		return false
 	}
 	role := Classify(kind, layers)
-	if !l.step.holds(kind, role) {
+	if !l.step.Holds(kind, role) {
 		return false
 	}
 	l.hold(dir, raw, kind, role, layers)

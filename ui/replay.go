@@ -141,7 +141,7 @@ func (r *Replay) Run(ctx context.Context) error {
 		if err != nil {
 			continue // a record this version cannot show
 		}
-		if f, ok := ev.(client.FrameEvent); ok && r.holds(f.Kind) {
+		if f, ok := ev.(client.FrameEvent); ok && r.holds(f) {
 			seq := uint64(i + 1)
 			if err := b.emit(ctx, client.HeldEvent{Time: f.Time, Seq: seq, Dir: f.Dir, Raw: f.Raw, Kind: f.Kind, Layers: f.Layers}); err != nil {
 				return err
@@ -169,17 +169,11 @@ func (r *Replay) stepping() bool {
 	return r.mode != client.StepOff
 }
 
-// holds reports whether a frame of this kind waits for the presenter.
-func (r *Replay) holds(kind client.FrameKind) bool {
+// holds reports whether a frame waits for the presenter.
+func (r *Replay) holds(f client.FrameEvent) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	switch r.mode {
-	case client.StepAll:
-		return true
-	case client.StepMessages:
-		return kind != client.KindPing && kind != client.KindAck
-	}
-	return false
+	return r.mode.Holds(f.Kind, client.Classify(f.Kind, f.Layers))
 }
 
 // pause waits for the recorded gap, scaled and capped; turning stepping on
