@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"dimtui/ui"
+	"dimtui/workshop"
 )
 
 // half returns the left (0) or right (1) half of every line of a screen
@@ -70,7 +70,7 @@ func TestSplitViewInTmux(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	tr, err := ui.ReadTranscript(f)
+	tr, err := workshop.ReadTranscript(f)
 	if err != nil {
 		t.Fatal(err)
 	}

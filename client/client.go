@@ -259,7 +259,7 @@ func (c *Client) MarkRead(ctx context.Context, id MessageID) error {
 func (c *Client) Peer(ctx context.Context, id dimp.ID) (*dimp.Profile, error) {
 	var p *dimp.Profile
 	if err := c.do(ctx, func(l *loop) {
-		if p = l.peers[key(id)]; p == nil {
+		if p = l.peers[IDKey(id)]; p == nil {
 			l.query(id)
 		}
 	}); err != nil {
@@ -328,7 +328,10 @@ func backoff(minWait, maxWait time.Duration, n int) time.Duration {
 	return time.Duration(float64(d) * jitter)
 }
 
-func key(id dimp.ID) string { return id.WithoutTerminal().String() }
+// IDKey is the key of a user (or group, or station) in maps: its ID
+// without the terminal, so that the devices of one user share a profile,
+// a conversation and a contact.
+func IDKey(id dimp.ID) string { return id.WithoutTerminal().String() }
 
 func itoa(i int64) string { return strconv.FormatInt(i, 10) }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 
 	"dimtui/dimp"
@@ -48,6 +49,20 @@ func NotKept(n int) string {
 		return fmt.Sprintf("… %d bytes more not kept", n)
 	}
 	return fmt.Sprintf("… %d KB more not kept", (n+500)/1000)
+}
+
+// KeptText returns s when it is at most limit bytes long, else a copy of
+// its first limit bytes (not cutting a character in two) and, on a line of
+// its own, the mark of what was left out: "… 684 KB more not kept".
+func KeptText(s string, limit int) string {
+	if len(s) <= limit {
+		return s
+	}
+	n := limit
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return strings.Clone(s[:n]) + "\n" + NotKept(len(s)-n)
 }
 
 // Shrunk returns the event as it is kept: unchanged when its frame is at

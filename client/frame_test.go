@@ -203,7 +203,7 @@ func TestHeldMessagesAreBounded(t *testing.T) {
 			dropped++
 		}
 	}
-	kept := len(l.waitIn[key(bob.ID)])
+	kept := len(l.waitIn[IDKey(bob.ID)])
 	if dropped == 0 || dropped+kept != n {
 		t.Errorf("%d dropped and %d kept of %d", dropped, kept, n)
 	}

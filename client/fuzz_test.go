@@ -182,7 +182,7 @@ func (w *fuzzWorld) newLoop(t testing.TB, mode StepMode) *fuzzLoop {
 	l.ctx = t.Context()
 	l.station, l.state, l.hs = w.station.ID, Running, dimp.HandshakeSuccess
 	for _, p := range w.peers {
-		l.peers[key(p.ID)] = p
+		l.peers[IDKey(p.ID)] = p
 	}
 	l.stationPr = w.station.Profile()
 	fl := &fuzzLoop{loop: l, marks: make(chan struct{})}
@@ -230,7 +230,7 @@ func FuzzFrame(f *testing.F) {
 	f.Add(append(append(append([]byte(nil), seeds[0]...), '\n'), seeds[len(seeds)-1]...), byte(0))
 	known := map[string]bool{}
 	for _, p := range w.peers {
-		known[key(p.ID)] = true
+		known[IDKey(p.ID)] = true
 	}
 	f.Fuzz(func(t *testing.T, payload []byte, mode byte) { checkFrame(t, w, known, payload, mode) })
 }
@@ -245,7 +245,7 @@ func checkFrame(t testing.TB, w *fuzzWorld, known map[string]bool, payload []byt
 			if control {
 				t.Errorf("control frame %q shown as a message", payload)
 			}
-			if !known[key(ev.Message.Sender)] {
+			if !known[IDKey(ev.Message.Sender)] {
 				t.Errorf("message shown from %s, whose key the client did not know", ev.Message.Sender)
 			}
 		case ErrorEvent:

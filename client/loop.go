@@ -101,7 +101,7 @@ func newLoop(c *Client) *loop {
 		seen:     newSigSet(seenInMemory),
 		step:     c.cfg.Step,
 	}
-	l.peers[key(c.me.ID)] = c.me.Profile()
+	l.peers[IDKey(c.me.ID)] = c.me.Profile()
 	return l
 }
 
@@ -416,11 +416,11 @@ func (l *loop) send(to dimp.ID, content dimp.Content, user bool) (MessageID, err
 		l.setDelivery(o, Failed, "group messages go to a group bot or are split by the sender; not supported here")
 		return o.id, nil
 	}
-	if p := l.peers[key(to)]; p != nil {
+	if p := l.peers[IDKey(to)]; p != nil {
 		l.seal(o, p)
 		return o.id, nil
 	}
-	l.waitOut[key(to)] = append(l.waitOut[key(to)], o)
+	l.waitOut[IDKey(to)] = append(l.waitOut[IDKey(to)], o)
 	l.query(to)
 	return o.id, nil
 }
@@ -432,7 +432,7 @@ func (l *loop) seal(o *outgoing, to *dimp.Profile) {
 	attach := false
 	if to != nil {
 		profiles = []*dimp.Profile{to}
-		attach = !l.attached[key(to.ID)]
+		attach = !l.attached[IDKey(to.ID)]
 	}
 	rm, err := l.packer.Seal(o.im, profiles, dimp.SealOptions{Attach: attach})
 	if err != nil {
@@ -440,7 +440,7 @@ func (l *loop) seal(o *outgoing, to *dimp.Profile) {
 		return
 	}
 	if to != nil {
-		l.attached[key(to.ID)] = true
+		l.attached[IDKey(to.ID)] = true
 	}
 	o.rm, o.sig = rm, rm.SignatureText()
 	o.raw, _ = rm.MarshalJSON()
@@ -498,7 +498,7 @@ func (l *loop) boundOutbox() {
 
 // query asks the station for a peer's meta and visa.
 func (l *loop) query(id dimp.ID) {
-	k := key(id)
+	k := IDKey(id)
 	if _, asked := l.queries[k]; asked || id.IsBroadcast() {
 		return
 	}
@@ -519,7 +519,7 @@ func (l *loop) sendQuery(id dimp.ID) {
 
 // learn stores a verified profile and releases what waited for it.
 func (l *loop) learn(p *dimp.Profile) {
-	k := key(p.ID)
+	k := IDKey(p.ID)
 	if old := l.peers[k]; old != nil && old.Visa() != nil && p.Visa() != nil && old.Visa().Time() > p.Visa().Time() {
 		return
 	}

@@ -121,7 +121,7 @@ func TestRefusedQueryFailsAtOnce(t *testing.T) {
 
 	l.query(bob)
 	waiting := &outgoing{id: "w", im: dimp.NewInstantMessage(me.ID, bob, dimp.NewText("hi")), state: Sending, user: true}
-	l.waitOut[key(bob)] = []*outgoing{waiting}
+	l.waitOut[IDKey(bob)] = []*outgoing{waiting}
 	var q *outgoing
 	for _, o := range l.outbox {
 		if dc, ok := o.im.Content.(*dimp.DocumentCommand); ok && dc.ID.Equal(bob) {
@@ -147,7 +147,7 @@ func TestRefusedQueryFailsAtOnce(t *testing.T) {
 	if !strings.Contains(detail, "Command not support.") || !strings.Contains(detail, ErrUnknownPeer.Error()) {
 		t.Errorf("failure detail %q, want the station's words", detail)
 	}
-	if _, still := l.queries[key(bob)]; still {
+	if _, still := l.queries[IDKey(bob)]; still {
 		t.Error("the refused query is still waited for")
 	}
 }

@@ -80,7 +80,7 @@ func (l *loop) receiveOne(raw []byte, outer bool) {
 		return
 	}
 	// The sender's profile: attached (first contact, station replies), else known.
-	p := l.peers[key(rm.Sender)]
+	p := l.peers[IDKey(rm.Sender)]
 	if rm.Meta != nil {
 		attached, err := dimp.ProfileFromMessage(rm)
 		if err != nil {
@@ -103,7 +103,7 @@ func (l *loop) receiveOne(raw []byte, outer bool) {
 	}
 	if p == nil {
 		layers.VerifyErr = fmt.Errorf("%w: waiting for the meta and visa of %s", ErrUnknownPeer, rm.Sender)
-		k := key(rm.Sender)
+		k := IDKey(rm.Sender)
 		l.holdForVisa(k, &held{raw: raw, rm: rm, layers: layers, since: time.Now(), outer: outer})
 		l.query(rm.Sender)
 		return
@@ -194,7 +194,7 @@ func (l *loop) dispatch(rm *dimp.ReliableMessage, im *dimp.InstantMessage, p *di
 		return true
 	case *dimp.MetaCommand:
 		if c.Meta != nil && !c.ID.IsZero() {
-			if prof, err := dimp.NewProfile(c.ID, c.Meta); err == nil && l.peers[key(c.ID)] == nil {
+			if prof, err := dimp.NewProfile(c.ID, c.Meta); err == nil && l.peers[IDKey(c.ID)] == nil {
 				l.learn(prof)
 			}
 		}
@@ -265,7 +265,7 @@ func (l *loop) acceptStation(rm *dimp.ReliableMessage, p *dimp.Profile) bool {
 	}
 	if p != nil {
 		l.stationPr = p
-		l.peers[key(p.ID)] = p
+		l.peers[IDKey(p.ID)] = p
 	}
 	return true
 }
@@ -337,7 +337,7 @@ func routedOK(text string) bool {
 func (l *loop) onRefused(o *outgoing, text string) {
 	switch c := o.im.Content.(type) {
 	case *dimp.DocumentCommand:
-		k := key(c.ID)
+		k := IDKey(c.ID)
 		if _, waiting := l.queries[k]; c.IsQuery() && waiting {
 			delete(l.queries, k)
 			l.peerUnknown(k, fmt.Errorf("%w: the station answered the query for %s: %s", ErrUnknownPeer, c.ID, text))
@@ -396,7 +396,7 @@ func (l *loop) onDocuments(rm *dimp.ReliableMessage, c *dimp.DocumentCommand) {
 	}
 	meta := c.Meta
 	if meta == nil {
-		if old := l.peers[key(c.ID)]; old != nil {
+		if old := l.peers[IDKey(c.ID)]; old != nil {
 			meta = old.Meta
 		}
 	}
@@ -409,7 +409,7 @@ func (l *loop) onDocuments(rm *dimp.ReliableMessage, c *dimp.DocumentCommand) {
 		l.c.emit(l.ctx, errorf("documents of %s: %w", c.ID, err))
 		return
 	}
-	if key(c.ID) == key(l.c.me.ID) {
+	if IDKey(c.ID) == IDKey(l.c.me.ID) {
 		return
 	}
 	l.learn(p)

@@ -124,9 +124,9 @@ func (l *loop) onSearch(rm *dimp.ReliableMessage, a *dimp.SearchCommand) {
 		Results: make([]SearchResult, 0, len(a.Users))}
 	var bad []error
 	for _, id := range a.Users {
-		k := key(id)
+		k := IDKey(id)
 		r := SearchResult{ID: id.WithoutTerminal(), Profile: l.peers[k]}
-		if meta := a.Metas[k]; meta != nil && k != key(l.c.me.ID) {
+		if meta := a.Metas[k]; meta != nil && k != IDKey(l.c.me.ID) {
 			prof, err := dimp.NewProfile(r.ID, meta, a.Visas[k]...)
 			if err != nil {
 				bad = append(bad, fmt.Errorf("%s: %w", id, err))

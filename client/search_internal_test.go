@@ -83,10 +83,10 @@ func TestSearchAnswers(t *testing.T) {
 	if len(got) != 1 || got[0].ID != id || got[0].Err != nil || len(got[0].Results) != 2 {
 		t.Fatalf("events %+v", got)
 	}
-	if p := got[0].Results[0].Profile; p == nil || l.peers[key(bob.ID)] != p {
+	if p := got[0].Results[0].Profile; p == nil || l.peers[IDKey(bob.ID)] != p {
 		t.Errorf("bob's profile not learned: %+v", got[0].Results[0])
 	}
-	if p := got[0].Results[1].Profile; p != nil || l.peers[key(mallory)] != nil {
+	if p := got[0].Results[1].Profile; p != nil || l.peers[IDKey(mallory)] != nil {
 		t.Errorf("mallory's bad profile kept: %+v", p)
 	}
 	var reported, learned bool

@@ -114,7 +114,7 @@ func TestSeenIsRecordedBeforeShown(t *testing.T) {
 	l4, _ := newTestLoop(t, l.station, 1<<10)
 	l4.c.me, l4.packer, l4.c.cfg.History = me, dimp.NewPacker(me), h
 	rm, raw, bob = sealedFrom(t, me, "no history")
-	l4.peers[key(bob.ID)] = bob
+	l4.peers[IDKey(bob.ID)] = bob
 	l4.receiveOne(raw, true)
 	evs := drainEvents(l4)
 	var errs []string

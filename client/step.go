@@ -289,7 +289,7 @@ func (l *loop) preview(payload []byte) (FrameKind, *Layers) {
 		return KindOther, layers
 	}
 	layers.Reliable = rm
-	p := l.peers[key(rm.Sender)]
+	p := l.peers[IDKey(rm.Sender)]
 	if rm.Meta != nil {
 		attached, err := dimp.ProfileFromMessage(rm)
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"dimtui/client"
 	"dimtui/ui"
+	"dimtui/workshop"
 )
 
 // ReplayConfig is the replay of a workshop's transcript.
@@ -30,20 +31,27 @@ func Replay(ctx context.Context, cfg ReplayConfig) error {
 	if err != nil {
 		return err
 	}
-	t, err := ui.ReadTranscript(f)
+	t, err := workshop.ReadTranscript(f)
 	f.Close()
 	if err != nil {
 		return fmt.Errorf("%s: %w", cfg.Transcript, err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	r := ui.NewReplay(t, ui.ReplayOptions{Speed: cfg.Speed, Step: cfg.Step})
+	r := workshop.NewReplay(t, workshop.ReplayOptions{Speed: cfg.Speed, Step: cfg.Step})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		_ = r.Run(ctx)
 	}()
 	defer func() { cancel(); <-done }()
-	return runUI(ctx, r.Specs(ui.Options{Context: ctx}), ui.WorkshopOptions{Step: cfg.Step, Presenter: cfg.Presenter,
+	// The UI drives each pane's replayed client as it drives a live one;
+	// the client never asks who is online (the recorded lists come).
+	var specs []ui.PaneSpec
+	for _, p := range r.Panes() {
+		specs = append(specs, ui.PaneSpec{Backend: p.Client,
+			Options: ui.Options{Context: ctx, Peer: p.Peer, Bots: p.Bots, UsersEvery: -1}})
+	}
+	return runUI(ctx, specs, ui.WorkshopOptions{Step: cfg.Step, Presenter: cfg.Presenter,
 		Station: r, Finished: r.Finished()})
 }

@@ -13,6 +13,7 @@ import (
 	"dimtui/dimp"
 	"dimtui/mockstation"
 	"dimtui/ui"
+	"dimtui/workshop"
 )
 
 // workshopSession is the demo of workshop mode: an instance of the demo,
@@ -22,7 +23,7 @@ type workshopSession struct {
 	ctx     context.Context // the run's: it bounds the panes' calls
 	cfg     Config
 	log     *slog.Logger
-	notices chan ui.StationNotice
+	notices chan workshop.StationNotice
 
 	mu     sync.Mutex
 	inst   *instance
@@ -32,7 +33,7 @@ type workshopSession struct {
 
 // newWorkshopSession prepares a session of cfg; start starts it.
 func newWorkshopSession(ctx context.Context, cfg Config, log *slog.Logger) *workshopSession {
-	return &workshopSession{ctx: ctx, cfg: cfg, log: log, notices: make(chan ui.StationNotice, 64)}
+	return &workshopSession{ctx: ctx, cfg: cfg, log: log, notices: make(chan workshop.StationNotice, 64)}
 }
 
 // start starts an instance: on the usual data, or on new temporary
@@ -57,7 +58,7 @@ func (session *workshopSession) start(ctx context.Context, fresh bool) error {
 	notices := session.notices
 	faults := mockstation.NewFaults(func(r mockstation.FaultReport) {
 		select {
-		case notices <- ui.StationNotice{Time: r.Time, User: r.User, Text: r.Text}:
+		case notices <- workshop.StationNotice{Time: r.Time, User: r.User, Text: r.Text}:
 		default: // the screen is behind: the log has it
 		}
 	})
@@ -223,11 +224,11 @@ func (session *workshopSession) Restart(ctx context.Context) error {
 		return err
 	}
 	select {
-	case session.notices <- ui.StationNotice{Time: time.Now(), Text: "is restarting: every connection drops"}:
+	case session.notices <- workshop.StationNotice{Time: time.Now(), Text: "is restarting: every connection drops"}:
 	default:
 	}
 	return inst.Station.Restart(ctx)
 }
 
 // Notices reports what the station does on purpose.
-func (session *workshopSession) Notices() <-chan ui.StationNotice { return session.notices }
+func (session *workshopSession) Notices() <-chan workshop.StationNotice { return session.notices }

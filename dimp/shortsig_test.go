@@ -48,24 +48,6 @@ func shortSigKeys(t *testing.T) map[string]*crypto.RSAPrivateKey {
 	}
 }
 
-// eccUser is a user with a secp256k1 meta key and an RSA-1024 visa key.
-func eccUser(t *testing.T, name string) *dimp.Identity {
-	t.Helper()
-	sign, err := crypto.GenerateECC()
-	if err != nil {
-		t.Fatal(err)
-	}
-	visa, err := crypto.GenerateRSA(1024)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, err := dimp.NewIdentity(dimp.User, dimp.MetaMKM, name, name, sign, visa)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u
-}
-
 // sent writes v as JSON and reads it back with parse, as a peer would.
 func sent[T interface{ MarshalJSON() ([]byte, error) }](t *testing.T, v T, parse func([]byte) (T, error)) T {
 	t.Helper()
@@ -85,7 +67,7 @@ func sent[T interface{ MarshalJSON() ([]byte, error) }](t *testing.T, v T, parse
 // sends one in 256) verify, for RSA-1023, -1024 and -2048; a signature
 // with a wrong byte, a byte too many or none does not.
 func TestShortRSASignatures(t *testing.T) {
-	bob := eccUser(t, "bob")
+	bob := dimptest.NewIdentity(t, dimp.User, "bob")
 	for name, key := range shortSigKeys(t) {
 		t.Run(name, func(t *testing.T) {
 			web := dimptest.BrowserUser(t, key, "web")
@@ -158,7 +140,7 @@ func TestShortRSASignatures(t *testing.T) {
 // TestShortRSAEncryptedKey: a message whose `keys` entry is an RSA
 // ciphertext without its leading zero byte opens.
 func TestShortRSAEncryptedKey(t *testing.T) {
-	alice := eccUser(t, "alice")
+	alice := dimptest.NewIdentity(t, dimp.User, "alice")
 	for name, key := range shortSigKeys(t) {
 		t.Run(name, func(t *testing.T) {
 			web, err := dimp.NewIdentity(dimp.User, dimp.MetaMKM, "web", "web", key, key)

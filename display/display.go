@@ -191,3 +191,11 @@ func Size(n int) string {
 		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
 	}
 }
+
+// Plural writes a count with its noun: "1 frame", "2 frames".
+func Plural(n int, word string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", word)
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}

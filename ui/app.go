@@ -34,8 +34,8 @@ type App struct {
 	fixedTheme bool
 	dark       bool // the terminal's background, as last known
 	title      string
-	nextID     PaneID    // the ID of the next pane made
-	ws         *workshop // nil unless WithWorkshop
+	nextID     PaneID        // the ID of the next pane made
+	ws         *workshopMode // nil unless WithWorkshop
 }
 
 // AppOption changes how an App starts.

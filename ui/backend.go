@@ -5,18 +5,21 @@
 // content, and an inspector that peels every frame Reliable → Secure →
 // Instant.
 //
-// The UI sees the network only through a Backend (a *client.Client), whose
-// events it reads with a re-armed command; every call it makes runs in a
-// tea.Cmd. One client's screen is a Pane; App is the root model holding the
-// panes, the help overlay and the theme.
+// The UI sees the network only through a Backend (a *client.Client, or a
+// workshop.ReplayClient playing a transcript back), whose events it reads
+// with a re-armed command; every call it makes runs in a tea.Cmd. One
+// client's screen is a Pane; App is the root model holding the panes, the
+// help overlay and the theme.
 //
 // Workshop mode (WithWorkshop) is for presenters: several clients side by
 // side; step-through, where each client holds every frame until it is
 // released and a panel explains the frame held next (what is signed, what
 // is encrypted and to whom, what the station checks, what comes next); the
 // commands that break the in-process station on purpose; transcripts
-// (/export as JSON Lines and Markdown, played back by Replay); and a
-// presenter theme.
+// (/export as JSON Lines and Markdown, played back by workshop.Replay);
+// and a presenter theme. What the workshop knows without a screen (the
+// explanations, the transcript, the replay) is package workshop; this
+// package draws it.
 package ui
 
 import (
@@ -30,9 +33,11 @@ import (
 	"dimtui/dimp"
 )
 
-// Backend is what the UI needs of a client connection. *client.Client
-// implements it; tests use a fake, and a workshop mode can wrap a client to
-// hold or rewrite what passes.
+// Backend is what the UI needs of a client connection. The UI defines it,
+// as the one that consumes it: *client.Client implements it, and so does
+// workshop.ReplayClient, which plays a pane's recorded events back; tests
+// use a fake, and a workshop mode can wrap a client to hold or rewrite
+// what passes.
 type Backend interface {
 	Me() dimp.ID
 	Status() client.Status

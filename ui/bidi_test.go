@@ -9,6 +9,7 @@ import (
 
 	"dimtui/client"
 	"dimtui/dimp"
+	"dimtui/dimp/dimptest"
 )
 
 // bidi is every bidirectional formatting character: the embeddings and
@@ -21,7 +22,7 @@ const bidi = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f
 // receipt, errors and raw frame, all full of bidi controls, to every screen
 // and checks that none reaches it.
 func TestPeerTextShowsNoBidiControls(t *testing.T) {
-	evil := newIdentity(t, dimp.User, "\u202eevil\u2066")
+	evil := dimptest.NewIdentity(t, dimp.User, "\u202eevil\u2066")
 	from := dimp.NewID(evil.ID.Name(), evil.ID.Address(), "term\u202e")
 	station := dimp.NewID("st\u202eation", dimp.BTCAddress([]byte("evil station"), byte(dimp.Station)), "")
 	text := dimp.NewText("hello \u202eolleh\u202c \u2067rtl\u2069 \u200emark\u061c")

@@ -1,9 +1,6 @@
 package ui
 
 import (
-	"strings"
-	"unicode/utf8"
-
 	"dimtui/client"
 )
 
@@ -22,10 +19,6 @@ const (
 	// few kilobytes (the MaxFrames default) or 650 frames cut to 16 KB.
 	inspectorBytes = 32 << 20
 
-	// transcriptBytes bounds the transcript kept for /export: some 10,000
-	// frames with their explanations, hours of a workshop.
-	transcriptBytes = 32 << 20
-
 	// maxKeptText is the most of one message's text a conversation keeps:
 	// some 270 lines at 60 columns, pages more than anyone reads in a chat
 	// pane; the copy key copies what is kept.
@@ -36,8 +29,8 @@ const (
 	// maxKeptText, or some 60,000 ordinary ones.
 	conversationBytes = 32 << 20
 
-	// maxKeptValue bounds one JSON string of the cards, receipts and
-	// transcript records kept (a signature or a key is shorter).
+	// maxKeptValue bounds one JSON string of the cards and receipts kept
+	// (a signature or a key is shorter).
 	maxKeptValue = 4 << 10
 )
 
@@ -45,17 +38,3 @@ const (
 // many again for what is parsed or rendered from them, and the overhead of
 // the structures that hold them.
 func keptCost(n int) int { return 3*n + 256 }
-
-// keptText returns s when it is at most limit bytes long, else a copy of
-// its first limit bytes (not cutting a character in two) and, on a line of
-// its own, the mark of what was left out: "… 684 KB more not kept".
-func keptText(s string, limit int) string {
-	if len(s) <= limit {
-		return s
-	}
-	n := limit
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return strings.Clone(s[:n]) + "\n" + client.NotKept(len(s)-n)
-}

@@ -160,7 +160,7 @@ func (s *chatState) onUsers(ev client.UsersEvent) (bot dimp.ID) {
 
 // conversation returns the conversation with peer, creating it.
 func (s *chatState) conversation(peer dimp.ID) *conversation {
-	k := idKey(peer)
+	k := client.IDKey(peer)
 	c := s.convs[k]
 	if c == nil {
 		c = newConversation(peer.WithoutTerminal())
@@ -180,7 +180,7 @@ func (s *chatState) open(peer dimp.ID) {
 		for _, e := range old.entries {
 			s.addEntry(c, e)
 		}
-		delete(s.convs, idKey(old.peer))
+		delete(s.convs, client.IDKey(old.peer))
 	}
 	s.current = c
 }
@@ -242,14 +242,14 @@ func (s *chatState) isStation(id dimp.ID) bool {
 func contentEntry(content dimp.Content) *entry {
 	switch ct := content.(type) {
 	case *dimp.TextContent:
-		return &entry{kind: entryText, text: keptText(ct.Text, maxKeptText)}
+		return &entry{kind: entryText, text: client.KeptText(ct.Text, maxKeptText)}
 	case *dimp.AppContent:
 		if app := keptApp(ct); app != nil {
 			return &entry{kind: entryApp, app: app, content: app}
 		}
 	}
 	raw := dimp.MarshalContent(content)
-	e := &entry{kind: entryContent, text: keptText(contentSummary(content.Header().Type, raw), maxKeptText)}
+	e := &entry{kind: entryContent, text: client.KeptText(contentSummary(content.Header().Type, raw), maxKeptText)}
 	if len(raw) <= maxKeptText {
 		e.content = content
 	}
@@ -330,7 +330,7 @@ func (s *chatState) onReceipt(ev client.ReceiptEvent) {
 	if orig.kind == entryText {
 		what = " — “" + display.Truncate(display.Sanitize(orig.text, false), 16) + "”"
 	}
-	s.addEntry(c, &entry{kind: entryReceipt, at: ev.Time, from: ev.From, text: from + ": " + keptText(text, maxKeptValue) + what})
+	s.addEntry(c, &entry{kind: entryReceipt, at: ev.Time, from: ev.From, text: from + ": " + client.KeptText(text, maxKeptValue) + what})
 }
 
 // addEntry appends to a conversation, keeping the selection and view;
@@ -375,7 +375,7 @@ func (s *chatState) forgetOldest(limit int) {
 // for the notices when none is. The same notice again (a connection
 // failing on every retry) is counted on the last one rather than repeated.
 func (s *chatState) noticeAt(at time.Time, text string, bad bool) {
-	text = keptText(text, maxKeptValue)
+	text = client.KeptText(text, maxKeptValue)
 	c := s.current
 	if c == nil {
 		c = s.conversation(dimp.AnyStation)
@@ -400,7 +400,7 @@ func (s *chatState) noConversation() bool {
 
 // unread returns the number of unread messages from id.
 func (s *chatState) unread(id dimp.ID) int {
-	if c := s.convs[idKey(id)]; c != nil {
+	if c := s.convs[client.IDKey(id)]; c != nil {
 		return c.unread
 	}
 	return 0

@@ -163,16 +163,16 @@ func TestChatOpensTheEchoBotWithTheNotices(t *testing.T) {
 	if !did.opened || !did.shown || !s.current.peer.SameAs(testEcho()) {
 		t.Fatalf("%+v: opened %s, want the echo bot", did, s.current.peer)
 	}
-	if _, ok := s.convs[idKey(dimp.AnyStation)]; ok || len(texts(s.current, entryNotice)) != 1 {
+	if _, ok := s.convs[client.IDKey(dimp.AnyStation)]; ok || len(texts(s.current, entryNotice)) != 1 {
 		t.Error("the notices did not move into the echo bot's conversation")
 	}
-	if c := s.contacts.byKey[idKey(testEcho())]; c == nil || !c.bot || !c.online || s.contacts.index(alice) >= 0 {
+	if c := s.contacts.byKey[client.IDKey(testEcho())]; c == nil || !c.bot || !c.online || s.contacts.index(alice) >= 0 {
 		t.Errorf("contacts %+v", s.contacts.rows)
 	}
 	if did := s.apply(client.UsersEvent{Time: testTime(3), Users: []dimp.ID{testEcho(), moky}}); did.opened {
 		t.Error("a conversation open was replaced")
 	}
-	if s.contacts.byKey[idKey(bob)].online || !s.contacts.byKey[idKey(moky)].online {
+	if s.contacts.byKey[client.IDKey(bob)].online || !s.contacts.byKey[client.IDKey(moky)].online {
 		t.Error("who is online was not updated")
 	}
 }
@@ -180,7 +180,7 @@ func TestChatOpensTheEchoBotWithTheNotices(t *testing.T) {
 func TestChatStationTraffic(t *testing.T) {
 	s := newChatState(alice, client.Status{})
 	s.apply(received(0, "s0", testStation(), "before the handshake"))
-	if s.contacts.byKey[idKey(testStation())].station {
+	if s.contacts.byKey[client.IDKey(testStation())].station {
 		t.Error("a station labelled before the handshake named one")
 	}
 	for _, ev := range handshakeEvents("ws://127.0.0.1:9394") {
@@ -193,7 +193,7 @@ func TestChatStationTraffic(t *testing.T) {
 		t.Errorf("the station's forward was shown: %q", got)
 	}
 	s.apply(received(2, "s1", testStation(), "welcome"))
-	if !s.contacts.byKey[idKey(testStation())].station {
+	if !s.contacts.byKey[client.IDKey(testStation())].station {
 		t.Error("the handshaken station is not labelled")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"dimtui/client"
 	"dimtui/dimp"
 	"dimtui/display"
 )
@@ -33,7 +34,7 @@ func newContactList() contactList { return contactList{byKey: map[string]*contac
 
 // ensure returns the contact for id, adding it when new.
 func (l *contactList) ensure(id dimp.ID) *contact {
-	k := idKey(id)
+	k := client.IDKey(id)
 	c := l.byKey[k]
 	if c == nil {
 		c = &contact{id: id.WithoutTerminal()}
@@ -88,7 +89,7 @@ func (l *contactList) addBot(id dimp.ID) { l.ensure(id).bot = true }
 
 // learnName keeps the name id's visa gives, once it is a contact.
 func (l *contactList) learnName(id dimp.ID, nick string) {
-	if c := l.byKey[idKey(id)]; c != nil {
+	if c := l.byKey[client.IDKey(id)]; c != nil {
 		c.nick = nick
 	}
 }

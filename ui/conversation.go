@@ -548,14 +548,6 @@ func renderTick(st *Styles, d client.Delivery) string {
 	return ""
 }
 
-// appTypeLabel names an app content's type with its number.
-func appTypeLabel(t dimp.ContentType) string {
-	if t == dimp.ContentCustomized {
-		return "customized 0xCC"
-	}
-	return "application 0xA0"
-}
-
 // renderCard draws application or customized content as a box showing
 // app, mod, act and every extra field, at most width cells wide.
 func renderCard(st *Styles, c *dimp.AppContent, width int) []string {
@@ -571,7 +563,7 @@ func renderCard(st *Styles, c *dimp.AppContent, width int) []string {
 	for _, r := range rows {
 		keyW = max(keyW, min(ansi.StringWidth(r.k), 14))
 	}
-	title := " " + appTypeLabel(c.Type) + " "
+	title := " " + display.AppType(c.Type) + " "
 	inner := ansi.StringWidth(title) + 2
 	for _, r := range rows {
 		inner = max(inner, keyW+2+ansi.StringWidth(r.v))

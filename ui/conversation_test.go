@@ -80,7 +80,7 @@ func TestUnreadMarkerAndMarkRead(t *testing.T) {
 		return client.MessageEvent{Time: testTime(2), ID: client.MessageID(id), Message: dimp.NewInstantMessage(bob, alice, dimp.NewText(text))}
 	}
 	feed(a, msg("b1", "hi alice"), msg("b2", "are you there?"))
-	if got := p.chat.convs[idKey(bob)].unread; got != 2 {
+	if got := p.chat.convs[client.IDKey(bob)].unread; got != 2 {
 		t.Fatalf("bob's unread count %d, want 2", got)
 	}
 	if !strings.Contains(screenText(a), " 2 ") {
@@ -168,7 +168,7 @@ func TestOnlyTheHandshakenStationIsLabelled(t *testing.T) {
 		return client.MessageEvent{Time: testTime(sec), ID: client.MessageID(from.String() + s), Message: dimp.NewInstantMessage(from, alice, dimp.NewText(s))}
 	}
 	labelled := func(id dimp.ID) bool {
-		c := p.chat.contacts.byKey[idKey(id)]
+		c := p.chat.contacts.byKey[client.IDKey(id)]
 		return c != nil && c.station
 	}
 	feed(a, text(0, testStation(), "before any handshake"))
@@ -252,7 +252,7 @@ func TestChatWithoutPeerOpensTheEchoBot(t *testing.T) {
 	if !strings.Contains(screenText(a), "handshake Success") {
 		t.Errorf("the notices were lost:\n%s", screenText(a))
 	}
-	if _, ok := p.chat.convs[idKey(dimp.AnyStation)]; ok {
+	if _, ok := p.chat.convs[client.IDKey(dimp.AnyStation)]; ok {
 		t.Error("the placeholder conversation is still there")
 	}
 }

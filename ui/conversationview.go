@@ -8,6 +8,7 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"dimtui/client"
 	"dimtui/display"
 )
 
@@ -105,7 +106,7 @@ func (v *convView) view() string {
 	} else {
 		peer := v.chat.current.peer
 		name := display.Name(peer)
-		if c := v.chat.contacts.byKey[idKey(peer)]; c != nil && c.nick != "" && c.nick != name {
+		if c := v.chat.contacts.byKey[client.IDKey(peer)]; c != nil && c.nick != "" && c.nick != name {
 			name += " (" + display.Sanitize(c.nick, false) + ")"
 		}
 		head = title.Render(name) + " " + st.Footer.Render(display.ShortID(peer))

@@ -338,7 +338,7 @@ func (f *appForm) view() string {
 	b.WriteString(labelFor(fieldTo) + f.to.View() + "\n")
 	errLine(fieldTo)
 	choice := func(t dimp.ContentType) string {
-		label := appTypeLabel(t)
+		label := display.AppType(t)
 		if f.typ == t {
 			return st.ChoiceSelected.Render("● " + label)
 		}
@@ -368,7 +368,7 @@ func (f *appForm) view() string {
 		}
 	} else {
 		extra, _ := parseExtra(f.extra.Value())
-		b.WriteString(strings.Repeat(" ", 9) + st.FieldOK.Render(fmt.Sprintf("✓ JSON object, %s", plural(len(extra), "field"))) + "\n")
+		b.WriteString(strings.Repeat(" ", 9) + st.FieldOK.Render(fmt.Sprintf("✓ JSON object, %s", display.Plural(len(extra), "field"))) + "\n")
 	}
 	b.WriteString("\n")
 	var hs []string
@@ -377,12 +377,4 @@ func (f *appForm) view() string {
 	}
 	b.WriteString(strings.Join(hs, st.Help.ShortSeparator.Render(" · ")))
 	return st.FormBox.Width(f.width).Render(b.String())
-}
-
-// plural writes "1 field", "2 fields".
-func plural(n int, word string) string {
-	if n == 1 {
-		return fmt.Sprintf("1 %s", word)
-	}
-	return fmt.Sprintf("%d %ss", n, word)
 }

@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -262,7 +261,7 @@ func (in *inspector) view() string {
 	if !in.focused {
 		hint = "  tab here: ↑↓ frame · z zoom · w wrap"
 	}
-	out = append(out, display.Fit(title.Render(fmt.Sprintf("Inspector · %s", plural(len(in.frames), "frame")))+
+	out = append(out, display.Fit(title.Render(fmt.Sprintf("Inspector · %s", display.Plural(len(in.frames), "frame")))+
 		st.Footer.Render(hint), w))
 
 	// The list, scrolled so that the selection shows.
@@ -361,22 +360,7 @@ func contentLabel(c dimp.Content) string {
 	case *dimp.AppContent:
 		return display.Sanitize(c.App+"/"+c.Mod+"/"+c.Act, false)
 	case dimp.Command:
-		return "command " + display.Sanitize(commandName(c), false)
+		return "command " + display.Sanitize(display.CommandName(c), false)
 	}
 	return c.Header().Type.String()
-}
-
-// commandName reads a command's name from its JSON.
-func commandName(c dimp.Content) string {
-	var v struct {
-		Command string `json:"command"`
-		Cmd     string `json:"cmd"`
-	}
-	if err := json.Unmarshal(dimp.MarshalContent(c), &v); err != nil {
-		return "?"
-	}
-	if v.Command != "" {
-		return v.Command
-	}
-	return v.Cmd
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -141,7 +143,7 @@ func secureLayer(st *Styles, f frameRec, w int, full bool) []string {
 		out = append(out, kvLines(st, "IV", base64.StdEncoding.EncodeToString(sm.IV), w, lines)...)
 	}
 	if len(sm.Keys) > 0 {
-		for _, k := range sortedKeys(sm.Keys) {
+		for _, k := range slices.Sorted(maps.Keys(sm.Keys)) {
 			label := "key for " + k
 			if k == "digest" {
 				label = "key digest"

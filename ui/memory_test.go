@@ -24,6 +24,7 @@ import (
 
 	"dimtui/client"
 	"dimtui/dimp"
+	"dimtui/dimp/dimptest"
 	"dimtui/mockstation"
 )
 
@@ -75,7 +76,7 @@ type memorySession struct {
 
 func startMemorySession(t *testing.T) *memorySession {
 	h := startMemHelper(t)
-	me := newIdentity(t, dimp.User, "alice")
+	me := dimptest.NewIdentity(t, dimp.User, "alice")
 	ctx, cancel := context.WithCancel(context.Background())
 	c, err := client.New(client.Config{URL: h.url, Identity: me})
 	if err != nil {
@@ -307,7 +308,7 @@ func runMemHelper(t *testing.T, in io.Reader, out io.Writer) error {
 	go func() { _ = http.Serve(rln, r) }()
 	defer rln.Close()
 
-	bob := newIdentity(t, dimp.User, "bob")
+	bob := dimptest.NewIdentity(t, dimp.User, "bob")
 	c, err := client.New(client.Config{URL: stationURL, Identity: bob, EventBuffer: 1 << 16})
 	if err != nil {
 		return err

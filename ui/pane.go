@@ -15,6 +15,7 @@ import (
 	"dimtui/client"
 	"dimtui/dimp"
 	"dimtui/display"
+	"dimtui/workshop"
 )
 
 // focusArea is the part of a pane that receives keys.
@@ -82,9 +83,9 @@ type Pane struct {
 	height   int
 
 	// Workshop mode (see workshop.go).
-	workshop bool       // the workshop's slash commands are on
-	inactive bool       // another pane of the split view has the keys
-	know     *knowledge // keys seen in frames, for the explanations
+	workshop bool                // the workshop's slash commands are on
+	inactive bool                // another pane of the split view has the keys
+	know     *workshop.Knowledge // keys seen in frames, for the explanations
 }
 
 // NewPane makes the pane of one backend. st must outlive the pane; the
@@ -102,11 +103,11 @@ func NewPane(id PaneID, b Backend, opt Options, st *Styles, keys KeyMap) *Pane {
 		inspector: newInspector(st, keys, opt.MaxFrames, inspectorBytes),
 		composer:  newComposer(st, keys),
 		help:      help.New(),
-		know:      newKnowledge(),
+		know:      workshop.NewKnowledge(),
 	}
 	if me, ok := b.(interface{ Identity() *dimp.Identity }); ok {
 		if id := me.Identity(); id != nil {
-			p.know.learnProfile(id.ID, id.Meta, id.Visa)
+			p.know.LearnProfile(id.ID, id.Meta, id.Visa)
 		}
 	}
 	p.help.Styles = st.Help
@@ -303,11 +304,11 @@ func (p *Pane) Update(msg tea.Msg) tea.Cmd {
 func (p *Pane) handleEvent(ev client.Event) tea.Cmd {
 	switch ev := ev.(type) {
 	case client.FrameEvent:
-		p.know.learnFrame(ev.Layers)
+		p.know.LearnFrame(ev.Layers)
 		p.inspector.add(p.me, ev)
 		return nil
 	case client.HeldEvent:
-		p.know.learnFrame(ev.Layers)
+		p.know.LearnFrame(ev.Layers)
 		return nil
 	case client.SearchEvent:
 		if p.search != nil {
@@ -439,11 +440,10 @@ func (p *Pane) setFlash(text string, bad bool) tea.Cmd {
 	return p.opt.tick(4*time.Second, func(time.Time) tea.Msg { return flashExpiredMsg{pane: id, seq: seq} })
 }
 
-// explain explains a frame of this pane's client with what the pane knows
-// now.
-func (p *Pane) explain(dir client.Direction, raw []byte, kind client.FrameKind, layers *client.Layers, held bool) explanation {
-	p.know.learnFrame(layers)
-	return explainFrame(frameInfo{dir: dir, raw: raw, kind: kind, layers: layers, held: held, me: p.me, status: p.chat.status, know: p.know})
+// viewpoint is whose eyes the pane's frames are explained through: its
+// user, its connection and the keys it knows now.
+func (p *Pane) viewpoint() workshop.Viewpoint {
+	return workshop.Viewpoint{Me: p.me, Status: p.chat.status, Know: p.know}
 }
 
 // View draws the pane in exactly its width × height cells.

@@ -86,7 +86,7 @@ func (b *searchBox) answer(ev client.SearchEvent, me dimp.ID, contacts *contactL
 		if r.Profile != nil && r.Profile.Visa() != nil {
 			row.name = r.Profile.Visa().Name()
 		}
-		if c := contacts.byKey[idKey(r.ID)]; c != nil {
+		if c := contacts.byKey[client.IDKey(r.ID)]; c != nil {
 			row.online = row.online || c.online
 			if row.name == "" {
 				row.name = c.nick
@@ -147,7 +147,7 @@ func (b *searchBox) view() string {
 	case b.done && len(b.rows) == 0:
 		status = "nobody found"
 	case b.done:
-		status = plural(len(b.rows), "user") + " found"
+		status = display.Plural(len(b.rows), "user") + " found"
 	}
 	lines = append(lines, joinEnds(lipgloss.NewStyle(), title, st.Footer.Render(status), inner), "")
 	switch {
@@ -196,15 +196,4 @@ func (b *searchBox) row(r searchRow, selected bool, nameW, w int) string {
 		return st.SelectedRow.Render(display.Fit("▸ "+ansi.Strip(line)[2:], w))
 	}
 	return line
-}
-
-// searchTitle names a search question or answer for a title line.
-func searchTitle(c *dimp.SearchCommand) string {
-	switch {
-	case c.IsAnswer():
-		return "search answer, " + plural(len(c.Users), "user")
-	case c.IsOnlineQuery():
-		return "search: who is online"
-	}
-	return "search “" + display.Truncate(display.Sanitize(c.Query(), false), 24) + "”"
 }

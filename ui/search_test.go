@@ -9,6 +9,7 @@ import (
 
 	"dimtui/client"
 	"dimtui/dimp"
+	"dimtui/dimp/dimptest"
 )
 
 var keyDown = tea.KeyPressMsg{Code: tea.KeyDown}
@@ -25,7 +26,7 @@ func searchScreen(t *testing.T, w, h int, words string) (*App, *fakeBackend) {
 }
 
 func TestSearchResultsOpenAChat(t *testing.T) {
-	carol := newIdentity(t, dimp.User, "carol")
+	carol := dimptest.NewIdentity(t, dimp.User, "carol")
 	if err := carol.Visa.Set("name", "Caroline Lark"); err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +74,7 @@ func TestSearchResultsOpenAChat(t *testing.T) {
 	if p.mode != modeChat || p.search != nil || !p.chat.current.peer.SameAs(carol.ID) || p.focus != focusComposer {
 		t.Fatalf("Enter on carol: mode %d, current %v", p.mode, p.chat.current.peer)
 	}
-	if c := p.chat.contacts.byKey[idKey(carol.ID)]; c == nil || c.nick != "Caroline Lark" {
+	if c := p.chat.contacts.byKey[client.IDKey(carol.ID)]; c == nil || c.nick != "Caroline Lark" {
 		t.Errorf("carol's contact %+v, want her visa name", c)
 	}
 	if !strings.Contains(screenText(a), "carol (Caroline Lark)") {
@@ -166,25 +167,4 @@ func TestGoldenSearch(t *testing.T) {
 		{ID: bob}, {ID: testEcho()}, {ID: moky}}})
 	s.keys(keyDown)
 	checkScreen(t, s.screen(), goldenW, goldenH)
-}
-
-func TestExplainSearch(t *testing.T) {
-	w := newWorld(t)
-	rm, im := w.seal(w.aliceP, dimp.Archivist, nil, dimp.NewSearchCommand("lark"), false)
-	wants(t, "search", explainFrame(w.outFrame(rm, im)), map[string][]string{
-		"title":     {"alice → archivist@anywhere: search “lark”"},
-		"step":      {"search"},
-		"encrypted": {"No", "archivist@anywhere is a broadcast ID"},
-		"station":   {"visa name or ID", "metas and visas"},
-		"next":      {"no visa query"},
-	})
-	q := dimp.NewSearchCommand("lark")
-	a := dimp.NewSearchAnswer(q, w.station.ID, []dimp.ID{w.bob.ID})
-	rm, _ = w.seal(w.stationPk, w.alice.ID, w.alice.Profile(), a, false)
-	wants(t, "answer", explainFrame(w.inFrame(rm, w.station.Profile())), map[string][]string{
-		"title":   {"search answer, 1 user"},
-		"step":    {"search answer"},
-		"station": {"1 user found"},
-		"next":    {"learns them", "ACKs"},
-	})
 }

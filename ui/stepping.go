@@ -6,6 +6,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"dimtui/client"
+	"dimtui/display"
 )
 
 // Stepping through a lesson. f8 lets exactly one held frame go (in
@@ -16,7 +17,7 @@ import (
 // everything held behind it. Receipts and housekeeping on the way go on.
 
 // step lets the next held frame go, and stops a run to the next stop.
-func (w *workshop) step(a *App) tea.Cmd {
+func (w *workshopMode) step(a *App) tea.Cmd {
 	w.running = false
 	return w.release(a, 1)
 }
@@ -24,7 +25,7 @@ func (w *workshop) step(a *App) tea.Cmd {
 // run lets the next held frame go and runs on to the next milestone. With
 // nothing held it waits for one: the frames held before it go as they
 // come.
-func (w *workshop) run(a *App) tea.Cmd {
+func (w *workshopMode) run(a *App) tea.Cmd {
 	w.running = true
 	var picked []*heldFrame
 	for _, h := range w.queue {
@@ -51,7 +52,7 @@ func (w *workshop) run(a *App) tea.Cmd {
 
 // advance, while running, lets go the frames held since, up to the next
 // milestone.
-func (w *workshop) advance(a *App) tea.Cmd {
+func (w *workshopMode) advance(a *App) tea.Cmd {
 	if !w.running {
 		return nil
 	}
@@ -61,7 +62,7 @@ func (w *workshop) advance(a *App) tea.Cmd {
 // upToStop returns the frames not asked for yet (but skip, about to be)
 // that come before the first milestone of the queue. At a milestone the
 // run ends: it waits there.
-func (w *workshop) upToStop(skip *heldFrame) []*heldFrame {
+func (w *workshopMode) upToStop(skip *heldFrame) []*heldFrame {
 	var out []*heldFrame
 	for _, h := range w.queue {
 		if h.asked || h == skip {
@@ -80,7 +81,7 @@ func (w *workshop) upToStop(skip *heldFrame) []*heldFrame {
 // let its oldest held frame go. Each client lets its own frames go in
 // order, so asking in the order of the queue lets exactly these go. Nil
 // when there is nothing to ask.
-func (w *workshop) ask(a *App, frames []*heldFrame) tea.Cmd {
+func (w *workshopMode) ask(a *App, frames []*heldFrame) tea.Cmd {
 	var steppers []Stepper
 	for _, h := range frames {
 		p := a.pane(h.pane)
@@ -108,7 +109,7 @@ func (w *workshop) ask(a *App, frames []*heldFrame) tea.Cmd {
 }
 
 // modeLine says at the top of the panel how frames are held now.
-func (w *workshop) modeLine() string {
+func (w *workshopMode) modeLine() string {
 	mode := "off"
 	switch w.mode {
 	case client.StepLesson:
@@ -118,7 +119,7 @@ func (w *workshop) modeLine() string {
 	case client.StepAll:
 		mode = "all"
 	}
-	line := mode + " · " + plural(len(w.queue), "frame") + " held"
+	line := mode + " · " + display.Plural(len(w.queue), "frame") + " held"
 	if w.running {
 		line += " · running to the next stop"
 	}
@@ -126,7 +127,7 @@ func (w *workshop) modeLine() string {
 }
 
 // idleHint is the panel's text while nothing is held.
-func (w *workshop) idleHint() string {
+func (w *workshopMode) idleHint() string {
 	what := "Every frame in and out stops here"
 	if w.mode == client.StepLesson {
 		what = "Each handshake step, chat or app message and its receipts stop here (keep-alive, " +

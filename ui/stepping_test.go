@@ -8,6 +8,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"dimtui/client"
+	"dimtui/workshop"
 )
 
 // recordedSession is a real two-user demo session (alice is pane 0, bob
@@ -23,7 +24,7 @@ func recordedHeld(t *testing.T, pane int) []client.HeldEvent {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	tr, err := ReadTranscript(f)
+	tr, err := workshop.ReadTranscript(f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +33,7 @@ func recordedHeld(t *testing.T, pane int) []client.HeldEvent {
 		if rec.Event != "frame" || rec.Pane != pane {
 			continue
 		}
-		ev, err := rec.event()
+		ev, err := rec.ClientEvent()
 		if err != nil {
 			t.Fatal(err)
 		}

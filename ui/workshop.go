@@ -15,6 +15,7 @@ import (
 	"dimtui/client"
 	"dimtui/dimp"
 	"dimtui/display"
+	"dimtui/workshop"
 )
 
 // Stepper is a backend whose frames step-through can hold: *client.Client,
@@ -45,15 +46,16 @@ type StationControl interface {
 	Restart(ctx context.Context) error
 	// Notices reports what the station did (a frame dropped, a session
 	// expired), for the UI to show.
-	Notices() <-chan StationNotice
+	Notices() <-chan workshop.StationNotice
 }
 
-// StationNotice is something the station did on purpose.
-type StationNotice struct {
-	Time time.Time
-	User dimp.ID // whose frames; zero for every user
-	Text string
-}
+// A replay stands in for the clients and the station: its clients are
+// the panes' backends, itself the station's controls.
+var (
+	_ Backend        = (*workshop.ReplayClient)(nil)
+	_ Stepper        = (*workshop.ReplayClient)(nil)
+	_ StationControl = (*workshop.Replay)(nil)
+)
 
 // WorkshopOptions turn on workshop mode: step-through with a panel that
 // explains each held frame, the fault injection commands, transcripts and
@@ -85,7 +87,7 @@ func WithWorkshop(o WorkshopOptions) AppOption {
 		if o.Now == nil {
 			o.Now = time.Now
 		}
-		a.ws = &workshop{opt: o, mode: o.Step, onMode: o.Step, presenter: o.Presenter, rec: newRecorder()}
+		a.ws = &workshopMode{opt: o, mode: o.Step, onMode: o.Step, presenter: o.Presenter, rec: workshop.NewRecorder()}
 		if a.ws.onMode == client.StepOff {
 			a.ws.onMode = client.StepLesson
 		}
@@ -100,10 +102,10 @@ type (
 		pane      PaneID
 		name, arg string
 	}
-	// stationNoticeMsg carries a StationNotice; ok is false when the
-	// station's channel closed.
+	// stationNoticeMsg carries a workshop.StationNotice; ok is false when
+	// the station's channel closed.
 	stationNoticeMsg struct {
-		n  StationNotice
+		n  workshop.StationNotice
 		ok bool
 	}
 	// resetDoneMsg brings the panes of a fresh start.
@@ -116,14 +118,14 @@ type (
 	replayFinishedMsg struct{}
 )
 
-// workshop is workshop mode's state in the App.
-type workshop struct {
+// workshopMode is workshop mode's state in the App.
+type workshopMode struct {
 	opt       WorkshopOptions
 	mode      client.StepMode // StepOff: not stepping
 	onMode    client.StepMode // what the toggle turns on
 	queue     []*heldFrame    // frames held by every client, oldest first
 	running   bool            // f9: frames are let go up to the next milestone
-	rec       *recorder
+	rec       *workshop.Recorder
 	presenter bool
 }
 
@@ -131,19 +133,19 @@ type workshop struct {
 type heldFrame struct {
 	pane  PaneID
 	ev    client.HeldEvent
-	role  client.Role  // what it is to a lesson (client.Classify)
-	asked bool         // its release was asked for
-	expl  *explanation // made when first drawn
+	role  client.Role           // what it is to a lesson (client.Classify)
+	asked bool                  // its release was asked for
+	expl  *workshop.Explanation // made when first drawn
 }
 
 // stepping reports whether frames are held.
-func (w *workshop) stepping() bool { return w.mode != client.StepOff }
+func (w *workshopMode) stepping() bool { return w.mode != client.StepOff }
 
 // panelShown reports whether the step-through panel is on the screen.
-func (w *workshop) panelShown() bool { return w.stepping() || len(w.queue) > 0 }
+func (w *workshopMode) panelShown() bool { return w.stepping() || len(w.queue) > 0 }
 
 // attach sets the panes up for workshop mode.
-func (w *workshop) attach(a *App) {
+func (w *workshopMode) attach(a *App) {
 	for _, p := range a.panes {
 		p.startWorkshop(w.stepping())
 	}
@@ -151,7 +153,7 @@ func (w *workshop) attach(a *App) {
 
 // init starts listening to the station and puts the clients in the
 // starting step mode.
-func (w *workshop) init(a *App) tea.Cmd {
+func (w *workshopMode) init(a *App) tea.Cmd {
 	var cmds []tea.Cmd
 	if w.opt.Station != nil {
 		cmds = append(cmds, listenNotices(w.opt.Station.Notices()))
@@ -166,7 +168,7 @@ func (w *workshop) init(a *App) tea.Cmd {
 	return tea.Batch(cmds...)
 }
 
-func listenNotices(ch <-chan StationNotice) tea.Cmd {
+func listenNotices(ch <-chan workshop.StationNotice) tea.Cmd {
 	return func() tea.Msg {
 		n, ok := <-ch
 		return stationNoticeMsg{n: n, ok: ok}
@@ -177,7 +179,7 @@ func listenNotices(ch <-chan StationNotice) tea.Cmd {
 // held frames and records the transcript. It reports whether the panel
 // appeared or went, so that the panes are resized, and while running to
 // the next stop lets the frames held go up to it.
-func (w *workshop) observe(a *App, msg EventMsg) (relayout bool, cmd tea.Cmd) {
+func (w *workshopMode) observe(a *App, msg EventMsg) (relayout bool, cmd tea.Cmd) {
 	p := a.pane(msg.Pane)
 	if p == nil || msg.Event == nil {
 		return false, nil
@@ -195,12 +197,12 @@ func (w *workshop) observe(a *App, msg EventMsg) (relayout bool, cmd tea.Cmd) {
 			}
 		}
 	}
-	w.rec.observe(p, msg.Event)
+	w.rec.Observe(int(p.id), p.viewpoint(), msg.Event)
 	return shown != w.panelShown(), cmd
 }
 
 // update handles the workshop's own messages.
-func (w *workshop) update(a *App, msg tea.Msg) (tea.Cmd, bool) {
+func (w *workshopMode) update(a *App, msg tea.Msg) (tea.Cmd, bool) {
 	switch msg := msg.(type) {
 	case workshopCommandMsg:
 		return w.command(a, msg), true
@@ -218,7 +220,7 @@ func (w *workshop) update(a *App, msg tea.Msg) (tea.Cmd, bool) {
 			return a.flash(msg.pane, "reset: "+msg.err.Error(), true), true
 		}
 		w.queue, w.running = nil, false
-		w.rec = newRecorder()
+		w.rec = workshop.NewRecorder()
 		cmd := a.replacePanes(msg.specs)
 		w.attach(a)
 		var cmds []tea.Cmd
@@ -239,17 +241,17 @@ func (w *workshop) update(a *App, msg tea.Msg) (tea.Cmd, bool) {
 
 // notice shows what the station did in the pane of the user it concerns
 // (every pane when it concerns everyone) and records it.
-func (w *workshop) notice(a *App, n StationNotice) {
+func (w *workshopMode) notice(a *App, n workshop.StationNotice) {
 	for _, p := range a.panes {
 		if n.User.IsZero() || n.User.SameAs(p.me) {
 			p.noticeAt(n.Time, "▲ station: "+n.Text, false)
-			w.rec.notice(p, n.Time, n.Text)
+			w.rec.Notice(int(p.id), p.me, n)
 		}
 	}
 }
 
 // handleKey handles the workshop keys; ok is false for other keys.
-func (w *workshop) handleKey(a *App, k tea.KeyPressMsg) (tea.Cmd, bool) {
+func (w *workshopMode) handleKey(a *App, k tea.KeyPressMsg) (tea.Cmd, bool) {
 	keys := a.keys
 	switch {
 	case key.Matches(k, keys.StepToggle):
@@ -272,7 +274,7 @@ func (w *workshop) handleKey(a *App, k tea.KeyPressMsg) (tea.Cmd, bool) {
 }
 
 // waiting counts the held frames whose release was not asked for yet.
-func (w *workshop) waiting() int {
+func (w *workshopMode) waiting() int {
 	n := 0
 	for _, h := range w.queue {
 		if !h.asked {
@@ -283,7 +285,7 @@ func (w *workshop) waiting() int {
 }
 
 // setMode turns step-through on or off for every client.
-func (w *workshop) setMode(a *App, mode client.StepMode) tea.Cmd {
+func (w *workshopMode) setMode(a *App, mode client.StepMode) tea.Cmd {
 	shown := w.panelShown()
 	w.mode, w.running = mode, false
 	if mode != client.StepOff {
@@ -306,7 +308,7 @@ func (w *workshop) setMode(a *App, mode client.StepMode) tea.Cmd {
 }
 
 // setStepCmd tells every client the step mode.
-func (w *workshop) setStepCmd(a *App, mode client.StepMode) tea.Cmd {
+func (w *workshopMode) setStepCmd(a *App, mode client.StepMode) tea.Cmd {
 	var steppers []Stepper
 	for _, p := range a.panes {
 		if s, ok := p.b.(Stepper); ok {
@@ -328,7 +330,7 @@ func (w *workshop) setStepCmd(a *App, mode client.StepMode) tea.Cmd {
 
 // release lets the next n held frames go (n <= 0: all those held now),
 // oldest first whichever client holds them.
-func (w *workshop) release(a *App, n int) tea.Cmd {
+func (w *workshopMode) release(a *App, n int) tea.Cmd {
 	var picked []*heldFrame
 	for _, h := range w.queue {
 		if h.asked {
@@ -346,13 +348,13 @@ func (w *workshop) release(a *App, n int) tea.Cmd {
 }
 
 // togglePresenter switches between the normal and the presenter theme.
-func (w *workshop) togglePresenter(a *App) {
+func (w *workshopMode) togglePresenter(a *App) {
 	w.presenter = !w.presenter
 	a.applyTheme()
 }
 
 // command runs a workshop slash command typed in a pane.
-func (w *workshop) command(a *App, msg workshopCommandMsg) tea.Cmd {
+func (w *workshopMode) command(a *App, msg workshopCommandMsg) tea.Cmd {
 	p := a.pane(msg.pane)
 	if p == nil {
 		return nil
@@ -412,7 +414,7 @@ func (w *workshop) command(a *App, msg workshopCommandMsg) tea.Cmd {
 }
 
 // fault asks the station to break something for the pane's user.
-func (w *workshop) fault(p *Pane, name, arg string) tea.Cmd {
+func (w *workshopMode) fault(p *Pane, name, arg string) tea.Cmd {
 	st := w.opt.Station
 	if st == nil {
 		return p.setFlash("/"+name+" needs the station in this process (dimtui demo)", true)
@@ -461,7 +463,7 @@ func (w *workshop) fault(p *Pane, name, arg string) tea.Cmd {
 }
 
 // export writes the transcript as JSON Lines and Markdown beside each other.
-func (w *workshop) export(a *App, p *Pane, arg string) tea.Cmd {
+func (w *workshopMode) export(a *App, p *Pane, arg string) tea.Cmd {
 	base := strings.TrimSpace(arg)
 	if base == "" {
 		base = "dimtui-" + w.opt.Now().Format("20060102-150405")
@@ -470,9 +472,9 @@ func (w *workshop) export(a *App, p *Pane, arg string) tea.Cmd {
 	if !filepath.IsAbs(base) && w.opt.ExportDir != "" && !strings.ContainsRune(base, filepath.Separator) {
 		base = filepath.Join(w.opt.ExportDir, base)
 	}
-	snap := w.rec.snapshot()
-	return p.call("export", fmt.Sprintf("wrote %s.jsonl and %s.md (%s)", base, base, plural(snap.frames(), "frame")),
-		func(context.Context) error { return snap.writeFiles(base) })
+	snap := w.rec.Snapshot()
+	return p.call("export", fmt.Sprintf("wrote %s.jsonl and %s.md (%s)", base, base, display.Plural(snap.Frames(), "frame")),
+		func(context.Context) error { return snap.WriteFiles(base) })
 }
 
 // panelRect is where the step-through panel goes: on the right when the
@@ -498,7 +500,7 @@ func (a *App) panelRect() rect {
 
 // panelView draws the step-through panel in r: the next frame to release,
 // explained, and the frames held after it.
-func (w *workshop) panelView(a *App, r rect) string {
+func (w *workshopMode) panelView(a *App, r rect) string {
 	st := a.styles
 	side := r.x > 0
 	inner := r.w
@@ -534,7 +536,8 @@ func (w *workshop) panelView(a *App, r rect) string {
 	} else {
 		p := a.pane(head.pane)
 		if head.expl == nil && p != nil {
-			e := p.explain(head.ev.Dir, head.ev.Raw, head.ev.Kind, head.ev.Layers, true)
+			e := p.viewpoint().Explain(workshop.Frame{Dir: head.ev.Dir, Raw: head.ev.Raw, Kind: head.ev.Kind,
+				Layers: head.ev.Layers, Held: true})
 			head.expl = &e
 		}
 		who := ""
@@ -554,7 +557,7 @@ func (w *workshop) panelView(a *App, r rect) string {
 				step = e.Step + " · " + where
 			}
 			para(st.PanelStep.Render, step, 1)
-			for _, s := range e.sections() {
+			for _, s := range e.Sections() {
 				add("")
 				add(" " + st.PanelLabel.Render(s[0]))
 				para(st.PanelText.Render, s[1], 2)
@@ -622,7 +625,7 @@ func heldSummary(ev client.HeldEvent) string {
 		return string(ev.Kind) + " " + display.Truncate(display.Sanitize(string(ev.Raw), false), 24)
 	}
 	if ev.Layers.Instant != nil {
-		return contentTitle(ev.Layers.Instant.Content)
+		return display.ContentTitle(ev.Layers.Instant.Content)
 	}
 	return string(ev.Kind)
 }

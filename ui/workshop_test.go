@@ -20,6 +20,7 @@ import (
 	"dimtui/client"
 	"dimtui/dimp"
 	"dimtui/dimp/crypto"
+	"dimtui/workshop"
 )
 
 // vectorUser loads a user of the reference vectors with its private key:
@@ -91,10 +92,12 @@ func heldHello(t testing.TB, u *dimp.Identity, seq uint64) client.HeldEvent {
 type fakeStation struct {
 	mu      sync.Mutex
 	calls   []string
-	notices chan StationNotice
+	notices chan workshop.StationNotice
 }
 
-func newFakeStation() *fakeStation { return &fakeStation{notices: make(chan StationNotice, 8)} }
+func newFakeStation() *fakeStation {
+	return &fakeStation{notices: make(chan workshop.StationNotice, 8)}
+}
 
 func (s *fakeStation) record(format string, args ...any) error {
 	s.mu.Lock()
@@ -110,9 +113,9 @@ func (s *fakeStation) CorruptNext(u dimp.ID, in bool) error {
 func (s *fakeStation) SetDelay(u dimp.ID, d time.Duration) error {
 	return s.record("delay %s %s", u.Name(), d)
 }
-func (s *fakeStation) Expire(u dimp.ID) error        { return s.record("expire %s", u.Name()) }
-func (s *fakeStation) Restart(context.Context) error { return s.record("restart") }
-func (s *fakeStation) Notices() <-chan StationNotice { return s.notices }
+func (s *fakeStation) Expire(u dimp.ID) error                 { return s.record("expire %s", u.Name()) }
+func (s *fakeStation) Restart(context.Context) error          { return s.record("restart") }
+func (s *fakeStation) Notices() <-chan workshop.StationNotice { return s.notices }
 
 func (s *fakeStation) log() []string {
 	s.mu.Lock()
@@ -257,7 +260,7 @@ func TestFaultCommands(t *testing.T) {
 	}
 
 	// What the station did shows in the pane of the user it concerns.
-	a.Update(stationNoticeMsg{n: StationNotice{Time: testTime(9), User: alice, Text: "dropped alice's message to bob"}, ok: true})
+	a.Update(stationNoticeMsg{n: workshop.StationNotice{Time: testTime(9), User: alice, Text: "dropped alice's message to bob"}, ok: true})
 	if !strings.Contains(screenText(a), "▲ station: dropped alice's message to bob") {
 		t.Errorf("the station's notice is not shown:\n%s", screenText(a))
 	}
@@ -295,7 +298,7 @@ func TestExportAndReplay(t *testing.T) {
 	a := newWorkshopApp(120, 40, WorkshopOptions{Station: st, ExportDir: dir, Now: func() time.Time { return testTime(0) }}, f)
 	evs := sessionEvents(t)
 	deliver(a, 0, evs...)
-	a.Update(stationNoticeMsg{n: StationNotice{Time: testTime(70), User: alice, Text: "expired alice's session"}, ok: true})
+	a.Update(stationNoticeMsg{n: workshop.StationNotice{Time: testTime(70), User: alice, Text: "expired alice's session"}, ok: true})
 	for _, r := range "/export talk" {
 		runAll(t, a, tea.KeyPressMsg{Code: r, Text: string(r)})
 	}
@@ -339,7 +342,7 @@ func TestExportAndReplay(t *testing.T) {
 	}
 
 	// Read back, the records turn into the same events.
-	tr, err := ReadTranscript(strings.NewReader(string(raw)))
+	tr, err := workshop.ReadTranscript(strings.NewReader(string(raw)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -350,7 +353,7 @@ func TestExportAndReplay(t *testing.T) {
 		if rec.Event == "notice" {
 			continue
 		}
-		ev, err := rec.event()
+		ev, err := rec.ClientEvent()
 		if err != nil {
 			t.Fatalf("record %d: %v", i, err)
 		}
@@ -358,22 +361,22 @@ func TestExportAndReplay(t *testing.T) {
 			t.Errorf("record %d is a %T, want %T", i, ev, evs[i])
 		}
 	}
-	hello, _ := tr.Records[3].event()
+	hello, _ := tr.Records[3].ClientEvent()
 	if f := hello.(client.FrameEvent); string(f.Raw) != string(evs[3].(client.FrameEvent).Raw) ||
 		f.Layers.Instant == nil || f.Layers.Reliable == nil {
 		t.Errorf("the Hello frame did not come back whole")
 	}
 
 	// The replay holds each frame until it is released.
-	rp := NewReplay(tr, ReplayOptions{Step: client.StepAll})
-	specs := rp.Specs(Options{})
-	if len(specs) != 1 || !specs[0].Options.Peer.SameAs(testEcho()) {
-		t.Fatalf("replay specs %+v", specs)
+	rp := workshop.NewReplay(tr, workshop.ReplayOptions{Step: client.StepAll})
+	panes := rp.Panes()
+	if len(panes) != 1 || !panes[0].Peer.SameAs(testEcho()) {
+		t.Fatalf("replay panes %+v", panes)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() { _ = rp.Run(ctx) }()
-	b := specs[0].Backend
+	var b Backend = panes[0].Client
 	next := func() client.Event {
 		select {
 		case ev := <-b.Events():
@@ -422,14 +425,6 @@ func TestExportAndReplay(t *testing.T) {
 	}
 	if _, err := b.Send(ctx, bob, dimp.NewText("x")); err == nil {
 		t.Error("a replay sent a message")
-	}
-}
-
-func TestReadTranscriptErrors(t *testing.T) {
-	for _, in := range []string{"", "not json\n", `{"event":"transcript","version":99}` + "\n"} {
-		if _, err := ReadTranscript(strings.NewReader(in)); err == nil {
-			t.Errorf("ReadTranscript(%q) did not fail", in)
-		}
 	}
 }
 

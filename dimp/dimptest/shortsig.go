@@ -1,4 +1,5 @@
-// Package dimptest makes, for tests, what dimchat's browser client sends
+// Package dimptest makes, for tests, identities and messages as dimtui
+// makes them (NewIdentity, World), and what dimchat's browser client sends
 // and a test cannot get from dimp alone: RSA signatures and encrypted keys
 // written without their leading zero byte.
 //

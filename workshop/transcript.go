@@ -1,4 +1,4 @@
-package ui
+package workshop
 
 import (
 	"bufio"
@@ -97,14 +97,38 @@ type StatusRecord struct {
 	Attempt   int     `json:"attempt,omitempty"`
 }
 
-// maxRecords bounds a transcript in memory, with transcriptBytes; past
-// either the oldest tenth goes.
-const maxRecords = 200_000
+// What a transcript keeps is bounded by bytes, as what the UI keeps: a
+// peer can send messages of a megabyte as fast as the connection carries
+// them. The oldest records go first; a frame, a text or a value too long
+// for anyone to read is kept by its head, with a mark of what was left out.
+const (
+	// maxRecords bounds a transcript in memory, with transcriptBytes; past
+	// either the oldest tenth goes.
+	maxRecords = 200_000
 
-// recorder keeps the transcript of a workshop session: every event of
+	// transcriptBytes bounds the transcript kept for /export: some 10,000
+	// frames with their explanations, hours of a workshop.
+	transcriptBytes = 32 << 20
+
+	// maxKeptFrame: a longer frame is kept by its head, its size and its
+	// SHA-256 (client.FrameEvent.Shrunk), as the client reports it.
+	maxKeptFrame = client.DefaultFrameHead
+
+	// maxKeptText is the most of one message's text a record keeps, as
+	// much as a conversation of the UI keeps.
+	maxKeptText = 16 << 10
+
+	// maxKeptValue bounds one JSON string of the receipts and errors
+	// recorded (a signature or a key is shorter).
+	maxKeptValue = 4 << 10
+)
+
+// Recorder keeps the transcript of a workshop session: every event of
 // every pane, and for each frame its explanation as it went by (for the
-// Markdown account).
-type recorder struct {
+// Markdown account), within a budget of bytes. It is not safe for
+// concurrent use: the UI records from its own goroutine, and Snapshot
+// copies what to write out of it.
+type Recorder struct {
 	entries  []recEntry
 	panes    []TranscriptPane
 	cut      int // records dropped to stay under maxRecords and maxBytes
@@ -114,11 +138,12 @@ type recorder struct {
 
 type recEntry struct {
 	rec  Record
-	expl *explanation // frames only
+	expl *Explanation // frames only
 	cost int          // the bytes it holds, and some
 }
 
-func newRecorder() *recorder { return &recorder{maxBytes: transcriptBytes} }
+// NewRecorder returns an empty Recorder.
+func NewRecorder() *Recorder { return &Recorder{maxBytes: transcriptBytes} }
 
 // measure is about what an entry holds: its texts and raw JSON, and the
 // structures around them.
@@ -135,18 +160,18 @@ func (e *recEntry) measure() int {
 	return n
 }
 
-// paneNumber is the pane's number in the transcript, registering it.
-func (r *recorder) paneNumber(p *Pane) int {
+// register names a pane in the transcript's header, the first time it is
+// seen.
+func (r *Recorder) register(pane int, me dimp.ID) {
 	for _, tp := range r.panes {
-		if tp.Pane == int(p.id) {
-			return tp.Pane
+		if tp.Pane == pane {
+			return
 		}
 	}
-	r.panes = append(r.panes, TranscriptPane{Pane: int(p.id), User: p.me.String()})
-	return int(p.id)
+	r.panes = append(r.panes, TranscriptPane{Pane: pane, User: me.String()})
 }
 
-func (r *recorder) add(e recEntry) {
+func (r *Recorder) add(e recEntry) {
 	e.cost = e.measure()
 	r.entries = append(r.entries, e)
 	r.bytes += e.cost
@@ -163,16 +188,22 @@ func (r *recorder) add(e recEntry) {
 	}
 }
 
-// notice records a line of text shown in a pane.
-func (r *recorder) notice(p *Pane, at time.Time, text string) {
-	r.add(recEntry{rec: Record{Time: at, Event: "notice", Pane: r.paneNumber(p), User: p.me.String(), Text: text}})
+// Notice records what the station did on purpose, as a pane showed it:
+// pane is the pane's number, me its user (a notice for every user is
+// recorded once for each pane).
+func (r *Recorder) Notice(pane int, me dimp.ID, n StationNotice) {
+	r.register(pane, me)
+	r.add(recEntry{rec: Record{Time: n.Time, Event: "notice", Pane: pane, User: me.String(), Text: n.Text}})
 }
 
-// observe records one client event of a pane; a frame is explained with
-// what the pane knows before it handles it.
-func (r *recorder) observe(p *Pane, ev client.Event) {
-	rec := Record{Pane: r.paneNumber(p), User: p.me.String()}
-	var expl *explanation
+// Observe records one client event of a pane (its number and whose eyes
+// it sees through); a frame is explained with what the pane knows before
+// it handles the frame. Held and released frames and peers are not
+// recorded: the frame itself is, when it goes by.
+func (r *Recorder) Observe(pane int, v Viewpoint, ev client.Event) {
+	r.register(pane, v.Me)
+	rec := Record{Pane: pane, User: v.Me.String()}
+	var expl *Explanation
 	switch ev := ev.(type) {
 	case client.FrameEvent:
 		ev = ev.Shrunk(maxKeptFrame)
@@ -181,7 +212,7 @@ func (r *recorder) observe(p *Pane, ev client.Event) {
 		if ev.Cut != nil {
 			rec.Size, rec.SHA256 = ev.Cut.Size, hex.EncodeToString(ev.Cut.SHA256[:])
 		}
-		e := p.explain(ev.Dir, ev.Raw, ev.Kind, ev.Layers, false)
+		e := v.Explain(Frame{Dir: ev.Dir, Raw: ev.Raw, Kind: ev.Kind, Layers: ev.Layers})
 		expl = &e
 	case client.StatusEvent:
 		rec.Time, rec.Event = ev.Time, "status"
@@ -210,7 +241,7 @@ func (r *recorder) observe(p *Pane, ev client.Event) {
 	case client.ErrorEvent:
 		rec.Time, rec.Event = ev.Time, "error"
 		if ev.Err != nil {
-			rec.Text = keptText(ev.Err.Error(), maxKeptValue)
+			rec.Text = client.KeptText(ev.Err.Error(), maxKeptValue)
 		}
 	default:
 		return // held and released frames, peers: not part of the story
@@ -280,24 +311,25 @@ func statusRecord(s client.Status) *StatusRecord {
 	return r
 }
 
-// transcript is a copy of the recorder's entries, to write out of the
-// UI's goroutine.
-type transcript struct {
+// Recording is a copy of what a Recorder kept, to write out of the UI's
+// goroutine.
+type Recording struct {
 	entries []recEntry
 	panes   []TranscriptPane
 	cut     int
 }
 
-// snapshot copies the entries in the order they happened: each pane's
+// Snapshot copies the entries in the order they happened: each pane's
 // events come in order, but the panes' events reach the UI interleaved a
 // little out of time.
-func (r *recorder) snapshot() *transcript {
+func (r *Recorder) Snapshot() *Recording {
 	entries := append([]recEntry(nil), r.entries...)
 	sort.SliceStable(entries, func(i, j int) bool { return entries[i].rec.Time.Before(entries[j].rec.Time) })
-	return &transcript{entries: entries, panes: append([]TranscriptPane(nil), r.panes...), cut: r.cut}
+	return &Recording{entries: entries, panes: append([]TranscriptPane(nil), r.panes...), cut: r.cut}
 }
 
-func (t *transcript) frames() int {
+// Frames counts the frames recorded.
+func (t *Recording) Frames() int {
 	n := 0
 	for _, e := range t.entries {
 		if e.rec.Event == "frame" {
@@ -307,8 +339,9 @@ func (t *transcript) frames() int {
 	return n
 }
 
-// writeFiles writes base.jsonl and base.md.
-func (t *transcript) writeFiles(base string) error {
+// WriteFiles writes the transcript as base.jsonl (every record, for
+// `dimtui replay`) and base.md (a readable account).
+func (t *Recording) WriteFiles(base string) error {
 	var jl, md bytes.Buffer
 	if err := t.writeJSONL(&jl); err != nil {
 		return err
@@ -324,7 +357,7 @@ func (t *transcript) writeFiles(base string) error {
 }
 
 // writeJSONL writes the header and one record a line.
-func (t *transcript) writeJSONL(w io.Writer) error {
+func (t *Recording) writeJSONL(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	start := time.Now()
@@ -344,7 +377,7 @@ func (t *transcript) writeJSONL(w io.Writer) error {
 
 // writeMarkdown writes a readable account: each message frame as a
 // section that explains it, the rest as one line each.
-func (t *transcript) writeMarkdown(w *bytes.Buffer, jsonl string) {
+func (t *Recording) writeMarkdown(w *bytes.Buffer, jsonl string) {
 	names := map[int]string{}
 	var who []string
 	for _, p := range t.panes {
@@ -363,7 +396,7 @@ func (t *transcript) writeMarkdown(w *bytes.Buffer, jsonl string) {
 	} else {
 		fmt.Fprintf(w, "Nothing recorded")
 	}
-	fmt.Fprintf(w, " · %s: %s · %s.\n\n", plural(len(t.panes), "client"), strings.Join(who, ", "), plural(t.frames(), "frame"))
+	fmt.Fprintf(w, " · %s: %s · %s.\n\n", display.Plural(len(t.panes), "client"), strings.Join(who, ", "), display.Plural(t.Frames(), "frame"))
 	if t.cut > 0 {
 		fmt.Fprintf(w, "The oldest %d events were left out to keep the transcript in memory bounded.\n\n", t.cut)
 	}
@@ -376,7 +409,7 @@ func (t *transcript) writeMarkdown(w *bytes.Buffer, jsonl string) {
 	for _, e := range t.entries {
 		if e.rec.Event == "sent" {
 			if im, err := dimp.ParseInstantMessage(e.rec.Message); err == nil && im.Content != nil {
-				sent[e.rec.ID] = contentTitle(im.Content)
+				sent[e.rec.ID] = display.ContentTitle(im.Content)
 			}
 		}
 	}
@@ -407,7 +440,7 @@ func (t *transcript) writeMarkdown(w *bytes.Buffer, jsonl string) {
 				fmt.Fprintf(w, "Only the head of this frame was kept (%s of %s, SHA-256 `%s`); long values are cut.\n\n",
 					display.Size(len(r.Raw)), size, mdText(r.SHA256))
 			}
-			for _, s := range x.sections() {
+			for _, s := range x.Sections() {
 				fmt.Fprintf(w, "- **%s:** %s\n", s[0], mdText(s[1]))
 			}
 			fmt.Fprintf(w, "\n<details><summary>the frame</summary>\n\n```json\n%s\n```\n</details>\n\n", indentJSON(r.Raw))
@@ -439,7 +472,7 @@ func (t *transcript) writeMarkdown(w *bytes.Buffer, jsonl string) {
 			} else {
 				verb += " to " + display.Name(im.Receiver)
 			}
-			fmt.Fprintf(w, "- %s · **%s** %s: %s\n", at, mdText(name), mdText(verb), mdText(contentTitle(im.Content)))
+			fmt.Fprintf(w, "- %s · **%s** %s: %s\n", at, mdText(name), mdText(verb), mdText(display.ContentTitle(im.Content)))
 		case "delivery":
 			what, ok := sent[r.ID]
 			if r.State == "sending" || !ok {
@@ -532,7 +565,7 @@ func ReadTranscript(r io.Reader) (*Transcript, error) {
 			continue
 		case "notice":
 		default:
-			if _, err := rec.event(); err != nil && !errors.Is(err, errUnknownRecord) {
+			if _, err := rec.ClientEvent(); err != nil && !errors.Is(err, errUnknownRecord) {
 				return nil, &TranscriptError{Line: line, Err: err}
 			}
 		}
@@ -561,9 +594,11 @@ func ReadTranscript(r io.Reader) (*Transcript, error) {
 	return t, nil
 }
 
-// event turns a record back into the client event it was made from (a
-// station notice is not a client event: the replay shows it otherwise).
-func (rec Record) event() (client.Event, error) {
+// ClientEvent turns a record back into the client event it was made from.
+// A station notice is not a client event (the replay shows it otherwise);
+// a record of an event this version does not know (ReadTranscript keeps
+// it: a later version may write it) is an error too.
+func (rec Record) ClientEvent() (client.Event, error) {
 	switch rec.Event {
 	case "frame":
 		ev := client.FrameEvent{Time: rec.Time, Kind: client.FrameKind(rec.Kind)}
@@ -684,7 +719,7 @@ func parseState(s string) client.State {
 }
 
 func parseHandshake(s string) dimp.HandshakeState {
-	for _, h := range handshakeSteps() {
+	for h := dimp.HandshakeStart; h <= dimp.HandshakeSuccess; h++ {
 		if h.String() == s {
 			return h
 		}

@@ -1,4 +1,4 @@
-package ui
+package workshop
 
 import (
 	"errors"
@@ -7,85 +7,39 @@ import (
 
 	"dimtui/client"
 	"dimtui/dimp"
-	"dimtui/dimp/crypto"
+	"dimtui/dimp/dimptest"
 )
 
-// newIdentity makes an identity as dimtui makes users and its station: a
-// secp256k1 meta key and an RSA-1024 visa key.
-func newIdentity(t testing.TB, typ dimp.EntityType, name string) *dimp.Identity {
-	t.Helper()
-	sign, err := crypto.GenerateECC()
-	if err != nil {
-		t.Fatal(err)
-	}
-	visa, err := crypto.GenerateRSA(1024)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := dimp.NewIdentity(typ, dimp.MetaMKM, name, name, sign, visa)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
-}
-
-// protocolWorld is alice, bob and a station, able to seal real messages.
-type protocolWorld struct {
-	t                       testing.TB
-	alice, bob, station     *dimp.Identity
-	aliceP, bobP, stationPk *dimp.Packer
-}
-
-func newWorld(t testing.TB) *protocolWorld {
-	w := &protocolWorld{t: t, alice: newIdentity(t, dimp.User, "alice"), bob: newIdentity(t, dimp.User, "bob"),
-		station: newIdentity(t, dimp.Station, "gsp-s001")}
-	w.aliceP, w.bobP, w.stationPk = dimp.NewPacker(w.alice), dimp.NewPacker(w.bob), dimp.NewPacker(w.station)
-	return w
-}
-
-// seal packs content from one identity to a receiver and returns the frame
-// as the sender's client reports it.
-func (w *protocolWorld) seal(from *dimp.Packer, to dimp.ID, toProfile *dimp.Profile, c dimp.Content, attach bool) (*dimp.ReliableMessage, *dimp.InstantMessage) {
-	w.t.Helper()
-	im := dimp.NewInstantMessage(from.Me.ID, to, c)
-	var profiles []*dimp.Profile
-	if toProfile != nil {
-		profiles = []*dimp.Profile{toProfile}
-	}
-	rm, err := from.Seal(im, profiles, dimp.SealOptions{Attach: attach})
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	return rm, im
-}
-
 // outFrame is a frame alice sends.
-func (w *protocolWorld) outFrame(rm *dimp.ReliableMessage, im *dimp.InstantMessage) frameInfo {
+func outFrame(w *dimptest.World, rm *dimp.ReliableMessage, im *dimp.InstantMessage) frameInfo {
 	raw, _ := rm.MarshalJSON()
-	return frameInfo{dir: client.Out, raw: raw, kind: client.KindCommand, me: w.alice.ID,
-		layers: &client.Layers{Reliable: rm, Verified: true, Instant: im}, know: newKnowledge()}
+	return frameInfo{Frame{Dir: client.Out, Raw: raw, Kind: client.KindCommand,
+		Layers: &client.Layers{Reliable: rm, Verified: true, Instant: im}}, Viewpoint{Me: w.Alice.ID, Know: NewKnowledge()}}
 }
 
 // inFrame is a frame alice receives, opened as her client would.
-func (w *protocolWorld) inFrame(rm *dimp.ReliableMessage, from *dimp.Profile) frameInfo {
-	w.t.Helper()
+func inFrame(w *dimptest.World, rm *dimp.ReliableMessage, from *dimp.Profile) frameInfo {
+	w.T.Helper()
 	raw, _ := rm.MarshalJSON()
 	l := &client.Layers{Reliable: rm}
-	im, err := w.aliceP.Open(rm, from)
+	im, err := w.AliceP.Open(rm, from)
 	switch {
 	case errors.Is(err, dimp.ErrSignature):
 		l.VerifyErr = err
 	case err != nil:
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	default:
 		l.Verified, l.Instant = true, im
 	}
-	return frameInfo{dir: client.In, raw: raw, kind: client.KindCommand, me: w.alice.ID, layers: l, know: newKnowledge(),
-		status: client.Status{State: client.Handshaking}}
+	return frameInfo{Frame{Dir: client.In, Raw: raw, Kind: client.KindCommand, Layers: l},
+		Viewpoint{Me: w.Alice.ID, Know: NewKnowledge(), Status: client.Status{State: client.Handshaking}}}
 }
 
+// explainFrame explains a frame from its viewpoint.
+func explainFrame(f frameInfo) Explanation { return f.Explain(f.Frame) }
+
 // wants checks that each part of an explanation says what it must.
-func wants(t *testing.T, what string, e explanation, want map[string][]string) {
+func wants(t *testing.T, what string, e Explanation, want map[string][]string) {
 	t.Helper()
 	parts := map[string]string{"title": e.Title, "step": e.Step, "signed": e.Signed, "encrypted": e.Encrypted,
 		"station": e.Station, "next": e.Next}
@@ -99,15 +53,15 @@ func wants(t *testing.T, what string, e explanation, want map[string][]string) {
 }
 
 func TestExplainHandshake(t *testing.T) {
-	w := newWorld(t)
+	w := dimptest.NewWorld(t)
 	const session = "3f2a91b07c4e55d0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6c19d"
 
 	// Start: a broadcast with alice's meta and visa.
 	hello := dimp.NewHandshake(dimp.HandshakeHello, "")
 	hello.Group = dimp.EveryStations
-	rm, im := w.seal(w.aliceP, dimp.AnyStation, nil, hello, true)
-	f := w.outFrame(rm, im)
-	f.know.learnProfile(w.alice.ID, w.alice.Meta, w.alice.Visa)
+	rm, im := w.Seal(w.AliceP, dimp.AnyStation, nil, hello, true)
+	f := outFrame(w, rm, im)
+	f.Know.LearnProfile(w.Alice.ID, w.Alice.Meta, w.Alice.Visa)
 	wants(t, "Hello (Start)", explainFrame(f), map[string][]string{
 		"title":     {"alice → station@anywhere: Hello world!"},
 		"step":      {"handshake Start"},
@@ -119,10 +73,10 @@ func TestExplainHandshake(t *testing.T) {
 
 	// Again: DIM?, signed by the station, the key encrypted to alice.
 	ask := dimp.NewHandshake(dimp.HandshakeAsk, session)
-	rm, _ = w.seal(w.stationPk, w.alice.ID, w.alice.Profile(), ask, true)
-	f = w.inFrame(rm, w.station.Profile())
-	f.know.learnProfile(w.alice.ID, w.alice.Meta, w.alice.Visa)
-	f.held = true
+	rm, _ = w.Seal(w.StationP, w.Alice.ID, w.Alice.Profile(), ask, true)
+	f = inFrame(w, rm, w.Station.Profile())
+	f.Know.LearnProfile(w.Alice.ID, w.Alice.Meta, w.Alice.Visa)
+	f.Held = true
 	e := explainFrame(f)
 	wants(t, "DIM?", e, map[string][]string{
 		"title":     {"station gsp-s001 → alice: DIM?"},
@@ -133,21 +87,21 @@ func TestExplainHandshake(t *testing.T) {
 		"next":      {"Restart", "encrypted to the station and signed"},
 	})
 	// The same DIM? while Running: the station forgot the session.
-	f.status.State = client.Running
+	f.Status.State = client.Running
 	wants(t, "DIM? while Running", explainFrame(f), map[string][]string{
 		"station": {"forgot the session"},
 		"next":    {"resends what the station never acknowledged"},
 	})
 	// Sent with force before the handshake.
 	ask.Force = true
-	rm, _ = w.seal(w.stationPk, w.alice.ID, w.alice.Profile(), ask, false)
-	f = w.inFrame(rm, w.station.Profile())
+	rm, _ = w.Seal(w.StationP, w.Alice.ID, w.Alice.Profile(), ask, false)
+	f = inFrame(w, rm, w.Station.Profile())
 	wants(t, "DIM? with force", explainFrame(f), map[string][]string{"station": {"Sent with force"}})
 
 	// Restart: encrypted to the station's visa key.
-	rm, im = w.seal(w.aliceP, w.station.ID, w.station.Profile(), dimp.NewHandshake(dimp.HandshakeHello, session), false)
-	f = w.outFrame(rm, im)
-	f.know.learnProfile(w.station.ID, w.station.Meta, w.station.Visa)
+	rm, im = w.Seal(w.AliceP, w.Station.ID, w.Station.Profile(), dimp.NewHandshake(dimp.HandshakeHello, session), false)
+	f = outFrame(w, rm, im)
+	f.Know.LearnProfile(w.Station.ID, w.Station.Meta, w.Station.Visa)
 	wants(t, "Hello (Restart)", explainFrame(f), map[string][]string{
 		"step":      {"handshake Restart"},
 		"signed":    {"the ciphertext"},
@@ -157,19 +111,19 @@ func TestExplainHandshake(t *testing.T) {
 	})
 
 	// Success.
-	rm, _ = w.seal(w.stationPk, w.alice.ID, w.alice.Profile(), dimp.NewHandshake(dimp.HandshakeOK, session), false)
-	wants(t, "DIM!", explainFrame(w.inFrame(rm, w.station.Profile())), map[string][]string{
+	rm, _ = w.Seal(w.StationP, w.Alice.ID, w.Alice.Profile(), dimp.NewHandshake(dimp.HandshakeOK, session), false)
+	wants(t, "DIM!", explainFrame(inFrame(w, rm, w.Station.Profile())), map[string][]string{
 		"step": {"handshake Success"},
 		"next": {"Running", "broadcasts visa and login"},
 	})
 }
 
 func TestExplainChat(t *testing.T) {
-	w := newWorld(t)
+	w := dimptest.NewWorld(t)
 	// A text to bob: encrypted to bob, routed, not readable by the station.
-	rm, im := w.seal(w.aliceP, w.bob.ID, w.bob.Profile(), dimp.NewText("hi bob"), true)
-	f := w.outFrame(rm, im)
-	f.know.learnProfile(w.bob.ID, w.bob.Meta, w.bob.Visa)
+	rm, im := w.Seal(w.AliceP, w.Bob.ID, w.Bob.Profile(), dimp.NewText("hi bob"), true)
+	f := outFrame(w, rm, im)
+	f.Know.LearnProfile(w.Bob.ID, w.Bob.Meta, w.Bob.Visa)
 	wants(t, "text", explainFrame(f), map[string][]string{
 		"title":     {"alice → bob: text “hi bob”"},
 		"step":      {"chat message"},
@@ -180,8 +134,8 @@ func TestExplainChat(t *testing.T) {
 
 	// The station's receipts: delivered, and a refusal with its reason.
 	delivered := dimp.NewReceipt(dimp.ReceiptDelivered, dimp.OriginOf(rm, 0))
-	rrm, _ := w.seal(w.stationPk, w.alice.ID, w.alice.Profile(), delivered, false)
-	wants(t, "delivered", explainFrame(w.inFrame(rrm, w.station.Profile())), map[string][]string{
+	rrm, _ := w.Seal(w.StationP, w.Alice.ID, w.Alice.Profile(), delivered, false)
+	wants(t, "delivered", explainFrame(inFrame(w, rrm, w.Station.Profile())), map[string][]string{
 		"step":    {"receipt"},
 		"station": {"pushed it to the receiver's session", "alice's message to bob"},
 		"next":    {"✓ at the station", "ACKs the frame"},
@@ -189,22 +143,22 @@ func TestExplainChat(t *testing.T) {
 	refused := dimp.NewReceipt("Signature not verified.", dimp.OriginOf(rm, 0))
 	refused.Extra = dimp.Fields{}
 	_ = refused.Extra.Set("error", "bad signature")
-	rrm, _ = w.seal(w.stationPk, w.alice.ID, w.alice.Profile(), refused, false)
-	wants(t, "refused", explainFrame(w.inFrame(rrm, w.station.Profile())), map[string][]string{
+	rrm, _ = w.Seal(w.StationP, w.Alice.ID, w.Alice.Profile(), refused, false)
+	wants(t, "refused", explainFrame(inFrame(w, rrm, w.Station.Profile())), map[string][]string{
 		"station": {"Refused alice's message to bob", "Signature not verified.", "bad signature"},
 		"next":    {"✗"},
 	})
 
 	// bob's text to alice, then the same with a damaged signature.
-	brm, _ := w.seal(w.bobP, w.alice.ID, w.alice.Profile(), dimp.NewText("hi alice"), true)
-	wants(t, "incoming text", explainFrame(w.inFrame(brm, w.bob.Profile())), map[string][]string{
+	brm, _ := w.Seal(w.BobP, w.Alice.ID, w.Alice.Profile(), dimp.NewText("hi alice"), true)
+	wants(t, "incoming text", explainFrame(inFrame(w, brm, w.Bob.Profile())), map[string][]string{
 		"signed":  {"bob's meta key", "meta and visa attached"},
 		"station": {"Forwarded unchanged"},
 		"next":    {"Message received.", "ACKs"},
 	})
-	brm2, _ := w.seal(w.bobP, w.alice.ID, w.alice.Profile(), dimp.NewText("tampered"), false)
+	brm2, _ := w.Seal(w.BobP, w.Alice.ID, w.Alice.Profile(), dimp.NewText("tampered"), false)
 	brm2.Signature[len(brm2.Signature)/2] ^= 0xFF
-	wants(t, "bad signature", explainFrame(w.inFrame(brm2, w.bob.Profile())), map[string][]string{
+	wants(t, "bad signature", explainFrame(inFrame(w, brm2, w.Bob.Profile())), map[string][]string{
 		"signed": {"✗ It does not verify", "drops the message"},
 	})
 }
@@ -221,10 +175,31 @@ func TestExplainControlFrames(t *testing.T) {
 		{client.In, "PING", "answers PONG"},
 		{client.Out, `ACK:{"time":1,"signature":"abc"}`, "deletes its stored copy"},
 	} {
-		e := explainFrame(frameInfo{dir: tt.dir, raw: []byte(tt.raw), me: alice})
+		e := explainFrame(frameInfo{Frame{Dir: tt.dir, Raw: []byte(tt.raw)}, Viewpoint{Me: alice}})
 		all := e.Title + " " + e.Station + " " + e.Next
 		if !strings.Contains(all, tt.want) || !strings.Contains(e.Signed, "Nothing") {
 			t.Errorf("%s %s: %+v, want %q", tt.dir, tt.raw, e, tt.want)
 		}
 	}
+}
+
+func TestExplainSearch(t *testing.T) {
+	w := dimptest.NewWorld(t)
+	rm, im := w.Seal(w.AliceP, dimp.Archivist, nil, dimp.NewSearchCommand("lark"), false)
+	wants(t, "search", explainFrame(outFrame(w, rm, im)), map[string][]string{
+		"title":     {"alice → archivist@anywhere: search “lark”"},
+		"step":      {"search"},
+		"encrypted": {"No", "archivist@anywhere is a broadcast ID"},
+		"station":   {"visa name or ID", "metas and visas"},
+		"next":      {"no visa query"},
+	})
+	q := dimp.NewSearchCommand("lark")
+	a := dimp.NewSearchAnswer(q, w.Station.ID, []dimp.ID{w.Bob.ID})
+	rm, _ = w.Seal(w.StationP, w.Alice.ID, w.Alice.Profile(), a, false)
+	wants(t, "answer", explainFrame(inFrame(w, rm, w.Station.Profile())), map[string][]string{
+		"title":   {"search answer, 1 user"},
+		"step":    {"search answer"},
+		"station": {"1 user found"},
+		"next":    {"learns them", "ACKs"},
+	})
 }

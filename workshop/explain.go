@@ -1,4 +1,4 @@
-package ui
+package workshop
 
 import (
 	"fmt"
@@ -10,11 +10,12 @@ import (
 	"dimtui/display"
 )
 
-// explanation says in plain words what one frame does in the protocol:
+// Explanation says in plain words what one frame does in the protocol:
 // what is signed and with which key, what is encrypted and to whom, what
 // the station checks (for a frame going to it) or did (for a frame coming
-// from it), and what comes next.
-type explanation struct {
+// from it), and what comes next. The step-through panel shows it for the
+// frame held next; the Markdown transcript gives it for every message.
+type Explanation struct {
 	Title     string // the frame in a line: "alice → station@anywhere: Hello world!"
 	Step      string // where it is in the protocol: "handshake Start", "chat message", "keep-alive"
 	Signed    string
@@ -23,8 +24,10 @@ type explanation struct {
 	Next      string
 }
 
-// sections lists the explanation's labelled parts that are set.
-func (e explanation) sections() [][2]string {
+// Sections lists the explanation's labelled parts that are set, in the
+// order they are told: {"Signed", …}, {"Encrypted", …}, {"Station", …},
+// {"Next", …}.
+func (e Explanation) Sections() [][2]string {
 	var out [][2]string
 	for _, s := range [][2]string{{"Signed", e.Signed}, {"Encrypted", e.Encrypted}, {"Station", e.Station}, {"Next", e.Next}} {
 		if s[1] != "" {
@@ -34,42 +37,44 @@ func (e explanation) sections() [][2]string {
 	return out
 }
 
-// knowledge is what a pane learned of the keys of the entities it met,
-// from the metas and visas that went by in frames: the explanations name
-// the keys that sign and encrypt.
-type knowledge struct {
-	meta map[string]crypto.PublicKey  // by idKey: the meta key (signs)
-	visa map[string]crypto.EncryptKey // by idKey: the visa key (message keys are encrypted to it)
+// Knowledge is what a pane learned of the keys of the entities it met,
+// from its own identity and the metas and visas that went by in frames:
+// the explanations name the keys that sign and encrypt. It is not safe for
+// concurrent use.
+type Knowledge struct {
+	meta map[string]crypto.PublicKey  // by client.IDKey: the meta key (signs)
+	visa map[string]crypto.EncryptKey // by client.IDKey: the visa key (message keys are encrypted to it)
 }
 
-func newKnowledge() *knowledge {
-	return &knowledge{meta: map[string]crypto.PublicKey{}, visa: map[string]crypto.EncryptKey{}}
+// NewKnowledge returns a Knowledge of no key.
+func NewKnowledge() *Knowledge {
+	return &Knowledge{meta: map[string]crypto.PublicKey{}, visa: map[string]crypto.EncryptKey{}}
 }
 
-// learnProfile records the keys of a meta and visa.
-func (k *knowledge) learnProfile(id dimp.ID, meta *dimp.Meta, visa *dimp.Document) {
+// LearnProfile records the keys of a meta and visa.
+func (k *Knowledge) LearnProfile(id dimp.ID, meta *dimp.Meta, visa *dimp.Document) {
 	if id.IsZero() {
 		return
 	}
 	if meta != nil && meta.Key != nil {
-		k.meta[idKey(id)] = meta.Key
+		k.meta[client.IDKey(id)] = meta.Key
 	}
 	if visa != nil {
 		if vk, err := visa.VisaKey(); err == nil && vk != nil {
-			k.visa[idKey(id)] = vk
+			k.visa[client.IDKey(id)] = vk
 		}
 	}
 }
 
-// learnFrame records what a frame shows: attached metas and visas, and the
+// LearnFrame records what a frame shows: attached metas and visas, and the
 // metas and visas a documents or meta command carries.
-func (k *knowledge) learnFrame(l *client.Layers) {
+func (k *Knowledge) LearnFrame(l *client.Layers) {
 	if l == nil || l.Reliable == nil {
 		return
 	}
 	rm := l.Reliable
 	if rm.Meta != nil || rm.Visa != nil {
-		k.learnProfile(rm.Sender, rm.Meta, rm.Visa)
+		k.LearnProfile(rm.Sender, rm.Meta, rm.Visa)
 	}
 	if l.Instant == nil {
 		return
@@ -82,31 +87,31 @@ func (k *knowledge) learnFrame(l *client.Layers) {
 				visa = d
 			}
 		}
-		k.learnProfile(c.ID, c.Meta, visa)
+		k.LearnProfile(c.ID, c.Meta, visa)
 	case *dimp.MetaCommand:
-		k.learnProfile(c.ID, c.Meta, nil)
+		k.LearnProfile(c.ID, c.Meta, nil)
 	case *dimp.ForwardContent:
 		for _, inner := range c.Secrets {
 			if inner.Meta != nil || inner.Visa != nil {
-				k.learnProfile(inner.Sender, inner.Meta, inner.Visa)
+				k.LearnProfile(inner.Sender, inner.Meta, inner.Visa)
 			}
 		}
 	}
 }
 
 // signKey names who signs for id and with what: "alice's meta key (secp256k1, ECDSA over SHA-256)".
-func (k *knowledge) signKey(id dimp.ID, who string) string {
+func (k *Knowledge) signKey(id dimp.ID, who string) string {
 	s := who + "'s meta key"
-	if key := k.meta[idKey(id)]; key != nil {
+	if key := k.meta[client.IDKey(id)]; key != nil {
 		s += " (" + keyLabel(key, true) + ")"
 	}
 	return s
 }
 
 // encryptKey names the key a message key is encrypted to: "bob's visa key (RSA-1024, PKCS#1 v1.5)".
-func (k *knowledge) encryptKey(id dimp.ID, who string) string {
+func (k *Knowledge) encryptKey(id dimp.ID, who string) string {
 	s := who + "'s visa key"
-	if key := k.visa[idKey(id)]; key != nil {
+	if key := k.visa[client.IDKey(id)]; key != nil {
 		s += " (" + keyLabel(key, false) + ")"
 	}
 	return s
@@ -126,37 +131,53 @@ func keyLabel(k crypto.PublicKey, signing bool) string {
 	return k.Algorithm()
 }
 
-// frameInfo is a frame to explain, with what the pane knew when it went by.
-type frameInfo struct {
-	dir    client.Direction
-	raw    []byte
-	kind   client.FrameKind
-	layers *client.Layers
-	held   bool // not written / not processed yet
-	me     dimp.ID
-	status client.Status // the pane's connection when the frame went by
-	know   *knowledge
+// Frame is a frame to explain, as a client reports it (client.FrameEvent,
+// client.HeldEvent).
+type Frame struct {
+	Dir    client.Direction
+	Raw    []byte
+	Kind   client.FrameKind
+	Layers *client.Layers
+	Held   bool // not written (out) or not processed (in) yet
 }
 
-// explainFrame explains one frame from the point of view of the pane's
-// user (me).
-func explainFrame(f frameInfo) explanation {
-	if f.know == nil {
-		f.know = newKnowledge()
+// Viewpoint is whose eyes a frame is explained through: a pane's user,
+// its connection when the frame went by, and the keys it has seen.
+type Viewpoint struct {
+	Me     dimp.ID
+	Status client.Status
+	// Know is what the pane learned of keys; Explain adds what the frame
+	// shows. Nil: nothing is known.
+	Know *Knowledge
+}
+
+// frameInfo is a frame to explain, with what the pane knew when it went by.
+type frameInfo struct {
+	Frame
+	Viewpoint
+}
+
+// Explain explains one frame from the point of view of v's user. A frame
+// that brings keys along (a first contact's meta and visa) teaches them to
+// v.Know first.
+func (v Viewpoint) Explain(fr Frame) Explanation {
+	f := frameInfo{Frame: fr, Viewpoint: v}
+	if f.Know == nil {
+		f.Know = NewKnowledge()
 	}
-	if f.layers == nil {
+	if f.Layers == nil {
 		return explainControl(f)
 	}
-	f.know.learnFrame(f.layers) // a first contact brings the keys along
-	l := f.layers
+	f.Know.LearnFrame(f.Layers) // a first contact brings the keys along
+	l := f.Layers
 	if l.Reliable == nil {
-		e := explanation{Title: dirArrow(f.dir) + " not a DIM message", Step: "refused"}
+		e := Explanation{Title: dirArrow(f.Dir) + " not a DIM message", Step: "refused"}
 		if l.ParseErr != nil {
 			e.Station = "The frame does not parse as a reliable message (" + l.ParseErr.Error() + "): it is dropped."
 		}
 		return e
 	}
-	if f.dir == client.Out {
+	if f.Dir == client.Out {
 		return explainOut(f)
 	}
 	return explainIn(f)
@@ -191,13 +212,13 @@ func (f frameInfo) title(id dimp.ID) string {
 }
 
 // explainControl explains PING, PONG, NOOP and ACK.
-func explainControl(f frameInfo) explanation {
-	me := display.Name(f.me)
-	s := string(f.raw)
-	e := explanation{Step: "control frame",
+func explainControl(f frameInfo) Explanation {
+	me := display.Name(f.Me)
+	s := string(f.Raw)
+	e := Explanation{Step: "control frame",
 		Signed: "Nothing: a control frame is a few bytes of text, not a DIM message."}
 	switch {
-	case s == "PING" && f.dir == client.Out:
+	case s == "PING" && f.Dir == client.Out:
 		e.Title = me + " → station: PING"
 		e.Step = "keep-alive"
 		e.Station = "Answers PONG at once."
@@ -206,7 +227,7 @@ func explainControl(f frameInfo) explanation {
 		e.Title = "station → " + me + ": PING"
 		e.Step = "keep-alive"
 		e.Next = me + " answers PONG."
-	case s == "PONG" && f.dir == client.In:
+	case s == "PONG" && f.Dir == client.In:
 		e.Title = "station → " + me + ": PONG"
 		e.Step = "keep-alive"
 		e.Station = "Answered " + me + "'s PING."
@@ -217,7 +238,7 @@ func explainControl(f frameInfo) explanation {
 		e.Next = "Nothing: it answers the station's PING."
 	case strings.HasPrefix(s, "ACK:"):
 		e.Step = "acknowledgement"
-		if f.dir == client.Out {
+		if f.Dir == client.Out {
 			e.Title = me + " → station: ACK"
 			e.Station = "The ACK names a message by its signature: the station deletes its stored copy, " +
 				"or would deliver it again at " + me + "'s next session."
@@ -226,33 +247,9 @@ func explainControl(f frameInfo) explanation {
 			e.Title = "station → " + me + ": ACK"
 		}
 	default:
-		e.Title = dirArrow(f.dir) + " " + display.Truncate(display.Sanitize(s, false), 30)
+		e.Title = dirArrow(f.Dir) + " " + display.Truncate(display.Sanitize(s, false), 30)
 	}
 	return e
-}
-
-// contentTitle names a content for a title line.
-func contentTitle(c dimp.Content) string {
-	switch c := c.(type) {
-	case *dimp.HandshakeCommand:
-		return c.Title
-	case *dimp.TextContent:
-		return "text “" + display.Truncate(display.Sanitize(c.Text, false), 24) + "”"
-	case *dimp.ReceiptCommand:
-		return "receipt “" + display.Sanitize(c.Text, false) + "”"
-	case *dimp.AppContent:
-		return appTypeLabel(c.Type) + " " + display.Sanitize(c.App+"/"+c.Mod+"/"+c.Act, false)
-	case *dimp.DocumentCommand:
-		if c.IsQuery() {
-			return "documents query for " + display.Name(c.ID)
-		}
-		return "documents of " + display.Name(c.ID)
-	case *dimp.SearchCommand:
-		return searchTitle(c)
-	case dimp.Command:
-		return "command " + display.Sanitize(commandName(c), false)
-	}
-	return c.Header().Type.String() + " content"
 }
 
 // encryption explains the secure layer of a message: plain for a
@@ -264,7 +261,7 @@ func (f frameInfo) encryption(rm *dimp.ReliableMessage, receiverName string) str
 		return fmt.Sprintf("No: %s is a broadcast ID, so data is the content's JSON in the clear, readable by anyone.",
 			rm.Receiver)
 	}
-	to := f.know.encryptKey(rm.Receiver, receiverName)
+	to := f.Know.encryptKey(rm.Receiver, receiverName)
 	if len(sm.Keys) == 0 {
 		return "Yes: with the AES-256-CBC message key sent before to " + receiverName +
 			" (this message carries no key: the receiver reuses the one it has)."
@@ -279,26 +276,26 @@ func (f frameInfo) signing(rm *dimp.ReliableMessage, who string) string {
 	if rm.SecureMessage.IsBroadcast() {
 		what = "data (the content's JSON)"
 	}
-	return "Yes: " + what + " is signed with " + f.know.signKey(rm.Sender, who) + ". The envelope is not signed."
+	return "Yes: " + what + " is signed with " + f.Know.signKey(rm.Sender, who) + ". The envelope is not signed."
 }
 
 // explainOut explains a frame the pane's user sends.
-func explainOut(f frameInfo) explanation {
-	l := f.layers
+func explainOut(f frameInfo) Explanation {
+	l := f.Layers
 	rm := l.Reliable
-	me := display.Name(f.me)
+	me := display.Name(f.Me)
 	to := f.name(rm.Receiver)
 	var content dimp.Content
 	if l.Instant != nil {
 		content = l.Instant.Content
 	}
-	e := explanation{Signed: f.signing(rm, me), Encrypted: f.encryption(rm, to)}
+	e := Explanation{Signed: f.signing(rm, me), Encrypted: f.encryption(rm, to)}
 	if content == nil {
 		e.Title = me + " → " + f.title(rm.Receiver)
 		e.Step = "message"
 		return e
 	}
-	e.Title = me + " → " + f.title(rm.Receiver) + ": " + contentTitle(content)
+	e.Title = me + " → " + f.title(rm.Receiver) + ": " + display.ContentTitle(content)
 	attached := ""
 	if rm.Meta != nil {
 		attached = " Meta and visa attached (first contact): the receiver can check the signature and answer."
@@ -364,7 +361,7 @@ func explainOut(f frameInfo) explanation {
 		e.Next = deliveryNext(to)
 		e.Encrypted += attached
 	case *dimp.AppContent:
-		e.Step = "application content (" + appTypeLabel(c.Type) + ")"
+		e.Step = "application content (" + display.AppType(c.Type) + ")"
 		e.Station = routedChecks(me, to, checks)
 		e.Next = deliveryNext(to)
 		e.Encrypted += attached
@@ -399,13 +396,13 @@ func deliveryNext(to string) string {
 }
 
 // explainIn explains a frame the pane's user receives.
-func explainIn(f frameInfo) explanation {
-	l := f.layers
+func explainIn(f frameInfo) Explanation {
+	l := f.Layers
 	rm := l.Reliable
-	me := display.Name(f.me)
+	me := display.Name(f.Me)
 	from := f.name(rm.Sender)
 	fromStation := rm.Sender.Type() == dimp.Station
-	e := explanation{Signed: "Yes: by " + f.know.signKey(rm.Sender, from) + "."}
+	e := Explanation{Signed: "Yes: by " + f.Know.signKey(rm.Sender, from) + "."}
 	switch {
 	case l.VerifyErr != nil:
 		e.Signed += " ✗ It does not verify: " + display.Sanitize(l.VerifyErr.Error(), false) + ". " + me + " drops the message."
@@ -417,7 +414,7 @@ func explainIn(f frameInfo) explanation {
 	if rm.SecureMessage.IsBroadcast() {
 		e.Encrypted = fmt.Sprintf("No: a broadcast to %s, readable by anyone.", rm.Receiver)
 	} else {
-		e.Encrypted = "Yes: the message key to " + f.know.encryptKey(f.me, me) + "; " + me + " opens it, then the content (AES-256-CBC)."
+		e.Encrypted = "Yes: the message key to " + f.Know.encryptKey(f.Me, me) + "; " + me + " opens it, then the content (AES-256-CBC)."
 		if len(rm.SecureMessage.Keys) == 0 {
 			e.Encrypted = "Yes, with the AES-256-CBC message key " + from + " sent " + me + " before (this message carries none)."
 		}
@@ -432,21 +429,21 @@ func explainIn(f frameInfo) explanation {
 	if content == nil {
 		e.Title = f.title(rm.Sender) + " → " + me
 		e.Step = "message"
-		if f.held {
+		if f.Held {
 			e.Next = "Released, " + me + " processes it: verify, decrypt, act."
 		}
 		return e
 	}
-	e.Title = f.title(rm.Sender) + " → " + me + ": " + contentTitle(content)
+	e.Title = f.title(rm.Sender) + " → " + me + ": " + display.ContentTitle(content)
 	ack := " " + me + " ACKs the frame."
 	switch c := content.(type) {
 	case *dimp.HandshakeCommand:
 		switch c.Title {
 		case dimp.HandshakeAsk:
 			e.Step = "handshake Again"
-			e.Encrypted = "Yes: to " + f.know.encryptKey(f.me, me) + ", so only " + me + " can read the session key " + display.ShortHex(c.Session) + "."
+			e.Encrypted = "Yes: to " + f.Know.encryptKey(f.Me, me) + ", so only " + me + " can read the session key " + display.ShortHex(c.Session) + "."
 			switch {
-			case f.status.State == client.Running:
+			case f.Status.State == client.Running:
 				e.Station = "Asked while " + me + " was Running: the station forgot the session (restarted or expired it); " +
 					"it holds " + me + "'s messages until the new handshake."
 			case c.Force:
@@ -459,7 +456,7 @@ func explainIn(f frameInfo) explanation {
 			}
 			e.Next = "Restart: " + me + " sends Hello world! with this key, encrypted to the station and signed: proof that " +
 				me + " holds both private keys."
-			if f.status.State == client.Running {
+			if f.Status.State == client.Running {
 				e.Next += " After DIM!, " + me + " resends what the station never acknowledged."
 			}
 		case dimp.HandshakeOK:
@@ -497,12 +494,12 @@ func explainIn(f frameInfo) explanation {
 		e.Station = forwardedNote(from, me)
 		e.Next = me + " shows it and answers " + from + " with a receipt “Message received.”." + ack
 	case *dimp.AppContent:
-		e.Step = "application content (" + appTypeLabel(c.Type) + ")"
+		e.Step = "application content (" + display.AppType(c.Type) + ")"
 		e.Station = forwardedNote(from, me)
 		e.Next = me + " shows it as a card and answers " + from + " with “Message received.”." + ack
 	case *dimp.SearchCommand:
 		e.Step = "search answer"
-		e.Station = "Answered " + me + "'s search: " + plural(len(c.Users), "user") + " found."
+		e.Station = "Answered " + me + "'s search: " + display.Plural(len(c.Users), "user") + " found."
 		e.Next = me + " checks that each meta generates its ID and signed the visas, learns them and lists the users." + ack
 	case dimp.Command:
 		e.Step = "command"
@@ -522,7 +519,7 @@ func forwardedNote(from, me string) string {
 // explainReceipt says what a receipt means: the station's word on a
 // message, or a peer's.
 func explainReceipt(f frameInfo, rm *dimp.ReliableMessage, r *dimp.ReceiptCommand, fromStation bool) (station, next string) {
-	me := display.Name(f.me)
+	me := display.Name(f.Me)
 	about := "the message"
 	if r.Origin != nil && !r.Origin.Receiver.IsZero() {
 		about = me + "'s message to " + f.name(r.Origin.Receiver)

@@ -1,4 +1,4 @@
-package ui
+package workshop
 
 import (
 	"bytes"
@@ -9,24 +9,18 @@ import (
 	"testing"
 
 	"dimtui/client"
+	"dimtui/dimp/dimptest"
 )
 
 // exportedTranscript is the JSON Lines a workshop exports after a short
-// session: a handshake, a chat with the echo bot, a message of 700 KB from
-// bob (cut), a station notice.
+// session: a handshake, a chat with bob, a message of 700 KB from bob
+// (cut), an error, a station notice.
 func exportedTranscript(tb testing.TB) []byte {
 	tb.Helper()
-	w := newWorld(tb)
-	a := newWorkshopApp(120, 40, WorkshopOptions{Station: newFakeStation()}, newFake(alice))
-	deliver(a, 0, sessionEvents(tb)...)
-	fr, msg := bigText(w, 9, 700<<10)
-	deliver(a, 0, fr, msg, client.ErrorEvent{Time: testTime(10), Err: errors.New("frame from the station: not JSON")})
-	a.Update(stationNoticeMsg{n: StationNotice{Time: testTime(11), User: alice, Text: "expired alice's session"}, ok: true})
-	var buf bytes.Buffer
-	if err := a.ws.rec.snapshot().writeJSONL(&buf); err != nil {
-		tb.Fatal(err)
-	}
-	return buf.Bytes()
+	w := dimptest.NewWorld(tb)
+	fr, msg := textFrom(w, 9, "0009 "+strings.Repeat("lorem ipsum ", 700<<10/12))
+	evs := append(session(w), fr, msg, client.ErrorEvent{Time: at(10), Err: errors.New("frame from the station: not JSON")})
+	return []byte(jsonl(tb, record(w, evs...)))
 }
 
 // A line that cannot be read is named by its number, whatever is wrong
@@ -103,7 +97,7 @@ func FuzzReadTranscript(f *testing.F) {
 			if rec.Event == "notice" {
 				continue
 			}
-			if _, err := rec.event(); err != nil && !errors.Is(err, errUnknownRecord) {
+			if _, err := rec.ClientEvent(); err != nil && !errors.Is(err, errUnknownRecord) {
 				t.Errorf("record %d was read but does not replay: %v", i, err)
 			}
 		}
@@ -114,11 +108,10 @@ func FuzzReadTranscript(f *testing.F) {
 // replayAll plays a transcript as fast as it goes, reading every pane.
 func replayAll(t *testing.T, tr *Transcript) {
 	rp := NewReplay(tr, ReplayOptions{Speed: 0})
-	specs := rp.Specs(Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	for _, s := range specs {
-		go func(b Backend) {
+	for _, p := range rp.Panes() {
+		go func(b *ReplayClient) {
 			for {
 				select {
 				case <-b.Events():
@@ -126,7 +119,7 @@ func replayAll(t *testing.T, tr *Transcript) {
 					return
 				}
 			}
-		}(s.Backend)
+		}(p.Client)
 	}
 	go func() {
 		for {

@@ -1,4 +1,4 @@
-package ui
+package workshop
 
 import (
 	"context"
@@ -27,16 +27,17 @@ type ReplayOptions struct {
 }
 
 // Replay plays a transcript back offline, in the same UI as a live
-// session: one Backend per pane of the transcript, fed with the recorded
-// events in their order. With step-through on, each frame is held (and
-// explained) until the presenter releases it. Nothing is sent anywhere.
-// Replay is also the StationControl of the replay: it shows the station's
-// recorded notices and refuses to break anything.
+// session: one ReplayClient per pane of the transcript, in the place of a
+// *client.Client, fed with the recorded events in their order. With
+// step-through on, each frame is held (and explained) until the presenter
+// releases it. Nothing is sent anywhere. Replay is also the station of the
+// replay (the UI's StationControl): it shows the station's recorded
+// notices and refuses to break anything.
 type Replay struct {
 	t        *Transcript
 	opt      ReplayOptions
-	backends map[int]*replayBackend
-	order    []*replayBackend
+	backends map[int]*ReplayClient
+	order    []*ReplayClient
 	notices  chan StationNotice
 	finished chan struct{}
 
@@ -46,46 +47,58 @@ type Replay struct {
 	wake    chan struct{}
 }
 
-// NewReplay prepares the replay of t; Run plays it.
+// NewReplay prepares the replay of t; Panes gives its clients, Run plays
+// it.
 func NewReplay(t *Transcript, opt ReplayOptions) *Replay {
 	if opt.MaxGap <= 0 {
 		opt.MaxGap = 2 * time.Second
 	}
-	r := &Replay{t: t, opt: opt, backends: map[int]*replayBackend{}, notices: make(chan StationNotice, 64),
+	r := &Replay{t: t, opt: opt, backends: map[int]*ReplayClient{}, notices: make(chan StationNotice, 64),
 		finished: make(chan struct{}), mode: opt.Step, wake: make(chan struct{}, 1)}
 	for _, p := range t.Panes {
 		id, err := dimp.ParseID(p.User)
 		if err != nil {
 			id = dimp.NewID("pane", dimp.Anywhere, "")
 		}
-		b := &replayBackend{r: r, me: id, events: make(chan client.Event, 256)}
+		b := &ReplayClient{r: r, me: id, events: make(chan client.Event, 256)}
 		r.backends[p.Pane] = b
 		r.order = append(r.order, b)
 	}
 	return r
 }
 
-// Specs returns a pane per client of the transcript, each showing first
-// the conversation its user had.
-func (r *Replay) Specs(opt Options) []PaneSpec {
-	var out []PaneSpec
+// ReplayPane is one pane of a replay: what a UI needs to show it.
+type ReplayPane struct {
+	// Client plays the pane's recorded events; it is the pane's backend.
+	Client *ReplayClient
+	// Me is the pane's user.
+	Me dimp.ID
+	// Peer is the first user the pane's user sent to or heard from: the
+	// conversation to show first. Zero when there was none.
+	Peer dimp.ID
+	// Bots are the echo bots in the first list of who was online.
+	Bots []dimp.ID
+}
+
+// Panes returns a pane per client of the transcript, in its order. A
+// replay's client never asks who is online: the recorded lists come.
+func (r *Replay) Panes() []ReplayPane {
+	var out []ReplayPane
 	for i, p := range r.t.Panes {
 		b := r.order[i]
-		o := opt
-		o.UsersEvery = -1
-		o.Peer = r.firstPeer(p.Pane, b.me)
+		rp := ReplayPane{Client: b, Me: b.me, Peer: r.firstPeer(p.Pane, b.me)}
 		for _, rec := range r.t.Records {
 			if rec.Event != "users" || rec.Pane != p.Pane {
 				continue
 			}
 			for _, u := range rec.Users {
 				if id, err := dimp.ParseID(u); err == nil && id.Name() == "echo" {
-					o.Bots = append(o.Bots, id)
+					rp.Bots = append(rp.Bots, id)
 				}
 			}
 			break
 		}
-		out = append(out, PaneSpec{Backend: b, Options: o})
+		out = append(out, rp)
 	}
 	return out
 }
@@ -137,7 +150,7 @@ func (r *Replay) Run(ctx context.Context) error {
 			}
 			continue
 		}
-		ev, err := rec.event()
+		ev, err := rec.ClientEvent()
 		if err != nil {
 			continue // a record this version cannot show
 		}
@@ -227,8 +240,8 @@ func (r *Replay) signal() {
 	}
 }
 
-// setStep and release are the Stepper of every pane: a replay holds one
-// frame at a time, in the order of the transcript.
+// setStep and release are the step-through of every pane: a replay holds
+// one frame at a time, in the order of the transcript.
 func (r *Replay) setStep(mode client.StepMode) {
 	r.mu.Lock()
 	r.mode = mode
@@ -246,7 +259,8 @@ func (r *Replay) release(n int) {
 	r.signal()
 }
 
-// StationControl: a replay shows what the station did and breaks nothing.
+// The station's controls: a replay shows what the station did and breaks
+// nothing.
 
 // DropNext is refused: nothing is sent in a replay.
 func (r *Replay) DropNext(dimp.ID, bool) error { return errReplay }
@@ -266,8 +280,10 @@ func (r *Replay) Restart(context.Context) error { return errReplay }
 // Notices delivers the station notices of the transcript.
 func (r *Replay) Notices() <-chan StationNotice { return r.notices }
 
-// replayBackend is one pane's client in a replay.
-type replayBackend struct {
+// ReplayClient is one pane's client in a replay: it has the methods of a
+// *client.Client that the UI calls (its Backend and Stepper), plays the
+// pane's recorded events and sends nothing.
+type ReplayClient struct {
 	r      *Replay
 	me     dimp.ID
 	events chan client.Event
@@ -276,7 +292,7 @@ type replayBackend struct {
 	status client.Status
 }
 
-func (b *replayBackend) emit(ctx context.Context, ev client.Event) error {
+func (b *ReplayClient) emit(ctx context.Context, ev client.Event) error {
 	select {
 	case b.events <- ev:
 		return nil
@@ -285,40 +301,50 @@ func (b *replayBackend) emit(ctx context.Context, ev client.Event) error {
 	}
 }
 
-func (b *replayBackend) setStatus(s client.Status) {
+func (b *ReplayClient) setStatus(s client.Status) {
 	b.mu.Lock()
 	b.status = s
 	b.mu.Unlock()
 }
 
-func (b *replayBackend) Me() dimp.ID { return b.me }
+// Me is the pane's user.
+func (b *ReplayClient) Me() dimp.ID { return b.me }
 
-func (b *replayBackend) Status() client.Status {
+// Status is the connection as last recorded.
+func (b *ReplayClient) Status() client.Status {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.status
 }
 
-func (b *replayBackend) Events() <-chan client.Event { return b.events }
+// Events delivers the pane's recorded events as they are played.
+func (b *ReplayClient) Events() <-chan client.Event { return b.events }
 
-func (b *replayBackend) Send(context.Context, dimp.ID, dimp.Content) (client.MessageID, error) {
+// Send is refused: nothing is sent in a replay.
+func (b *ReplayClient) Send(context.Context, dimp.ID, dimp.Content) (client.MessageID, error) {
 	return "", errReplay
 }
 
-func (b *replayBackend) ActiveUsers(context.Context) error { return nil }
+// ActiveUsers does nothing: the recorded lists of who is online come.
+func (b *ReplayClient) ActiveUsers(context.Context) error { return nil }
 
-func (b *replayBackend) MarkRead(context.Context, client.MessageID) error { return nil }
+// MarkRead does nothing: no receipt is sent in a replay.
+func (b *ReplayClient) MarkRead(context.Context, client.MessageID) error { return nil }
 
-func (b *replayBackend) Peer(context.Context, dimp.ID) (*dimp.Profile, error) { return nil, nil }
+// Peer knows no profile: a replay has only what was recorded.
+func (b *ReplayClient) Peer(context.Context, dimp.ID) (*dimp.Profile, error) { return nil, nil }
 
-func (b *replayBackend) Reconnect(context.Context) error { return errReplay }
+// Reconnect is refused: there is no connection in a replay.
+func (b *ReplayClient) Reconnect(context.Context) error { return errReplay }
 
-func (b *replayBackend) SetStep(_ context.Context, mode client.StepMode) error {
+// SetStep turns step-through on or off for the whole replay.
+func (b *ReplayClient) SetStep(_ context.Context, mode client.StepMode) error {
 	b.r.setStep(mode)
 	return nil
 }
 
-func (b *replayBackend) Release(_ context.Context, n int) error {
+// Release lets the next n held frames of the replay go (at least one).
+func (b *ReplayClient) Release(_ context.Context, n int) error {
 	b.r.release(n)
 	return nil
 }
