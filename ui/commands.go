@@ -39,6 +39,7 @@ func workshopCommands() []slashCommand {
 		{"next", "[N]", "release the next N frames", false},
 		{"run", "", "run to the next stop", false},
 		{"release", "", "release every held frame", false},
+		{"seek", "N|next|prev", "replay: go to frame N, a stop", false},
 		{"drop", "[in|out]", "station drops the next message", false},
 		{"corrupt", "[in|out]", "station breaks a signature", false},
 		{"delay", "DURATION|off", "station delays my frames", false},

@@ -44,6 +44,8 @@ type KeyMap struct {
 	StepNext   key.Binding
 	StepRun    key.Binding
 	Presenter  key.Binding
+	SeekNext   key.Binding // in a replay, on an empty composer line
+	SeekPrev   key.Binding
 
 	// Inspector, when it has the focus.
 	Zoom key.Binding
@@ -114,8 +116,11 @@ func DefaultKeyMap() KeyMap {
 		StepNext:   b("f8/enter", "release the next frame (lesson: the next stop)", "f8"),
 		StepRun:    b("f9", "run to the next handshake step or chat message", "f9"),
 		Presenter:  b("f4", "presenter theme on/off", "f4"),
+		SeekNext:   b("]", "replay: seek the next stop", "]"),
+		SeekPrev:   b("[", "replay: seek the previous stop", "["),
 	}
 	k.setWorkshop(false)
+	k.setSeeking(false)
 	return k
 }
 
@@ -124,6 +129,12 @@ func (k *KeyMap) setWorkshop(on bool) {
 	for _, b := range []*key.Binding{&k.StepToggle, &k.StepNext, &k.StepRun, &k.Presenter} {
 		b.SetEnabled(on)
 	}
+}
+
+// setSeeking enables or disables the keys that seek in a replay.
+func (k *KeyMap) setSeeking(on bool) {
+	k.SeekNext.SetEnabled(on)
+	k.SeekPrev.SetEnabled(on)
 }
 
 // short returns a copy of a binding with a shorter description and only
@@ -200,7 +211,7 @@ func (k KeyMap) allGroups() []HelpGroup {
 		{"Move", []key.Binding{k.NextFocus, k.PrevFocus, k.Back, k.Up, k.Down, k.Open,
 			k.PageUp, k.PageDown, k.Top, k.Bottom, k.NextChat, k.PrevChat, k.NextPane}},
 		{"Show", []key.Binding{k.Inspector, k.AppForm, k.Timestamps, k.Reconnect, k.Help, k.Quit}},
-		{"Workshop", []key.Binding{k.StepToggle, k.StepNext, k.StepRun, k.Presenter}},
+		{"Workshop", []key.Binding{k.StepToggle, k.StepNext, k.StepRun, k.SeekNext, k.SeekPrev, k.Presenter}},
 		{"Inspector", []key.Binding{k.Zoom, k.Wrap}},
 		{"App-content form", []key.Binding{k.FormNext, k.FormPrev, k.FormToggle, k.FormSend, k.FormCancel}},
 		{"Search results", []key.Binding{k.SearchUp, k.SearchDown, k.SearchOpen, k.SearchClose}},

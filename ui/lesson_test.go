@@ -20,16 +20,43 @@ import (
 	"dimtui/mockstation/echobot"
 )
 
-// lessonDemo is `dimtui demo --users alice,bob --step` in a test: a
-// station with the echo bot, two real clients stepping by lesson, and
-// the App over them in a real Bubble Tea program.
-type lessonDemo struct {
+// probedApp is an App in a real Bubble Tea program, asked about its state
+// between two messages.
+type probedApp struct {
 	t       *testing.T
 	tm      *teatest.TestModel
 	presses int
 }
 
-func startLessonDemo(t *testing.T) *lessonDemo {
+// startProbed runs app at 200×50 until the test ends; stop, then, stops
+// what feeds it.
+func startProbed(t *testing.T, app *App, stop func()) *probedApp {
+	ctx, cancel := context.WithCancel(context.Background())
+	box := &appBox{app}
+	tm := teatest.NewTestModel(t, probed{box}, teatest.WithInitialTermSize(200, 50))
+	drained := make(chan struct{})
+	go func() {
+		defer close(drained)
+		for ctx.Err() == nil {
+			_, _ = io.Copy(io.Discard, tm.Output())
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	t.Cleanup(func() {
+		_ = tm.Quit()
+		tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
+		cancel()
+		stop()
+		<-drained
+		box.app = nil
+	})
+	return &probedApp{t: t, tm: tm}
+}
+
+// startLessonDemo is `dimtui demo --users alice,bob --step` in a test: a
+// station with the echo bot, two real clients stepping by lesson, and
+// the App over them.
+func startLessonDemo(t *testing.T) *probedApp {
 	ctx, cancel := context.WithCancel(context.Background())
 	bot, err := echobot.NewIdentity()
 	if err != nil {
@@ -68,33 +95,19 @@ func startLessonDemo(t *testing.T) *lessonDemo {
 		specs = append(specs, PaneSpec{Backend: c, Options: Options{Context: ctx, Peer: clients[1-i].Me(),
 			Bots: []dimp.ID{bot.ID}, Title: c.Me().Name()}})
 	}
-	box := &appBox{NewSplit(specs, WithWorkshop(WorkshopOptions{Step: client.StepLesson}), WithTheme(true))}
-	tm := teatest.NewTestModel(t, probed{box}, teatest.WithInitialTermSize(200, 50))
-	drained := make(chan struct{})
-	go func() {
-		defer close(drained)
-		for ctx.Err() == nil {
-			_, _ = io.Copy(io.Discard, tm.Output())
-			time.Sleep(20 * time.Millisecond)
-		}
-	}()
-	t.Cleanup(func() {
-		_ = tm.Quit()
-		tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
+	app := NewSplit(specs, WithWorkshop(WorkshopOptions{Step: client.StepLesson}), WithTheme(true))
+	return startProbed(t, app, func() {
 		cancel()
 		for range clients {
 			<-ran
 		}
 		<-served
-		<-drained
 		_ = srv.Close()
-		box.app = nil
 	})
-	return &lessonDemo{t: t, tm: tm}
 }
 
 // look runs f in the program's goroutine and returns what it says.
-func (d *lessonDemo) look(f func(a *App) bool) bool {
+func (d *probedApp) look(f func(a *App) bool) bool {
 	ok := make(chan bool, 1)
 	d.tm.Send(probe(func(a *App) { ok <- f(a) }))
 	select {
@@ -112,7 +125,7 @@ func paneText(a *App, i int) string { return ansi.Strip(a.panes[i].View()) }
 // pressUntil presses key whenever a held frame waits (is shown next in
 // the panel), as a presenter would, until done holds; it fails after max
 // presses.
-func (d *lessonDemo) pressUntil(what string, key tea.KeyPressMsg, max int, done func(a *App) bool) {
+func (d *probedApp) pressUntil(what string, key tea.KeyPressMsg, max int, done func(a *App) bool) {
 	d.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	start := d.presses
@@ -130,7 +143,7 @@ func (d *lessonDemo) pressUntil(what string, key tea.KeyPressMsg, max int, done 
 
 // waitFor waits until cond holds in the program, and fails with the
 // screen when it does not.
-func (d *lessonDemo) waitFor(what string, cond func(a *App) bool) {
+func (d *probedApp) waitFor(what string, cond func(a *App) bool) {
 	d.t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for !d.look(cond) {

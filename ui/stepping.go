@@ -2,11 +2,14 @@ package ui
 
 import (
 	"context"
+	"fmt"
+	"strconv"
 
 	tea "charm.land/bubbletea/v2"
 
 	"dimtui/client"
 	"dimtui/display"
+	"dimtui/workshop"
 )
 
 // Stepping through a lesson. f8 lets exactly one held frame go (in
@@ -135,4 +138,57 @@ func (w *workshopMode) idleHint() string {
 	}
 	return "Nothing is held now. " + what + ", explained, until you let it go: f8 (or Enter on an empty line) " +
 		"releases the next, f9 runs to the next handshake step or chat message, f7 turns stepping off."
+}
+
+// seekDoneMsg brings the result of a seek in a replay.
+type seekDoneMsg struct {
+	pane  PaneID
+	frame uint64
+	specs []PaneSpec // the new panes when the replay started over
+	err   error
+}
+
+// seekCommand runs /seek N, /seek next, /seek prev.
+func (w *workshopMode) seekCommand(a *App, p *Pane, arg string) tea.Cmd {
+	var to workshop.Seek
+	switch arg {
+	case "next", "]":
+		to.Stops = 1
+	case "prev", "previous", "[":
+		to.Stops = -1
+	default:
+		n, err := strconv.ParseUint(arg, 10, 64)
+		if err != nil || n == 0 {
+			return p.setFlash("/seek N (a frame number, as #N in the panel), /seek next or /seek prev", true)
+		}
+		to.Frame = n
+	}
+	return w.seek(a, p, to)
+}
+
+// seek asks the replay to move; the frame it goes to is held, explained.
+func (w *workshopMode) seek(a *App, p *Pane, to workshop.Seek) tea.Cmd {
+	if w.opt.Seek == nil {
+		return p.setFlash("seeking is for replays: dimtui replay FILE.jsonl", true)
+	}
+	w.running = false
+	seek, id, base := w.opt.Seek, p.id, p.opt.Context
+	return func() tea.Msg {
+		frame, specs, err := seek(base, to)
+		return seekDoneMsg{pane: id, frame: frame, specs: specs, err: err}
+	}
+}
+
+// seekDone shows where a seek went: in new panes when the replay started
+// over.
+func (w *workshopMode) seekDone(a *App, msg seekDoneMsg) tea.Cmd {
+	if msg.err != nil {
+		return a.flash(msg.pane, "seek: "+msg.err.Error(), true)
+	}
+	flash := fmt.Sprintf("frame #%d", msg.frame)
+	if len(msg.specs) == 0 {
+		return a.flash(msg.pane, flash, false)
+	}
+	cmd := w.replacePanes(a, msg.specs)
+	return tea.Batch(cmd, a.flash(a.panes[0].id, flash+": played again from the start", false))
 }

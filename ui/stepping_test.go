@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -8,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"dimtui/client"
+	"dimtui/dimp"
 	"dimtui/workshop"
 )
 
@@ -138,4 +141,135 @@ func TestRunToTheNextStop(t *testing.T) {
 	if got := released(); got != 35 {
 		t.Errorf("f8 released %d frames, want 1", got-34)
 	}
+}
+
+// recordIndex is the index of the first frame record of tr that matches.
+func recordIndex(t *testing.T, tr *workshop.Transcript, match func(client.FrameEvent) bool) int {
+	t.Helper()
+	for i, rec := range tr.Records {
+		if rec.Event != "frame" {
+			continue
+		}
+		if ev, err := rec.ClientEvent(); err == nil && match(ev.(client.FrameEvent)) {
+			return i
+		}
+	}
+	t.Fatal("no such frame in the transcript")
+	return 0
+}
+
+// outText matches the frame that carries a text from the pane's user.
+func outText(text string) func(client.FrameEvent) bool {
+	return func(f client.FrameEvent) bool {
+		if f.Dir != client.Out || f.Layers == nil || f.Layers.Instant == nil {
+			return false
+		}
+		tc, ok := f.Layers.Instant.Content.(*dimp.TextContent)
+		return ok && tc.Text == text
+	}
+}
+
+// TestReplayStepsByLesson plays a recorded two-user session back with
+// every frame held (--step=all): f9 runs from one handshake step or chat
+// message to the next (8 presses bring alice's message, not one per
+// frame), /seek N goes to a frame, [ back to the stop before (the panes
+// played again from the start), ] to the next stop.
+func TestReplayStepsByLesson(t *testing.T) {
+	f, err := os.Open(recordedSession)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := workshop.ReadTranscript(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hello := recordIndex(t, tr, outText("hello bob, this is alice"))
+	hi := recordIndex(t, tr, outText("hi alice"))
+	isStop := func(i int) bool {
+		ev, err := tr.Records[i].ClientEvent()
+		fe, ok := ev.(client.FrameEvent)
+		return err == nil && ok && client.Classify(fe.Kind, fe.Layers).Stop()
+	}
+
+	r := workshop.NewReplay(tr, workshop.ReplayOptions{Step: client.StepAll})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = r.Run(ctx)
+	}()
+	specs := func(panes []workshop.ReplayPane) []PaneSpec {
+		var out []PaneSpec
+		for _, p := range panes {
+			out = append(out, PaneSpec{Backend: p.Client, Options: Options{Context: ctx, Peer: p.Peer, Bots: p.Bots, UsersEvery: -1}})
+		}
+		return out
+	}
+	seek := func(_ context.Context, to workshop.Seek) (uint64, []PaneSpec, error) {
+		at, err := r.Seek(to)
+		return at.Frame, specs(at.Panes), err
+	}
+	app := NewSplit(specs(r.Panes()), WithTheme(true),
+		WithWorkshop(WorkshopOptions{Step: client.StepAll, Station: r, Finished: r.Finished(), Seek: seek}))
+	d := startProbed(t, app, func() { cancel(); <-done })
+	headSeq := func(a *App) uint64 {
+		if h := nextHeld(a); h != nil && !a.ws.running {
+			return h.ev.Seq
+		}
+		return 0
+	}
+
+	// f9 from one milestone to the next: the handshakes' 8 steps, then
+	// alice's message.
+	var at uint64
+	d.waitFor("the first frame held", func(a *App) bool { at = headSeq(a); return at != 0 })
+	for at != uint64(hello+1) && d.presses < 20 {
+		before := at
+		d.tm.Send(tea.KeyPressMsg{Code: tea.KeyF9})
+		d.presses++
+		d.waitFor("the next stop", func(a *App) bool { at = headSeq(a); return at != 0 && at != before })
+	}
+	if at != uint64(hello+1) || d.presses != 8 {
+		t.Fatalf("after %d presses of f9 the replay holds #%d; want alice's message #%d after 8", d.presses, at, hello+1)
+	}
+	var bobPane string
+	d.look(func(a *App) bool { bobPane = paneText(a, 1); return true })
+	if strings.Contains(bobPane, "hello bob") {
+		t.Errorf("bob shows alice's message, still held:\n%s", bobPane)
+	}
+
+	// /seek N: forward to bob's answer; alice's message has reached him.
+	d.tm.Type(fmt.Sprintf("/seek %d", hi+1))
+	d.tm.Send(keyEnter)
+	d.waitFor("bob's answer held", func(a *App) bool {
+		return headSeq(a) == uint64(hi+1) && strings.Contains(paneText(a, 1), "alice hello bob")
+	})
+
+	// [ : the stop before, played again from the start in new panes.
+	prev := hi - 1
+	for !isStop(prev) {
+		prev--
+	}
+	var firstPane PaneID
+	d.look(func(a *App) bool { firstPane = a.panes[0].id; return true })
+	d.tm.Send(tea.KeyPressMsg{Code: '[', Text: "["})
+	d.waitFor("the stop before", func(a *App) bool { return headSeq(a) == uint64(prev+1) && a.panes[0].id != firstPane })
+
+	// /seek back to alice's message: bob has not seen it yet.
+	d.tm.Type(fmt.Sprintf("/seek %d", hello+1))
+	d.tm.Send(keyEnter)
+	d.waitFor("alice's message held again", func(a *App) bool { return headSeq(a) == uint64(hello+1) })
+	d.look(func(a *App) bool { bobPane = paneText(a, 1); return true })
+	if strings.Contains(bobPane, "hello bob") {
+		t.Errorf("after seeking back, bob shows alice's message:\n%s", bobPane)
+	}
+
+	// ] : the next stop.
+	next := hello + 1
+	for !isStop(next) {
+		next++
+	}
+	d.tm.Send(tea.KeyPressMsg{Code: ']', Text: "]"})
+	d.waitFor("the next stop", func(a *App) bool { return headSeq(a) == uint64(next+1) })
 }

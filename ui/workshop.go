@@ -77,6 +77,10 @@ type WorkshopOptions struct {
 	ExportDir string
 	// Finished, when set, is closed when a replay has nothing more to play.
 	Finished <-chan struct{}
+	// Seek moves a replay to another frame (workshop.Replay.Seek): it
+	// returns the number of the frame held then, and the new panes when
+	// the replay started over; nil leaves out seeking (] [ and /seek).
+	Seek func(ctx context.Context, to workshop.Seek) (uint64, []PaneSpec, error)
 	// Now is the clock of file names; time.Now when nil.
 	Now func() time.Time
 }
@@ -92,6 +96,7 @@ func WithWorkshop(o WorkshopOptions) AppOption {
 			a.ws.onMode = client.StepLesson
 		}
 		a.keys.setWorkshop(true)
+		a.keys.setSeeking(o.Seek != nil)
 	}
 }
 
@@ -219,17 +224,10 @@ func (w *workshopMode) update(a *App, msg tea.Msg) (tea.Cmd, bool) {
 		if msg.err != nil {
 			return a.flash(msg.pane, "reset: "+msg.err.Error(), true), true
 		}
-		w.queue, w.running = nil, false
-		w.rec = workshop.NewRecorder()
-		cmd := a.replacePanes(msg.specs)
-		w.attach(a)
-		var cmds []tea.Cmd
-		cmds = append(cmds, cmd)
-		if w.stepping() {
-			cmds = append(cmds, w.setStepCmd(a, w.mode))
-		}
-		cmds = append(cmds, a.flash(a.panes[0].id, "a fresh station and fresh identities", false))
-		return tea.Batch(cmds...), true
+		cmd := w.replacePanes(a, msg.specs)
+		return tea.Batch(cmd, a.flash(a.panes[0].id, "a fresh station and fresh identities", false)), true
+	case seekDoneMsg:
+		return w.seekDone(a, msg), true
 	case replayFinishedMsg:
 		for _, p := range a.panes {
 			p.notice("end of the transcript", false)
@@ -237,6 +235,19 @@ func (w *workshopMode) update(a *App, msg tea.Msg) (tea.Cmd, bool) {
 		return nil, true
 	}
 	return nil, false
+}
+
+// replacePanes puts the panes of new clients on the screen (a reset, a
+// replay started over), in the current step mode, with a new transcript.
+func (w *workshopMode) replacePanes(a *App, specs []PaneSpec) tea.Cmd {
+	w.queue, w.running = nil, false
+	w.rec = workshop.NewRecorder()
+	cmds := []tea.Cmd{a.replacePanes(specs)}
+	w.attach(a)
+	if w.stepping() {
+		cmds = append(cmds, w.setStepCmd(a, w.mode))
+	}
+	return tea.Batch(cmds...)
 }
 
 // notice shows what the station did in the pane of the user it concerns
@@ -266,6 +277,12 @@ func (w *workshopMode) handleKey(a *App, k tea.KeyPressMsg) (tea.Cmd, bool) {
 	case key.Matches(k, keys.Presenter):
 		w.togglePresenter(a)
 		return nil, true
+	case key.Matches(k, keys.SeekNext, keys.SeekPrev) && a.panes[a.focused].composerIdle():
+		stops := 1
+		if key.Matches(k, keys.SeekPrev) {
+			stops = -1
+		}
+		return w.seek(a, a.panes[a.focused], workshop.Seek{Stops: stops}), true
 	case key.Matches(k, keys.Send) && w.stepping() && w.waiting() > 0 && a.panes[a.focused].composerIdle():
 		// Enter on an empty line releases the next frame.
 		return w.step(a), true
@@ -391,6 +408,8 @@ func (w *workshopMode) command(a *App, msg workshopCommandMsg) tea.Cmd {
 	case "release":
 		w.running = false
 		return w.release(a, 0)
+	case "seek":
+		return w.seekCommand(a, p, arg)
 	case "presenter":
 		w.togglePresenter(a)
 		return nil
