@@ -22,7 +22,8 @@ UI, offline: the same panes, status bars, conversations and inspector, fed with 
 recorded events at their recorded pace (--speed). With --step each stop of a lesson
 waits, explained, until you release it (f8 or Enter on an empty line; f9 runs to the
 next handshake step or chat message; f7 stepping on/off; --step=all: every frame).
-Nothing is sent anywhere.`,
+] and [ (on an empty line) go to the next and the previous stop, /seek N to frame #N,
+forward or back. Nothing is sent anywhere.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg.Transcript = args[0]

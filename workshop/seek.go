@@ -133,6 +133,9 @@ func (r *Replay) takeSeek() *seekTo {
 	defer r.mu.Unlock()
 	to := r.seek
 	r.seek = nil
+	if to != nil {
+		r.credits = 0 // releases asked for before the seek are moot
+	}
 	for _, b := range r.retired {
 		close(b.events)
 	}
