@@ -342,7 +342,7 @@ func TestStepLessonHoldsOnlyStops(t *testing.T) {
 	if _, err := bob.c.SendText(ctx, alice.c.Me(), "hello alice"); err != nil {
 		t.Fatal(err)
 	}
-	list = alice.stepThrough("bob's message", func() bool {
+	alice.stepThrough("bob's message", func() bool {
 		bob.mu.Lock()
 		defer bob.mu.Unlock()
 		for _, ev := range bob.events {
