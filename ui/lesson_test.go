@@ -145,7 +145,7 @@ func (d *probedApp) pressUntil(what string, key tea.KeyPressMsg, max int, done f
 // screen when it does not.
 func (d *probedApp) waitFor(what string, cond func(a *App) bool) {
 	d.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for !d.look(cond) {
 		if time.Now().After(deadline) {
 			var screen string

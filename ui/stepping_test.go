@@ -169,11 +169,12 @@ func outText(text string) func(client.FrameEvent) bool {
 	}
 }
 
-// TestReplayStepsByLesson plays a recorded two-user session back with
-// every frame held (--step=all): f9 runs from one handshake step or chat
-// message to the next (8 presses bring alice's message, not one per
-// frame), /seek N goes to a frame, [ back to the stop before (the panes
-// played again from the start), ] to the next stop.
+// TestReplayStepsByLesson plays a recorded two-user session back stepping
+// by lesson (--step): f9 runs from one handshake step or chat message to
+// the next (8 presses bring alice's message, not one per frame), /seek N
+// goes to a frame, [ back to the stop before (the panes played again from
+// the start), ] to the next stop. (With every frame held, f9 runs the
+// same way through the UI, frame by frame: TestRunToTheNextStop.)
 func TestReplayStepsByLesson(t *testing.T) {
 	f, err := os.Open(recordedSession)
 	if err != nil {
@@ -192,7 +193,7 @@ func TestReplayStepsByLesson(t *testing.T) {
 		return err == nil && ok && client.Classify(fe.Kind, fe.Layers).Stop()
 	}
 
-	r := workshop.NewReplay(tr, workshop.ReplayOptions{Step: client.StepAll})
+	r := workshop.NewReplay(tr, workshop.ReplayOptions{Step: client.StepLesson})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -211,7 +212,7 @@ func TestReplayStepsByLesson(t *testing.T) {
 		return at.Frame, specs(at.Panes), err
 	}
 	app := NewSplit(specs(r.Panes()), WithTheme(true),
-		WithWorkshop(WorkshopOptions{Step: client.StepAll, Station: r, Finished: r.Finished(), Seek: seek}))
+		WithWorkshop(WorkshopOptions{Step: client.StepLesson, Station: r, Finished: r.Finished(), Seek: seek}))
 	d := startProbed(t, app, func() { cancel(); <-done })
 	headSeq := func(a *App) uint64 {
 		if h := nextHeld(a); h != nil && !a.ws.running {
