@@ -84,7 +84,7 @@ Logs go to stderr. SIGINT or SIGTERM shut it down gracefully.`,
 				cfg.Services = append(cfg.Services, echobot.Service(bot, cfg.Logger.With("part", "echobot")))
 				cfg.Logger.Info("echo bot", "id", bot.ID)
 			}
-			srv, err := mockstation.New(cfg)
+			srv, err := mockstation.New(cmd.Context(), cfg)
 			if errors.Is(err, store.ErrNoDatabase) {
 				return fmt.Errorf("%w (to keep the station's identity with an empty database, run again with --new-database)", err)
 			}

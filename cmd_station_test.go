@@ -15,7 +15,7 @@ import (
 // start and says how to accept a new database; --new-database does.
 func TestStationLostDatabase(t *testing.T) {
 	dir := t.TempDir()
-	srv, err := mockstation.New(mockstation.Config{DataDir: dir})
+	srv, err := mockstation.New(t.Context(), mockstation.Config{DataDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}

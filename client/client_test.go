@@ -50,11 +50,12 @@ func startStation(t testing.TB, dir, addr string) *station {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := mockstation.New(mockstation.Config{DataDir: dir, RateLimit: -1})
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := mockstation.New(ctx, mockstation.Config{DataDir: dir, RateLimit: -1})
 	if err != nil {
+		cancel()
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
 	st := &station{srv: srv, url: "ws://" + ln.Addr().String(), cancel: cancel, done: make(chan error, 1)}
 	go func() { st.done <- srv.Serve(ctx, ln) }()
 	t.Cleanup(st.stop)

@@ -120,7 +120,8 @@ const (
 
 // Layers is what could be opened of one message frame: the reliable message
 // as it travelled, the secure layer once its signature verified, the
-// instant message once decrypted.
+// instant message once decrypted; and the keys that did each step, as the
+// client used them when it processed the frame (see keyuse.go).
 type Layers struct {
 	Reliable  *dimp.ReliableMessage // nil when the frame did not parse
 	ParseErr  error
@@ -128,6 +129,13 @@ type Layers struct {
 	VerifyErr error // why it did not, or why it was not checked yet
 	Instant   *dimp.InstantMessage
 	OpenErr   error // why the content could not be read
+
+	// Signer is the sender's key the signature verified with (in), or
+	// the user's key that made it (out); nil when it was not verified.
+	Signer *KeyUse
+	// MessageKey is the content's key and how the client got it; nil
+	// when it was not found (or not looked for yet).
+	MessageKey *MessageKey
 }
 
 // Event is what the client reports; the UI reads them from Events.
@@ -234,4 +242,11 @@ type MessageID string
 
 func messageID(sender dimp.ID, sn int64) MessageID {
 	return MessageID(sender.WithoutTerminal().String() + "#" + itoa(sn))
+}
+
+// MessageIDOf returns the ID the events about the message im use: its
+// sender's and its content's serial number, as in MessageEvent and
+// SentEvent. A frame's layers name their message by it.
+func MessageIDOf(im *dimp.InstantMessage) MessageID {
+	return messageID(im.Sender, im.Content.Header().SN)
 }

@@ -24,7 +24,7 @@ func TestMain(m *testing.M) {
 	if spec := os.Getenv(childEnv); spec != "" {
 		var addr, dir string
 		fmt.Sscan(spec, &addr, &dir)
-		srv, err := mockstation.New(mockstation.Config{Listen: addr, DataDir: dir, RateLimit: -1})
+		srv, err := mockstation.New(context.Background(), mockstation.Config{Listen: addr, DataDir: dir, RateLimit: -1})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(2)

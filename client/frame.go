@@ -101,7 +101,8 @@ func shrinkFrame(raw []byte, layers *Layers, limit int) ([]byte, *Layers, *Frame
 		return head, nil, cut
 	}
 	slim := &Layers{Verified: layers.Verified, ParseErr: shortError(layers.ParseErr),
-		VerifyErr: shortError(layers.VerifyErr), OpenErr: shortError(layers.OpenErr)}
+		VerifyErr: shortError(layers.VerifyErr), OpenErr: shortError(layers.OpenErr),
+		Signer: layers.Signer, MessageKey: layers.MessageKey} // small, and nothing of the frame
 	if rm := layers.Reliable; rm != nil {
 		if isJSON {
 			slim.Reliable, _ = dimp.ParseReliableMessage(head)

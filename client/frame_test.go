@@ -87,6 +87,8 @@ func newIdentity(t testing.TB, name string) *dimp.Identity {
 func TestShrinkFrame(t *testing.T) {
 	alice, bob := newIdentity(t, "alice"), newIdentity(t, "bob")
 	raw, layers := bigMessage(t, alice, bob, 700<<10)
+	layers.Signer = &KeyUse{Owner: bob.ID, Role: MetaKey, Algorithm: crypto.AlgECC, Bits: 256, Fingerprint: "0a1b2c3d"}
+	layers.MessageKey = &MessageKey{Algorithm: "AES-256-CBC", Key: make([]byte, 32)}
 	sum := sha256.Sum256(raw)
 	head, slim, cut := shrinkFrame(raw, layers, DefaultFrameHead)
 	if cut.Size != len(raw) || cut.SHA256 != sum {
@@ -102,6 +104,10 @@ func TestShrinkFrame(t *testing.T) {
 	}
 	if !slim.Verified || slim.Instant == nil {
 		t.Fatalf("layers of the head: %+v", slim)
+	}
+	// What the client recorded of the keys is kept whole: it is small.
+	if slim.Signer != layers.Signer || slim.MessageKey != layers.MessageKey {
+		t.Errorf("keys of the head: signer %+v, message key %+v", slim.Signer, slim.MessageKey)
 	}
 	text := slim.Instant.Content.(*dimp.TextContent).Text
 	if want := strings.Repeat("lorem ipsum ", 400)[:maxKeptString] + NotKept(700<<10-maxKeptString); text != want {

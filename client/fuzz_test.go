@@ -184,7 +184,7 @@ func (w *fuzzWorld) newLoop(t testing.TB, mode StepMode) *fuzzLoop {
 	for _, p := range w.peers {
 		l.peers[IDKey(p.ID)] = p
 	}
-	l.stationPr = w.station.Profile()
+	l.stationProfile = w.station.Profile()
 	fl := &fuzzLoop{loop: l, marks: make(chan struct{})}
 	go func() {
 		for ev := range c.events {

@@ -13,15 +13,18 @@ import (
 
 // outgoing is a message the user sent, from queued to read.
 type outgoing struct {
-	id    MessageID
-	im    *dimp.InstantMessage
-	rm    *dimp.ReliableMessage // nil until sealed
-	raw   []byte
-	sig   string
-	state Delivery
-	seq   int  // order of sending, for resends oldest first
-	user  bool // the UI sent it (and had a SentEvent)
-	tries int  // how many times it was written (or held to be)
+	id  MessageID
+	im  *dimp.InstantMessage
+	rm  *dimp.ReliableMessage // nil until sealed
+	raw []byte
+	// layers are what its FrameEvents carry, with the keys it was sealed
+	// with: it may be written again after a reconnect, sealed once.
+	layers *Layers
+	sig    string
+	state  Delivery
+	seq    int  // order of sending, for resends oldest first
+	user   bool // the UI sent it (and had a SentEvent)
+	tries  int  // how many times it was written (or held to be)
 }
 
 // incoming is a message received, kept for MarkRead: who sent it and what
@@ -46,20 +49,20 @@ type loop struct {
 	ctx    context.Context
 	packer *dimp.Packer
 
-	conn      *conn
-	state     State
-	since     time.Time
-	hs        dimp.HandshakeState
-	session   string
-	station   dimp.ID
-	stationPr *dimp.Profile
-	err       error
-	attempt   int
-	retryAt   time.Time // when to reconnect, in Error/Default
-	pingAt    time.Time // when the last PING went out (zero: none pending)
-	nextPing  time.Time
-	rtt       time.Duration
-	remote    string
+	conn           *conn
+	state          State
+	since          time.Time
+	hs             dimp.HandshakeState
+	session        string
+	station        dimp.ID
+	stationProfile *dimp.Profile
+	err            error
+	attempt        int
+	retryAt        time.Time // when to reconnect, in Error/Default
+	pingAt         time.Time // when the last PING went out (zero: none pending)
+	nextPing       time.Time
+	rtt            time.Duration
+	remote         string
 
 	peers         map[string]*dimp.Profile
 	queries       map[string]time.Time    // visa queries in flight, by peer
@@ -257,14 +260,14 @@ func (l *loop) writeControl(b []byte, kind FrameKind) {
 	}
 }
 
-// writeMessage writes a sealed message and reports it with its layers;
-// while stepping it is held instead. False: there is no connection.
-func (l *loop) writeMessage(raw []byte, rm *dimp.ReliableMessage, im *dimp.InstantMessage) bool {
+// writeMessage writes a sealed message and reports it with its layers
+// (see sealedLayers); while stepping it is held instead. False: there is
+// no connection.
+func (l *loop) writeMessage(raw []byte, layers *Layers) bool {
 	if l.conn == nil {
 		return false
 	}
-	kind := kindOf(rm, im)
-	layers := &Layers{Reliable: rm, Verified: true, Instant: im}
+	kind := kindOf(layers.Reliable, layers.Instant)
 	if l.holdIf(Out, raw, kind, layers) {
 		return true
 	}
@@ -291,23 +294,23 @@ func (l *loop) handshake(session string) {
 	hc := dimp.NewHandshake(dimp.HandshakeHello, session)
 	var im *dimp.InstantMessage
 	var to []*dimp.Profile
-	if session == "" || l.stationPr == nil {
+	if session == "" || l.stationProfile == nil {
 		hc.Group = dimp.EveryStations
 		im = dimp.NewInstantMessage(l.c.me.ID, dimp.AnyStation, hc)
 		l.hs = dimp.HandshakeStart
 	} else {
 		im = dimp.NewInstantMessage(l.c.me.ID, l.station, hc)
-		to = []*dimp.Profile{l.stationPr}
+		to = []*dimp.Profile{l.stationProfile}
 		l.hs = dimp.HandshakeRestart
 	}
-	rm, err := l.packer.Seal(im, to, dimp.SealOptions{Attach: session == ""})
+	rm, trace, err := l.packer.SealTraced(im, to, dimp.SealOptions{Attach: session == ""})
 	if err != nil {
 		l.fail(fmt.Errorf("handshake: %w", err))
 		return
 	}
 	raw, _ := rm.MarshalJSON()
 	l.setState(Handshaking, nil)
-	l.writeMessage(raw, rm, im)
+	l.writeMessage(raw, sealedLayers(rm, im, l.c.me, to, trace))
 }
 
 // onHandshake follows the station's side of the handshake.
@@ -368,7 +371,7 @@ func (l *loop) onRunning() {
 			l.c.emit(l.ctx, ResentEvent{Time: time.Now(), ID: o.id, Tries: o.tries + 1})
 		}
 		o.tries++
-		l.writeMessage(o.raw, o.rm, o.im)
+		l.writeMessage(o.raw, o.layers)
 	}
 }
 
@@ -434,7 +437,7 @@ func (l *loop) seal(o *outgoing, to *dimp.Profile) {
 		profiles = []*dimp.Profile{to}
 		attach = !l.attached[IDKey(to.ID)]
 	}
-	rm, err := l.packer.Seal(o.im, profiles, dimp.SealOptions{Attach: attach})
+	rm, trace, err := l.packer.SealTraced(o.im, profiles, dimp.SealOptions{Attach: attach})
 	if err != nil {
 		l.setDelivery(o, Failed, err.Error())
 		return
@@ -444,10 +447,11 @@ func (l *loop) seal(o *outgoing, to *dimp.Profile) {
 	}
 	o.rm, o.sig = rm, rm.SignatureText()
 	o.raw, _ = rm.MarshalJSON()
+	o.layers = sealedLayers(rm, o.im, l.c.me, profiles, trace)
 	l.bySig[o.sig] = o
 	if l.state == Running {
 		o.tries++
-		l.writeMessage(o.raw, o.rm, o.im)
+		l.writeMessage(o.raw, o.layers)
 	}
 }
 

@@ -126,7 +126,8 @@ func (l *loop) isStation(id dimp.ID) bool {
 // and does not acknowledge it, so that it is shown after the restart (see
 // dispatch).
 func (l *loop) open(raw []byte, rm *dimp.ReliableMessage, layers *Layers, p *dimp.Profile, outer bool) {
-	im, err := l.packer.Open(rm, p)
+	im, trace, err := l.packer.OpenTraced(rm, p)
+	openedKeys(layers, rm, p, l.c.me, trace)
 	switch {
 	case errors.Is(err, dimp.ErrSignature) || errors.Is(err, dimp.ErrNoVerifyKey):
 		layers.VerifyErr = err
@@ -264,7 +265,7 @@ func (l *loop) acceptStation(rm *dimp.ReliableMessage, p *dimp.Profile) bool {
 		return false
 	}
 	if p != nil {
-		l.stationPr = p
+		l.stationProfile = p
 		l.peers[IDKey(p.ID)] = p
 	}
 	return true

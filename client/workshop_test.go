@@ -39,11 +39,12 @@ func startFaultStation(t *testing.T) *faultStation {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := mockstation.New(mockstation.Config{DataDir: t.TempDir(), RateLimit: -1, Faults: fs.faults})
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := mockstation.New(ctx, mockstation.Config{DataDir: t.TempDir(), RateLimit: -1, Faults: fs.faults})
 	if err != nil {
+		cancel()
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
 	st := &station{srv: srv, url: "ws://" + ln.Addr().String(), cancel: cancel, done: make(chan error, 1)}
 	go func() { st.done <- srv.Serve(ctx, ln) }()
 	t.Cleanup(st.stop)

@@ -38,11 +38,12 @@ func startStation(ctx context.Context, ln net.Listener, cfg mockstation.Config, 
 
 // serve starts a server on ln; r.mu is held or r is not shared yet.
 func (r *stationRunner) serve(ln net.Listener) error {
-	srv, err := mockstation.New(r.cfg)
+	ctx, stop := context.WithCancel(r.base)
+	srv, err := mockstation.New(ctx, r.cfg)
 	if err != nil {
+		stop()
 		return fmt.Errorf("station: %w", err)
 	}
-	ctx, stop := context.WithCancel(r.base)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

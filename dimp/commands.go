@@ -90,11 +90,11 @@ func parseCommand(r *fieldReader, h Head) Content {
 }
 
 func parseMetaField(r *fieldReader, key string) *Meta {
-	obj := r.object(key)
+	obj := r.members(key)
 	if obj == nil {
 		return nil
 	}
-	m, err := metaFromObject(obj)
+	m, err := metaFromMembers(obj)
 	if err != nil {
 		r.fail(key, err)
 	}
@@ -102,12 +102,12 @@ func parseMetaField(r *fieldReader, key string) *Meta {
 }
 
 func parseDocumentField(r *fieldReader, key string, raw []byte) *Document {
-	obj, err := jsonx.SubObject(raw)
+	obj, err := jsonx.MembersOf(raw)
 	if err != nil {
 		r.fail(key, err)
 		return nil
 	}
-	d, err := documentFromObject(obj)
+	d, err := documentFromMembers(obj)
 	if err != nil {
 		r.fail(key, err)
 	}
@@ -317,9 +317,12 @@ func OriginOf(m *ReliableMessage, sn int64) *Origin {
 	for _, k := range originDropped {
 		delete(o.Extra, k)
 	}
-	if raw := o.Extra.Take("sn"); raw != nil && o.SN == 0 {
-		if n, err := jsonx.Int(raw); err == nil {
-			o.SN = n
+	if raw, ok := o.Extra["sn"]; ok {
+		delete(o.Extra, "sn")
+		if o.SN == 0 {
+			if n, err := jsonx.Int(raw); err == nil { // null is no number: no sn
+				o.SN = n
+			}
 		}
 	}
 	if len(o.Extra) == 0 {

@@ -34,17 +34,18 @@ type Document struct {
 // The properties must be a JSON object. The signature is not verified here:
 // that needs the signer's meta (see Verify and VerifyFor).
 func ParseDocument(raw []byte) (*Document, error) {
-	obj, err := jsonx.ParseObject(raw)
+	m, err := jsonx.ParseMembers(raw)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidDocument, err)
 	}
-	return documentFromObject(obj)
+	return documentFromMembers(m)
 }
 
-func documentFromObject(obj jsonx.Object) (*Document, error) {
+// documentFromMembers reads a document map already split into members.
+func documentFromMembers(m *jsonx.Members) (*Document, error) {
 	d := &Document{}
-	idRaw := obj.Take("did")
-	if legacy := obj.Take("ID"); idRaw == nil {
+	idRaw := m.Take("did")
+	if legacy := m.Take("ID"); idRaw == nil {
 		idRaw = legacy
 	}
 	if idRaw == nil {
@@ -54,12 +55,12 @@ func documentFromObject(obj jsonx.Object) (*Document, error) {
 	if d.ID, err = idField(idRaw); err != nil {
 		return nil, fmt.Errorf("%w: did: %w", ErrInvalidDocument, err)
 	}
-	if raw := obj.Take("type"); raw != nil {
+	if raw := m.Take("type"); raw != nil {
 		if d.Type, err = jsonx.String(raw); err != nil {
 			return nil, fmt.Errorf("%w: type: %w", ErrInvalidDocument, err)
 		}
 	}
-	dataRaw, sigRaw := obj.Take("data"), obj.Take("signature")
+	dataRaw, sigRaw := m.Take("data"), m.Take("signature")
 	if dataRaw == nil || sigRaw == nil {
 		return nil, fmt.Errorf("%w: data and signature are required", ErrInvalidDocument)
 	}
@@ -72,7 +73,7 @@ func documentFromObject(obj jsonx.Object) (*Document, error) {
 	if d.props, err = jsonx.ParseObject([]byte(d.Data)); err != nil {
 		return nil, fmt.Errorf("%w: data is not a JSON object: %w", ErrInvalidDocument, err)
 	}
-	d.extra = obj
+	d.extra = m.Rest()
 	return d, nil
 }
 

@@ -155,9 +155,9 @@ func (r *fieldReader) object(key string) jsonx.Object {
 	return obj
 }
 
-// sub takes a member that must be an object and returns a reader of it
-// (nil when absent).
-func (r *fieldReader) sub(key string) *fieldReader {
+// members takes a member that must be an object, split into its members
+// (nil when absent or not an object).
+func (r *fieldReader) members(key string) *jsonx.Members {
 	raw := r.raw(key)
 	if raw == nil {
 		return nil
@@ -165,6 +165,16 @@ func (r *fieldReader) sub(key string) *fieldReader {
 	m, err := jsonx.MembersOf(raw)
 	if err != nil {
 		r.fail(key, err)
+		return nil
+	}
+	return m
+}
+
+// sub takes a member that must be an object and returns a reader of it
+// (nil when absent).
+func (r *fieldReader) sub(key string) *fieldReader {
+	m := r.members(key)
+	if m == nil {
 		return nil
 	}
 	return &fieldReader{m: m, cache: r.cache}

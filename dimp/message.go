@@ -258,13 +258,13 @@ func parseMessage(raw []byte, signed bool, ids *IDCache) (*ReliableMessage, erro
 	if r.err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidMessage, r.err)
 	}
-	if mobj := r.object("meta"); mobj != nil {
-		if m.Meta, err = metaFromObject(mobj); err != nil {
+	if mobj := r.members("meta"); mobj != nil {
+		if m.Meta, err = metaFromMembers(mobj); err != nil {
 			return nil, fmt.Errorf("%w: attached meta: %w", ErrInvalidMessage, err)
 		}
 	}
-	if vobj := r.object("visa"); vobj != nil {
-		if m.Visa, err = documentFromObject(vobj); err != nil {
+	if vobj := r.members("visa"); vobj != nil {
+		if m.Visa, err = documentFromMembers(vobj); err != nil {
 			return nil, fmt.Errorf("%w: attached visa: %w", ErrInvalidMessage, err)
 		}
 	}

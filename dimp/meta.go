@@ -83,20 +83,19 @@ func GenerateMeta(t MetaType, priv crypto.PrivateKey, seed string) (*Meta, error
 // number or string or name, MKM 0.9 `version`) and validates it: a meta that
 // parses is a valid meta.
 func ParseMeta(raw []byte) (*Meta, error) {
-	obj, err := jsonx.ParseObject(raw)
+	members, err := jsonx.ParseMembers(raw)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidMeta, err)
 	}
-	return metaFromObject(obj)
+	return metaFromMembers(members)
 }
 
-func metaFromObject(obj jsonx.Object) (*Meta, error) {
+// metaFromMembers reads a meta map already split into members.
+func metaFromMembers(obj *jsonx.Members) (*Meta, error) {
 	m := &Meta{}
 	typeRaw := obj.Take("type")
-	if typeRaw == nil {
-		typeRaw = obj.Take("version")
-	} else {
-		delete(obj, "version")
+	if legacy := obj.Take("version"); typeRaw == nil {
+		typeRaw = legacy
 	}
 	if typeRaw == nil {
 		return nil, fmt.Errorf("%w: no type", ErrInvalidMeta)
@@ -127,7 +126,7 @@ func metaFromObject(obj jsonx.Object) (*Meta, error) {
 			return nil, fmt.Errorf("%w: fingerprint: %w", ErrInvalidMeta, err)
 		}
 	}
-	m.extra = obj
+	m.extra = obj.Rest()
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}

@@ -65,10 +65,7 @@ func Encrypt(im *InstantMessage, pw crypto.SymmetricKey, recipients []Recipient)
 	for _, r := range recipients {
 		base := r.ID.WithoutTerminal().String()
 		for _, tk := range r.Keys {
-			name := base
-			if tk.Terminal != "" && tk.Terminal != "*" {
-				name = base + "/" + tk.Terminal
-			}
+			name := keysName(base, tk.Terminal)
 			if _, done := sm.Keys[name]; done {
 				continue
 			}
@@ -80,6 +77,16 @@ func Encrypt(im *InstantMessage, pw crypto.SymmetricKey, recipients []Recipient)
 		}
 	}
 	return sm, nil
+}
+
+// keysName is the member of `keys` that holds the message key for one
+// terminal of a user whose ID without terminal is base: base itself for
+// every device ("" or "*"), else base/terminal.
+func keysName(base, terminal string) string {
+	if terminal == "" || terminal == "*" {
+		return base
+	}
+	return base + "/" + terminal
 }
 
 // Sign turns a secure message into a reliable one (Secure → Reliable): the
@@ -99,23 +106,30 @@ func Sign(sm *SecureMessage, key crypto.PrivateKey) (*ReliableMessage, error) {
 // Verify checks the signature of a reliable message with the sender's keys
 // (Reliable → Secure). It fails with ErrSignature when no key verifies.
 func Verify(rm *ReliableMessage, keys ...crypto.PublicKey) (*SecureMessage, error) {
+	sm, _, err := verifyWith(rm, keys)
+	return sm, err
+}
+
+// verifyWith is Verify, which also returns the key the signature verified
+// with.
+func verifyWith(rm *ReliableMessage, keys []crypto.PublicKey) (*SecureMessage, crypto.PublicKey, error) {
 	if len(keys) == 0 {
-		return nil, fmt.Errorf("%w: %s", ErrNoVerifyKey, rm.Sender)
+		return nil, nil, fmt.Errorf("%w: %s", ErrNoVerifyKey, rm.Sender)
 	}
 	if len(rm.Signature) == 0 {
-		return nil, fmt.Errorf("%w: message from %s is not signed", ErrSignature, rm.Sender)
+		return nil, nil, fmt.Errorf("%w: message from %s is not signed", ErrSignature, rm.Sender)
 	}
 	data, err := rm.DataBytes()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var last error
 	for _, k := range keys {
 		if last = k.Verify(data, rm.Signature); last == nil {
-			return &rm.SecureMessage, nil
+			return &rm.SecureMessage, k, nil
 		}
 	}
-	return nil, fmt.Errorf("%w: from %s: %w", ErrSignature, rm.Sender, last)
+	return nil, nil, fmt.Errorf("%w: from %s: %w", ErrSignature, rm.Sender, last)
 }
 
 // KeysFor returns the encrypted keys meant for me: keys["me/terminal"]
@@ -147,15 +161,15 @@ func (m *SecureMessage) KeysFor(me ID) []string {
 // neither. It returns the key used, which the caller caches for the sender
 // and destination.
 func Decrypt(sm *SecureMessage, me ID, privs []crypto.DecryptKey, cached crypto.SymmetricKey) (*InstantMessage, crypto.SymmetricKey, error) {
-	pw, _, err := messageKey(sm, me, privs, cached, "")
+	src, err := messageKey(sm, me, privs, cached, "")
 	if err != nil {
 		return nil, nil, err
 	}
-	im, err := openWith(sm, pw)
+	im, err := openWith(sm, src.key)
 	if err != nil {
 		return nil, nil, err
 	}
-	return im, pw, nil
+	return im, src.key, nil
 }
 
 // DecryptFor opens a secure message with whichever of privs opens it, for
@@ -194,20 +208,29 @@ func DecryptFor(sm *SecureMessage, me ID, privs []crypto.DecryptKey) (*InstantMe
 	return nil, fmt.Errorf("%w: no member key opens it: %w", ErrDecrypt, errors.Join(errs...))
 }
 
+// keySource is a message's key and where it came from.
+type keySource struct {
+	key   crypto.SymmetricKey
+	entry string            // the `keys` text it was decrypted from ("" when none)
+	by    crypto.DecryptKey // the private key that decrypted it; nil when none did
+	// reused: the cached key of the direction, because the message carries
+	// no key or carries the very text the cached one came from.
+	reused bool
+}
+
 // messageKey finds the key of a message: PLAIN for a broadcast, the one in
 // keys, or the cached one. When the entry for me is the very text cachedFrom
 // that the cached key was decrypted from, no private-key operation is needed.
-// It also returns the entry text it decrypted ("" when none).
-func messageKey(sm *SecureMessage, me ID, privs []crypto.DecryptKey, cached crypto.SymmetricKey, cachedFrom string) (crypto.SymmetricKey, string, error) {
+func messageKey(sm *SecureMessage, me ID, privs []crypto.DecryptKey, cached crypto.SymmetricKey, cachedFrom string) (keySource, error) {
 	switch {
 	case sm.IsBroadcast():
-		return crypto.Plain(), "", nil
+		return keySource{key: crypto.Plain()}, nil
 	case len(sm.Keys) > 0 && !onlyDigest(sm.Keys):
 		return decryptKey(sm, me, privs, cached, cachedFrom)
 	case cached != nil:
-		return cached, "", nil
+		return keySource{key: cached, reused: true}, nil
 	}
-	return nil, "", fmt.Errorf("%w: message from %s carries no key and none is cached", ErrNoDecryptKey, sm.Sender)
+	return keySource{}, fmt.Errorf("%w: message from %s carries no key and none is cached", ErrNoDecryptKey, sm.Sender)
 }
 
 // openWith decrypts the data of a secure message with its key and reads
@@ -246,20 +269,21 @@ func onlyDigest(keys map[string]string) bool {
 	return has && len(keys) == 1
 }
 
-func decryptKey(sm *SecureMessage, me ID, privs []crypto.DecryptKey, cached crypto.SymmetricKey, cachedFrom string) (crypto.SymmetricKey, string, error) {
+func decryptKey(sm *SecureMessage, me ID, privs []crypto.DecryptKey, cached crypto.SymmetricKey, cachedFrom string) (keySource, error) {
 	entries := sm.KeysFor(me)
 	if len(entries) == 0 {
-		return nil, "", fmt.Errorf("%w: no key for %s among %d", ErrNoDecryptKey, me, len(sm.Keys))
+		return keySource{}, fmt.Errorf("%w: no key for %s among %d", ErrNoDecryptKey, me, len(sm.Keys))
 	}
 	if cached != nil && cachedFrom != "" {
 		for _, e := range entries {
 			if e == cachedFrom {
-				return cached, e, nil // the same key, encrypted the same way: reused
+				// The same key, encrypted the same way: reused.
+				return keySource{key: cached, entry: e, reused: true}, nil
 			}
 		}
 	}
 	if len(privs) == 0 {
-		return nil, "", fmt.Errorf("%w: no private key for %s", ErrNoDecryptKey, me)
+		return keySource{}, fmt.Errorf("%w: no private key for %s", ErrNoDecryptKey, me)
 	}
 	var errs []error
 	for _, e := range entries {
@@ -279,10 +303,10 @@ func decryptKey(sm *SecureMessage, me ID, privs []crypto.DecryptKey, cached cryp
 				errs = append(errs, err)
 				continue
 			}
-			return pw, e, nil
+			return keySource{key: pw, entry: e, by: k}, nil
 		}
 	}
-	return nil, "", fmt.Errorf("%w: message key for %s: %w", ErrDecrypt, me, errors.Join(errs...))
+	return keySource{}, fmt.Errorf("%w: message key for %s: %w", ErrDecrypt, me, errors.Join(errs...))
 }
 
 // Split makes one message per member from a group message (receiver = the

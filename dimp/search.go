@@ -143,11 +143,11 @@ func readIDMap[V any](r *fieldReader, key string, read func(raw []byte) (V, erro
 
 // readMetaValue reads a meta map.
 func readMetaValue(raw []byte) (*Meta, error) {
-	obj, err := jsonx.SubObject(raw)
+	obj, err := jsonx.MembersOf(raw)
 	if err != nil {
 		return nil, err
 	}
-	return metaFromObject(obj)
+	return metaFromMembers(obj)
 }
 
 // readVisasValue reads a visa map or an array of them.
@@ -161,10 +161,10 @@ func readVisasValue(raw []byte) ([]*Document, error) {
 	}
 	docs := make([]*Document, 0, len(elems))
 	for i, e := range elems {
-		obj, err := jsonx.SubObject(e)
+		obj, err := jsonx.MembersOf(e)
 		if err == nil {
 			var d *Document
-			if d, err = documentFromObject(obj); err == nil {
+			if d, err = documentFromMembers(obj); err == nil {
 				docs = append(docs, d)
 				continue
 			}

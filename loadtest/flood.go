@@ -146,7 +146,7 @@ func RunFlood(ctx context.Context, opt FloodOptions) error {
 	}
 	defer os.RemoveAll(dir)
 	log := slog.New(slog.NewTextHandler(opt.Out, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv, err := mockstation.New(mockstation.Config{DataDir: dir, Logger: log})
+	srv, err := mockstation.New(ctx, mockstation.Config{DataDir: dir, Logger: log})
 	if err != nil {
 		return err
 	}

@@ -68,7 +68,7 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	srv, err := mockstation.New(mockstation.Config{DataDir: dir, RateLimit: -1, Logger: slog.New(slog.DiscardHandler)})
+	srv, err := mockstation.New(ctx, mockstation.Config{DataDir: dir, RateLimit: -1, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return nil, err
 	}

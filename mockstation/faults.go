@@ -26,7 +26,7 @@ import (
 type Faults struct {
 	report func(FaultReport)
 
-	mu          sync.Mutex
+	mu          sync.Mutex             // guards the fields below
 	users       map[string]*userFaults // by user ID without terminal
 	delayAll    time.Duration
 	expireAfter time.Duration

@@ -142,7 +142,7 @@ const sessionDeadline = 10 * time.Second
 // and writes nothing but PONG and DIM messages; a close reason fits a
 // close frame.
 func FuzzSessionFrame(f *testing.F) {
-	s, err := New(Config{DataDir: f.TempDir(), HandshakeTimeout: -1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	s, err := New(f.Context(), Config{DataDir: f.TempDir(), HandshakeTimeout: -1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -21,13 +21,15 @@ import (
 // committed: a message is therefore either seen by that read or pushed
 // live, never lost between them and never sent twice on one session.
 type hub struct {
-	mu    sync.RWMutex
+	mu    sync.RWMutex // guards users
 	users map[string]*userSessions
 }
 
 // userSessions are the sessions of one user, with the lock that orders
 // pushes against catching up (see hub).
 type userSessions struct {
+	// mu is the user's lock: it guards sessions and gone, and the active,
+	// behind and cursor fields of each session.
 	mu       sync.Mutex
 	id       string
 	sessions []*conn

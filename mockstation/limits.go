@@ -104,7 +104,7 @@ type gate struct {
 	maxOverflow int           // refused connections being answered at once
 	nofile      uint64        // the limit on open files; 0 when unknown
 
-	mu       sync.Mutex
+	mu       sync.Mutex            // guards the slots and lists below
 	open     int                   // connections holding a slot
 	pending  list.List             // handshaking connections holding a slot, oldest first
 	byAddr   map[string]*list.List // the same, by address

@@ -315,7 +315,7 @@ func TestServeWarnsOffLoopback(t *testing.T) {
 		warn   bool
 	}{{"127.0.0.1:0", false}, {"0.0.0.0:0", true}} {
 		var buf logBuffer
-		s, err := mockstation.New(mockstation.Config{DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(&buf, nil))})
+		s, err := mockstation.New(t.Context(), mockstation.Config{DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(&buf, nil))})
 		if err != nil {
 			t.Fatal(err)
 		}

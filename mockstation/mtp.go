@@ -293,13 +293,17 @@ type mtpTransport struct {
 	writeTimeout time.Duration
 	log          *slog.Logger
 
-	wmu  sync.Mutex // one package at a time: the reader answers, the writer sends
-	wbuf []byte
+	// writeMu lets one package out at a time (the reader answers MTP's
+	// own traffic while the writer sends the station's) and guards wbuf.
+	writeMu sync.Mutex
+	wbuf    []byte
 
 	// delivered learns the signature of a stored message the client
 	// answered with a message response (see conn.ackWritten).
 	delivered func(signature string)
-	pmu       sync.Mutex
+	// pendingMu guards pending, which the writer fills and the reader
+	// settles.
+	pendingMu sync.Mutex
 	pending   map[[8]byte]string // transaction ID → stored message's signature
 }
 
@@ -351,7 +355,7 @@ func (t *mtpTransport) readPayload() ([]byte, error) {
 func (t *mtpTransport) writePayload(data []byte, stored string) error {
 	sn := newMTPSN()
 	if stored != "" {
-		t.pmu.Lock()
+		t.pendingMu.Lock()
 		if t.pending == nil {
 			t.pending = make(map[[8]byte]string)
 		}
@@ -360,25 +364,25 @@ func (t *mtpTransport) writePayload(data []byte, stored string) error {
 		if len(t.pending) < maxMTPPending {
 			t.pending[sn] = stored
 		}
-		t.pmu.Unlock()
+		t.pendingMu.Unlock()
 	}
 	return t.send(mtpMessage, sn, 1, 0, data)
 }
 
 // responded settles the stored message written as package sn, if any.
 func (t *mtpTransport) responded(sn [8]byte) {
-	t.pmu.Lock()
+	t.pendingMu.Lock()
 	sig, ok := t.pending[sn]
 	delete(t.pending, sn)
-	t.pmu.Unlock()
+	t.pendingMu.Unlock()
 	if ok && t.delivered != nil {
 		t.delivered(sig)
 	}
 }
 
 func (t *mtpTransport) send(typ byte, sn [8]byte, pages, index uint32, body []byte) error {
-	t.wmu.Lock()
-	defer t.wmu.Unlock()
+	t.writeMu.Lock()
+	defer t.writeMu.Unlock()
 	t.wbuf = appendMTP(t.wbuf[:0], typ, sn, pages, index, body)
 	if t.writeTimeout > 0 {
 		t.nc.SetWriteDeadline(time.Now().Add(t.writeTimeout))

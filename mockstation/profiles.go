@@ -20,7 +20,7 @@ const cacheLimit = 1 << 16
 // the station has seen. Profiles in it are never modified: an update stores
 // a new one.
 type profileCache struct {
-	mu      sync.RWMutex
+	mu      sync.RWMutex // guards m and unsaved
 	m       map[string]*dimp.Profile
 	unsaved map[string]bool // profiles the store failed to take (see Server.learn)
 }
@@ -272,7 +272,7 @@ func (s *Server) meta(ctx context.Context, id dimp.ID) (*dimp.Meta, error) {
 // listCache keeps users' block and mute lists, as sets of IDs without
 // terminal, in front of the store.
 type listCache struct {
-	mu sync.RWMutex
+	mu sync.RWMutex               // guards m
 	m  map[string]map[string]bool // owner "\x00" name → members
 }
 
@@ -347,7 +347,7 @@ func (s *Server) blocked(ctx context.Context, receiver string, rm *dimp.Reliable
 // encryption per answer. An entry is made again when the user's
 // encryption keys change.
 type answerKeyCache struct {
-	mu sync.Mutex
+	mu sync.Mutex // guards m
 	m  map[string]*answerKey
 }
 

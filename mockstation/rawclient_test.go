@@ -72,7 +72,7 @@ func newServer(t testing.TB, cfg *mockstation.Config) *mockstation.Server {
 	if cfg.DataDir == "" {
 		cfg.DataDir = t.TempDir()
 	}
-	srv, err := mockstation.New(*cfg)
+	srv, err := mockstation.New(t.Context(), *cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

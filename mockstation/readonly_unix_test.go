@@ -110,7 +110,7 @@ func TestDatabaseReadOnly(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { os.Chmod(dir, 0o700) }) // for the removal of the directory
-			srv, err := mockstation.New(mockstation.Config{DataDir: dir})
+			srv, err := mockstation.New(t.Context(), mockstation.Config{DataDir: dir})
 			if err == nil {
 				srv.Close()
 				t.Fatal("started on a database it cannot write")

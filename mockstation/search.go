@@ -64,7 +64,7 @@ var errSearch = errors.New("search refused")
 // searchIndex is what the search engine looks through: the users with a
 // visa, by ID without terminal.
 type searchIndex struct {
-	mu      sync.Mutex
+	mu      sync.Mutex // guards the fields below
 	loaded  bool
 	entries map[string]searchEntry
 	// sorted is entries in ID order, nil once a visa changed it; a search

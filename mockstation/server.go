@@ -164,11 +164,13 @@ type Server struct {
 	ctx     context.Context // ends when the server closes; sessions watch it
 	cancel  context.CancelFunc
 
-	mu       sync.Mutex // guards closing and the sessions WaitGroup
-	closing  bool
-	sessions sync.WaitGroup
-	conns    atomic.Int64 // open WebSocket and MTP connections
-	gate     *gate        // connection limits of Serve
+	// closingMu guards closing, so that no session is added to the
+	// sessions WaitGroup once closeSessions waits for it.
+	closingMu sync.Mutex
+	closing   bool
+	sessions  sync.WaitGroup
+	conns     atomic.Int64 // open WebSocket and MTP connections
+	gate      *gate        // connection limits of Serve
 
 	ackDone   func(found bool, err error) // learns how acknowledgements went
 	closeOnce sync.Once
@@ -177,8 +179,10 @@ type Server struct {
 }
 
 // New loads or creates the station's identity in cfg.DataDir, opens its
-// database and returns a server ready to serve.
-func New(cfg Config) (*Server, error) {
+// database and returns a server ready to serve. ctx is the server's life:
+// when it ends, every session is closed (going away) and background work
+// stops, as Close does; Close still closes the database.
+func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.DataDir == "" {
 		return nil, errors.New("mockstation: no data directory")
 	}
@@ -229,13 +233,13 @@ func New(cfg Config) (*Server, error) {
 	s.gate = newGate(cfg, openFileLimit(), log)
 	s.cfg.MaxConnections = s.gate.max
 	if s.store == nil {
-		db, err := openStore(cfg, !created && !cfg.NewDatabase)
+		db, err := openStore(ctx, cfg, !created && !cfg.NewDatabase)
 		if err != nil {
 			return nil, err
 		}
 		s.store, s.owned = db, true
 	}
-	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.ctx, s.cancel = context.WithCancel(ctx)
 	// The station answers meta and document queries about itself like
 	// about anyone else.
 	if _, err := s.learn(s.ctx, me.Profile(), me.Meta, me.Visa); err != nil {
@@ -254,7 +258,7 @@ func New(cfg Config) (*Server, error) {
 
 // openStore opens the database in the data directory. existing: the
 // station has an identity already, so it must have a database too.
-func openStore(cfg Config, existing bool) (*store.SQLite, error) {
+func openStore(ctx context.Context, cfg Config, existing bool) (*store.SQLite, error) {
 	quota := func(v, def int64) int64 {
 		switch {
 		case v == 0:
@@ -265,7 +269,7 @@ func openStore(cfg Config, existing bool) (*store.SQLite, error) {
 		return v
 	}
 	path := filepath.Join(cfg.DataDir, databaseFile)
-	db, err := store.Open(context.Background(), path, store.Options{
+	db, err := store.Open(ctx, path, store.Options{
 		Sync: cfg.Sync,
 		Quotas: store.Quotas{
 			ReceiverMessages: quota(cfg.QuotaReceiverMessages, DefaultQuotaReceiverMessages),
@@ -355,7 +359,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	s.log.Info("station shutting down")
 	stopServices()
-	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	err := hs.Shutdown(shutCtx) // HTTP requests; hijacked WebSockets are ours
 	s.closeSessions()
@@ -368,17 +372,17 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // closeSessions ends every WebSocket session and waits for them. New
 // connections are refused from then on.
 func (s *Server) closeSessions() {
-	s.mu.Lock()
+	s.closingMu.Lock()
 	s.closing = true
-	s.mu.Unlock()
+	s.closingMu.Unlock()
 	s.cancel()
 	s.sessions.Wait()
 }
 
 // track registers a session goroutine unless the server is closing.
 func (s *Server) track() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.closingMu.Lock()
+	defer s.closingMu.Unlock()
 	if s.closing {
 		return false
 	}
@@ -453,7 +457,3 @@ func (s *Server) Handler() http.Handler {
 
 // limitedKey is the key of a request's *limitedConn in its context.
 type limitedKey struct{}
-
-func isUpgrade(r *http.Request) bool {
-	return headerHasToken(r.Header, "Connection", "upgrade") && headerHasToken(r.Header, "Upgrade", "websocket")
-}

@@ -189,7 +189,7 @@ func TestDatabaseGone(t *testing.T) {
 			if err := tc.lose(db); err != nil {
 				t.Fatal(err)
 			}
-			_, err := mockstation.New(mockstation.Config{DataDir: dir})
+			_, err := mockstation.New(t.Context(), mockstation.Config{DataDir: dir})
 			if !errors.Is(err, store.ErrNoDatabase) {
 				t.Fatalf("err = %v, want ErrNoDatabase", err)
 			}
@@ -233,7 +233,7 @@ func TestDatabaseCorrupt(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	_, err = mockstation.New(mockstation.Config{DataDir: dir})
+	_, err = mockstation.New(t.Context(), mockstation.Config{DataDir: dir})
 	if !errors.Is(err, store.ErrCorrupt) || !strings.Contains(err.Error(), "database is corrupt") || strings.Count(err.Error(), db) != 1 {
 		t.Errorf("err = %v, want ErrCorrupt saying \"database is corrupt\" and naming %s once", err, db)
 	}

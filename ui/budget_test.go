@@ -57,7 +57,7 @@ func TestLongMessageIsKeptByItsHead(t *testing.T) {
 		t.Fatalf("inspector keeps %d bytes, cut %+v", len(kept.raw), kept.cut)
 	}
 	st := NewStyles(true)
-	detail := ansi.Strip(strings.Join(renderLayers(&st, kept, 120, false), "\n"))
+	detail := ansi.Strip(strings.Join(renderLayers(&st, alice, kept, 120, false), "\n"))
 	for _, want := range []string{"only the head of this frame is kept", display.Size(len(fr.Raw)), "✓ signature ok",
 		"✓ decrypted", "more not kept"} {
 		if !strings.Contains(detail, want) {

@@ -334,6 +334,17 @@ func (c *conversation) ensureVisible(r *renderCtx, h int) {
 	}
 }
 
+// indexOf returns the index of the selectable entry showing message id,
+// -1 when none does.
+func (c *conversation) indexOf(id client.MessageID) int {
+	for i := len(c.entries) - 1; i >= 0; i-- {
+		if e := c.entries[i]; e.id == id && e.selectable() {
+			return i
+		}
+	}
+	return -1
+}
+
 // selected returns the selected entry, or the newest selectable one.
 func (c *conversation) selected() *entry {
 	if c.sel >= 0 && c.sel < len(c.entries) {

@@ -93,6 +93,15 @@ func (v *convView) update(msg tea.Msg) (handled, read bool) {
 	return true, true
 }
 
+// selectEntry selects entry i of the current conversation and scrolls it
+// into view.
+func (v *convView) selectEntry(i int) {
+	if c := v.chat.current; c != nil && i >= 0 && i < len(c.entries) {
+		c.sel = i
+		c.ensureVisible(v.renderCtx(), v.lines())
+	}
+}
+
 // view draws the column in its w×h cells.
 func (v *convView) view() string {
 	st, w := v.st, v.w

@@ -2,6 +2,8 @@ package ui
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -11,6 +13,7 @@ import (
 
 	"dimtui/client"
 	"dimtui/dimp"
+	"dimtui/dimp/crypto"
 )
 
 // fakeBackend stands in for a client: tests push events into it and read
@@ -181,6 +184,7 @@ func vectorFrame(t testing.TB) client.FrameEvent {
 			Name           string          `json:"name"`
 			WireJSON       string          `json:"wire_json"`
 			InstantMessage json.RawMessage `json:"instant_message"`
+			SymmetricKey   json.RawMessage `json:"symmetric_key"`
 		} `json:"pipelines"`
 	}
 	if err := json.Unmarshal(raw, &v); err != nil {
@@ -195,6 +199,27 @@ func vectorFrame(t testing.TB) client.FrameEvent {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return client.FrameEvent{Time: testTime(5), Dir: client.In, Raw: []byte(p.WireJSON), Kind: client.KindText,
-		Layers: &client.Layers{Reliable: rm, Verified: true, Instant: im}}
+	pw, err := crypto.ParseSymmetricKey(p.SymmetricKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What bob's client records as it opens the message: alice's meta
+	// key verified it, bob's visa key decrypted its message key.
+	sender, receiver := vectorUser(t, "alice"), vectorUser(t, "bob")
+	visa, err := receiver.Visa.VisaKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers := &client.Layers{Reliable: rm, Verified: true, Instant: im,
+		Signer: vectorKeyUse(sender.ID, client.MetaKey, sender.Meta.Key),
+		MessageKey: &client.MessageKey{Algorithm: "AES-256-CBC", Key: pw.Data(), IV: rm.IV,
+			DecryptedBy: vectorKeyUse(receiver.ID, client.VisaKey, visa), Entry: receiver.ID.String()}}
+	return client.FrameEvent{Time: testTime(5), Dir: client.In, Raw: []byte(p.WireJSON), Kind: client.KindText, Layers: layers}
+}
+
+// vectorKeyUse describes an RSA key of the vectors as the client does.
+func vectorKeyUse(owner dimp.ID, role client.KeyRole, k crypto.PublicKey) *client.KeyUse {
+	sum := sha256.Sum256(k.Data())
+	return &client.KeyUse{Owner: owner, Role: role, Algorithm: k.Algorithm(), Bits: k.(*crypto.RSAPublicKey).Size() * 8,
+		Fingerprint: hex.EncodeToString(sum[:4])}
 }

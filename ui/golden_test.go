@@ -54,7 +54,13 @@ type session struct {
 
 func newSession(t *testing.T, w, h int) *session {
 	t.Helper()
-	f := newFake(alice)
+	return newSessionAs(t, w, h, alice)
+}
+
+// newSessionAs is newSession for the user me.
+func newSessionAs(t *testing.T, w, h int, me dimp.ID) *session {
+	t.Helper()
+	f := newFake(me)
 	f.autoSent = true
 	app := New(f, Options{Peer: testEcho(), Bots: []dimp.ID{testEcho()}, UsersEvery: -1}, WithTheme(true))
 	n := &atomic.Int64{}
@@ -192,8 +198,10 @@ func TestGoldenChatSmall(t *testing.T) {
 	checkScreen(t, s.screen(), 80, 24)
 }
 
+// The inspector peels the message alice sent bob, in bob's client: the
+// key each layer was opened with, and the message key itself.
 func TestGoldenInspector(t *testing.T) {
-	s := newSession(t, goldenW, goldenH)
+	s := newSessionAs(t, goldenW, goldenH, bob)
 	s.events(handshakeEvents("ws://127.0.0.1:9394")...)
 	s.events(vectorFrame(t))
 	s.events(client.FrameEvent{Time: testTime(6), Dir: client.Out, Raw: []byte("PING"), Kind: client.KindPing})

@@ -82,6 +82,9 @@ func (p *Pane) handleKey(k tea.KeyPressMsg) tea.Cmd {
 	}
 	switch p.focus {
 	case focusConversation:
+		if key.Matches(k, keys.ToFrame) {
+			return p.messageToFrame()
+		}
 		if p.chat.current != nil && k.Text != "" {
 			// Typing goes to the composer.
 			p.setFocus(focusComposer)
@@ -93,6 +96,9 @@ func (p *Pane) handleKey(k tea.KeyPressMsg) tea.Cmd {
 			return p.open(id)
 		}
 	case focusInspector:
+		if key.Matches(k, keys.ToMessage) {
+			return p.frameToMessage()
+		}
 		zoomed := p.inspector.zoomed()
 		p.inspector.update(k)
 		if p.inspector.zoomed() != zoomed {

@@ -31,6 +31,7 @@ type KeyMap struct {
 	NextPane   key.Binding // between clients, when there are several
 	Timestamps key.Binding
 	Copy       key.Binding
+	ToFrame    key.Binding // on a message in the conversation: its frame in the inspector
 
 	// Panels and actions.
 	Inspector key.Binding
@@ -48,8 +49,10 @@ type KeyMap struct {
 	SeekPrev   key.Binding
 
 	// Inspector, when it has the focus.
-	Zoom key.Binding
-	Wrap key.Binding
+	Zoom      key.Binding
+	Wrap      key.Binding
+	Control   key.Binding // control frames hidden or listed
+	ToMessage key.Binding // on a frame: its message in the conversation
 
 	// App-content form.
 	FormNext   key.Binding
@@ -91,6 +94,7 @@ func DefaultKeyMap() KeyMap {
 		NextPane:   b("f6", "next client pane", "f6"),
 		Timestamps: b("ctrl+t", "timestamps on/off", "ctrl+t"),
 		Copy:       b("ctrl+y", "copy message (OSC 52)", "ctrl+y"),
+		ToFrame:    b("enter", "selected message ⇄ its frame", "enter"),
 
 		Inspector: b("ctrl+o/f2", "inspector on/off", "ctrl+o", "f2"),
 		AppForm:   b("ctrl+x/f3", "app-content form", "ctrl+x", "f3"),
@@ -98,8 +102,10 @@ func DefaultKeyMap() KeyMap {
 		Help:      b("?/f1", "this help", "?", "f1"),
 		Quit:      b("ctrl+c", "quit", "ctrl+c"),
 
-		Zoom: b("z", "inspector full width", "z"),
-		Wrap: b("w", "long values in full", "w"),
+		Zoom:      b("z", "inspector full width", "z"),
+		Wrap:      b("w", "long values in full", "w"),
+		Control:   b("c", "control frames hidden/listed", "c"),
+		ToMessage: b("enter", "selected frame ⇄ its message", "enter"),
 
 		FormNext:   b("tab/↓", "next field", "tab", "down"),
 		FormPrev:   b("shift+tab/↑", "previous field", "shift+tab", "up"),
@@ -156,7 +162,7 @@ func (k KeyMap) conversationHelp() []key.Binding {
 	updown.SetHelp("↑↓", "select")
 	pages := k.PageUp
 	pages.SetHelp("pgup/pgdn", "scroll")
-	return []key.Binding{updown, short(k.Copy, "copy"), pages, short(k.Back, "back"), short(k.Help, "help")}
+	return []key.Binding{updown, short(k.ToFrame, "frame"), short(k.Copy, "copy"), pages, short(k.Back, "back"), short(k.Help, "help")}
 }
 
 // inspectorHelp is the footer while the inspector has the focus.
@@ -165,8 +171,8 @@ func (k KeyMap) inspectorHelp() []key.Binding {
 	updown.SetHelp("↑↓", "frame")
 	pages := k.PageUp
 	pages.SetHelp("pgup/pgdn", "layers")
-	return []key.Binding{updown, pages, short(k.Zoom, "zoom"), short(k.Wrap, "wrap"), short(k.Back, "back"),
-		short(k.Inspector, "close")}
+	return []key.Binding{updown, pages, short(k.ToMessage, "message"), short(k.Control, "control"),
+		short(k.Zoom, "zoom"), short(k.Wrap, "wrap"), short(k.Back, "back"), short(k.Inspector, "close")}
 }
 
 // FullHelp is the help overlay's columns of keys (see HelpGroups for the
@@ -212,7 +218,7 @@ func (k KeyMap) allGroups() []HelpGroup {
 			k.PageUp, k.PageDown, k.Top, k.Bottom, k.NextChat, k.PrevChat, k.NextPane}},
 		{"Show", []key.Binding{k.Inspector, k.AppForm, k.Timestamps, k.Reconnect, k.Help, k.Quit}},
 		{"Workshop", []key.Binding{k.StepToggle, k.StepNext, k.StepRun, k.SeekNext, k.SeekPrev, k.Presenter}},
-		{"Inspector", []key.Binding{k.Zoom, k.Wrap}},
+		{"Inspector", []key.Binding{k.ToFrame, k.Control, k.Zoom, k.Wrap}}, // ToMessage: the same key, back
 		{"App-content form", []key.Binding{k.FormNext, k.FormPrev, k.FormToggle, k.FormSend, k.FormCancel}},
 		{"Search results", []key.Binding{k.SearchUp, k.SearchDown, k.SearchOpen, k.SearchClose}},
 	}

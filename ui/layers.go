@@ -14,17 +14,20 @@ import (
 
 	"dimtui/client"
 	"dimtui/dimp"
+	"dimtui/dimp/crypto"
 	"dimtui/display"
 )
 
-// renderLayers draws a frame's layers for a width: stacked, or side by
-// side in three columns when there is room. Long values are cut to one
-// line unless full is set.
-func renderLayers(st *Styles, f frameRec, w int, full bool) []string {
+// renderLayers draws a frame's layers for a width, as the user me sees
+// them: stacked, or side by side in three columns when there is room. Long
+// values are cut to one line unless full is set. Each layer names the key
+// that did its step, as the client recorded it when it processed the
+// frame; a frame held by step-through and not processed yet says so.
+func renderLayers(st *Styles, me dimp.ID, f frameRec, w int, full bool) []string {
 	if f.cut != nil {
 		out := cutNote(st, f, w)
 		f.cut = nil
-		return append(out, renderLayers(st, f, w, full)...)
+		return append(out, renderLayers(st, me, f, w, full)...)
 	}
 	if f.layers == nil {
 		var out []string
@@ -40,7 +43,7 @@ func renderLayers(st *Styles, f frameRec, w int, full bool) []string {
 	}
 	if w >= 96 {
 		colW := (w - 2*3) / 3
-		cols := [][]string{reliableLayer(st, f, colW, full), secureLayer(st, f, colW, full), instantLayer(st, f, colW, full)}
+		cols := [][]string{reliableLayer(st, me, f, colW, full), secureLayer(st, me, f, colW, full), instantLayer(st, f, colW, full)}
 		n := 0
 		for _, c := range cols {
 			n = max(n, len(c))
@@ -63,9 +66,12 @@ func renderLayers(st *Styles, f frameRec, w int, full bool) []string {
 		}
 		return out
 	}
-	out := reliableLayer(st, f, w, full)
+	// Stacked, the layers run long (a first contact carries a meta and a
+	// visa): the peel in three lines comes first.
+	out := peelOverview(st, me, f, w)
+	out = append(out, reliableLayer(st, me, f, w, full)...)
 	out = append(out, "")
-	out = append(out, secureLayer(st, f, w, full)...)
+	out = append(out, secureLayer(st, me, f, w, full)...)
 	out = append(out, "")
 	return append(out, instantLayer(st, f, w, full)...)
 }
@@ -88,14 +94,16 @@ func noteLines(st *Styles, s string, w int) []string {
 	return out
 }
 
-// reliableLayer draws the message as it travelled and whether its
-// signature verified.
-func reliableLayer(st *Styles, f frameRec, w int, full bool) []string {
+// reliableLayer draws the message as it travelled, whether its signature
+// verified and with whose key (or, going out, which key made it).
+func reliableLayer(st *Styles, me dimp.ID, f frameRec, w int, full bool) []string {
 	l := f.layers
 	var verdict string
 	switch {
 	case l.ParseErr != nil:
 		verdict = st.LayerBad.Render("✗ not a DIM message")
+	case f.unprocessed():
+		verdict = st.LayerNote.Render("⏸ not processed yet")
 	case f.dir == client.Out:
 		verdict = st.LayerOK.Render("✓ signed by me")
 	case l.Verified:
@@ -109,16 +117,138 @@ func reliableLayer(st *Styles, f frameRec, w int, full bool) []string {
 	switch {
 	case l.ParseErr != nil:
 		out = append(out, noteLines(st, display.Sanitize(l.ParseErr.Error(), false), w)...)
+	case f.unprocessed():
+		out = append(out, noteLines(st, "Held by step-through: the client verifies the signature when the frame is released, "+
+			"with the sender's meta or visa key.", w)...)
+	case f.dir == client.Out && l.Signer != nil:
+		out = append(out, keyLines(st, me, "with", l.Signer, true, w)...)
+	case l.Verified && l.Signer != nil:
+		out = append(out, keyLines(st, me, "verified with", l.Signer, true, w)...)
 	case l.VerifyErr != nil && !l.Verified:
 		out = append(out, noteLines(st, display.Sanitize(l.VerifyErr.Error(), false), w)...)
-	case l.Reliable != nil && l.Reliable.Meta != nil:
+	}
+	if l.ParseErr == nil && l.Reliable != nil && l.Reliable.Meta != nil {
 		out = append(out, noteLines(st, "meta and visa attached: first contact", w)...)
 	}
 	return append(out, prettyJSON(st, f.raw, w, full)...)
 }
 
-// secureLayer draws the encrypted data, the key bundle and the IV.
-func secureLayer(st *Styles, f frameRec, w int, full bool) []string {
+// peelOverview says in a line per layer what opened it: the key the
+// signature verified with, the message key and the key that decrypted it,
+// the content. It is empty for a frame that is not a DIM message.
+func peelOverview(st *Styles, me dimp.ID, f frameRec, w int) []string {
+	l := f.layers
+	if l.Reliable == nil {
+		return nil
+	}
+	brief := func(k *client.KeyUse) string { return keyOwner(me, k) + " " + string(k.Role) + " key · " + k.Kind() }
+	var rel, sec, ins string
+	switch {
+	case f.unprocessed():
+		rel, sec, ins = "⏸ not processed yet", "not decrypted yet", "not opened yet"
+	case f.dir == client.Out && l.Signer != nil:
+		rel = "✓ signed with " + brief(l.Signer)
+	case l.Verified && l.Signer != nil:
+		rel = "✓ verified with " + brief(l.Signer)
+	case l.Verified || f.dir == client.Out:
+		rel = "✓ signed"
+	case l.VerifyErr != nil:
+		rel = "✗ not verified"
+	default:
+		rel = "not checked yet"
+	}
+	if mk := l.MessageKey; mk != nil && !f.unprocessed() {
+		switch {
+		case mk.Algorithm == crypto.AlgPlain:
+			sec = "plain: a broadcast is not encrypted"
+		case mk.DecryptedBy != nil:
+			sec = mk.Algorithm + " key, decrypted with " + brief(mk.DecryptedBy)
+		case len(mk.EncryptedTo) > 0:
+			sec = mk.Algorithm + " key, encrypted to " + brief(&mk.EncryptedTo[0].Key)
+			if n := len(mk.EncryptedTo); n > 1 {
+				sec += fmt.Sprintf(" and %d more", n-1)
+			}
+		case mk.Reused:
+			sec = mk.Algorithm + " key, kept from an earlier message"
+		default:
+			sec = mk.Algorithm + " key"
+		}
+	} else if sec == "" && l.OpenErr != nil {
+		sec = "✗ not decrypted"
+	}
+	if ins == "" {
+		ins = "not opened"
+		if l.Instant != nil && l.Instant.Content != nil {
+			ins = contentLabel(l.Instant.Content)
+		}
+	}
+	var out []string
+	for _, row := range [][2]string{{"Reliable", rel}, {"Secure", sec}, {"Instant", ins}} {
+		if row[1] == "" {
+			continue
+		}
+		// " Reliable " then the text, wrapped under itself.
+		for i, part := range display.Wrap(display.Sanitize(row[1], false), max(w-10, 8)) {
+			head := strings.Repeat(" ", 10)
+			if i == 0 {
+				head = " " + st.LayerTitle.Render(fmt.Sprintf("%-8s", row[0])) + " "
+			}
+			out = append(out, head+part)
+		}
+	}
+	return append(out, "")
+}
+
+// keyOwner names whose key it is: "my", "alice's".
+func keyOwner(me dimp.ID, k *client.KeyUse) string {
+	switch {
+	case k.Owner.IsZero():
+		return "a"
+	case k.Owner.SameAs(me):
+		return "my"
+	case !k.Owner.IsBroadcast() && k.Owner.Type() == dimp.Station:
+		return "the station's"
+	}
+	return display.Name(k.Owner) + "'s"
+}
+
+// keyLines names a key that did a step: "verified with alice's meta key",
+// then its type, scheme and fingerprint ("ECC secp256k1 · ECDSA/SHA-256 ·
+// fp 9f3a12c4"), on a line each when they do not fit on one. signing picks
+// the scheme of a signature, else of the encryption of a message key.
+func keyLines(st *Styles, me dimp.ID, how string, k *client.KeyUse, signing bool, w int) []string {
+	scheme := ""
+	switch k.Algorithm {
+	case crypto.AlgRSA:
+		scheme = "PKCS#1 v1.5"
+		if signing {
+			scheme = "PKCS#1 v1.5/SHA-256"
+		}
+	case crypto.AlgECC:
+		scheme = "ECDSA/SHA-256"
+	}
+	who := fmt.Sprintf(" %s %s %s key", how, keyOwner(me, k), k.Role)
+	out := []string{st.LayerOK.Render(display.Truncate(display.Sanitize(who, false), max(w, 4)))}
+	parts := []string{display.Sanitize(k.Kind(), false)}
+	if scheme != "" {
+		parts = append(parts, scheme)
+	}
+	parts = append(parts, "fp "+display.Sanitize(k.Fingerprint, false))
+	if line := strings.Join(parts, " · "); ansi.StringWidth(line) <= w-3 {
+		parts = []string{line}
+	}
+	for _, l := range parts {
+		out = append(out, "   "+st.JSONString.Render(display.Truncate(l, max(w-3, 4))))
+	}
+	return out
+}
+
+// secureLayer draws the encrypted data and the key bundle, and the
+// message key as the client used it: the lesson of this layer is the key
+// that opens data, shown in the clear (the user's own, in the user's own
+// client), and the key that decrypted it from the bundle (or, going out,
+// the receivers' keys it was encrypted to).
+func secureLayer(st *Styles, me dimp.ID, f frameRec, w int, full bool) []string {
 	rm := f.layers.Reliable
 	if rm == nil {
 		return []string{st.LayerTitle.Render("2 Secure") + " " + st.LayerNote.Render("—")}
@@ -138,8 +268,17 @@ func secureLayer(st *Styles, f frameRec, w int, full bool) []string {
 	if full {
 		lines = 1 << 20
 	}
-	out = append(out, kvLines(st, "data (AES-256-CBC)", sm.Data, w, lines)...)
-	if len(sm.IV) > 0 {
+	mk := f.layers.MessageKey
+	if f.unprocessed() {
+		mk = nil // a preview's, not what the client did
+	}
+	out = append(out, messageKeyLines(st, me, f, mk, w)...)
+	alg := "encrypted"
+	if mk != nil {
+		alg = mk.Algorithm
+	}
+	out = append(out, kvLines(st, "data ("+alg+")", sm.Data, w, lines)...)
+	if mk == nil && len(sm.IV) > 0 {
 		out = append(out, kvLines(st, "IV", base64.StdEncoding.EncodeToString(sm.IV), w, lines)...)
 	}
 	if len(sm.Keys) > 0 {
@@ -157,10 +296,83 @@ func secureLayer(st *Styles, f frameRec, w int, full bool) []string {
 	return out
 }
 
+// messageKeyLines draws the message key as the client used it: its
+// algorithm, its bytes and the IV, and how it was got.
+func messageKeyLines(st *Styles, me dimp.ID, f frameRec, mk *client.MessageKey, w int) []string {
+	switch {
+	case f.unprocessed():
+		return noteLines(st, "Not decrypted yet: the message key is opened when the frame is released.", w)
+	case mk == nil && f.layers.OpenErr != nil:
+		return noteLines(st, "Not decrypted: "+display.Sanitize(f.layers.OpenErr.Error(), false), w)
+	case mk == nil:
+		return nil
+	}
+	var out []string
+	out = append(out, kvLines(st, "message key ("+mk.Algorithm+")", base64.StdEncoding.EncodeToString(mk.Key), w, 1<<20)...)
+	if len(mk.IV) > 0 {
+		out = append(out, kvLines(st, "IV", base64.StdEncoding.EncodeToString(mk.IV), w, 1<<20)...)
+	}
+	im := f.layers.Instant
+	direction := ""
+	if f.layers.Reliable != nil {
+		env := f.layers.Reliable.Envelope
+		direction = keyDirection(me, env.Sender, env.Destination())
+	} else if im != nil {
+		direction = keyDirection(me, im.Sender, im.Destination())
+	}
+	switch {
+	case f.dir == client.Out && mk.Reused:
+		out = append(out, noteLines(st, "The key of "+direction+", made for an earlier message and used again.", w)...)
+	case f.dir == client.Out:
+		out = append(out, noteLines(st, "A new key for "+direction+", made for this message.", w)...)
+	case mk.DecryptedBy != nil:
+		out = append(out, keyLines(st, me, "decrypted with", mk.DecryptedBy, false, w)...)
+		if mk.Entry != "" {
+			out = append(out, noteLines(st, "from “key for "+entryName(mk.Entry)+"” below", w)...)
+		}
+	case mk.Reused && mk.Entry != "":
+		out = append(out, noteLines(st, "The same encrypted key as an earlier message of "+direction+
+			": the key decrypted then is used, no private key needed.", w)...)
+	case mk.Reused:
+		out = append(out, noteLines(st, "The key of "+direction+", kept from an earlier message that carried it.", w)...)
+	}
+	for _, r := range mk.EncryptedTo {
+		out = append(out, keyLines(st, me, "encrypted to", &r.Key, false, w)...)
+	}
+	return out
+}
+
+// entryName names a member of keys briefly: "bob", "bob/phone".
+func entryName(name string) string {
+	id, err := dimp.ParseID(name)
+	if err != nil {
+		return display.Sanitize(name, false)
+	}
+	s := display.Name(id)
+	if t := id.Terminal(); t != "" {
+		s += "/" + display.Sanitize(t, false)
+	}
+	return s
+}
+
+// keyDirection names a message key's direction: "alice → me".
+func keyDirection(me, from, to dimp.ID) string {
+	name := func(id dimp.ID) string {
+		if id.SameAs(me) {
+			return "me"
+		}
+		return display.Name(id)
+	}
+	return display.Sanitize(name(from)+" → "+name(to), false)
+}
+
 // instantLayer draws the content in the clear, as far as it was opened.
 func instantLayer(st *Styles, f frameRec, w int, full bool) []string {
 	l := f.layers
 	switch {
+	case f.unprocessed():
+		out := []string{st.LayerTitle.Render("3 Instant") + " " + st.LayerNote.Render("⏸ not opened yet")}
+		return append(out, noteLines(st, "The content is read once the signature verifies and the message key decrypts it.", w)...)
 	case l.Instant != nil:
 		verdict := "✓ decrypted"
 		if f.dir == client.Out {

@@ -62,7 +62,7 @@ func startLessonDemo(t *testing.T) *probedApp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := mockstation.New(mockstation.Config{DataDir: t.TempDir(), HandshakeTimeout: -1,
+	srv, err := mockstation.New(ctx, mockstation.Config{DataDir: t.TempDir(), HandshakeTimeout: -1,
 		Services: []mockstation.Service{echobot.Service(bot, slog.New(slog.DiscardHandler))}})
 	if err != nil {
 		t.Fatal(err)

@@ -159,6 +159,9 @@ func (p *Pane) SetActive(active bool) {
 // whether frames wait for a presenter.
 func (p *Pane) startWorkshop(stepping bool) {
 	p.workshop = true
+	// A lesson is about messages: the inspector lists them without the
+	// PINGs, PONGs and ACKs between them (c lists those too).
+	p.inspector.setHideControl(true)
 	p.setStepping(stepping)
 	p.composer.setCommands(append(slashCommands(), workshopCommands()...))
 }
@@ -309,7 +312,10 @@ func (p *Pane) handleEvent(ev client.Event) tea.Cmd {
 		return nil
 	case client.HeldEvent:
 		p.know.LearnFrame(ev.Layers)
+		p.inspector.addHeld(p.me, ev)
 		return nil
+	case client.ReleasedEvent:
+		p.inspector.released(ev.Seq) // and on to the chat state
 	case client.SearchEvent:
 		if p.search != nil {
 			p.search.answer(ev, p.me, &p.chat.contacts)

@@ -111,14 +111,10 @@ var shortKeyNames = [][2]string{{"algorithm", "A"}, {"data", "D"}, {"iv", "I"}}
 
 // readKeyMap splits a key map and normalises its algorithm name.
 func readKeyMap(raw []byte) (canon string, km keyMap, err error) {
-	obj, err := jsonx.ParseObject(raw)
+	obj, err := jsonx.ParseMembers(raw)
 	if err != nil {
 		return "", km, fmt.Errorf("%w: %v", ErrKeyFormat, err)
 	}
-	return readKeyObject(obj)
-}
-
-func readKeyObject(obj jsonx.Object) (canon string, km keyMap, err error) {
 	obj.Expand(shortKeyNames)
 	alg, err := jsonx.String(obj.Take("algorithm"))
 	if err != nil {
@@ -130,7 +126,7 @@ func readKeyObject(obj jsonx.Object) (canon string, km keyMap, err error) {
 			return "", km, fmt.Errorf("%w: data: %v", ErrKeyFormat, err)
 		}
 	}
-	km.extra = obj
+	km.extra = obj.Rest()
 	return canonicalAlgorithm(alg), km, nil
 }
 
@@ -152,15 +148,6 @@ func canonicalAlgorithm(alg string) string {
 // ParsePublicKey reads a public key map.
 func ParsePublicKey(raw []byte) (PublicKey, error) {
 	canon, km, err := readKeyMap(raw)
-	if err != nil {
-		return nil, err
-	}
-	return publicFromMap(canon, km)
-}
-
-// PublicKeyFromObject reads a public key from an already split map.
-func PublicKeyFromObject(obj jsonx.Object) (PublicKey, error) {
-	canon, km, err := readKeyObject(obj)
 	if err != nil {
 		return nil, err
 	}

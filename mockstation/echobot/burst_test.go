@@ -21,7 +21,7 @@ import (
 func TestBurstIsAnswered(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	srv, err := mockstation.New(mockstation.Config{DataDir: t.TempDir(), RateLimit: -1})
+	srv, err := mockstation.New(ctx, mockstation.Config{DataDir: t.TempDir(), RateLimit: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,8 +33,8 @@ func TestParseObject(t *testing.T) {
 	if _, err := String([]byte(`"\ud800"`)); err == nil {
 		t.Error("unpaired surrogate decoded")
 	}
-	if _, err := ParseObject([]byte(`[1]`)); !errors.Is(err, ErrNotObj) {
-		t.Errorf("array: %v, want ErrNotObj", err)
+	if _, err := ParseObject([]byte(`[1]`)); !errors.Is(err, ErrNotObject) {
+		t.Errorf("array: %v, want ErrNotObject", err)
 	}
 	deep := strings.Repeat(`{"a":`, MaxDepth+1) + "1" + strings.Repeat("}", MaxDepth+1)
 	if _, err := ParseObject([]byte(deep)); !errors.Is(err, ErrTooDeep) {

@@ -24,7 +24,7 @@ func ParseMembers(data []byte) (*Members, error) {
 	s := scanner{data: data, collect: &m.list}
 	s.skipSpace()
 	if s.pos >= len(data) || data[s.pos] != '{' {
-		_, _, err := ParseObjectShort(data)
+		_, err := ParseObject(data) // says why it is not an object
 		return nil, err
 	}
 	if _, err := s.object(0, true); err != nil {
@@ -87,8 +87,8 @@ func (m *Members) Get(name string) []byte {
 func (m *Members) Has(name string) bool { return m.find(name) >= 0 }
 
 // Expand renames short member names to long ones where the long name is
-// absent: pairs are {long, short}. It does nothing unless a one-byte name
-// was seen.
+// absent (the reference SDK's optional key shortener): pairs are {long,
+// short}. It does nothing unless a one-byte name was seen.
 func (m *Members) Expand(pairs [][2]string) {
 	if !m.short {
 		return

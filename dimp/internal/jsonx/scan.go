@@ -23,10 +23,10 @@ const MaxDepth = 128
 
 // Errors returned by the scanner; each is wrapped with the byte offset.
 var (
-	ErrSyntax   = errors.New("invalid JSON")
-	ErrNotObj   = errors.New("JSON value is not an object")
-	ErrTooDeep  = errors.New("JSON nested too deeply")
-	ErrWrongTyp = errors.New("wrong JSON type")
+	ErrSyntax    = errors.New("invalid JSON")
+	ErrNotObject = errors.New("JSON value is not an object")
+	ErrTooDeep   = errors.New("JSON nested too deeply")
+	ErrWrongType = errors.New("wrong JSON type")
 )
 
 // Object is a JSON object split into members; each value is the raw JSON text
@@ -38,7 +38,7 @@ type Object map[string][]byte
 type scanner struct {
 	data    []byte
 	pos     int
-	short   bool      // a member name of one byte was seen at the top level
+	short   bool      // a member name of one byte was seen at the top level (see Members.Expand)
 	collect *[]Member // where ParseMembers wants the top-level members
 }
 
@@ -60,35 +60,27 @@ func (s *scanner) skipSpace() {
 // ParseObject validates data as one JSON object (surrounding white space
 // allowed) and returns its members.
 func ParseObject(data []byte) (Object, error) {
-	obj, _, err := ParseObjectShort(data)
-	return obj, err
-}
-
-// ParseObjectShort is ParseObject that also reports whether a member name
-// is one byte long, which is when the reference's short names may be in use
-// and Expand has work to do.
-func ParseObjectShort(data []byte) (Object, bool, error) {
 	s := scanner{data: data}
 	s.skipSpace()
 	if s.pos >= len(data) || data[s.pos] != '{' {
 		if s.pos >= len(data) {
-			return nil, false, fmt.Errorf("%w: empty input", ErrSyntax)
+			return nil, fmt.Errorf("%w: empty input", ErrSyntax)
 		}
 		// Distinguish "valid JSON of another type" from garbage.
 		if err := s.value(0); err == nil {
-			return nil, false, ErrNotObj
+			return nil, ErrNotObject
 		}
-		return nil, false, s.errorf(ErrSyntax, "expected '{'")
+		return nil, s.errorf(ErrSyntax, "expected '{'")
 	}
 	obj, err := s.object(0, true)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	s.skipSpace()
 	if s.pos != len(data) {
-		return nil, false, s.errorf(ErrSyntax, "data after the object")
+		return nil, s.errorf(ErrSyntax, "data after the object")
 	}
-	return obj, s.short, nil
+	return obj, nil
 }
 
 // Valid reports whether data is one well-formed JSON value within MaxDepth.

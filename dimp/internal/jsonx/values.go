@@ -34,7 +34,7 @@ func Kind(raw []byte) string {
 func IsNull(raw []byte) bool { return len(raw) == 0 || raw[0] == 'n' }
 
 func wrongType(want string, raw []byte) error {
-	return fmt.Errorf("%w: want %s, got %s", ErrWrongTyp, want, Kind(raw))
+	return fmt.Errorf("%w: want %s, got %s", ErrWrongType, want, Kind(raw))
 }
 
 // String decodes a raw JSON string value.
@@ -58,7 +58,7 @@ func Float(raw []byte) (float64, error) {
 		}
 		f, err := strconv.ParseFloat(s, 64)
 		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-			return 0, fmt.Errorf("%w: %q is not a number", ErrWrongTyp, s)
+			return 0, fmt.Errorf("%w: %q is not a number", ErrWrongType, s)
 		}
 		return f, nil
 	}
@@ -67,7 +67,7 @@ func Float(raw []byte) (float64, error) {
 	}
 	f, err := strconv.ParseFloat(string(raw), 64)
 	if err != nil {
-		return 0, fmt.Errorf("%w: number out of range", ErrWrongTyp)
+		return 0, fmt.Errorf("%w: number out of range", ErrWrongType)
 	}
 	return f, nil
 }
@@ -85,7 +85,7 @@ func Int(raw []byte) (int64, error) {
 	}
 	// 2^63 is the first float64 past MaxInt64; int64() of it overflows.
 	if f != math.Trunc(f) || f >= 9223372036854775808.0 || f < math.MinInt64 {
-		return 0, fmt.Errorf("%w: %v is not an integer", ErrWrongTyp, f)
+		return 0, fmt.Errorf("%w: %v is not an integer", ErrWrongType, f)
 	}
 	return int64(f), nil
 }
@@ -115,7 +115,7 @@ func Token(raw []byte) (string, error) {
 		if err == nil && f == math.Trunc(f) && math.Abs(f) < 1e15 {
 			return strconv.FormatInt(int64(f), 10), nil
 		}
-		return "", fmt.Errorf("%w: %s is not an integer", ErrWrongTyp, raw)
+		return "", fmt.Errorf("%w: %s is not an integer", ErrWrongType, raw)
 	}
 	return "", wrongType("string or number", raw)
 }
@@ -175,32 +175,6 @@ func SubObject(raw []byte) (Object, error) {
 		return nil, wrongType("object", raw)
 	}
 	return ParseObject(raw)
-}
-
-// Take removes key from o and returns its raw value (nil when absent or null).
-func (o Object) Take(key string) []byte {
-	v, ok := o[key]
-	if !ok {
-		return nil
-	}
-	delete(o, key)
-	if IsNull(v) {
-		return nil
-	}
-	return v
-}
-
-// Expand renames short member names to long ones where the long name is
-// absent (the reference SDK's optional key shortener): pairs are {long, short}.
-func (o Object) Expand(pairs [][2]string) {
-	for _, p := range pairs {
-		if v, ok := o[p[1]]; ok {
-			if _, has := o[p[0]]; !has {
-				o[p[0]] = v
-				delete(o, p[1])
-			}
-		}
-	}
 }
 
 // Clone returns a shallow copy whose values are copied out of the input, so

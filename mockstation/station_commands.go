@@ -2,14 +2,15 @@ package mockstation
 
 import (
 	"crypto/subtle"
-	"errors"
 	"fmt"
 	"strings"
 
 	"dimtui/dimp"
-	"dimtui/dimp/crypto"
 	"dimtui/mockstation/store"
 )
+
+// The commands a client addresses to the station itself: the handshake,
+// meta and document registry, login, report, and block and mute lists.
 
 // Handshake titles of station-py's speed test.
 const (
@@ -20,7 +21,7 @@ const (
 // activeUsersText is the text that asks the station who is online.
 const activeUsersText = "active users"
 
-// local handles a verified message addressed to the station: it decrypts
+// toStation handles a verified message addressed to the station: it decrypts
 // it and processes its content. reached is non-nil for a message to
 // everyone, already pushed to those users: content the station does not
 // handle itself is then answered with "Message forwarded." instead of
@@ -28,7 +29,7 @@ const activeUsersText = "active users"
 //
 // Before the handshake only the handshake itself, meta and documents are
 // processed; anything else is held until DIM!.
-func (c *conn) local(in *inbound, reached []string) error {
+func (c *conn) toStation(in *inbound, reached []string) error {
 	im, err := c.srv.open(in.rm)
 	if err != nil {
 		return c.refuse(in, reasonOf(err), err)
@@ -160,9 +161,9 @@ func (c *conn) releaseHeld() error {
 func (c *conn) register(user dimp.ID, p *dimp.Profile) {
 	c.handshaken()
 	p = c.srv.sharedProfile(p)
-	c.mu.Lock()
+	c.sessionMu.Lock()
 	c.user, c.profile = user, p
-	c.mu.Unlock()
+	c.sessionMu.Unlock()
 	c.srv.hub.add(user.WithoutTerminal().String(), c)
 	c.logger().Info("handshake accepted", "user", user)
 }
@@ -458,45 +459,4 @@ func notSupported(rm *dimp.ReliableMessage, content dimp.Content) *dimp.ReceiptC
 	r := newReceipt("Content not support.", rm, h.SN)
 	setTemplate(r, "Content (type: ${type}) not support yet!", map[string]any{"type": int(h.Type)})
 	return r
-}
-
-// newReceipt makes a receipt about rm (nil when the message could not be
-// read), with the content's serial number when known. A broadcast group
-// (the first handshake's stations@everywhere) is not copied into it.
-func newReceipt(text string, rm *dimp.ReliableMessage, sn int64) *dimp.ReceiptCommand {
-	var origin *dimp.Origin
-	if rm != nil {
-		origin = dimp.OriginOf(rm, sn)
-	}
-	r := dimp.NewReceipt(text, origin)
-	if r.Group.IsBroadcast() {
-		r.Group = dimp.ID{}
-	}
-	return r
-}
-
-// setExtra sets a member of a content beside those dimp models. A value
-// JSON cannot write (a non-finite number read from the wire) is left out.
-func setExtra(c dimp.Content, key string, v any) {
-	h := c.Header()
-	if h.Extra == nil {
-		h.Extra = dimp.Fields{}
-	}
-	_ = h.Extra.Set(key, v)
-}
-
-// setTemplate adds the template and replacements the reference's receipts
-// carry for clients that display them.
-func setTemplate(c dimp.Content, template string, replacements map[string]any) {
-	setExtra(c, "template", template)
-	setExtra(c, "replacements", replacements)
-}
-
-// newMessageKey makes the message key of one answer.
-func newMessageKey() (crypto.SymmetricKey, error) {
-	k, err := crypto.GenerateAES()
-	if err != nil {
-		return nil, errors.Join(errors.New("message key"), err)
-	}
-	return k, nil
 }
