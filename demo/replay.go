@@ -18,7 +18,8 @@ type ReplayConfig struct {
 	// Speed is the pace: 2 plays twice as fast as recorded, 0 without
 	// waiting.
 	Speed float64
-	// Step holds every frame, explained, until it is released.
+	// Step holds frames (the stops of a lesson, or every frame), explained,
+	// until they are released.
 	Step client.StepMode
 	// Presenter starts with the presenter theme.
 	Presenter bool
@@ -53,13 +54,22 @@ func Replay(ctx context.Context, cfg ReplayConfig) error {
 		_ = r.Run(ctx)
 	}()
 	defer func() { cancel(); <-done }()
-	// The UI drives each pane's replayed client as it drives a live one;
-	// the client never asks who is online (the recorded lists come).
+	seek := func(_ context.Context, to workshop.Seek) (uint64, []ui.PaneSpec, error) {
+		at, err := r.Seek(to)
+		return at.Frame, replaySpecs(ctx, at.Panes), err
+	}
+	return runUI(ctx, replaySpecs(ctx, r.Panes()), ui.WorkshopOptions{Step: cfg.Step, Presenter: cfg.Presenter,
+		Station: r, Finished: r.Finished(), Seek: seek}, theme)
+}
+
+// replaySpecs makes a pane of each of a replay's clients: the UI drives
+// each as it drives a live one; the client never asks who is online (the
+// recorded lists come).
+func replaySpecs(ctx context.Context, panes []workshop.ReplayPane) []ui.PaneSpec {
 	var specs []ui.PaneSpec
-	for _, p := range r.Panes() {
+	for _, p := range panes {
 		specs = append(specs, ui.PaneSpec{Backend: p.Client,
 			Options: ui.Options{Context: ctx, Peer: p.Peer, Bots: p.Bots, UsersEvery: -1}})
 	}
-	return runUI(ctx, specs, ui.WorkshopOptions{Step: cfg.Step, Presenter: cfg.Presenter,
-		Station: r, Finished: r.Finished()}, theme)
+	return specs
 }

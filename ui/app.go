@@ -242,10 +242,14 @@ func (a *App) update(msg tea.Msg) tea.Cmd {
 		}
 		return a.setMouse(free)
 	case EventMsg:
-		if a.ws != nil && a.ws.observe(a, msg) {
-			defer a.resize()
+		var ws tea.Cmd
+		if a.ws != nil {
+			var relayout bool
+			if relayout, ws = a.ws.observe(a, msg); relayout {
+				defer a.resize()
+			}
 		}
-		return a.toPane(msg.Pane, msg)
+		return tea.Batch(ws, a.toPane(msg.Pane, msg))
 	case callDoneMsg:
 		return a.toPane(msg.pane, msg)
 	case usersTickMsg:

@@ -36,9 +36,11 @@ func slashCommands() []slashCommand {
 // workshopCommands are the commands of workshop mode (see WithWorkshop).
 func workshopCommands() []slashCommand {
 	return []slashCommand{
-		{"step", "[on|off|all|messages]", "step-through on/off; all holds every frame, messages lets PING, PONG and ACK pass", false},
+		{"step", "[on|off|lesson|messages|all]", "step-through on/off; lesson (the default) holds the handshake steps, chat messages and their receipts, all holds every frame, messages lets PING, PONG and ACK pass", false},
 		{"next", "[N]", "release the next N held frames (one without N)", false},
-		{"release", "", "release every held frame", false},
+		{"run", "", "run to the next handshake step or chat message", false},
+		{"release", "", "release every frame held now", false},
+		{"seek", "N|next|prev", "replay: go to frame #N, or to the next or previous stop", false},
 		{"drop", "[in|out]", "the station drops my next chat message (out, the default) or its next one to me (in)", false},
 		{"corrupt", "[in|out]", "the station damages the signature of my next chat message (out) or of its next one to me (in)", false},
 		{"delay", "DURATION|off", "the station holds every message others send me by DURATION (2s, 500ms, up to 5m); its own answers go at once; off ends it", false},

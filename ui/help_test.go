@@ -51,7 +51,7 @@ func TestHelpShowsEverythingWhole(t *testing.T) {
 				t.Errorf("width %d: %q is not whole", w, want)
 			}
 		}
-		for _, want := range []string{"/drop [in|out]", "/delay DURATION|off", "/next [N]", "/step [on|off|all|messages]",
+		for _, want := range []string{"/drop [in|out]", "/delay DURATION|off", "/next [N]", "/step [on|off|lesson|messages|all]",
 			"↪ a receipt", "▲ what the station was made to do", "• a notice from dimtui", "○ sending", "✓✓ delivered", "◉ read",
 			"✗ failed", "● ○ a contact online, offline"} {
 			if !strings.Contains(text, want) {

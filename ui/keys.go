@@ -44,11 +44,13 @@ type KeyMap struct {
 	// Workshop mode (enabled by WithWorkshop).
 	StepToggle key.Binding
 	StepNext   key.Binding
-	StepAll    key.Binding
+	StepRun    key.Binding
 	PanelFull  key.Binding
 	Presenter  key.Binding
 	Faster     key.Binding // in a replay, on an empty composer line
 	Slower     key.Binding
+	SeekNext   key.Binding // in a replay, on an empty composer line
+	SeekPrev   key.Binding
 
 	// Inspector, when it has the focus.
 	Zoom      key.Binding
@@ -122,12 +124,14 @@ func DefaultKeyMap() KeyMap {
 		SearchClose: b("esc", "close the results", "esc"),
 
 		StepToggle: b("f7", "step-through on/off", "f7"),
-		StepNext:   b("f8/enter", "release the next frame", "f8"),
-		StepAll:    b("f9", "release every held frame", "f9"),
+		StepNext:   b("f8/enter", "release the next frame (lesson: the next stop)", "f8"),
+		StepRun:    b("f9", "run to the next handshake step or chat message", "f9"),
 		PanelFull:  b("f5", "step-through panel full screen, and back", "f5"),
 		Presenter:  b("f4", "presenter theme on/off", "f4"),
 		Faster:     b("+", "replay: faster (on an empty line)", "+", "="),
 		Slower:     b("-", "replay: slower (on an empty line)", "-"),
+		SeekNext:   b("]", "replay: seek the next stop (on an empty line)", "]"),
+		SeekPrev:   b("[", "replay: seek the previous stop (on an empty line)", "["),
 	}
 	k.setWorkshop(false)
 	k.setPlayback(false)
@@ -136,15 +140,18 @@ func DefaultKeyMap() KeyMap {
 
 // setWorkshop enables or disables the workshop keys.
 func (k *KeyMap) setWorkshop(on bool) {
-	for _, b := range []*key.Binding{&k.StepToggle, &k.StepNext, &k.StepAll, &k.PanelFull, &k.Presenter} {
+	for _, b := range []*key.Binding{&k.StepToggle, &k.StepNext, &k.StepRun, &k.PanelFull, &k.Presenter} {
 		b.SetEnabled(on)
 	}
 }
 
-// setPlayback enables or disables the keys of a replay.
+// setPlayback enables or disables the keys of a replay: its pace and
+// seeking.
 func (k *KeyMap) setPlayback(on bool) {
 	k.Faster.SetEnabled(on)
 	k.Slower.SetEnabled(on)
+	k.SeekNext.SetEnabled(on)
+	k.SeekPrev.SetEnabled(on)
 }
 
 // short returns a copy of a binding with a shorter description and only
@@ -238,7 +245,7 @@ func (k KeyMap) allGroups() []HelpGroup {
 		{"Move", []key.Binding{k.NextFocus, k.PrevFocus, k.Back, k.Up, k.Down, k.Open,
 			k.PageUp, k.PageDown, k.Top, k.Bottom, k.NextChat, k.PrevChat, k.NextPane}},
 		{"Show", []key.Binding{k.Inspector, k.AppForm, k.Timestamps, k.Reconnect, k.Mouse, k.Help, k.Quit}},
-		{"Workshop", []key.Binding{k.StepToggle, k.StepNext, k.StepAll, k.PanelFull, k.Faster, k.Slower, k.Presenter}},
+		{"Workshop", []key.Binding{k.StepToggle, k.StepNext, k.StepRun, k.PanelFull, k.SeekNext, k.SeekPrev, k.Faster, k.Slower, k.Presenter}},
 		{"Inspector", []key.Binding{k.ToFrame, k.Control, k.Zoom, k.Wrap}}, // ToMessage: the same key, back
 		{"App-content form", []key.Binding{k.FormNext, k.FormPrev, k.FormToggle, k.FormSend, k.FormCancel}},
 		{"Search results", []key.Binding{k.SearchUp, k.SearchDown, k.SearchOpen, k.SearchClose}},

@@ -147,7 +147,7 @@ func (w *workshopMode) fullView(a *App) string {
 		where = fmt.Sprintf("lines %d–%d of %d", first, min(first+vp.Height()-1, total), total)
 	}
 	where = st.ScrollHint.Render(where)
-	keys := keyHints(st, [][2]string{{"↑↓ pgup/pgdn", "scroll"}, {"f8/enter", "next"}, {"f9", "all"}, {"f7", "step on/off"}},
+	keys := keyHints(st, [][2]string{{"↑↓ pgup/pgdn", "scroll"}, {"f8/enter", "next"}, {"f9", "run"}, {"f7", "step on/off"}},
 		cw-ansi.StringWidth(where)-1)
 	lines = append(lines, margin+joinEnds(st.Text, keys, where, cw))
 	return clip(strings.Join(lines, "\n"), width, a.height)
@@ -174,15 +174,12 @@ func keyHints(st *Styles, hints [][2]string, width int) string {
 // panelHeader is the panel's title line, width cells wide: the step mode
 // and how many frames are held, on a second line when they do not fit.
 func (w *workshopMode) panelHeader(st *Styles, width int) []string {
-	mode := "off"
-	if w.stepping() {
-		mode = w.mode.String()
-		if w.mode == client.StepMessages {
-			mode = "messages (PING, PONG, ACK pass)"
-		}
-	}
+	mode := w.modeName()
 	title := st.PanelTitle.Render("STEP-THROUGH") + " "
 	held := display.Plural(len(w.queue), "frame") + " held"
+	if w.running {
+		held += " · running to the next stop"
+	}
 	if one := title + st.Footer.Render(mode+" · "+held); ansi.StringWidth(one) <= width {
 		return []string{display.Fit(one, width)}
 	}
@@ -207,8 +204,7 @@ func (w *workshopMode) panelBody(a *App, inner int) (next, then []string) {
 	head := w.head()
 	if head == nil {
 		add("")
-		para(st.Empty.Render, "Nothing is held now. Every frame in and out stops here, explained, until you let it go: "+
-			"f8 (or Enter on an empty line) releases the next, f9 all of them, f7 turns stepping off.", 1)
+		para(st.Empty.Render, w.idleHint(), 1)
 	} else {
 		p := a.pane(head.pane)
 		who := ""
@@ -269,7 +265,7 @@ func (w *workshopMode) panelView(a *App, r rect) string {
 	lines := w.panelHeader(st, inner)
 	next, rest := w.panelBody(a, inner)
 	lines = append(lines, next...)
-	footer := " " + keyHints(st, [][2]string{{"f8/enter", "next"}, {"f9", "all"}, {"f5", "full screen"},
+	footer := " " + keyHints(st, [][2]string{{"f8/enter", "next"}, {"f9", "run"}, {"f5", "full screen"},
 		{"f7", "step on/off"}}, inner-1)
 
 	avail := r.h - 1 // the footer
