@@ -28,7 +28,7 @@ Logs go to dimtui.log in your state directory, never to the screen.`,
 			if cfg.Step, err = wf.stepMode(); err != nil {
 				return err
 			}
-			cfg.Presenter = wf.presenter
+			cfg.Presenter, cfg.Theme = wf.presenter, wf.theme
 			return demo.Chat(cmd.Context(), cfg)
 		},
 	}

@@ -27,8 +27,10 @@ identity (created on first use), side by side (stacked on a narrow terminal), ea
 with its own status bar and conversation: the first user talks to the second, the
 second to the next, the last to the first. f6 moves the keyboard between them.
 
-For workshops: --step holds every frame in and out until you release it (f8, or
-Enter on an empty line), with a panel that explains it; the station can be broken
+For workshops: --step holds each stop of a lesson (every handshake step, chat and
+app messages, their receipts) until you release it (f8, or Enter on an empty line;
+f9 runs to the next handshake step or chat message), with a panel that explains it,
+and lets housekeeping through (--step=all holds every frame); the station can be broken
 on purpose (/drop, /corrupt, /delay, /expire, /restart, or the flags below);
 /export writes the session as JSON Lines and Markdown, which 'dimtui replay' plays
 back; --presenter (or f4) is a large, high-contrast theme, and --fresh (or /reset)
@@ -79,6 +81,7 @@ func parseUsers(s string) ([]string, error) {
 type workshopFlags struct {
 	step        string
 	presenter   bool
+	theme       string
 	fresh       bool
 	listen      string
 	delay       time.Duration
@@ -91,9 +94,11 @@ type workshopFlags struct {
 // station in this process.
 func (wf *workshopFlags) register(cmd *cobra.Command, station bool) {
 	f := cmd.Flags()
-	f.StringVar(&wf.step, "step", "", "hold every frame until released: --step (all frames) or --step=messages (PING, PONG, ACK pass)")
-	f.Lookup("step").NoOptDefVal = "all"
+	f.StringVar(&wf.step, "step", "", "hold frames until released: --step (lesson: the stops of a lesson, housekeeping passes), "+
+		"--step=messages (PING, PONG, ACK pass) or --step=all")
+	f.Lookup("step").NoOptDefVal = "lesson"
 	f.BoolVar(&wf.presenter, "presenter", false, "start with the presenter theme: large, high contrast")
+	f.StringVar(&wf.theme, "theme", "", themeUsage)
 	if !station {
 		return
 	}
@@ -104,6 +109,9 @@ func (wf *workshopFlags) register(cmd *cobra.Command, station bool) {
 	f.StringArrayVar(&wf.drop, "drop", nil, "the station drops USER's next chat message (USER:in: the next one to USER)")
 	f.StringArrayVar(&wf.corrupt, "corrupt", nil, "the station damages the signature of USER's next chat message (USER:in: to USER)")
 }
+
+// themeUsage is the help of --theme.
+const themeUsage = "dark or light: the terminal's background (default: the terminal's answer, else COLORFGBG, else dark)"
 
 // stepMode reads --step.
 func (wf *workshopFlags) stepMode() (client.StepMode, error) {
@@ -125,7 +133,7 @@ func (wf *workshopFlags) config(users []string) (demo.Config, error) {
 		return demo.Config{}, err
 	}
 	cfg := demo.Config{Users: users, Listen: wf.listen, Fresh: wf.fresh, Step: step, Presenter: wf.presenter,
-		Delay: wf.delay, ExpireAfter: wf.expireAfter}
+		Theme: wf.theme, Delay: wf.delay, ExpireAfter: wf.expireAfter}
 	if cfg.Drop, err = faultTargets("drop", wf.drop, users); err != nil {
 		return demo.Config{}, err
 	}

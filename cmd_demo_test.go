@@ -86,8 +86,9 @@ func TestSplitViewInTmux(t *testing.T) {
 	r.waitUntil("the program quits", 5*time.Second, func(string) bool { return r.gone() })
 }
 
-// TestStepThroughInTmux starts the demo with every frame held: nothing
-// moves until the presenter releases frames, one by one, then all.
+// TestStepThroughInTmux starts the demo stepping through a lesson: the
+// handshake does not move until the presenter releases its steps, one by
+// one, then runs to the next stop until both sessions are open.
 func TestStepThroughInTmux(t *testing.T) {
 	const w, h = 160, 45
 	r := startInTmux(t, "step", "presenter", w, h, "demo", "--users", "alice,bob", "--fresh", "--listen", "127.0.0.1:0", "--step")
@@ -115,7 +116,7 @@ func TestStepThroughInTmux(t *testing.T) {
 	if s := r.screen(); strings.Contains(s, "[Success]") {
 		t.Fatalf("a handshake succeeded with its DIM? held:\n%s", s)
 	}
-	// f9 releases everything held, as often as it takes.
+	// f9 runs to the next stop, as often as it takes.
 	r.waitUntil("both handshakes", 20*time.Second, func(s string) bool {
 		if strings.Count(s, "[Success]") == 2 {
 			return true

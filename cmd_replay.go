@@ -19,9 +19,12 @@ func newReplayCommand() *cobra.Command {
 		Short: "Play a transcript written by /export back, offline, in the same UI",
 		Long: `Plays a workshop transcript (the JSON Lines file /export writes) back in the terminal
 UI, offline: the same panes, status bars, conversations and inspector, fed with the
-recorded events at their recorded pace (--speed). With --step every frame waits,
-explained, until you release it (f8 or Enter on an empty line; f9 all; f7 stepping
-on/off). Nothing is sent anywhere.`,
+recorded events at their recorded pace (--speed). With --step each stop of a lesson
+waits, explained, until you release it (f8 or Enter on an empty line; f9 runs to the
+next handshake step or chat message; f7 stepping on/off; --step=all: every frame).
+] and [ (on an empty line) go to the next and the previous stop, /seek N to frame #N,
+forward or back; + and - change the pace. The status bars say it is a replay: the
+file, offline, the frames played. Nothing is sent anywhere.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg.Transcript = args[0]
@@ -38,9 +41,10 @@ on/off). Nothing is sent anywhere.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&step, "step", "", "hold every frame until released: --step (all frames) or --step=messages")
-	f.Lookup("step").NoOptDefVal = "all"
+	f.StringVar(&step, "step", "", "hold frames until released: --step (lesson), --step=messages or --step=all")
+	f.Lookup("step").NoOptDefVal = "lesson"
 	f.Float64Var(&cfg.Speed, "speed", 1, "pace: 2 plays twice as fast, 0 without waiting")
 	f.BoolVar(&cfg.Presenter, "presenter", false, "start with the presenter theme")
+	f.StringVar(&cfg.Theme, "theme", "", themeUsage)
 	return cmd
 }

@@ -35,6 +35,12 @@ type conn struct {
 	// answered until the presenter releases it.
 	answerPings atomic.Bool
 	lastIn      atomic.Int64 // when the last frame was read, Unix nanoseconds
+
+	// writeErr is why the writer stopped, if it did. The reader reports
+	// the end of the connection: when the station closes it, a write in
+	// flight fails on the closed socket at the same moment, and the
+	// station's close frame, which says why, must win over that.
+	writeErr atomic.Pointer[error]
 }
 
 // inFrame is a payload the reader handed to the loop.
@@ -146,7 +152,7 @@ func (c *conn) read(ctx context.Context) {
 	for {
 		_, payload, err := c.ws.Read(ctx)
 		if err != nil {
-			c.finish(closedError(err))
+			c.finish(c.readEnded(err))
 			return
 		}
 		f := inFrame{payload: payload, at: time.Now()}
@@ -161,10 +167,23 @@ func (c *conn) read(ctx context.Context) {
 		select {
 		case c.in <- f:
 		case <-ctx.Done():
-			c.finish(ctx.Err())
+			c.finish(c.readEnded(ctx.Err()))
 			return
 		}
 	}
+}
+
+// readEnded says why the connection ended, once the reader stopped with
+// err: the station's close frame if it sent one, else why the writer
+// stopped (it closed the socket, which stopped the read), else err.
+func (c *conn) readEnded(err error) error {
+	if ce := closedError(err); ce != err {
+		return ce
+	}
+	if werr := c.writeErr.Load(); werr != nil {
+		return *werr
+	}
+	return err
 }
 
 func (c *conn) write(ctx context.Context) {
@@ -185,7 +204,12 @@ func (c *conn) write(ctx context.Context) {
 		err := c.ws.Write(wctx, websocket.MessageText, b)
 		cancel()
 		if err != nil {
-			c.finish(fmt.Errorf("write: %w", err))
+			// The reader reports it (see writeErr): closing the socket
+			// ends its read, unless a close frame from the station
+			// came first.
+			werr := fmt.Errorf("write: %w", err)
+			c.writeErr.Store(&werr)
+			_ = c.ws.CloseNow()
 			return
 		}
 	}

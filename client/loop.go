@@ -130,7 +130,7 @@ func (l *loop) run(ctx context.Context) error {
 				defer cancel()
 				cn, err := dial(dctx, l.c.cfg.URL, l.c.cfg.MaxFrame, answerPings)
 				ch <- dialResult{cn, err}
-			}(dialed, !l.holds(KindPing))
+			}(dialed, l.controlPasses())
 		}
 		var in chan inFrame
 		var done chan error
@@ -155,7 +155,7 @@ func (l *loop) run(ctx context.Context) error {
 				continue
 			}
 			l.conn = r.conn
-			l.conn.answerPings.Store(!l.holds(KindPing)) // the step mode may have changed meanwhile
+			l.conn.answerPings.Store(l.controlPasses()) // the step mode may have changed meanwhile
 			l.setState(Connected, nil)
 			l.handshake("")
 		case f := <-in:
@@ -224,7 +224,7 @@ func (l *loop) fail(err error) {
 // first, and is there all the same.
 func (l *loop) tick(now time.Time) {
 	if l.step != StepOff {
-		if l.step == StepMessages && l.state == Running && l.pingAt.IsZero() && now.After(l.nextPing) {
+		if l.controlPasses() && l.state == Running && l.pingAt.IsZero() && now.After(l.nextPing) {
 			l.pingAt = now
 			l.nextPing = now.Add(l.c.cfg.PingInterval)
 			l.writeControl([]byte("PING"), KindPing)
@@ -266,11 +266,9 @@ func (l *loop) writeControl(b []byte, kind FrameKind) {
 	if l.conn == nil {
 		return
 	}
-	if l.holds(kind) {
-		l.hold(Out, b, kind, nil)
-		return
+	if !l.holdIf(Out, b, kind, nil) {
+		l.transmit(b, kind, nil)
 	}
-	l.transmit(b, kind, nil)
 }
 
 // writeMessage writes a sealed message and reports it with its layers
@@ -281,8 +279,7 @@ func (l *loop) writeMessage(raw []byte, layers *Layers) bool {
 		return false
 	}
 	kind := kindOf(layers.Reliable, layers.Instant)
-	if l.holds(kind) {
-		l.hold(Out, raw, kind, layers)
+	if l.holdIf(Out, raw, kind, layers) {
 		return true
 	}
 	return l.transmit(raw, kind, layers)

@@ -20,6 +20,9 @@ const (
 	StepOff      StepMode = iota // frames pass at once
 	StepMessages                 // DIM messages wait; PING, PONG and ACK pass
 	StepAll                      // every frame waits, control frames too
+	// StepLesson holds the stops of a lesson (Classify: handshake steps,
+	// chat and app messages, their receipts) and lets housekeeping pass.
+	StepLesson
 )
 
 // String names the mode as the UI and the flags write it.
@@ -31,21 +34,26 @@ func (m StepMode) String() string {
 		return "messages"
 	case StepAll:
 		return "all"
+	case StepLesson:
+		return "lesson"
 	}
 	return fmt.Sprintf("StepMode(%d)", int(m))
 }
 
-// ParseStepMode reads "off", "messages" or "all" (also "on" for all).
+// ParseStepMode reads "off", "lesson", "messages" or "all"; "on" is
+// lesson, the mode a presenter starts with.
 func ParseStepMode(s string) (StepMode, error) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "off", "none", "false", "":
 		return StepOff, nil
+	case "lesson", "lessons", "on", "true":
+		return StepLesson, nil
 	case "messages", "msgs", "msg":
 		return StepMessages, nil
-	case "all", "on", "true":
+	case "all":
 		return StepAll, nil
 	}
-	return StepOff, fmt.Errorf("step mode %q: use off, messages or all", s)
+	return StepOff, fmt.Errorf("step mode %q: use off, lesson, messages or all", s)
 }
 
 // maxGated and maxGatedBytes bound the frames step-through holds. A
@@ -92,11 +100,13 @@ type gated struct {
 	dir    Direction
 	raw    []byte
 	kind   FrameKind
+	role   Role
 	layers *Layers // outgoing: what the FrameEvent will carry; incoming: nil
 }
 
-// SetStep turns step-through on (StepMessages, StepAll) or off. Turning it
-// off releases every held frame, in order.
+// SetStep turns step-through on (StepLesson, StepMessages, StepAll) or
+// off. Turning it off releases every held frame, in order; changing the
+// mode releases the held frames at the head that the new mode lets pass.
 func (c *Client) SetStep(ctx context.Context, mode StepMode) error {
 	return c.do(ctx, func(l *loop) { l.setStep(mode) })
 }
@@ -122,7 +132,7 @@ func (l *loop) setStep(mode StepMode) {
 	l.c.step = mode
 	l.c.mu.Unlock()
 	if l.conn != nil {
-		l.conn.answerPings.Store(!l.holds(KindPing))
+		l.conn.answerPings.Store(l.controlPasses())
 	}
 	if mode == StepOff && was != StepOff {
 		// The timers were paused while stepping: they start again now.
@@ -131,27 +141,54 @@ func (l *loop) setStep(mode StepMode) {
 			l.queries[k] = time.Now()
 		}
 		l.release(0)
+		return
+	}
+	// The frames at the head that the new mode lets pass go on (those
+	// behind a frame it holds wait: each client's frames keep their order).
+	for len(l.gate) > 0 && !mode.Holds(l.gate[0].kind, l.gate[0].role) {
+		l.releaseOne()
 	}
 }
 
-// holds reports whether a frame of this kind must wait for the presenter.
-func (l *loop) holds(kind FrameKind) bool {
-	switch l.step {
+// Holds reports whether a frame of this kind and role (Classify) waits
+// for the presenter in this mode.
+func (m StepMode) Holds(kind FrameKind, role Role) bool {
+	switch m {
 	case StepAll:
 		return true
 	case StepMessages:
 		return kind != KindPing && kind != KindAck
+	case StepLesson:
+		return role.Stop()
 	}
 	return false
 }
 
+// controlPasses reports whether control frames (PING, PONG, ACK) go on
+// at once in the current mode: the keep-alive runs.
+func (l *loop) controlPasses() bool { return !l.step.Holds(KindPing, Housekeeping) }
+
+// holdIf holds a frame when the step mode says it must wait, and reports
+// whether it did; a frame not held is the caller's to send or process.
+func (l *loop) holdIf(dir Direction, raw []byte, kind FrameKind, layers *Layers) bool {
+	if l.step == StepOff {
+		return false
+	}
+	role := Classify(kind, layers)
+	if !l.step.Holds(kind, role) {
+		return false
+	}
+	l.hold(dir, raw, kind, role, layers)
+	return true
+}
+
 // hold queues a frame and reports it; the loop goes on at once.
-func (l *loop) hold(dir Direction, raw []byte, kind FrameKind, layers *Layers) {
+func (l *loop) hold(dir Direction, raw []byte, kind FrameKind, role Role, layers *Layers) {
 	for len(l.gate) > 0 && (len(l.gate) >= maxGated || l.gateBytes+len(raw) > maxGatedBytes) {
 		l.releaseOne()
 	}
 	l.gateSeq++
-	g := gated{seq: l.gateSeq, dir: dir, raw: raw, kind: kind}
+	g := gated{seq: l.gateSeq, dir: dir, raw: raw, kind: kind, role: role}
 	if dir == Out {
 		g.layers = layers // an incoming frame's preview is the event's only
 	}
@@ -218,11 +255,9 @@ func (l *loop) arrive(f inFrame) {
 	if !ok {
 		kind, layers = l.preview(payload)
 	}
-	if !l.holds(kind) {
+	if !l.holdIf(In, payload, kind, layers) {
 		l.receive(payload, f.at)
-		return
 	}
-	l.hold(In, payload, kind, layers)
 }
 
 // controlKind classifies the payloads that are not messages (without

@@ -367,8 +367,8 @@ func TestParseStepMode(t *testing.T) {
 		in   string
 		want client.StepMode
 		err  bool
-	}{{"all", client.StepAll, false}, {"on", client.StepAll, false}, {"messages", client.StepMessages, false},
-		{"off", client.StepOff, false}, {"sometimes", client.StepOff, true}} {
+	}{{"all", client.StepAll, false}, {"on", client.StepLesson, false}, {"lesson", client.StepLesson, false},
+		{"messages", client.StepMessages, false}, {"off", client.StepOff, false}, {"sometimes", client.StepOff, true}} {
 		got, err := client.ParseStepMode(tt.in)
 		if got != tt.want || (err != nil) != tt.err {
 			t.Errorf("ParseStepMode(%q) = %v, %v", tt.in, got, err)

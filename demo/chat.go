@@ -19,6 +19,8 @@ type ChatConfig struct {
 	Step client.StepMode
 	// Presenter starts with the presenter theme: large, high contrast.
 	Presenter bool
+	// Theme is the terminal's background, as in Config.
+	Theme string
 }
 
 // Chat connects to a station as one of the user's identities and runs the
@@ -26,6 +28,10 @@ type ChatConfig struct {
 // until the user quits. The client keeps its history beside the identity;
 // it logs to dimtui.log in the state directory.
 func Chat(ctx context.Context, cfg ChatConfig) error {
+	theme, err := themeOption(cfg.Theme)
+	if err != nil {
+		return err
+	}
 	logger, closeLog, err := datadir.OpenLog()
 	if err != nil {
 		return err
@@ -54,5 +60,5 @@ func Chat(ctx context.Context, cfg ChatConfig) error {
 	}()
 	defer func() { cancel(); <-done }()
 	opt := ui.Options{Context: ctx, Logger: logger.With("part", "ui")}
-	return runUI(ctx, []ui.PaneSpec{{Backend: c, Options: opt}}, ui.WorkshopOptions{Step: cfg.Step, Presenter: cfg.Presenter})
+	return runUI(ctx, []ui.PaneSpec{{Backend: c, Options: opt}}, ui.WorkshopOptions{Step: cfg.Step, Presenter: cfg.Presenter}, theme)
 }

@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -38,6 +39,9 @@ type Config struct {
 	Step client.StepMode
 	// Presenter starts with the presenter theme: large, high contrast.
 	Presenter bool
+	// Theme is the terminal's background, dark or light (--theme); ""
+	// finds it out: the terminal's answer, else COLORFGBG, else dark.
+	Theme string
 	// Delay makes the station hold every message it pushes (its own
 	// answers, such as its receipts, go at once).
 	Delay time.Duration
@@ -62,6 +66,10 @@ type FaultTarget struct {
 // with a pane per client, the station's faults at hand and /reset to start
 // over. It logs to dimtui.log in the state directory.
 func Run(ctx context.Context, cfg Config) error {
+	theme, err := themeOption(cfg.Theme)
+	if err != nil {
+		return err
+	}
 	logger, closeLog, err := datadir.OpenLog()
 	if err != nil {
 		return err
@@ -78,13 +86,23 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	return runUI(ctx, session.specs(), ui.WorkshopOptions{Step: cfg.Step, Presenter: cfg.Presenter,
-		Station: session, Reset: session.Reset})
+		Station: session, Reset: session.Reset}, theme)
+}
+
+// themeOption is the UI's option for --theme: dark, light, or "" for the
+// terminal's answer, else COLORFGBG, else dark.
+func themeOption(name string) (ui.AppOption, error) {
+	t, err := ui.ParseTheme(name)
+	if err != nil {
+		return nil, fmt.Errorf("--theme: %w", err)
+	}
+	return ui.WithThemeChoice(t, os.Getenv("COLORFGBG")), nil
 }
 
 // runUI runs the Bubble Tea program for the clients' panes, in workshop
-// mode, until the user quits or ctx ends.
-func runUI(ctx context.Context, specs []ui.PaneSpec, wopt ui.WorkshopOptions) error {
-	app := ui.NewSplit(specs, ui.WithWorkshop(wopt))
+// mode, with the theme, until the user quits or ctx ends.
+func runUI(ctx context.Context, specs []ui.PaneSpec, wopt ui.WorkshopOptions, theme ui.AppOption) error {
+	app := ui.NewSplit(specs, theme, ui.WithWorkshop(wopt))
 	if _, err := tea.NewProgram(app, tea.WithContext(ctx)).Run(); err != nil && !errors.Is(err, tea.ErrProgramKilled) {
 		return fmt.Errorf("terminal UI: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"dimtui/client"
 	"dimtui/ui"
@@ -17,16 +18,23 @@ type ReplayConfig struct {
 	// Speed is the pace: 2 plays twice as fast as recorded, 0 without
 	// waiting.
 	Speed float64
-	// Step holds every frame, explained, until it is released.
+	// Step holds frames (the stops of a lesson, or every frame), explained,
+	// until they are released.
 	Step client.StepMode
 	// Presenter starts with the presenter theme.
 	Presenter bool
+	// Theme is the terminal's background, as in Config.
+	Theme string
 }
 
 // Replay plays a transcript back in the terminal UI, offline, until the
 // user quits: the same panes, fed with the recorded events at their
 // recorded pace. Nothing is sent anywhere.
 func Replay(ctx context.Context, cfg ReplayConfig) error {
+	theme, err := themeOption(cfg.Theme)
+	if err != nil {
+		return err
+	}
 	f, err := os.Open(cfg.Transcript)
 	if err != nil {
 		return err
@@ -38,20 +46,30 @@ func Replay(ctx context.Context, cfg ReplayConfig) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	r := workshop.NewReplay(t, workshop.ReplayOptions{Speed: cfg.Speed, Step: cfg.Step})
+	r := workshop.NewReplay(t, workshop.ReplayOptions{Speed: cfg.Speed, Step: cfg.Step,
+		Name: filepath.Base(cfg.Transcript)})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		_ = r.Run(ctx)
 	}()
 	defer func() { cancel(); <-done }()
-	// The UI drives each pane's replayed client as it drives a live one;
-	// the client never asks who is online (the recorded lists come).
+	seek := func(_ context.Context, to workshop.Seek) (uint64, []ui.PaneSpec, error) {
+		at, err := r.Seek(to)
+		return at.Frame, replaySpecs(ctx, at.Panes), err
+	}
+	return runUI(ctx, replaySpecs(ctx, r.Panes()), ui.WorkshopOptions{Step: cfg.Step, Presenter: cfg.Presenter,
+		Station: r, Finished: r.Finished(), Seek: seek}, theme)
+}
+
+// replaySpecs makes a pane of each of a replay's clients: the UI drives
+// each as it drives a live one; the client never asks who is online (the
+// recorded lists come).
+func replaySpecs(ctx context.Context, panes []workshop.ReplayPane) []ui.PaneSpec {
 	var specs []ui.PaneSpec
-	for _, p := range r.Panes() {
+	for _, p := range panes {
 		specs = append(specs, ui.PaneSpec{Backend: p.Client,
 			Options: ui.Options{Context: ctx, Peer: p.Peer, Bots: p.Bots, UsersEvery: -1}})
 	}
-	return runUI(ctx, specs, ui.WorkshopOptions{Step: cfg.Step, Presenter: cfg.Presenter,
-		Station: r, Finished: r.Finished()})
+	return specs
 }

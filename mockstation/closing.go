@@ -98,6 +98,11 @@ func (c *conn) drain(d time.Duration) {
 // first sends what is queued (the answers that explain why), then the
 // close status; any other error means the connection is ending already.
 func (c *conn) closeFor(err error) {
+	if errors.Is(err, errEnding) {
+		// Whoever is ending the connection closes it: finish after the
+		// reader stopped, or a shutdown that says "going away".
+		return
+	}
 	var ce *closeError
 	if !errors.As(err, &ce) {
 		c.tr.closeNow()

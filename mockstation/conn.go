@@ -80,10 +80,11 @@ type conn struct {
 	// messages written and not yet acknowledged (reader.go).
 	outMu    sync.Mutex
 	queue    []frame
-	writing  bool // a writer goroutine is running
-	catching bool // the writer should catch up from the store
-	draining bool // no new frames: the writer finishes the queue, then stops
-	closed   bool // no more writing at all
+	outWake  chan struct{} // a frame was queued (see waitDue); not guarded
+	writing  bool          // a writer goroutine is running
+	catching bool          // the writer should catch up from the store
+	draining bool          // no new frames: the writer finishes the queue, then stops
+	closed   bool          // no more writing at all
 	writers  sync.WaitGroup
 	unacked  map[string]struct{} // signatures of stored messages written, not yet acknowledged
 
@@ -103,6 +104,7 @@ func (s *Server) newConn(tr transport, addr string) *conn {
 	c := &conn{srv: s, tr: tr, ctx: ctx, cancel: cancel, addr: addr, remote: remoteAddress(addr),
 		limit: newMessageLimit(s.cfg.RateLimit, s.cfg.RateBurst)}
 	c.pipeChanged.L = &c.pipeMu
+	c.outWake = make(chan struct{}, 1)
 	// The reader may wait for room in the pipeline when the connection
 	// ends: wake it then (see take).
 	context.AfterFunc(ctx, c.wakePipelineWaiters)

@@ -357,32 +357,37 @@ func (f *Faults) fromClient(c *conn, data []byte) []byte {
 	return data
 }
 
-// toClient sees a frame before the station writes it to the client: it
-// waits the delay set for the user (a message from someone else only),
-// and returns nil for a frame to lose, or the frame, its signature damaged
-// if so armed.
+// delayOf is how long a frame to c's user waits before it goes: the
+// delay set for the user, for a message from someone else only; the
+// station's own answers (its receipts, handshake, PONG) go at once.
+func (f *Faults) delayOf(c *conn, fr frame) time.Duration {
+	if f == nil {
+		return 0
+	}
+	f.mu.Lock()
+	delay := f.delayFor(c.userID())
+	f.mu.Unlock()
+	if delay <= 0 || c.stationsOwn(fr) {
+		return 0
+	}
+	return delay
+}
+
+// toClient sees a frame before the station writes it to the client (after
+// its delay, see delayOf), and returns nil for a frame to lose, or the
+// frame, its signature damaged if so armed.
 func (f *Faults) toClient(c *conn, fr frame) ([]byte, error) {
 	if f == nil {
 		return fr.data, nil
 	}
 	user := c.userID()
 	f.mu.Lock()
-	delay := f.delayFor(user)
 	var u *userFaults
 	if !user.IsZero() {
 		u = f.users[user.WithoutTerminal().String()]
 	}
 	armed := u != nil && fr.id != 0 && (u.dropTo > 0 || u.corruptTo > 0)
 	f.mu.Unlock()
-	if delay > 0 && !c.stationsOwn(fr) {
-		t := time.NewTimer(delay)
-		select {
-		case <-t.C:
-		case <-c.ctx.Done():
-			t.Stop()
-			return nil, c.ctx.Err()
-		}
-	}
 	if !armed {
 		return fr.data, nil
 	}

@@ -2,6 +2,7 @@ package mockstation
 
 import (
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/coder/websocket"
@@ -27,6 +28,10 @@ type frame struct {
 	data []byte
 	sig  string
 	id   int64
+	// due is when a frame that a workshop delay holds may go (zero: at
+	// once). The station's own answers are never delayed, and overtake
+	// the delayed frames queued before them (see Faults.SetDelay).
+	due time.Time
 }
 
 // queueReply queues a frame of the station's for this client. A client
@@ -52,6 +57,9 @@ var errEnding = errors.New("connection closing")
 func (c *conn) offer(f frame) bool { return c.enqueue(f, pushQueue) }
 
 func (c *conn) enqueue(f frame, limit int) bool {
+	if d := c.srv.cfg.Faults.delayOf(c, f); d > 0 {
+		f.due = time.Now().Add(d)
+	}
 	c.outMu.Lock()
 	defer c.outMu.Unlock()
 	if c.closed || c.draining || len(c.queue) >= limit {
@@ -59,6 +67,61 @@ func (c *conn) enqueue(f frame, limit int) bool {
 	}
 	c.queue = append(c.queue, f)
 	c.startWriter()
+	select {
+	case c.outWake <- struct{}{}: // a writer waiting for a delayed frame
+	default:
+	}
+	return true
+}
+
+// nextFrame takes the first queued frame that may go now; c.outMu is held.
+// When every queued frame is delayed, it returns false and how long until
+// the first is due.
+func (c *conn) nextFrame(now time.Time) (frame, bool, time.Duration) {
+	wait := time.Duration(-1)
+	for i, f := range c.queue {
+		if !f.due.After(now) {
+			if i == 0 { // the usual case: no delay, in order
+				c.queue[0] = frame{}
+				c.queue = c.queue[1:]
+			} else {
+				c.queue = slices.Delete(c.queue, i, i+1)
+			}
+			if len(c.queue) == 0 {
+				c.queue = nil // let the backing array go
+			}
+			return f, true, 0
+		}
+		if w := f.due.Sub(now); wait < 0 || w < wait {
+			wait = w
+		}
+	}
+	return frame{}, false, wait
+}
+
+// sleep waits d, or until the session ends (false).
+func (c *conn) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-c.ctx.Done():
+		return false
+	}
+}
+
+// waitDue waits until a delayed frame is due, a new frame is queued or the
+// session ends (false).
+func (c *conn) waitDue(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-c.outWake:
+	case <-c.ctx.Done():
+		return false
+	}
 	return true
 }
 
@@ -97,13 +160,17 @@ func (c *conn) writeLoop() {
 			return
 		}
 		if len(c.queue) > 0 {
-			f := c.queue[0]
-			c.queue[0] = frame{}
-			c.queue = c.queue[1:]
-			if len(c.queue) == 0 {
-				c.queue = nil // let the backing array go
-			}
+			f, ok, wait := c.nextFrame(time.Now())
 			c.outMu.Unlock()
+			if !ok {
+				if !c.waitDue(wait) {
+					c.outMu.Lock()
+					c.writing = false
+					c.outMu.Unlock()
+					return
+				}
+				continue
+			}
 			if err := c.write(f, dl); err != nil {
 				c.abort(err)
 				return
@@ -230,7 +297,11 @@ func (c *conn) catchUp(dl *writeDeadline) (more bool, err error) {
 		}
 	}
 	for _, m := range msgs {
-		if err := c.write(frame{data: m.Data, sig: m.Signature, id: m.ID}, dl); err != nil {
+		f := frame{data: m.Data, sig: m.Signature, id: m.ID}
+		if d := c.srv.cfg.Faults.delayOf(c, f); d > 0 && !c.sleep(d) {
+			return false, c.ctx.Err()
+		}
+		if err := c.write(f, dl); err != nil {
 			return false, err
 		}
 		after = m.ID

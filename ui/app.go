@@ -37,6 +37,9 @@ type App struct {
 	title      string
 	nextID     PaneID        // the ID of the next pane made
 	ws         *workshopMode // nil unless WithWorkshop
+	// mouseFree: the terminal has the mouse, so that a plain drag selects
+	// text (ctrl+g, /mouse); the panes do not see it.
+	mouseFree bool
 	// frames numbers the frames of every pane, one number per frame in the
 	// session (see workshop.Numbers); a new set of panes starts again at 1.
 	frames *workshop.Numbers
@@ -99,10 +102,19 @@ func (a *App) makePanes(specs []PaneSpec) {
 	a.panes, a.focused = nil, 0
 	a.frames = workshop.NewNumbers()
 	a.keys.NextPane.SetEnabled(len(specs) > 1)
+	playback := false
+	for _, s := range specs {
+		_, ok := s.Backend.(Playback)
+		playback = playback || ok
+	}
+	a.keys.setPlayback(playback)
 	a.help.setKeys(a.keys)
 	var names []string
 	for _, s := range specs {
-		a.panes = append(a.panes, NewPane(a.nextID, s.Backend, s.Options, a.styles, a.keys))
+		p := NewPane(a.nextID, s.Backend, s.Options, a.styles, a.keys)
+		p.setCompact(len(specs) > 1)
+		p.status.mouseFree = a.mouseFree
+		a.panes = append(a.panes, p)
 		a.nextID++
 		names = append(names, display.Name(s.Backend.Me()))
 	}
@@ -164,7 +176,8 @@ func (a *App) applyTheme() {
 	a.help.restyle()
 }
 
-// resize gives every pane its cells.
+// resize gives every pane its cells (none while the terminal is below the
+// minimum: they keep the last they had).
 func (a *App) resize() {
 	if a.width == 0 {
 		return
@@ -172,6 +185,9 @@ func (a *App) resize() {
 	a.help.setSize(a.width, a.height)
 	for i, r := range a.paneRects() {
 		a.panes[i].SetSize(r.w, r.h)
+	}
+	if a.ws != nil {
+		a.ws.sync(a)
 	}
 }
 
@@ -194,39 +210,20 @@ func (a *App) Init() tea.Cmd {
 	return tea.Batch(cmds...)
 }
 
-// paneRects splits the window (less the step-through panel) among the
-// panes: side by side when each gets 80 columns, stacked otherwise.
-func (a *App) paneRects() []rect {
-	n := len(a.panes)
-	out := make([]rect, n)
-	area := rect{0, 0, a.width, a.height}
-	if pr := a.panelRect(); pr.w > 0 {
-		if pr.x > 0 {
-			area.w = pr.x
-		} else {
-			area.h = pr.y
-		}
+// Update handles a message, then settles what the workshop's panel
+// draws.
+func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	cmd := a.update(msg)
+	if a.ws != nil {
+		a.ws.sync(a)
 	}
-	if n == 1 {
-		out[0] = area
-		return out
+	for _, p := range a.panes {
+		p.syncPlayback()
 	}
-	if area.w/n >= 80 {
-		w := (area.w - (n - 1)) / n
-		for i := range out {
-			out[i] = rect{i * (w + 1), 0, w, area.h}
-		}
-		return out
-	}
-	h := (area.h - (n - 1)) / n
-	for i := range out {
-		out[i] = rect{0, i * (h + 1), area.w, h}
-	}
-	return out
+	return a, cmd
 }
 
-// Update handles a message.
-func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+func (a *App) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		a.width, a.height = msg.Width, msg.Height
@@ -234,80 +231,139 @@ func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			a.state = stateRunning
 		}
 		a.resize()
-		return a, nil
+		return nil
 	case tea.BackgroundColorMsg:
 		if !a.fixedTheme {
 			a.dark = msg.IsDark()
 			a.applyTheme()
 		}
-		return a, nil
+		return nil
 	case showHelpMsg:
 		a.state = stateHelp
 		a.help.open()
-		return a, nil
+		return nil
+	case mouseMsg:
+		free := msg.free
+		if msg.toggle {
+			free = !a.mouseFree
+		}
+		return a.setMouse(free)
 	case EventMsg:
 		if a.pane(msg.Pane) != nil {
 			msg.Event = a.frames.Number(int(msg.Pane), msg.Event)
 		}
-		if a.ws != nil && a.ws.observe(a, msg) {
-			defer a.resize()
+		var ws tea.Cmd
+		if a.ws != nil {
+			var relayout bool
+			if relayout, ws = a.ws.observe(a, msg); relayout {
+				defer a.resize()
+			}
 		}
 		if msg.queued {
-			return a, tea.Batch(a.toPane(msg.Pane, msg), a.events.next())
+			return tea.Batch(ws, a.toPane(msg.Pane, msg), a.events.next())
 		}
-		return a, a.toPane(msg.Pane, msg)
+		return tea.Batch(ws, a.toPane(msg.Pane, msg))
 	case callDoneMsg:
-		return a, a.toPane(msg.pane, msg)
+		return a.toPane(msg.pane, msg)
 	case usersTickMsg:
-		return a, a.toPane(msg.pane, msg)
+		return a.toPane(msg.pane, msg)
 	case flashExpiredMsg:
-		return a, a.toPane(msg.pane, msg)
+		return a.toPane(msg.pane, msg)
 	case tea.KeyPressMsg:
-		if key.Matches(msg, a.keys.Quit) {
-			return a, tea.Quit
-		}
-		if key.Matches(msg, a.keys.NextPane) && a.state != stateHelp {
-			a.focused = (a.focused + 1) % len(a.panes)
-			a.syncActive()
-			return a, nil
-		}
-		if a.ws != nil && a.state != stateHelp {
-			if cmd, ok := a.ws.handleKey(a, msg); ok {
-				return a, cmd
-			}
-		}
-		if a.state == stateHelp {
-			if a.help.update(msg) {
-				a.state = stateRunning
-			}
-			return a, nil
-		}
-		return a, a.panes[a.focused].Update(msg)
+		return a.handleKey(msg)
 	case tea.MouseMsg:
-		if a.state == stateHelp {
-			return a, nil
-		}
-		m := msg.Mouse()
-		for i, r := range a.paneRects() {
-			if r.contains(m.X, m.Y) {
-				if _, click := msg.(tea.MouseClickMsg); click && a.focused != i {
-					a.focused = i
-					a.syncActive()
-				}
-				return a, a.panes[i].Update(shiftMouse(msg, -r.x, -r.y))
-			}
-		}
-		return a, nil
+		return a.handleMouse(msg)
 	}
 	if a.ws != nil {
 		if cmd, ok := a.ws.update(a, msg); ok {
-			return a, cmd
+			return cmd
 		}
 	}
 	if len(a.panes) > 0 {
-		return a, a.panes[a.focused].Update(msg)
+		return a.panes[a.focused].Update(msg)
 	}
-	return a, nil
+	return nil
+}
+
+// handleKey handles a key: ctrl+c anywhere; nothing else while the window
+// is below the minimum (nothing that takes keys is on the screen); the
+// help's keys while it is open; f6 and the workshop's keys; the rest goes
+// to the focused pane.
+func (a *App) handleKey(k tea.KeyPressMsg) tea.Cmd {
+	if key.Matches(k, a.keys.Quit) {
+		return tea.Quit
+	}
+	if a.layout().small {
+		return nil
+	}
+	if a.state == stateHelp {
+		if a.help.update(k) {
+			a.state = stateRunning
+		}
+		return nil
+	}
+	if key.Matches(k, a.keys.Mouse) {
+		return a.setMouse(!a.mouseFree)
+	}
+	if cmd, ok := a.playbackKey(k); ok {
+		return cmd
+	}
+	if key.Matches(k, a.keys.NextPane) {
+		a.focus((a.focused + 1) % len(a.panes))
+		return nil
+	}
+	if a.ws != nil {
+		if cmd, ok := a.ws.handleKey(a, k); ok {
+			return cmd
+		}
+	}
+	return a.panes[a.focused].Update(k)
+}
+
+// handleMouse gives the mouse to the pane under it, which a click focuses.
+func (a *App) handleMouse(msg tea.MouseMsg) tea.Cmd {
+	if a.state == stateHelp {
+		return nil
+	}
+	if a.ws != nil && a.ws.full.shown {
+		a.ws.fullMouse(msg)
+		return nil
+	}
+	m := msg.Mouse()
+	for i, r := range a.paneRects() {
+		if r.contains(m.X, m.Y) {
+			if _, click := msg.(tea.MouseClickMsg); click && a.focused != i {
+				a.focus(i)
+			}
+			return a.panes[i].Update(shiftMouse(msg, -r.x, -r.y))
+		}
+	}
+	return nil
+}
+
+// setMouse frees the mouse for the terminal, or takes it back, and says
+// so in every status bar and the focused pane's footer.
+func (a *App) setMouse(free bool) tea.Cmd {
+	a.mouseFree = free
+	for _, p := range a.panes {
+		p.status.mouseFree = free
+	}
+	if len(a.panes) == 0 {
+		return nil
+	}
+	flash := "the mouse is dimtui's again: the wheel scrolls, a click focuses"
+	if free {
+		flash = "mouse free: a plain drag selects text; ctrl+g or /mouse on gives it back"
+	}
+	return a.panes[a.focused].setFlash(flash, false)
+}
+
+// focus gives the keyboard to pane i. Stacked panes short of rows give
+// the focused one its rows: the layout changes with the focus.
+func (a *App) focus(i int) {
+	a.focused = i
+	a.syncActive()
+	a.resize()
 }
 
 // toPane hands a message to the pane with the given ID.
@@ -346,6 +402,9 @@ func (a *App) View() tea.View {
 	var v tea.View
 	v.AltScreen = true
 	v.MouseMode = tea.MouseModeCellMotion
+	if a.mouseFree {
+		v.MouseMode = tea.MouseModeNone
+	}
 	v.WindowTitle = a.title
 	if a.state == stateStarting || a.width == 0 {
 		v.SetContent("starting…")
@@ -357,30 +416,46 @@ func (a *App) View() tea.View {
 
 // Render draws the screen as a string of exactly the window's size.
 func (a *App) Render() string {
-	rects := a.paneRects()
-	panel := a.panelRect()
+	l := a.layout()
 	var out string
-	if len(a.panes) == 1 && panel.w == 0 {
+	switch {
+	case l.small:
+		out = smallView(a.styles, a.width, a.height, l.need[0], l.need[1])
+	case a.ws != nil && a.ws.full.shown:
+		out = a.ws.fullView(a)
+	case len(a.panes) == 1 && l.panel.w == 0:
 		out = a.panes[0].View()
-	} else {
+	default:
 		layers := []*lipgloss.Layer{lipgloss.NewLayer(blank(a.width, a.height))}
 		for i, p := range a.panes {
-			layers = append(layers, lipgloss.NewLayer(p.View()).X(rects[i].x).Y(rects[i].y).Z(1))
-			if i > 0 && rects[i].x > 0 {
-				// A rule in the column between two panes side by side.
-				rule := strings.TrimSuffix(strings.Repeat(a.styles.Border.Render("┃")+"\n", rects[i].h), "\n")
-				layers = append(layers, lipgloss.NewLayer(rule).X(rects[i].x-1).Y(rects[i].y).Z(1))
+			r := l.panes[i]
+			layers = append(layers, lipgloss.NewLayer(p.View()).X(r.x).Y(r.y).Z(1))
+			if i == 0 {
+				continue
+			}
+			// A rule between two panes: in the column between them side by
+			// side, on the row between them stacked.
+			if r.x > 0 {
+				rule := strings.TrimSuffix(strings.Repeat(a.styles.Border.Render("┃")+"\n", r.h), "\n")
+				layers = append(layers, lipgloss.NewLayer(rule).X(r.x-1).Y(r.y).Z(1))
+			} else {
+				layers = append(layers, lipgloss.NewLayer(a.styles.Border.Render(strings.Repeat("━", r.w))).X(r.x).Y(r.y-1).Z(1))
 			}
 		}
-		if panel.w > 0 {
-			layers = append(layers, lipgloss.NewLayer(a.ws.panelView(a, panel)).X(panel.x).Y(panel.y).Z(1))
+		if l.panel.w > 0 {
+			layers = append(layers, lipgloss.NewLayer(a.ws.panelView(a, l.panel)).X(l.panel.x).Y(l.panel.y).Z(1))
 		}
-		out = lipgloss.NewCompositor(layers...).Render()
+		// The compositor leaves out the blanks at the ends of lines: put
+		// them back, so that every line is the window's width.
+		out = clip(lipgloss.NewCompositor(layers...).Render(), a.width, a.height)
 	}
-	if a.state == stateHelp {
+	if a.state == stateHelp && !l.small {
 		box := a.help.view()
 		bw, bh := lipgloss.Size(box)
 		out = clip(overlay(out, box, max((a.width-bw)/2, 0), max((a.height-bh)/2, 0)), a.width, a.height)
+	}
+	if a.styles.Screen != nil {
+		out = paintBackground(out, a.styles.Screen)
 	}
 	// Peer text is sanitized where it is drawn; this is the last line of
 	// defence for what is not, such as a text input holding a peer's full

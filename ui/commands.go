@@ -22,29 +22,32 @@ type slashCommand struct {
 // slashCommands lists the composer's commands, in the order help shows them.
 func slashCommands() []slashCommand {
 	return []slashCommand{
-		{"to", "NAME|ID", "talk to NAME or ID", true},
-		{"app", "[NAME|ID]", "compose app content", true},
-		{"who", "", "who is online", false},
+		{"to", "NAME|ID", "talk to NAME or ID (Tab completes)", true},
+		{"app", "[NAME|ID]", "compose app content, for the open conversation without NAME", true},
+		{"who", "", "ask the station who is online", false},
 		{"search", "WORDS", "find users by name or ID", false},
 		{"inspect", "", "inspector on/off", false},
+		{"mouse", "[on|off]", "off frees the mouse for selecting text, on gives it back to dimtui; alone, switches", false},
 		{"help", "", "keys and commands", false},
-		{"quit", "", "leave dimtui", false},
+		{"quit", "", "leave dimtui (also /q, /exit)", false},
 	}
 }
 
 // workshopCommands are the commands of workshop mode (see WithWorkshop).
 func workshopCommands() []slashCommand {
 	return []slashCommand{
-		{"step", "[on|off|all|messages]", "step-through on/off", false},
-		{"next", "[N]", "release the next N frames", false},
-		{"release", "", "release every held frame", false},
-		{"drop", "[in|out]", "station drops the next message", false},
-		{"corrupt", "[in|out]", "station breaks a signature", false},
-		{"delay", "DURATION|off", "station delays messages to me", false},
-		{"expire", "", "station expires my session", false},
-		{"restart", "", "restart the station", false},
-		{"export", "[FILE]", "transcript: FILE.jsonl, .md", false},
-		{"reset", "", "fresh station and identities", false},
+		{"step", "[on|off|lesson|messages|all]", "step-through on/off; lesson (the default) holds the handshake steps, chat messages and their receipts, all holds every frame, messages lets PING, PONG and ACK pass", false},
+		{"next", "[N]", "release the next N held frames (one without N)", false},
+		{"run", "", "run to the next handshake step or chat message", false},
+		{"release", "", "release every frame held now", false},
+		{"seek", "N|next|prev", "replay: go to frame #N, or to the next or previous stop", false},
+		{"drop", "[in|out]", "the station drops my next chat message (out, the default) or its next one to me (in)", false},
+		{"corrupt", "[in|out]", "the station damages the signature of my next chat message (out) or of its next one to me (in)", false},
+		{"delay", "DURATION|off", "the station holds every message others send me by DURATION (2s, 500ms, up to 5m); its own answers go at once; off ends it", false},
+		{"expire", "", "the station forgets my session: it asks DIM? and I handshake again", false},
+		{"restart", "", "restart the station: every client reconnects and handshakes from Start", false},
+		{"export", "[FILE]", "write the session as FILE.jsonl and FILE.md (a dated name without FILE)", false},
+		{"reset", "", "start over: a fresh station and fresh identities", false},
 		{"presenter", "", "presenter theme on/off", false},
 	}
 }
@@ -102,6 +105,16 @@ func (p *Pane) command(line string) tea.Cmd {
 		return p.toggleInspector()
 	case "help":
 		return showHelp
+	case "mouse":
+		switch strings.ToLower(arg) {
+		case "":
+			return func() tea.Msg { return mouseMsg{toggle: true} }
+		case "on":
+			return func() tea.Msg { return mouseMsg{} }
+		case "off":
+			return func() tea.Msg { return mouseMsg{free: true} }
+		}
+		return p.setFlash("/mouse [on|off]: off frees the mouse for selecting text, on gives it back", true)
 	case "quit", "exit", "q":
 		return tea.Quit
 	}

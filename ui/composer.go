@@ -26,6 +26,12 @@ type composer struct {
 	width int
 	to    string // the receiver's short ID; "" when no conversation is open
 	away  bool   // another pane of the split view has the keys
+	// note replaces the rule's text while set: a compact pane's flash.
+	note    string
+	noteBad bool
+	// offline, when set, says in the rule why nothing is sent (a replay);
+	// offlineHint is the placeholder then.
+	offline, offlineHint string
 }
 
 func newComposer(st *Styles, keys KeyMap) composer {
@@ -62,12 +68,17 @@ func newComposer(st *Styles, keys KeyMap) composer {
 // setStyles applies the styles, which changed.
 func (c *composer) setStyles() { c.ta.SetStyles(c.st.TextArea) }
 
-// setSize gives the composer its width; its height is what its text needs
-// (see height).
-func (c *composer) setSize(w, _ int) {
+// setSize gives the composer its width and the lines its text may take
+// (four at most); its height is what its text needs (see height).
+func (c *composer) setSize(w, lines int) {
 	c.width = w
+	c.ta.MaxHeight = min(max(lines, 1), 4)
 	c.ta.SetWidth(max(w, 4))
 }
+
+// setNote shows text in the rule instead of the receiver ("" for the
+// receiver again), in the error colour when bad.
+func (c *composer) setNote(text string, bad bool) { c.note, c.noteBad = text, bad }
 
 // height returns how many lines the text takes and how many the
 // completion's candidates take (0 or 1); the rule above is one more.
@@ -88,11 +99,21 @@ func (c *composer) setFocus(focused bool) {
 }
 
 // help: the keys while composing, in the footer.
-func (c *composer) help() []key.Binding { return c.keys.ShortHelp() }
+func (c *composer) help() []key.Binding {
+	if c.offline != "" {
+		return c.keys.playbackHelp()
+	}
+	return c.keys.ShortHelp()
+}
 
 // setReceiver names whom Enter sends to, in the rule and the placeholder;
 // zero when no conversation is open.
 func (c *composer) setReceiver(peer dimp.ID) {
+	defer func() {
+		if c.offline != "" {
+			c.ta.Placeholder = c.offlineHint
+		}
+	}()
 	if peer.IsZero() {
 		c.to = ""
 		c.ta.Placeholder = "/to NAME to start a conversation"
@@ -100,6 +121,13 @@ func (c *composer) setReceiver(peer dimp.ID) {
 	}
 	c.to = display.ShortID(peer)
 	c.ta.Placeholder = "Message " + display.Name(peer) + " — Enter sends, /help for commands"
+}
+
+// setOffline says, in the rule and the placeholder, why Enter sends no
+// message (a replay): rule and hint.
+func (c *composer) setOffline(rule, hint string) {
+	c.offline, c.offlineHint = rule, hint
+	c.ta.Placeholder = hint
 }
 
 // setAway says whether another pane of the split view has the keys,
@@ -117,8 +145,18 @@ func (c *composer) view() string {
 		to = c.to
 	}
 	rule := st.Border.Render("── ") + st.Footer.Render("to ") + st.CurrentRow.Render(to) + " "
+	if c.offline != "" {
+		rule = st.Border.Render("── ") + st.Footer.Render(c.offline) + " "
+	}
 	if c.away {
 		rule += st.Footer.Render("· f6 to type here ")
+	}
+	if c.note != "" {
+		style := st.Flash
+		if c.noteBad {
+			style = st.FlashError
+		}
+		rule = st.Border.Render("── ") + style.Render(display.Sanitize(c.note, false)) + " "
 	}
 	rows := []string{display.Fit(rule+st.Border.Render(strings.Repeat("─", max(w-ansi.StringWidth(rule), 0))), w)}
 	for _, line := range strings.Split(c.ta.View(), "\n") {

@@ -36,9 +36,8 @@ func (v *contactsView) setSize(w, h int) {
 
 func (v *contactsView) setFocus(focused bool) { v.focused = focused }
 
-// help: the contacts answer to the arrows and Enter; the footer shows the
-// composer's keys, which still work from here.
-func (v *contactsView) help() []key.Binding { return v.keys.ShortHelp() }
+// help: the contacts' keys, for the footer while they have the focus.
+func (v *contactsView) help() []key.Binding { return v.keys.contactsHelp() }
 
 // fit keeps the selection on a row and in view, while the column shows.
 func (v *contactsView) fit() {

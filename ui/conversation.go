@@ -373,6 +373,11 @@ func (c *conversation) view(r *renderCtx, h int) (lines []string, above, below b
 	if c.follow {
 		for i := len(c.entries) - 1; i >= 0 && len(out) < h; i-- {
 			ls := c.lines(r, i)
+			if i == len(c.entries)-1 && len(ls) > 1 && ls[len(ls)-1] == "" {
+				// A roomy theme's blank after the newest entry would take
+				// the last line of a short pane.
+				ls = ls[:len(ls)-1]
+			}
 			chunk := make([]vline, len(ls))
 			for j, l := range ls {
 				chunk[j] = vline{l, i}

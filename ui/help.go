@@ -58,19 +58,22 @@ func (o *helpOverlay) help() []key.Binding {
 	return []key.Binding{o.keys.Up, o.keys.Down, o.keys.PageUp, o.keys.PageDown}
 }
 
-// update scrolls with the arrows and the page keys; any other key closes
-// the help.
+// update scrolls with the arrows, the page keys, home and end; any other
+// key closes the help.
 func (o *helpOverlay) update(k tea.KeyPressMsg) (closed bool) {
-	y := o.cols.YOffset()
 	switch {
 	case key.Matches(k, o.keys.Up):
-		o.cols.SetYOffset(y - 1)
+		o.cols.ScrollUp(1)
 	case key.Matches(k, o.keys.Down):
-		o.cols.SetYOffset(y + 1)
+		o.cols.ScrollDown(1)
 	case key.Matches(k, o.keys.PageUp):
-		o.cols.SetYOffset(y - 10)
+		o.cols.PageUp()
 	case key.Matches(k, o.keys.PageDown):
-		o.cols.SetYOffset(y + 10)
+		o.cols.PageDown()
+	case key.Matches(k, o.keys.Top):
+		o.cols.GotoTop()
+	case key.Matches(k, o.keys.Bottom):
+		o.cols.GotoBottom()
 	default:
 		o.shown = false
 		return true
@@ -96,12 +99,15 @@ func (o *helpOverlay) layout() {
 	o.cols.SetYOffset(o.cols.YOffset())
 }
 
-// view draws the help as a box at most w×h cells.
+// view draws the help as a box at most w×h cells, with the lines it shows
+// of how many when they do not all fit.
 func (o *helpOverlay) view() string {
 	st := o.st
 	more := ""
 	if o.rows > o.avail {
-		more = st.Footer.Render(fmt.Sprintf(" · ↑↓ scroll (%d more)", o.rows-o.avail))
+		first := o.cols.YOffset() + 1
+		more = st.Footer.Render(fmt.Sprintf(" · ↑↓ pgup/pgdn scroll · lines %d–%d of %d",
+			first, min(first+o.cols.Height()-1, o.rows), o.rows))
 	}
 	title := st.HelpTitle.Render("dimtui — keys and commands")
 	footer := st.Footer.Render("any other key closes") + more
@@ -113,54 +119,80 @@ func (o *helpOverlay) view() string {
 	return st.HelpBox.Width(min(width+6, o.w)).Render(body)
 }
 
-// helpColumns lays the help's groups out in up to three columns for a
-// window w cells wide; every line has the same width.
-func helpColumns(st *Styles, keys KeyMap, commands []slashCommand, w int) []string {
-	const keyW, descW = 12, 24
-	colW := keyW + 1 + descW
-	var blocks [][]string
+// helpEntry is a line of the help: a key or a command with its
+// arguments, and what it does.
+type helpEntry struct {
+	key  string // drawn already (a tick is styled)
+	desc string
+}
+
+// helpBlock is a titled group of the help's entries.
+type helpBlock struct {
+	title   string
+	entries []helpEntry
+}
+
+// helpBlocks is everything the help says: the enabled keys by what they
+// are for, the slash commands with their arguments, and what the marks in
+// the conversations, the delivery ticks and the contacts mean.
+func helpBlocks(st *Styles, keys KeyMap, commands []slashCommand) []helpBlock {
+	var blocks []helpBlock
 	for _, g := range keys.HelpGroups() {
-		b := []string{st.HelpGroup.Render(g.Title)}
+		b := helpBlock{title: g.Title}
 		for _, k := range g.Keys {
 			hk := k.Help()
-			b = append(b, st.HelpKey.Render(display.Fit(hk.Key, keyW))+" "+st.HelpDesc.Render(display.Truncate(hk.Desc, descW)))
+			b.entries = append(b.entries, helpEntry{st.HelpKey.Render(hk.Key), hk.Desc})
 		}
 		blocks = append(blocks, b)
 	}
-	cmds := []string{st.HelpGroup.Render("Commands")}
+	cmds := helpBlock{title: "Commands"}
 	for _, c := range commands {
 		name := "/" + c.Name
-		cmds = append(cmds, st.HelpKey.Render(display.Fit(name, keyW))+" "+st.HelpDesc.Render(display.Truncate(c.Desc, descW)))
+		if c.Args != "" {
+			name += " " + c.Args
+		}
+		cmds.entries = append(cmds.entries, helpEntry{st.HelpKey.Render(name), c.Desc})
 	}
 	blocks = append(blocks, cmds)
-	ticks := []string{st.HelpGroup.Render("Delivery ticks")}
+	ticks := helpBlock{title: "Delivery ticks"}
 	for _, t := range []struct {
 		d    client.Delivery
 		desc string
-	}{{client.Sending, "sending"}, {client.AtStation, "at the station"}, {client.Delivered, "delivered"},
-		{client.Read, "read"}, {client.Failed, "failed"}} {
-		ticks = append(ticks, display.Fit(renderTick(st, t.d), keyW)+" "+st.HelpDesc.Render(t.desc))
+	}{{client.Sending, "sending: the station has not acknowledged it yet"},
+		{client.AtStation, "at the station: it acknowledged the message"},
+		{client.Delivered, "delivered: the receiver's client answered"},
+		{client.Read, "read: the receiver saw it"},
+		{client.Failed, "failed: not sent, or refused (the reason under it)"}} {
+		ticks.entries = append(ticks.entries, helpEntry{renderTick(st, t.d), t.desc})
 	}
-	blocks = append(blocks, ticks)
+	marks := helpBlock{title: "Marks", entries: []helpEntry{
+		{st.Notice.Render("•"), "a notice from dimtui: the connection, the handshake"},
+		{st.NoticeError.Render("✗"), "a notice of something that failed"},
+		{st.Receipt.Render("↪"), "a receipt (or a resend) under the message it is about"},
+		{st.Notice.Render("▲"), "what the station was made to do (workshop)"},
+		{st.Selected.Render("▌"), "the selected message (ctrl+y copies it)"},
+		{st.Online.Render("●") + " " + st.Offline.Render("○"), "a contact online, offline"},
+		{st.Selected.Render("▸"), "the contact whose conversation is open"},
+	}}
+	return append(blocks, ticks, marks)
+}
 
-	innerW := max(w-2-4, colW)
-	ncols := max(min((innerW+3)/(colW+3), 3), 1)
-	total := 0
-	for _, b := range blocks {
-		total += len(b) + 1
+// helpMinColumn is the narrowest a column of the help is made: a key and
+// a description of some twenty cells.
+const helpMinColumn = 36
+
+// helpColumns lays the help's blocks out for a window w cells wide: in as
+// many columns as fit (three at most), each as wide as the window allows,
+// the descriptions wrapped, never cut. A key longer than its block's key
+// column has its description on the lines under it. Every line has the
+// same width.
+func helpColumns(st *Styles, keys KeyMap, commands []slashCommand, w int) []string {
+	ncols, colW := helpGrid(w)
+	var drawn [][]string
+	for _, b := range helpBlocks(st, keys, commands) {
+		drawn = append(drawn, drawBlock(st, b, colW))
 	}
-	per := (total + ncols - 1) / ncols
-	cols := make([][]string, ncols)
-	c := 0
-	for _, b := range blocks {
-		if c < ncols-1 && len(cols[c]) > 0 && len(cols[c])+len(b) > per {
-			c++
-		}
-		if len(cols[c]) > 0 {
-			cols[c] = append(cols[c], "")
-		}
-		cols[c] = append(cols[c], b...)
-	}
+	cols := balance(drawn, ncols)
 	rows := 0
 	for _, col := range cols {
 		rows = max(rows, len(col))
@@ -181,4 +213,90 @@ func helpColumns(st *Styles, keys KeyMap, commands []slashCommand, w int) []stri
 		lines = append(lines, b.String())
 	}
 	return lines
+}
+
+// balance puts the blocks, in their order, in up to n columns (a blank
+// line between two blocks) so that the tallest column is as short as it
+// can be.
+func balance(blocks [][]string, n int) [][]string {
+	// best[i][c]: the tallest column's height when blocks[i:] fill c
+	// columns; cut[i][c]: where the first of those columns ends.
+	k := len(blocks)
+	height := func(i, j int) int { // blocks[i:j] in one column
+		h := 0
+		for _, b := range blocks[i:j] {
+			h += len(b) + 1
+		}
+		return max(h-1, 0)
+	}
+	best := make([][]int, k+1)
+	cut := make([][]int, k+1)
+	for i := range best {
+		best[i], cut[i] = make([]int, n+1), make([]int, n+1)
+	}
+	for i := k - 1; i >= 0; i-- {
+		best[i][1], cut[i][1] = height(i, k), k
+		for c := 2; c <= n; c++ {
+			best[i][c], cut[i][c] = best[i][c-1], k
+			for j := i + 1; j < k; j++ {
+				if h := max(height(i, j), best[j][c-1]); h < best[i][c] {
+					best[i][c], cut[i][c] = h, j
+				}
+			}
+		}
+	}
+	var cols [][]string
+	for i, c := 0, n; i < k && c > 0; c-- {
+		j := cut[i][c]
+		var col []string
+		for _, b := range blocks[i:j] {
+			if len(col) > 0 {
+				col = append(col, "")
+			}
+			col = append(col, b...)
+		}
+		cols = append(cols, col)
+		i = j
+	}
+	return cols
+}
+
+// helpGrid is how many columns the help has in a window w cells wide, and
+// their width; three cells part them.
+func helpGrid(w int) (ncols, colW int) {
+	innerW := max(w-2-4, helpMinColumn)
+	ncols = max(min((innerW+3)/(helpMinColumn+3), 3), 1)
+	return ncols, (innerW - 3*(ncols-1)) / ncols
+}
+
+// drawBlock draws a block in a column colW cells wide: its title, then
+// each key in a column as wide as the block's keys (up to half the column)
+// and its description wrapped beside it.
+func drawBlock(st *Styles, b helpBlock, colW int) []string {
+	keyW := 0
+	for _, e := range b.entries {
+		if kw := ansi.StringWidth(e.key); kw <= colW/2 {
+			keyW = max(keyW, kw)
+		}
+	}
+	keyW = max(keyW, 3)
+	descW := max(colW-keyW-1, 8)
+	indent := strings.Repeat(" ", keyW+1)
+	out := []string{st.HelpGroup.Render(b.title)}
+	for _, e := range b.entries {
+		desc := display.Wrap(e.desc, descW)
+		first := display.Fit(e.key, keyW) + " "
+		if ansi.StringWidth(e.key) > keyW {
+			out = append(out, e.key)
+			first = indent
+		}
+		for i, d := range desc {
+			if i == 0 {
+				out = append(out, first+st.HelpDesc.Render(d))
+			} else {
+				out = append(out, indent+st.HelpDesc.Render(d))
+			}
+		}
+	}
+	return out
 }

@@ -37,14 +37,20 @@ type KeyMap struct {
 	Inspector key.Binding
 	AppForm   key.Binding
 	Reconnect key.Binding
+	Mouse     key.Binding
 	Help      key.Binding
 	Quit      key.Binding
 
 	// Workshop mode (enabled by WithWorkshop).
 	StepToggle key.Binding
 	StepNext   key.Binding
-	StepAll    key.Binding
+	StepRun    key.Binding
+	PanelFull  key.Binding
 	Presenter  key.Binding
+	Faster     key.Binding // in a replay, on an empty composer line
+	Slower     key.Binding
+	SeekNext   key.Binding // in a replay, on an empty composer line
+	SeekPrev   key.Binding
 
 	// Inspector, when it has the focus.
 	Zoom      key.Binding
@@ -97,6 +103,7 @@ func DefaultKeyMap() KeyMap {
 		Inspector: b("ctrl+o/f2", "inspector on/off", "ctrl+o", "f2"),
 		AppForm:   b("ctrl+x/f3", "app-content form", "ctrl+x", "f3"),
 		Reconnect: b("ctrl+r", "reconnect", "ctrl+r"),
+		Mouse:     b("ctrl+g", "mouse free for selecting text, or back to dimtui", "ctrl+g"),
 		Help:      b("?/f1", "this help", "?", "f1"),
 		Quit:      b("ctrl+c", "quit", "ctrl+c"),
 
@@ -117,19 +124,34 @@ func DefaultKeyMap() KeyMap {
 		SearchClose: b("esc", "close the results", "esc"),
 
 		StepToggle: b("f7", "step-through on/off", "f7"),
-		StepNext:   b("f8/enter", "release the next frame", "f8"),
-		StepAll:    b("f9", "release every held frame", "f9"),
+		StepNext:   b("f8/enter", "release the next frame (lesson: the next stop)", "f8"),
+		StepRun:    b("f9", "run to the next handshake step or chat message", "f9"),
+		PanelFull:  b("f5", "step-through panel full screen, and back", "f5"),
 		Presenter:  b("f4", "presenter theme on/off", "f4"),
+		Faster:     b("+", "replay: faster (on an empty line)", "+", "="),
+		Slower:     b("-", "replay: slower (on an empty line)", "-"),
+		SeekNext:   b("]", "replay: seek the next stop (on an empty line)", "]"),
+		SeekPrev:   b("[", "replay: seek the previous stop (on an empty line)", "["),
 	}
 	k.setWorkshop(false)
+	k.setPlayback(false)
 	return k
 }
 
 // setWorkshop enables or disables the workshop keys.
 func (k *KeyMap) setWorkshop(on bool) {
-	for _, b := range []*key.Binding{&k.StepToggle, &k.StepNext, &k.StepAll, &k.Presenter} {
+	for _, b := range []*key.Binding{&k.StepToggle, &k.StepNext, &k.StepRun, &k.PanelFull, &k.Presenter} {
 		b.SetEnabled(on)
 	}
+}
+
+// setPlayback enables or disables the keys of a replay: its pace and
+// seeking.
+func (k *KeyMap) setPlayback(on bool) {
+	k.Faster.SetEnabled(on)
+	k.Slower.SetEnabled(on)
+	k.SeekNext.SetEnabled(on)
+	k.SeekPrev.SetEnabled(on)
 }
 
 // short returns a copy of a binding with a shorter description and only
@@ -145,6 +167,15 @@ func (k KeyMap) ShortHelp() []key.Binding {
 		short(k.Copy, "copy"), short(k.Help, "help"), short(k.Quit, "quit")}
 }
 
+// playbackHelp is the footer while composing in a replay, which sends
+// nothing: Enter runs a command, f8 plays a frame, + and - set the pace.
+func (k KeyMap) playbackHelp() []key.Binding {
+	pace := k.Faster
+	pace.SetHelp("+/-", "pace")
+	return []key.Binding{short(k.Send, "/command"), short(k.StepNext, "next frame"), pace, short(k.Inspector, "inspector"),
+		short(k.Help, "help"), short(k.Quit, "quit")}
+}
+
 // conversationHelp is the footer while the conversation has the focus.
 func (k KeyMap) conversationHelp() []key.Binding {
 	updown := k.Up
@@ -152,6 +183,14 @@ func (k KeyMap) conversationHelp() []key.Binding {
 	pages := k.PageUp
 	pages.SetHelp("pgup/pgdn", "scroll")
 	return []key.Binding{updown, short(k.ToFrame, "frame"), short(k.Copy, "copy"), pages, short(k.Back, "back"), short(k.Help, "help")}
+}
+
+// contactsHelp is the footer while the contacts have the focus.
+func (k KeyMap) contactsHelp() []key.Binding {
+	updown := k.Up
+	updown.SetHelp("↑↓", "select")
+	return []key.Binding{updown, short(k.Open, "open"), short(k.NextChat, "next chat"), short(k.NextFocus, "next part"),
+		short(k.Back, "back"), short(k.Help, "help")}
 }
 
 // inspectorHelp is the footer while the inspector has the focus.
@@ -205,8 +244,8 @@ func (k KeyMap) allGroups() []HelpGroup {
 		{"Compose", []key.Binding{k.Send, k.Newline, k.Complete, k.Copy}},
 		{"Move", []key.Binding{k.NextFocus, k.PrevFocus, k.Back, k.Up, k.Down, k.Open,
 			k.PageUp, k.PageDown, k.Top, k.Bottom, k.NextChat, k.PrevChat, k.NextPane}},
-		{"Show", []key.Binding{k.Inspector, k.AppForm, k.Timestamps, k.Reconnect, k.Help, k.Quit}},
-		{"Workshop", []key.Binding{k.StepToggle, k.StepNext, k.StepAll, k.Presenter}},
+		{"Show", []key.Binding{k.Inspector, k.AppForm, k.Timestamps, k.Reconnect, k.Mouse, k.Help, k.Quit}},
+		{"Workshop", []key.Binding{k.StepToggle, k.StepNext, k.StepRun, k.PanelFull, k.SeekNext, k.SeekPrev, k.Faster, k.Slower, k.Presenter}},
 		{"Inspector", []key.Binding{k.ToFrame, k.Control, k.Zoom, k.Wrap}}, // ToMessage: the same key, back
 		{"App-content form", []key.Binding{k.FormNext, k.FormPrev, k.FormToggle, k.FormSend, k.FormCancel}},
 		{"Search results", []key.Binding{k.SearchUp, k.SearchDown, k.SearchOpen, k.SearchClose}},

@@ -43,6 +43,10 @@ type showHelpMsg struct{}
 // showHelp is the command that opens the help overlay.
 func showHelp() tea.Msg { return showHelpMsg{} }
 
+// mouseMsg asks the root model to free the mouse for the terminal (free),
+// take it back, or switch (toggle).
+type mouseMsg struct{ free, toggle bool }
+
 // Pane is the whole screen of one client: status bar, contacts,
 // conversation, composer, inspector and the app-content form. Several
 // panes can share a terminal; each is sized with SetSize and drawn with
@@ -82,6 +86,13 @@ type Pane struct {
 	width    int
 	height   int
 
+	// playback is the backend as a replay; nil for a live client.
+	playback Playback
+
+	// compact: no contacts column and no footer, for panes side by side
+	// in a split view; a flash shows in the composer's rule instead.
+	compact bool
+
 	// Workshop mode (see workshop.go).
 	workshop bool                // the workshop's slash commands are on
 	inactive bool                // another pane of the split view has the keys
@@ -111,6 +122,7 @@ func NewPane(id PaneID, b Backend, opt Options, st *Styles, keys KeyMap) *Pane {
 		}
 	}
 	p.help.Styles = st.Help
+	p.startPlayback()
 	for _, bot := range opt.Bots {
 		chat.contacts.addBot(bot)
 	}
@@ -155,6 +167,23 @@ func (p *Pane) SetActive(active bool) {
 	p.syncFocus()
 }
 
+// setCompact leaves the contacts column and the footer out (a split view)
+// or puts them back.
+func (p *Pane) setCompact(on bool) {
+	p.compact = on
+	p.composer.setNote(p.compactNote())
+	p.relayout()
+}
+
+// compactNote is what a compact pane's composer rule shows in place of the
+// footer: the flash, when there is one.
+func (p *Pane) compactNote() (text string, bad bool) {
+	if !p.compact {
+		return "", false
+	}
+	return p.flash, p.flashBad
+}
+
 // startWorkshop turns the workshop's slash commands on; stepping says
 // whether frames wait for a presenter.
 func (p *Pane) startWorkshop(stepping bool) {
@@ -187,21 +216,37 @@ type paneLayout struct {
 }
 
 // layout computes where everything goes for the pane's size, the
-// composer's height and the panels shown.
+// composer's height and the panels shown. The status bar and the composer
+// come first, so that they stay on the screen down to minPaneHeight rows;
+// the footer comes only where the conversation keeps a line, and not in a
+// compact pane; the conversation and the columns beside it get the rest.
+// A pane squeezed under minPaneHeight (another pane has the focus) shows
+// what fits of its status bar, then its composer.
 func (p *Pane) layout() paneLayout {
-	w, h := max(p.width, 20), max(p.height, 8)
+	w, h := max(p.width, 20), max(p.height, 0)
 	var l paneLayout
-	l.status = rect{0, 0, w, statusHeight}
+	l.status = rect{0, 0, w, min(statusHeight, h)}
+	rest := h - l.status.h
 	compH, hintsH := p.composer.height()
-	footerH := 1
-	bodyY := statusHeight
-	bodyH := max(h-statusHeight-1-compH-hintsH-footerH, 3)
+	if rest < 2 {
+		compH, hintsH = 0, 0 // no room for the composer: the status only
+	} else {
+		compH = min(compH, rest-1)
+		hintsH = min(hintsH, rest-1-compH)
+		rest -= 1 + compH + hintsH
+	}
+	footerH := 0
+	if !p.compact && rest >= 3 {
+		footerH = 1
+		rest--
+	}
+	bodyY, bodyH := l.status.h, rest
 	l.footer = rect{0, h - footerH, w, footerH}
 	l.hints = rect{0, l.footer.y - hintsH, w, hintsH}
 	l.composer = rect{0, l.hints.y - compH, w, compH}
 
 	x := 0
-	rest := w
+	cols := w
 	if p.showInspector && p.inspector.zoomed() {
 		l.insp = rect{0, bodyY, w, bodyH}
 		return l
@@ -212,25 +257,31 @@ func (p *Pane) layout() paneLayout {
 			iw = w - 24
 		}
 		l.insp = rect{w - iw, bodyY, iw, bodyH}
-		rest = w - iw - 1
+		cols = w - iw - 1
 	}
 	cw := 22
 	if w >= 120 {
 		cw = 26
 	}
-	if rest-cw-1 >= 40 {
+	if !p.compact && cols-cw-1 >= 40 {
 		l.contacts = rect{0, bodyY, cw, bodyH}
 		x = cw + 1
 	}
-	l.conv = rect{x, bodyY, rest - x, bodyH}
+	l.conv = rect{x, bodyY, cols - x, bodyH}
 	return l
+}
+
+// composerLines is how many lines the composer's text may take: up to
+// four, while the conversation keeps its title and a line.
+func (p *Pane) composerLines() int {
+	return min(max(p.height-statusHeight-1-2, 1), 4)
 }
 
 // relayout gives every component its size, for the pane's size and the
 // panels shown; it runs whenever either changes.
 func (p *Pane) relayout() {
-	p.composer.setSize(p.layout().composer.w, 0)
-	l := p.layout() // the composer's height may have changed with its width
+	p.composer.setSize(max(p.width, 20), p.composerLines())
+	l := p.layout()
 	p.status.setSize(l.status.w, l.status.h)
 	p.contacts.setSize(l.contacts.w, l.contacts.h)
 	p.conv.setSize(l.conv.w, l.conv.h)
@@ -279,6 +330,7 @@ func (p *Pane) Update(msg tea.Msg) tea.Cmd {
 	case flashExpiredMsg:
 		if msg.seq == p.flashSeq {
 			p.flash = ""
+			p.composer.setNote(p.compactNote())
 		}
 		return nil
 	case tea.KeyPressMsg:
@@ -444,6 +496,7 @@ func (p *Pane) usersTick() tea.Cmd {
 func (p *Pane) setFlash(text string, bad bool) tea.Cmd {
 	p.flashSeq++
 	p.flash, p.flashBad = text, bad
+	p.composer.setNote(p.compactNote())
 	seq, id := p.flashSeq, p.id
 	return p.opt.tick(4*time.Second, func(time.Time) tea.Msg { return flashExpiredMsg{pane: id, seq: seq} })
 }
@@ -458,7 +511,10 @@ func (p *Pane) viewpoint() workshop.Viewpoint {
 func (p *Pane) View() string {
 	l := p.layout()
 	w := l.status.w
-	rows := strings.Split(p.status.view(), "\n")
+	var rows []string
+	if l.status.h > 0 {
+		rows = strings.Split(p.status.view(), "\n")[:l.status.h]
+	}
 
 	var cols [][]string
 	if l.contacts.w > 0 {
@@ -474,16 +530,19 @@ func (p *Pane) View() string {
 	for i := range max(l.conv.h, l.insp.h) {
 		parts := make([]string, len(cols))
 		for j, col := range cols {
-			parts[j] = col[i]
+			if i < len(col) {
+				parts[j] = col[i]
+			}
 		}
 		rows = append(rows, strings.Join(parts, sep))
 	}
-	rows = append(rows, strings.Split(p.composer.view(), "\n")...)
-	rows = append(rows, p.footerView(w))
-	for len(rows) < p.height {
-		rows = append(rows, strings.Repeat(" ", w))
+	if l.composer.h > 0 {
+		rows = append(rows, strings.Split(p.composer.view(), "\n")...)
 	}
-	out := strings.Join(rows[:max(p.height, 0)], "\n")
+	if l.footer.h > 0 {
+		rows = append(rows, p.footerView(w))
+	}
+	out := clip(strings.Join(rows, "\n"), w, max(p.height, 0))
 
 	if p.mode == modeForm && p.form != nil {
 		box := p.form.view()

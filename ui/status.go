@@ -12,6 +12,7 @@ import (
 	"dimtui/client"
 	"dimtui/dimp"
 	"dimtui/display"
+	"dimtui/workshop"
 )
 
 // statusHeight is the status bar's height in lines.
@@ -25,6 +26,10 @@ type statusBar struct {
 	title string        // names the pane; "" for the local user's name
 	delay time.Duration // the workshop's station delays my messages (/delay)
 	w     int
+	// mouseFree: the terminal has the mouse (ctrl+g), which the bar says.
+	mouseFree bool
+	// replay is where the replay the pane plays is; nil for a live client.
+	replay *workshop.Progress
 }
 
 func (b *statusBar) setSize(w, _ int) { b.w = w }
@@ -33,16 +38,15 @@ func (b *statusBar) setSize(w, _ int) { b.w = w }
 func (b *statusBar) help() []key.Binding { return nil }
 
 func (b *statusBar) view() string {
-	return strings.Join(renderStatus(b.st, b.chat.status, b.chat.me, b.title, b.badge(), b.w), "\n")
-}
-
-// badge marks what the workshop's station does to my messages while it
-// lasts: "▲ delay 2s"; "" when nothing.
-func (b *statusBar) badge() string {
-	if b.delay <= 0 {
-		return ""
+	var notes []string
+	if b.mouseFree {
+		notes = append(notes, b.st.StepCurrent.Render(" mouse free: drag selects · ctrl+g "))
 	}
-	return b.st.StateBusy.Render("▲ delay " + b.delay.String())
+	if b.delay > 0 {
+		// What the workshop's station does to my messages while it lasts.
+		notes = append(notes, b.st.StateBusy.Render("▲ delay "+b.delay.String()))
+	}
+	return strings.Join(renderStatus(b.st, b.chat.status, b.chat.me, b.title, b.w, b.replay, notes...), "\n")
 }
 
 // handshakeSteps are the handshake's steps in the order they happen.
@@ -51,10 +55,14 @@ func handshakeSteps() []dimp.HandshakeState {
 }
 
 // renderStatus draws the two-line status bar: the connection state and
-// the handshake timeline with the current step marked, mark (a workshop
-// badge, or "") and the round-trip time, then the session key, the station and its
-// address, and the local user.
-func renderStatus(st *Styles, s client.Status, me dimp.ID, title, mark string, width int) []string {
+// the handshake timeline with the current step marked, then the session
+// key, the station and its address, the local user and the round-trip time.
+// notes, drawn already, go before the round-trip time. A replay (replay
+// not nil) says so instead of the connection's state, shows where it is
+// instead of the round-trip time, and says offline and the transcript's
+// name instead of the station's address.
+func renderStatus(st *Styles, s client.Status, me dimp.ID, title string, width int, replay *workshop.Progress,
+	notes ...string) []string {
 	bar := st.StatusBar
 	label := func(t string) string { return st.StatusLabel.Render(t) }
 	value := func(t string) string { return st.StatusValue.Render(t) }
@@ -73,16 +81,26 @@ func renderStatus(st *Styles, s client.Status, me dimp.ID, title, mark string, w
 		stateText += fmt.Sprintf(" · retry %d", s.Attempt)
 	}
 	var b strings.Builder
+	if replay != nil {
+		badge, stateText = st.PanelTitle, "REPLAY"
+	}
 	b.WriteString(badge.Render(stateText))
-	b.WriteString(sp + label("handshake") + sp)
-	b.WriteString(renderTimeline(st, s))
-	line1 := b.String()
+	timeline := sp + renderTimeline(st, s)
+	line1 := b.String() + sp + label("handshake") + timeline
 	rtt := label("rtt ") + value("—")
 	if s.RTT > 0 {
 		rtt = label("rtt ") + value(formatRTT(s.RTT))
 	}
-	if mark != "" {
-		rtt = mark + sp + rtt
+	if replay != nil {
+		rtt = value(progressText(*replay))
+	}
+	for _, n := range notes {
+		rtt = n + sp + rtt
+	}
+	if ansi.StringWidth(line1)+ansi.StringWidth(rtt)+2 > width {
+		// A narrow bar (panes side by side) keeps every step of the
+		// timeline rather than the word "handshake".
+		line1 = b.String() + timeline
 	}
 	line1 = joinEnds(bar, line1, rtt+sp, width)
 
@@ -101,7 +119,12 @@ func renderStatus(st *Styles, s client.Status, me dimp.ID, title, mark string, w
 		station = display.ShortID(s.Station)
 	}
 	parts = append(parts, label("station ")+value(station))
-	parts = append(parts, value(s.URL))
+	if replay != nil {
+		// First: a narrow bar cuts from the right.
+		parts = append([]string{label("offline ") + value(display.Sanitize(replay.Name, false))}, parts...)
+	} else {
+		parts = append(parts, value(s.URL))
+	}
 	left := sp + strings.Join(parts, bar.Render("  "))
 	who := title
 	if who == "" {

@@ -24,6 +24,10 @@ type Styles struct {
 	// Colours the styles are made of, for the few places that need a colour
 	// rather than a style.
 	Accent, Good, Warn, Bad, Dim, Info color.Color
+	// Screen is the background every cell is painted with; nil leaves the
+	// terminal's own (the presenter theme paints its own: see
+	// paintBackground).
+	Screen color.Color
 
 	// Status bar.
 	StatusBar   lipgloss.Style // the bar's background
@@ -177,6 +181,7 @@ func NewPresenterStyles(dark bool) Styles {
 		},
 	})
 	st.Presenter, st.Roomy = true, true
+	st.Screen = c("#FFFFFF", "#000000")
 	for _, p := range []*lipgloss.Style{&st.Text, &st.Notice, &st.NoticeError, &st.Receipt, &st.Time, &st.StatusLabel,
 		&st.StatusValue, &st.Footer, &st.CardKey, &st.CardValue, &st.StepNext, &st.StepDone, &st.LayerNote} {
 		*p = p.Bold(true).Italic(false)

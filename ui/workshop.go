@@ -78,6 +78,10 @@ type WorkshopOptions struct {
 	ExportDir string
 	// Finished, when set, is closed when a replay has nothing more to play.
 	Finished <-chan struct{}
+	// Seek moves a replay to another frame (workshop.Replay.Seek): it
+	// returns the number of the frame held then, and the new panes when
+	// the replay started over; nil leaves out seeking (] [ and /seek).
+	Seek func(ctx context.Context, to workshop.Seek) (uint64, []PaneSpec, error)
 	// Now is the clock of file names; time.Now when nil.
 	Now func() time.Time
 }
@@ -90,7 +94,7 @@ func WithWorkshop(o WorkshopOptions) AppOption {
 		}
 		a.ws = &workshopMode{opt: o, mode: o.Step, onMode: o.Step, presenter: o.Presenter, rec: workshop.NewRecorder()}
 		if a.ws.onMode == client.StepOff {
-			a.ws.onMode = client.StepAll
+			a.ws.onMode = client.StepLesson
 		}
 		a.keys.setWorkshop(true)
 	}
@@ -125,16 +129,19 @@ type workshopMode struct {
 	mode      client.StepMode // StepOff: not stepping
 	onMode    client.StepMode // what the toggle turns on
 	queue     []*heldFrame    // frames held by every client, oldest first
+	running   bool            // f9: frames are let go up to the next milestone
 	rec       *workshop.Recorder
 	presenter bool
+	full      fullPanel // the panel over the whole screen (f5)
 }
 
 // heldFrame is a frame a client holds, as the panel lists it.
 type heldFrame struct {
 	pane  PaneID
 	ev    client.HeldEvent
+	role  client.Role           // what it is to a lesson (client.Classify)
 	asked bool                  // its release was asked for
-	expl  *workshop.Explanation // made when first drawn
+	expl  *workshop.Explanation // made once it comes next (workshopMode.sync)
 }
 
 // stepping reports whether frames are held.
@@ -176,16 +183,18 @@ func listenNotices(ch <-chan workshop.StationNotice) tea.Cmd {
 
 // observe sees every client event before its pane: it keeps the queue of
 // held frames and records the transcript. It reports whether the panel
-// appeared or went, so that the panes are resized.
-func (w *workshopMode) observe(a *App, msg EventMsg) (relayout bool) {
+// appeared or went, so that the panes are resized, and while running to
+// the next stop lets the frames held go up to it.
+func (w *workshopMode) observe(a *App, msg EventMsg) (relayout bool, cmd tea.Cmd) {
 	p := a.pane(msg.Pane)
 	if p == nil || msg.Event == nil {
-		return false
+		return false, nil
 	}
 	shown := w.panelShown()
 	switch ev := msg.Event.(type) {
 	case client.HeldEvent:
-		w.queue = append(w.queue, &heldFrame{pane: msg.Pane, ev: ev})
+		w.queue = append(w.queue, &heldFrame{pane: msg.Pane, ev: ev, role: client.Classify(ev.Kind, ev.Layers)})
+		cmd = w.advance(a)
 	case client.ReleasedEvent:
 		for i, h := range w.queue {
 			if h.pane == msg.Pane && h.ev.Seq == ev.Seq {
@@ -195,7 +204,7 @@ func (w *workshopMode) observe(a *App, msg EventMsg) (relayout bool) {
 		}
 	}
 	w.rec.Observe(int(p.id), p.viewpoint(), msg.Event)
-	return shown != w.panelShown()
+	return shown != w.panelShown(), cmd
 }
 
 // update handles the workshop's own messages.
@@ -216,17 +225,10 @@ func (w *workshopMode) update(a *App, msg tea.Msg) (tea.Cmd, bool) {
 		if msg.err != nil {
 			return a.flash(msg.pane, "reset: "+msg.err.Error(), true), true
 		}
-		w.queue = nil
-		w.rec = workshop.NewRecorder() // and the panes number their frames from 1 again
-		cmd := a.replacePanes(msg.specs)
-		w.attach(a)
-		var cmds []tea.Cmd
-		cmds = append(cmds, cmd)
-		if w.stepping() {
-			cmds = append(cmds, w.setStepCmd(a, w.mode))
-		}
-		cmds = append(cmds, a.flash(a.panes[0].id, "a fresh station and fresh identities", false))
-		return tea.Batch(cmds...), true
+		cmd := w.replacePanes(a, msg.specs)
+		return tea.Batch(cmd, a.flash(a.panes[0].id, "a fresh station and fresh identities", false)), true
+	case seekDoneMsg:
+		return w.seekDone(a, msg), true
 	case replayFinishedMsg:
 		for _, p := range a.panes {
 			p.notice("end of the transcript", false)
@@ -234,6 +236,19 @@ func (w *workshopMode) update(a *App, msg tea.Msg) (tea.Cmd, bool) {
 		return nil, true
 	}
 	return nil, false
+}
+
+// replacePanes puts the panes of new clients on the screen (a reset, a
+// replay started over), in the current step mode, with a new transcript.
+func (w *workshopMode) replacePanes(a *App, specs []PaneSpec) tea.Cmd {
+	w.queue, w.running = nil, false
+	w.rec = workshop.NewRecorder()
+	cmds := []tea.Cmd{a.replacePanes(specs)} // which number their frames from 1 again
+	w.attach(a)
+	if w.stepping() {
+		cmds = append(cmds, w.setStepCmd(a, w.mode))
+	}
+	return tea.Batch(cmds...)
 }
 
 // notice shows what the station did in the pane of the user it concerns
@@ -258,15 +273,26 @@ func (w *workshopMode) handleKey(a *App, k tea.KeyPressMsg) (tea.Cmd, bool) {
 		}
 		return w.setMode(a, w.onMode), true
 	case key.Matches(k, keys.StepNext):
-		return w.release(a, 1), true
-	case key.Matches(k, keys.StepAll):
-		return w.release(a, 0), true
+		return w.step(a), true
+	case key.Matches(k, keys.StepRun):
+		return w.run(a), true
 	case key.Matches(k, keys.Presenter):
 		w.togglePresenter(a)
 		return nil, true
+	case key.Matches(k, keys.PanelFull):
+		w.toggleFull(a)
+		return nil, true
+	case w.full.shown:
+		return w.fullKey(a, k), true
+	case key.Matches(k, keys.SeekNext, keys.SeekPrev) && a.panes[a.focused].composerIdle():
+		stops := 1
+		if key.Matches(k, keys.SeekPrev) {
+			stops = -1
+		}
+		return w.seek(a, a.panes[a.focused], workshop.Seek{Stops: stops}), true
 	case key.Matches(k, keys.Send) && w.stepping() && w.waiting() > 0 && a.panes[a.focused].composerIdle():
 		// Enter on an empty line releases the next frame.
-		return w.release(a, 1), true
+		return w.step(a), true
 	}
 	return nil, false
 }
@@ -285,7 +311,7 @@ func (w *workshopMode) waiting() int {
 // setMode turns step-through on or off for every client.
 func (w *workshopMode) setMode(a *App, mode client.StepMode) tea.Cmd {
 	shown := w.panelShown()
-	w.mode = mode
+	w.mode, w.running = mode, false
 	if mode != client.StepOff {
 		w.onMode = mode
 	}
@@ -296,7 +322,10 @@ func (w *workshopMode) setMode(a *App, mode client.StepMode) tea.Cmd {
 		a.resize()
 	}
 	flash := "step-through off: every held frame goes on"
-	if mode != client.StepOff {
+	switch mode {
+	case client.StepLesson:
+		flash = "step-through on (lesson): each stop waits for f8, housekeeping passes"
+	case client.StepMessages, client.StepAll:
 		flash = "step-through on (" + mode.String() + "): every frame waits for f8"
 	}
 	return tea.Batch(w.setStepCmd(a, mode), a.flash(a.panes[a.focused].id, flash, false))
@@ -323,44 +352,23 @@ func (w *workshopMode) setStepCmd(a *App, mode client.StepMode) tea.Cmd {
 	})
 }
 
-// release lets the next n held frames go (n <= 0: all), oldest first
-// whichever client holds them. Each client releases its own frames in
-// order, so asking the client of each frame for its next one, in the
-// order of the queue, releases exactly the frames listed.
+// release lets the next n held frames go (n <= 0: all those held now),
+// oldest first whichever client holds them.
 func (w *workshopMode) release(a *App, n int) tea.Cmd {
-	type ask struct {
-		s Stepper
-	}
-	var asks []ask
+	var picked []*heldFrame
 	for _, h := range w.queue {
 		if h.asked {
 			continue
 		}
-		if n > 0 && len(asks) == n {
+		if n > 0 && len(picked) == n {
 			break
 		}
-		p := a.pane(h.pane)
-		if p == nil {
-			continue
-		}
-		s, ok := p.b.(Stepper)
-		if !ok {
-			continue
-		}
-		h.asked = true
-		asks = append(asks, ask{s})
+		picked = append(picked, h)
 	}
-	if len(asks) == 0 {
-		return a.flash(a.panes[a.focused].id, "nothing is held", false)
+	if cmd := w.ask(a, picked); cmd != nil {
+		return cmd
 	}
-	return a.panes[a.focused].call("release", "", func(ctx context.Context) error {
-		for _, r := range asks {
-			if err := r.s.Release(ctx, 1); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	return a.flash(a.panes[a.focused].id, "nothing is held", false)
 }
 
 // togglePresenter switches between the normal and the presenter theme.
@@ -391,6 +399,8 @@ func (w *workshopMode) command(a *App, msg workshopCommandMsg) tea.Cmd {
 			}
 			return w.setMode(a, mode)
 		}
+	case "run":
+		return w.run(a)
 	case "next":
 		n := 1
 		if arg != "" {
@@ -400,9 +410,13 @@ func (w *workshopMode) command(a *App, msg workshopCommandMsg) tea.Cmd {
 			}
 			n = v
 		}
+		w.running = false
 		return w.release(a, n)
 	case "release":
+		w.running = false
 		return w.release(a, 0)
+	case "seek":
+		return w.seekCommand(a, p, arg)
 	case "presenter":
 		w.togglePresenter(a)
 		return nil
@@ -438,169 +452,4 @@ func (w *workshopMode) export(a *App, p *Pane, arg string) tea.Cmd {
 	snap := w.rec.Snapshot()
 	return p.call("export", fmt.Sprintf("wrote %s.jsonl and %s.md (%s)", base, base, display.Plural(snap.Frames(), "frame")),
 		func(context.Context) error { return snap.WriteFiles(base) })
-}
-
-// panelRect is where the step-through panel goes: on the right when the
-// terminal is wide, else at the bottom; w = 0 when it is not shown.
-func (a *App) panelRect() rect {
-	if a.ws == nil || !a.ws.panelShown() {
-		return rect{}
-	}
-	if a.width >= 110 {
-		// Beside the panes; narrow enough to keep a split side by side
-		// when the window allows it.
-		w := min(max(a.width*45/100, 42), 72)
-		if n := len(a.panes); n > 1 {
-			if rest := a.width - (n*80 + n - 1); rest >= 42 {
-				w = min(rest, 72)
-			}
-		}
-		return rect{a.width - w, 0, w, a.height}
-	}
-	h := min(max(a.height*40/100, 10), 16)
-	return rect{0, a.height - h, a.width, h}
-}
-
-// panelView draws the step-through panel in r: the next frame to release,
-// explained, and the frames held after it.
-func (w *workshopMode) panelView(a *App, r rect) string {
-	st := a.styles
-	side := r.x > 0
-	inner := r.w
-	if side {
-		inner = r.w - 2 // the separator and a space
-	}
-	inner = max(inner, 10)
-	var lines []string
-	add := func(s string) { lines = append(lines, display.Fit(s, inner)) }
-	para := func(style func(...string) string, text string, indent int) {
-		for _, l := range display.Wrap(display.Sanitize(text, false), max(inner-indent, 8)) {
-			add(strings.Repeat(" ", indent) + style(l))
-		}
-	}
-	mode := "off"
-	if w.stepping() {
-		mode = w.mode.String()
-		if w.mode == client.StepMessages {
-			mode = "messages (PING, PONG, ACK pass)"
-		}
-	}
-	add(st.PanelTitle.Render("STEP-THROUGH") + " " + st.Footer.Render(mode+" · "+display.Plural(len(w.queue), "frame")+" held"))
-	footer := display.Fit(" "+st.Help.ShortKey.Render("f8/enter")+" "+st.Help.ShortDesc.Render("next")+
-		st.Help.ShortSeparator.Render(" • ")+st.Help.ShortKey.Render("f9")+" "+st.Help.ShortDesc.Render("all")+
-		st.Help.ShortSeparator.Render(" • ")+st.Help.ShortKey.Render("f7")+" "+st.Help.ShortDesc.Render("step on/off"), inner)
-
-	var head *heldFrame
-	for _, h := range w.queue {
-		if !h.asked {
-			head = h
-			break
-		}
-	}
-	if head == nil && len(w.queue) > 0 {
-		head = w.queue[0]
-	}
-	if head == nil {
-		add("")
-		para(st.Empty.Render, "Nothing is held now. Every frame in and out stops here, explained, until you let it go: "+
-			"f8 (or Enter on an empty line) releases the next, f9 all of them, f7 turns stepping off.", 1)
-	} else {
-		p := a.pane(head.pane)
-		if head.expl == nil && p != nil {
-			e := p.viewpoint().Explain(workshop.Frame{Dir: head.ev.Dir, Raw: head.ev.Raw, Kind: head.ev.Kind,
-				Layers: head.ev.Layers, Held: true})
-			head.expl = &e
-		}
-		who := ""
-		if p != nil {
-			who = display.Name(p.me) + " "
-		}
-		where := "held: not written yet"
-		if head.ev.Dir == client.In {
-			where = "held: not processed yet"
-		}
-		add(" " + st.Footer.Render(fmt.Sprintf("next #%d %s", head.ev.Number, who)) + dirStyle(st, head.ev.Dir) +
-			st.Footer.Render(fmt.Sprintf(" %s %s", head.ev.Kind, display.Size(len(head.ev.Raw)))))
-		if e := head.expl; e != nil {
-			para(st.FocusedTitle.Render, e.Title, 1)
-			step := where
-			if e.Step != "" {
-				step = e.Step + " · " + where
-			}
-			para(st.PanelStep.Render, step, 1)
-			for _, s := range e.Sections() {
-				add("")
-				add(" " + st.PanelLabel.Render(s[0]))
-				para(st.PanelText.Render, s[1], 2)
-			}
-		}
-	}
-	// The frames held after the next one, as room allows.
-	var rest []string
-	for _, h := range w.queue {
-		if h == head {
-			continue
-		}
-		who := ""
-		if p := a.pane(h.pane); p != nil {
-			who = display.Name(p.me) + " "
-		}
-		rest = append(rest, st.PanelQueue.Render(fmt.Sprintf(" #%d %s", h.ev.Number, who))+dirStyle(st, h.ev.Dir)+
-			st.PanelQueue.Render(" "+heldSummary(h.ev)))
-	}
-	avail := r.h - 1 // the footer
-	if len(rest) > 0 && len(lines)+2 < avail {
-		add("")
-		add(" " + st.PanelLabel.Render("Then"))
-		room := avail - len(lines)
-		if len(rest) > room {
-			more := len(rest) - room + 1
-			rest = append(rest[:room-1], st.PanelQueue.Render(fmt.Sprintf("  … %d more", more)))
-		}
-		for _, l := range rest {
-			add(l)
-		}
-	}
-	if len(lines) > avail {
-		lines = append(lines[:max(avail-1, 0)], display.Fit(st.ScrollHint.Render(" … (a taller window shows the rest)"), inner))
-	}
-	for len(lines) < avail {
-		lines = append(lines, strings.Repeat(" ", inner))
-	}
-	lines = append(lines, footer)
-	if side {
-		sep := st.Border.Render("│")
-		for i, l := range lines {
-			lines[i] = sep + " " + l
-		}
-	} else {
-		rule := st.Border.Render(strings.Repeat("─", r.w))
-		lines = append([]string{rule}, lines[:len(lines)-1]...)
-	}
-	for i, l := range lines {
-		lines[i] = display.Fit(l, r.w)
-	}
-	return strings.Join(lines[:min(len(lines), r.h)], "\n")
-}
-
-func dirStyle(st *Styles, d client.Direction) string {
-	if d == client.In {
-		return st.DirIn.Render("← in")
-	}
-	return st.DirOut.Render("→ out")
-}
-
-// heldSummary says in a few words what a held frame is.
-func heldSummary(ev client.HeldEvent) string {
-	if ev.Layers == nil || ev.Layers.Reliable == nil {
-		return string(ev.Kind) + " " + display.Truncate(display.Sanitize(string(ev.Raw), false), 24)
-	}
-	if ev.Layers.Instant != nil {
-		return display.ContentTitle(ev.Layers.Instant.Content)
-	}
-	if to := ev.Layers.Reliable.Receiver; to.IsBroadcast() {
-		// Not opened yet (its sender's key is asked for): still a broadcast.
-		return string(ev.Kind) + " broadcast to " + display.Sanitize(to.String(), false)
-	}
-	return string(ev.Kind)
 }

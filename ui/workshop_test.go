@@ -200,8 +200,8 @@ func TestStepToggleAndEnter(t *testing.T) {
 	}
 	runAll(t, a, tea.KeyPressMsg{Code: tea.KeyF7})
 	for _, f := range []*fakeBackend{fa, fb} {
-		if steps, _ := f.stepCalls(); !reflect.DeepEqual(steps, []client.StepMode{client.StepAll}) {
-			t.Errorf("%s: SetStep calls %v, want [all]", f.me.Name(), steps)
+		if steps, _ := f.stepCalls(); !reflect.DeepEqual(steps, []client.StepMode{client.StepLesson}) {
+			t.Errorf("%s: SetStep calls %v, want [lesson]", f.me.Name(), steps)
 		}
 	}
 	if a.panelRect().w == 0 {
@@ -235,7 +235,7 @@ func TestStepToggleAndEnter(t *testing.T) {
 	}
 	runAll(t, a, keyEnter)
 	if steps, _ := fb.stepCalls(); len(steps) != 2 || steps[1] != client.StepOff {
-		t.Errorf("bob's SetStep calls %v, want [all off]", steps)
+		t.Errorf("bob's SetStep calls %v, want [lesson off]", steps)
 	}
 }
 

@@ -105,7 +105,8 @@ func FuzzReadTranscript(f *testing.F) {
 	})
 }
 
-// replayAll plays a transcript as fast as it goes, reading every pane.
+// replayAll plays a transcript to its end as fast as it goes, reading
+// every pane.
 func replayAll(t *testing.T, tr *Transcript) {
 	rp := NewReplay(tr, ReplayOptions{Speed: 0})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -130,7 +131,17 @@ func replayAll(t *testing.T, tr *Transcript) {
 			}
 		}
 	}()
-	if err := rp.Run(ctx); err != nil {
+	// At its end the replay waits for a seek back, until it is stopped.
+	done := make(chan error, 1)
+	go func() { done <- rp.Run(ctx) }()
+	select {
+	case <-rp.Finished():
+	case err := <-done:
+		t.Errorf("replay stopped before its end: %v", err)
+		return
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Errorf("replay: %v", err)
 	}
 }
