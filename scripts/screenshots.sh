@@ -6,7 +6,7 @@
 #   scripts/screenshots.sh            # needs go, tmux; freeze from PATH,
 #                                     # ~/go/bin, or `go run` (module proxy)
 #   scripts/screenshots.sh client     # only the client's (01-05)
-#   scripts/screenshots.sh workshop   # only workshop mode's (06-08)
+#   scripts/screenshots.sh workshop   # only workshop mode's (06-10)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -70,7 +70,8 @@ type_line() {
 shot() {
 	local session=$1 name=$2
 	sleep 0.3
-	tm capture-pane -e -N -p -t "$session" | awk -f scripts/tmux2freeze.awk >"$work/$name.ans"
+	tm capture-pane -e -N -p -t "$session" |
+		awk -v width="$(tm display-message -p -t "$session" '#{pane_width}')" -f scripts/tmux2freeze.awk >"$work/$name.ans"
 	"${freeze[@]}" -l ansi --window --padding 20 --margin 0 --border.radius 8 \
 		-o "$out/$name.png" <"$work/$name.ans" >/dev/null
 	echo "wrote $out/$name.png"
@@ -216,6 +217,29 @@ workshop_shots() {
 	wait_for pres "echo: readable from the back of the room"
 	shot pres 08-presenter
 	keys pres C-c
+
+	echo "workshop: the projector layout, stepping by lesson"
+	tm new-session -d -s proj -x 100 -y 30 "$run_env $demo --step --presenter"
+	wait_for proj "held: not written yet"
+	# f9 runs to the next stop; four of them open both sessions.
+	for _ in $(seq 1 12); do
+		if [ "$(tm capture-pane -p -t proj | grep -oF "[Success]" | wc -l)" -ge 2 ]; then
+			break
+		fi
+		keys proj F9
+		sleep 0.4
+	done
+	wait_count proj "[Success]" 2
+	type_line proj "can the back row read this?"
+	wait_for proj "chat message · held: not written yet"
+	keys proj F9
+	wait_for proj "chat message · held: not processed yet"
+	shot proj 09-projector
+	# f5: the panel alone, full screen, scrollable.
+	keys proj F5
+	wait_for proj "f5/esc back to the panes"
+	shot proj 10-panel-full
+	keys proj C-c
 }
 
 case $which in

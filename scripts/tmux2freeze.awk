@@ -1,7 +1,8 @@
 # Rewrites tmux's capture-pane -e output for freeze: every SGR sequence
 # becomes the whole state (reset, attributes, colours), and each line
 # starts with the state in force, since freeze starts lines afresh and
-# reads neither "default colour" (39, 49) nor reverse video (7).
+# reads neither "default colour" (39, 49) nor reverse video (7). With
+# -v width=COLUMNS, lines are filled to the pane's width (see below).
 BEGIN { esc = sprintf("%c", 27); re = esc "\\[[0-9;:]*m" }
 function apply(params,    n, p, i, c) {
 	n = split(params, p, /[;:]/)
@@ -70,5 +71,16 @@ function swap(c) {
 		out = out state()
 		line = substr(line, RSTART + RLENGTH)
 	}
-	print out line
+	out = out line
+	# tmux leaves out the cells a line ends with when they were cleared
+	# (erase to end of line) rather than written, even when they were
+	# cleared to a background colour: put them back in the background in
+	# force, so a painted screen is painted to its edge.
+	if (width > 0 && bg != "") {
+		plain = out
+		gsub(re, "", plain)
+		gsub(/[\200-\277]/, "", plain)
+		for (n = length(plain); n < width; n++) out = out " "
+	}
+	print out
 }
