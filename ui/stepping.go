@@ -43,7 +43,7 @@ func (w *workshopMode) run(a *App) tea.Cmd {
 	picked = append(picked, w.upToStop(head)...)
 	flash := ""
 	if w.running {
-		flash = "running to the next stop (a handshake step or a chat message)…"
+		flash = runningFlash
 	}
 	cmd := w.ask(a, picked)
 	if flash == "" {
@@ -58,7 +58,25 @@ func (w *workshopMode) advance(a *App) tea.Cmd {
 	if !w.running {
 		return nil
 	}
-	return w.ask(a, w.upToStop(nil))
+	cmd := w.ask(a, w.upToStop(nil))
+	if !w.running {
+		w.endRunFlash(a)
+	}
+	return cmd
+}
+
+// runningFlash is what the focused pane says while a run goes on.
+const runningFlash = "running to the next stop (a handshake step or a chat message)…"
+
+// endRunFlash takes the running flash away once the run has stopped, so
+// that the pane does not say it runs while a stop waits.
+func (w *workshopMode) endRunFlash(a *App) {
+	for _, p := range a.panes {
+		if p.flash == runningFlash {
+			p.flash = ""
+			p.composer.setNote(p.compactNote())
+		}
+	}
 }
 
 // upToStop returns the frames not asked for yet (but skip, about to be)

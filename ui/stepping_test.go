@@ -123,6 +123,9 @@ func TestRunToTheNextStop(t *testing.T) {
 		t.Errorf("%d frames waiting, want alice's message and the 6 behind it", got)
 	}
 	screen := screenText(a)
+	if strings.Contains(screen, "running to the next stop") {
+		t.Errorf("the run stopped at alice's message, the screen still says it runs:\n%s", screen)
+	}
 	for _, want := range []string{"next #28 alice", "hello bob, this is alice", "#29 alice ← in receipt"} {
 		if !strings.Contains(screen, want) {
 			t.Errorf("the panel does not show %q:\n%s", want, screen)
