@@ -186,6 +186,21 @@ func TestInspectorNamesTheKeys(t *testing.T) {
 		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "A new key for", "encrypted to alice's visa key", "RSA-1024 · PKCS#1 v1.5 · fp 55667788"}, nil)
 }
 
+// A copy of a message already received (the station offering it again
+// after a crash) is acknowledged and not opened: the inspector says so,
+// not that it failed to decrypt.
+func TestInspectorDuplicateIsNotAFailure(t *testing.T) {
+	fr := vectorFrame(t)
+	rec := frameRec{seq: 1, at: fr.Time, dir: fr.Dir, kind: fr.Kind, raw: fr.Raw,
+		layers: &client.Layers{Reliable: fr.Layers.Reliable, OpenErr: client.ErrDuplicate}}
+	checkHas(t, "duplicate", layersText(bob, rec, 80),
+		[]string{"already received: acknowledged, not opened again", "shown when first received"}, []string{"✗ not decrypted"})
+
+	failed := rec
+	failed.layers = &client.Layers{Reliable: fr.Layers.Reliable, OpenErr: dimp.ErrSignature}
+	checkHas(t, "failure", layersText(bob, failed, 80), []string{"✗ not decrypted"}, []string{"already received"})
+}
+
 // A frame step-through holds is listed, but the client has not verified
 // nor decrypted it: the inspector says so, whatever its preview opened,
 // until it is released; the frame the client then processed takes its

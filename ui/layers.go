@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -173,6 +174,10 @@ func peelOverview(st *Styles, me dimp.ID, f frameRec, w int) []string {
 		default:
 			sec = mk.Algorithm + " key"
 		}
+	} else if sec == "" && errors.Is(l.OpenErr, client.ErrDuplicate) {
+		// A copy offered again (after a crash, or by a second dimtui on
+		// this identity): acknowledged, not opened or shown again.
+		sec, ins = "↺ already received: acknowledged, not opened again", "shown when first received"
 	} else if sec == "" && l.OpenErr != nil {
 		sec = "✗ not decrypted"
 	}
