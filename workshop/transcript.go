@@ -29,7 +29,8 @@ const TranscriptVersion = 1
 //     one every pane and the replay show; see Numbers), Dir, Kind, Raw (the
 //     frame as it travelled: a JSON object for a message, a JSON string for
 //     PING, PONG and ACK), and what the client could open of it: Verified,
-//     KeyAsked, Forwarded, Instant (the content in the clear), Errors. A frame longer
+//     KeyAsked, Forwarded, Instant (the content in the clear), Errors, and
+//     the keys that did each step (Signer, MessageKey). A frame longer
 //     than 16 KB is kept by its head: Raw is the frame with its long
 //     strings cut (or its first bytes, as a string), Size and SHA256 the
 //     whole frame's;
@@ -65,6 +66,11 @@ type Record struct {
 	OpenError   string          `json:"open_error,omitempty"`
 	Size        int             `json:"size,omitempty"`   // of the whole frame, when Raw is its head
 	SHA256      string          `json:"sha256,omitempty"` // of the whole frame, hex, when Raw is its head
+
+	// Signer and MessageKey are the keys the frame was signed or verified,
+	// and sealed or opened, with (see keys.go).
+	Signer     *KeyRecord        `json:"signer,omitempty"`
+	MessageKey *MessageKeyRecord `json:"message_key,omitempty"`
 
 	Status *StatusRecord `json:"status,omitempty"`
 
@@ -277,6 +283,7 @@ func fillFrame(rec *Record, dir client.Direction, raw []byte, kind client.FrameK
 		return
 	}
 	rec.Verified, rec.KeyAsked, rec.Forwarded = l.Verified, l.KeyAsked, l.Forwarded
+	rec.Signer, rec.MessageKey = keyRecord(l.Signer), messageKeyRecord(l.MessageKey)
 	if l.Instant != nil {
 		rec.Instant = marshalInstant(l.Instant)
 	}
@@ -652,7 +659,8 @@ func (rec Record) ClientEvent() (client.Event, error) {
 		if ev.Kind == client.KindPing || ev.Kind == client.KindAck {
 			return ev, nil
 		}
-		l := &client.Layers{Verified: rec.Verified, KeyAsked: rec.KeyAsked, Forwarded: rec.Forwarded}
+		l := &client.Layers{Verified: rec.Verified, KeyAsked: rec.KeyAsked, Forwarded: rec.Forwarded,
+			Signer: rec.Signer.keyUse(), MessageKey: rec.MessageKey.messageKey()}
 		if rm, err := dimp.ParseReliableMessage(ev.Raw); err == nil {
 			l.Reliable = rm
 		} else {

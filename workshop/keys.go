@@ -1,0 +1,92 @@
+package workshop
+
+import (
+	"dimtui/client"
+	"dimtui/dimp"
+)
+
+// The keys a frame was opened or sealed with, as a transcript keeps them,
+// so that a replayed inspector peels a frame as the live one did: which
+// meta or visa key signed or verified it, and the message key with the key
+// that encrypted or decrypted it. The message key is written in the clear:
+// the transcript holds the content in the clear already.
+
+// KeyRecord is a client.KeyUse in a transcript.
+type KeyRecord struct {
+	Owner       string `json:"owner"`
+	Role        string `json:"role"`
+	Algorithm   string `json:"algorithm"`
+	Bits        int    `json:"bits,omitempty"`
+	Fingerprint string `json:"fingerprint,omitempty"`
+}
+
+// MessageKeyRecord is a client.MessageKey in a transcript; Key and IV are
+// base64, as encoding/json writes bytes.
+type MessageKeyRecord struct {
+	Algorithm   string            `json:"algorithm"`
+	Key         []byte            `json:"key,omitempty"`
+	IV          []byte            `json:"iv,omitempty"`
+	Reused      bool              `json:"reused,omitempty"`
+	DecryptedBy *KeyRecord        `json:"decrypted_by,omitempty"`
+	Entry       string            `json:"entry,omitempty"`
+	EncryptedTo []RecipientRecord `json:"encrypted_to,omitempty"`
+}
+
+// RecipientRecord is a client.Recipient in a transcript.
+type RecipientRecord struct {
+	Name string    `json:"name"`
+	Key  KeyRecord `json:"key"`
+}
+
+// maxRecipients bounds the recipients read back from a transcript: a
+// message is sealed for one receiver, or a group's members.
+const maxRecipients = 4096
+
+func keyRecord(k *client.KeyUse) *KeyRecord {
+	if k == nil {
+		return nil
+	}
+	return &KeyRecord{Owner: k.Owner.String(), Role: string(k.Role), Algorithm: k.Algorithm, Bits: k.Bits, Fingerprint: k.Fingerprint}
+}
+
+func messageKeyRecord(m *client.MessageKey) *MessageKeyRecord {
+	if m == nil {
+		return nil
+	}
+	r := &MessageKeyRecord{Algorithm: m.Algorithm, Key: m.Key, IV: m.IV, Reused: m.Reused, DecryptedBy: keyRecord(m.DecryptedBy), Entry: m.Entry}
+	for _, to := range m.EncryptedTo {
+		r.EncryptedTo = append(r.EncryptedTo, RecipientRecord{Name: to.Name, Key: *keyRecord(&to.Key)})
+	}
+	return r
+}
+
+// keyUse reads a key back; nil when it does not name a valid owner or a
+// known role, so a damaged transcript loses the key's name, not the frame.
+func (r *KeyRecord) keyUse() *client.KeyUse {
+	if r == nil {
+		return nil
+	}
+	owner, err := dimp.ParseID(r.Owner)
+	role := client.KeyRole(r.Role)
+	if err != nil || (role != client.MetaKey && role != client.VisaKey) || r.Bits < 0 {
+		return nil
+	}
+	return &client.KeyUse{Owner: owner, Role: role, Algorithm: r.Algorithm, Bits: r.Bits, Fingerprint: r.Fingerprint}
+}
+
+// messageKey reads a message key back, leaving out what does not read.
+func (r *MessageKeyRecord) messageKey() *client.MessageKey {
+	if r == nil || r.Algorithm == "" {
+		return nil
+	}
+	m := &client.MessageKey{Algorithm: r.Algorithm, Key: r.Key, IV: r.IV, Reused: r.Reused, DecryptedBy: r.DecryptedBy.keyUse(), Entry: r.Entry}
+	for i, to := range r.EncryptedTo {
+		if i == maxRecipients {
+			break
+		}
+		if k := to.Key.keyUse(); k != nil {
+			m.EncryptedTo = append(m.EncryptedTo, client.Recipient{Name: to.Name, Key: *k})
+		}
+	}
+	return m
+}

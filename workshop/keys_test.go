@@ -1,0 +1,82 @@
+package workshop
+
+import (
+	"bytes"
+	"reflect"
+	"strings"
+	"testing"
+
+	"dimtui/client"
+	"dimtui/dimp"
+)
+
+// A replayed frame names the keys the live one did: the transcript keeps
+// the signer and the message key with the keys that sealed or opened it.
+func TestTranscriptKeepsTheKeys(t *testing.T) {
+	alice := dimp.MustParseID("alice@1U3SLZr1jC1vJrYrBomLjn9y7BVwxv1nB")
+	bob := dimp.MustParseID("bob@1KTtckknLw3AxD1WK4oLYpVN7RkQevC8wK")
+	signer := &client.KeyUse{Owner: alice, Role: client.MetaKey, Algorithm: "ECC", Bits: 256, Fingerprint: "0a1b2c3d"}
+	visa := client.KeyUse{Owner: bob, Role: client.VisaKey, Algorithm: "RSA", Bits: 1024, Fingerprint: "55667788"}
+	mk := &client.MessageKey{Algorithm: "AES-256-CBC", Key: bytes.Repeat([]byte{7}, 32), IV: bytes.Repeat([]byte{9}, 16),
+		Entry: bob.String(), EncryptedTo: []client.Recipient{{Name: bob.String(), Key: visa}}}
+	r := NewRecorder()
+	r.Observe(0, Viewpoint{Me: alice, Know: NewKnowledge()}, client.FrameEvent{Time: at(1), Dir: client.Out,
+		Raw: []byte(`{"sender":"x"}`), Kind: client.KindText, Layers: &client.Layers{Verified: true, Signer: signer, MessageKey: mk}})
+
+	var buf bytes.Buffer
+	if err := r.Snapshot().writeJSONL(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), `"signer":{"owner":"`+alice.String()+`","role":"meta","algorithm":"ECC"`) {
+		t.Errorf("the JSON Lines does not name the signer:\n%s", buf.String())
+	}
+	tr, err := ReadTranscript(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got *client.Layers
+	for _, rec := range tr.Records {
+		if rec.Event == "frame" {
+			ev, err := rec.ClientEvent()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = ev.(client.FrameEvent).Layers
+		}
+	}
+	if got == nil {
+		t.Fatal("no frame read back")
+	}
+	if !reflect.DeepEqual(got.Signer, signer) {
+		t.Errorf("signer read back %+v, want %+v", got.Signer, signer)
+	}
+	if !reflect.DeepEqual(got.MessageKey, mk) {
+		t.Errorf("message key read back %+v, want %+v", got.MessageKey, mk)
+	}
+}
+
+// A damaged key in a transcript loses the key's name, not the frame.
+func TestTranscriptDamagedKeys(t *testing.T) {
+	line := `{"time":"2026-12-05T09:00:00Z","event":"frame","pane":0,"dir":"in","kind":"text","raw":{"sender":"x"},` +
+		`"signer":{"owner":"not an id","role":"meta","algorithm":"RSA"},` +
+		`"message_key":{"algorithm":"AES-256-CBC","decrypted_by":{"owner":"bob@1KTtckknLw3AxD1WK4oLYpVN7RkQevC8wK","role":"boss"},` +
+		`"encrypted_to":[{"name":"x","key":{"owner":"","role":"visa"}}]}}`
+	var rec Record
+	tr, err := ReadTranscript(strings.NewReader(`{"event":"transcript","version":1,"time":"2026-12-05T09:00:00Z","pane":0}` + "\n" + line + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range tr.Records {
+		if r.Event == "frame" {
+			rec = r
+		}
+	}
+	ev, err := rec.ClientEvent()
+	if err != nil {
+		t.Fatalf("a damaged key lost the frame: %v", err)
+	}
+	l := ev.(client.FrameEvent).Layers
+	if l.Signer != nil || l.MessageKey == nil || l.MessageKey.DecryptedBy != nil || len(l.MessageKey.EncryptedTo) != 0 {
+		t.Errorf("damaged keys read back as %+v / %+v", l.Signer, l.MessageKey)
+	}
+}
