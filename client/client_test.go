@@ -163,7 +163,19 @@ func (p *peer) waitFor(what string, timeout time.Duration, cond func(evs []clien
 
 func (p *peer) waitRunning() {
 	p.t.Helper()
-	p.waitFor("Running", 10*time.Second, func([]client.Event) bool { return p.c.Status().State == client.Running })
+	// The client's state turns Running before its status event reaches
+	// the test's list: wait for both, so that what a test reads is there.
+	p.waitFor("Running", 10*time.Second, func(evs []client.Event) bool {
+		if p.c.Status().State != client.Running {
+			return false
+		}
+		for i := len(evs) - 1; i >= 0; i-- {
+			if s, ok := evs[i].(client.StatusEvent); ok {
+				return s.Status.State == client.Running
+			}
+		}
+		return false
+	})
 }
 
 // delivery returns the last delivery state reported for id.

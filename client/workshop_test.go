@@ -305,7 +305,16 @@ func TestResumeAfterHoldsTheRehandshake(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	alice.waitRunning()
+	// The client's state is Running before its Success event reaches the
+	// test's list: wait for the event, which the test reads.
+	alice.waitFor("Success", 10*time.Second, func(evs []client.Event) bool {
+		for _, ev := range evs[before:] {
+			if s, ok := ev.(client.StatusEvent); ok && s.Status.Handshake == dimp.HandshakeSuccess {
+				return true
+			}
+		}
+		return false
+	})
 	alice.mu.Lock()
 	restart, _ := restartAt(alice.events)
 	var success time.Time
