@@ -237,6 +237,18 @@ type PeerEvent struct {
 	Profile *dimp.Profile
 }
 
+// GroupCommandEvent reports a group command (invite, expel, join, quit,
+// reset, query, hire, fire, resign) a peer sent about a group: what its
+// sender says, signed by it. The client does not keep a group's members
+// or check its bulletin yet, so it is the sender's word, shown as such.
+type GroupCommandEvent struct {
+	Time    time.Time
+	From    dimp.ID
+	Group   dimp.ID
+	Command string
+	Members []dimp.ID
+}
+
 // ErrorEvent reports a problem that did not stop the client: a message that
 // failed verification, a refused frame, a peer whose visa is missing.
 type ErrorEvent struct {
@@ -244,16 +256,17 @@ type ErrorEvent struct {
 	Err  error
 }
 
-func (e StatusEvent) eventTime() time.Time   { return e.Time }
-func (e FrameEvent) eventTime() time.Time    { return e.Time }
-func (e MessageEvent) eventTime() time.Time  { return e.Time }
-func (e SentEvent) eventTime() time.Time     { return e.Time }
-func (e DeliveryEvent) eventTime() time.Time { return e.Time }
-func (e ReceiptEvent) eventTime() time.Time  { return e.Time }
-func (e ResentEvent) eventTime() time.Time   { return e.Time }
-func (e UsersEvent) eventTime() time.Time    { return e.Time }
-func (e PeerEvent) eventTime() time.Time     { return e.Time }
-func (e ErrorEvent) eventTime() time.Time    { return e.Time }
+func (e StatusEvent) eventTime() time.Time       { return e.Time }
+func (e FrameEvent) eventTime() time.Time        { return e.Time }
+func (e MessageEvent) eventTime() time.Time      { return e.Time }
+func (e SentEvent) eventTime() time.Time         { return e.Time }
+func (e DeliveryEvent) eventTime() time.Time     { return e.Time }
+func (e ReceiptEvent) eventTime() time.Time      { return e.Time }
+func (e ResentEvent) eventTime() time.Time       { return e.Time }
+func (e UsersEvent) eventTime() time.Time        { return e.Time }
+func (e PeerEvent) eventTime() time.Time         { return e.Time }
+func (e ErrorEvent) eventTime() time.Time        { return e.Time }
+func (e GroupCommandEvent) eventTime() time.Time { return e.Time }
 
 // MessageID names a message for the client and the UI: the sender and the
 // content's serial number, which receipts carry back.

@@ -175,6 +175,10 @@ func (l *loop) ack(rm *dimp.ReliableMessage) {
 	l.writeControl([]byte(ack), KindAck)
 }
 
+// maxGroupCommandMembers bounds the members a group command reports: a
+// peer may list any number, the UI shows a line of them.
+const maxGroupCommandMembers = 1000
+
 // dispatch acts on an opened message. False: a message for the user that
 // could not be handed over, because the client is stopping.
 func (l *loop) dispatch(rm *dimp.ReliableMessage, im *dimp.InstantMessage, p *dimp.Profile) bool {
@@ -231,8 +235,20 @@ func (l *loop) dispatch(rm *dimp.ReliableMessage, im *dimp.InstantMessage, p *di
 	case *dimp.SearchCommand:
 		l.onSearch(rm, c)
 		return true
+	case *dimp.GroupCommand:
+		// A group command from a peer: shown in the group's conversation as
+		// its sender's word. One about no group, or from the station, is
+		// protocol traffic only.
+		if c.Group.IsGroup() && !c.Group.IsBroadcast() && !l.isStation(rm.Sender) {
+			members := c.Members
+			if len(members) > maxGroupCommandMembers {
+				members = members[:maxGroupCommandMembers]
+			}
+			return l.c.emit(l.ctx, GroupCommandEvent{Time: now, From: rm.Sender, Group: c.Group, Command: c.Name, Members: members})
+		}
+		return true
 	case dimp.Command:
-		return true // login, report, group commands...: nothing for the user to see
+		return true // login, report...: nothing for the user to see
 	}
 	id := messageID(rm.Sender, im.Content.Header().SN)
 	l.remember(id, &incoming{sender: rm.Sender, origin: dimp.OriginOf(rm, im.Content.Header().SN)})

@@ -89,6 +89,8 @@ func (s *chatState) apply(ev client.Event) applied {
 		if ev.Profile != nil && ev.Profile.Visa() != nil && !ev.Profile.ID.SameAs(s.me) {
 			s.contacts.learnName(ev.Profile.ID, ev.Profile.Visa().Name())
 		}
+	case client.GroupCommandEvent:
+		did.shown = s.onGroupCommand(ev)
 	case client.ErrorEvent:
 		if ev.Err != nil {
 			s.noticeAt(ev.Time, ev.Err.Error(), true)
@@ -255,7 +257,7 @@ func (s *chatState) onMessage(ev client.MessageEvent) (shown bool) {
 		// traffic, shown in the inspector only.
 		return false
 	}
-	c := s.conversation(m.Sender)
+	c := s.conversation(conversationOf(m))
 	if s.isStation(m.Sender) {
 		s.contacts.ensure(m.Sender).station = true
 		s.contacts.sort()
@@ -273,6 +275,45 @@ func (s *chatState) onMessage(ev client.MessageEvent) (shown bool) {
 	}
 	return shown
 }
+
+// conversationOf is where a message received belongs: the group its
+// content names, or its sender's one-to-one conversation. The entry keeps
+// its sender, so a group's lines say who wrote them.
+func conversationOf(m *dimp.InstantMessage) dimp.ID {
+	if g := m.Content.Header().Group; g.IsGroup() && !g.IsBroadcast() {
+		return g
+	}
+	return m.Sender
+}
+
+// onGroupCommand shows a group command in its group's conversation, as
+// what its sender says: the client does not check a group's bulletin and
+// members yet. It reports whether it is in view.
+func (s *chatState) onGroupCommand(ev client.GroupCommandEvent) (shown bool) {
+	c := s.conversation(ev.Group)
+	text := display.Name(ev.From) + " sent the group command “" + ev.Command + "”"
+	if len(ev.Members) > 0 {
+		names := make([]string, 0, min(len(ev.Members), maxNamesShown))
+		for _, m := range ev.Members[:min(len(ev.Members), maxNamesShown)] {
+			names = append(names, display.Name(m))
+		}
+		text += ": " + strings.Join(names, ", ")
+		if n := len(ev.Members) - maxNamesShown; n > 0 {
+			text += fmt.Sprintf(" and %d more", n)
+		}
+	}
+	text += " (signed by " + display.Name(ev.From) + "; membership is not checked here yet)"
+	e := &entry{kind: entryNotice, at: ev.Time, text: client.KeptText(text, maxKeptValue)}
+	shown = c == s.current && c.follow
+	if !shown && c.unread == 0 {
+		c.markUnread()
+	}
+	s.addEntry(c, e)
+	return shown
+}
+
+// maxNamesShown is how many members a group command's notice names.
+const maxNamesShown = 8
 
 // isStation reports whether id is the station the client handshook with:
 // the same name and address as the status's station (a key is its

@@ -272,3 +272,45 @@ func TestHeldHandshakeNotice(t *testing.T) {
 		}
 	}
 }
+
+// A message whose content names a group lands in the group's
+// conversation, its sender named on the line; the group is a contact of
+// its own, marked as a group. A group command shows there as its
+// sender's word, with the members it names.
+func TestChatGroupMessagesLandInTheirGroup(t *testing.T) {
+	group := dimp.MustParseID("group-alice@hz519K77dgxczwCDEgBhokWzdgbhFRSDg")
+	carol := dimp.MustParseID("carol@1Hzr8ZpD32Hy3b4Pb7b7Q1dUmNyNbd8LKa")
+	s := newChatState(alice, client.Status{})
+	s.open(bob)
+	text := dimp.NewText("hello crew")
+	text.Group = group
+	s.apply(client.MessageEvent{Time: testTime(1), ID: "g1", Message: dimp.NewInstantMessage(bob, alice, text)})
+	s.apply(received(2, "b1", bob, "just to alice"))
+
+	g := s.conversation(group)
+	if got := texts(g, entryText); !reflect.DeepEqual(got, []string{"hello crew"}) {
+		t.Errorf("the group's conversation holds %q", got)
+	}
+	if e := g.entries[len(g.entries)-1]; !e.from.SameAs(bob) {
+		t.Errorf("the group line is from %s, want bob", e.from)
+	}
+	if got := texts(s.conversation(bob), entryText); !reflect.DeepEqual(got, []string{"just to alice"}) {
+		t.Errorf("bob's one-to-one conversation holds %q", got)
+	}
+	if g.unread != 1 {
+		t.Errorf("the group has %d unread, want 1", g.unread)
+	}
+	if c := s.contacts.byKey[client.IDKey(group)]; c == nil {
+		t.Error("the group is not among the contacts")
+	}
+
+	s.apply(client.GroupCommandEvent{Time: testTime(3), From: bob, Group: group, Command: "invite", Members: []dimp.ID{carol}})
+	notices := texts(g, entryNotice)
+	if len(notices) != 1 || !strings.Contains(notices[0], "bob sent the group command “invite”: carol") ||
+		!strings.Contains(notices[0], "not checked") {
+		t.Errorf("the group command shows as %q", notices)
+	}
+	if len(texts(s.conversation(bob), entryNotice)) != 0 {
+		t.Error("the group command landed in bob's one-to-one conversation")
+	}
+}

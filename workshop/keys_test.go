@@ -80,3 +80,45 @@ func TestTranscriptDamagedKeys(t *testing.T) {
 		t.Errorf("damaged keys read back as %+v / %+v", l.Signer, l.MessageKey)
 	}
 }
+
+// A group command a peer sent is kept in the transcript and played back
+// as the same event; the handout names it.
+func TestTranscriptKeepsGroupCommands(t *testing.T) {
+	alice := dimp.MustParseID("alice@1U3SLZr1jC1vJrYrBomLjn9y7BVwxv1nB")
+	bob := dimp.MustParseID("bob@1KTtckknLw3AxD1WK4oLYpVN7RkQevC8wK")
+	group := dimp.MustParseID("group-alice@hz519K77dgxczwCDEgBhokWzdgbhFRSDg")
+	want := client.GroupCommandEvent{Time: at(1), From: alice, Group: group, Command: "invite", Members: []dimp.ID{bob}}
+	r := NewRecorder()
+	r.Observe(0, Viewpoint{Me: bob, Know: NewKnowledge()}, want)
+	snap := r.Snapshot()
+
+	var md bytes.Buffer
+	snap.writeMarkdown(&md, "t.jsonl")
+	if !strings.Contains(md.String(), "received from alice the group command “invite” for group-alice: bob") {
+		t.Errorf("the handout does not name the group command:\n%s", md.String())
+	}
+	var buf bytes.Buffer
+	if err := snap.writeJSONL(&buf); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := ReadTranscript(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range tr.Records {
+		if rec.Event != "group" {
+			continue
+		}
+		ev, err := rec.ClientEvent()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ev.(client.GroupCommandEvent)
+		if !got.Time.Equal(want.Time) || !got.From.SameAs(alice) || !got.Group.SameAs(group) || got.Command != "invite" ||
+			len(got.Members) != 1 || !got.Members[0].SameAs(bob) {
+			t.Errorf("read back %+v, want %+v", got, want)
+		}
+		return
+	}
+	t.Error("no group record read back")
+}

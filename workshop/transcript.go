@@ -40,6 +40,8 @@ const TranscriptVersion = 1
 //   - "receipt": a receipt shown beside a message (From, For, Receipt);
 //   - "resent": a message sent again after a new handshake (ID, Tries);
 //   - "users": who is online (Users);
+//   - "group": a group command a peer sent (From, ID: the group, Text: the
+//     command, Users: the members it names);
 //   - "error": a problem the client reported (Text);
 //   - "notice": what the station did on purpose, in workshop mode (Text).
 type Record struct {
@@ -258,6 +260,12 @@ func (r *Recorder) Observe(pane int, v Viewpoint, ev client.Event) {
 		rec.Users = []string{}
 		for _, u := range ev.Users {
 			rec.Users = append(rec.Users, u.String())
+		}
+	case client.GroupCommandEvent:
+		rec.Time, rec.Event, rec.From, rec.ID = ev.Time, "group", ev.From.String(), ev.Group.String()
+		rec.Text = client.KeptText(ev.Command, maxKeptValue)
+		for _, m := range ev.Members {
+			rec.Users = append(rec.Users, m.String())
 		}
 	case client.ErrorEvent:
 		rec.Time, rec.Event = ev.Time, "error"
@@ -525,8 +533,36 @@ func (t *Recording) writeMarkdown(w *bytes.Buffer, jsonl string) {
 			fmt.Fprintf(w, "- %s · %s: ✗ %s\n", at, mdText(name), mdText(r.Text))
 		case "notice":
 			fmt.Fprintf(w, "- %s · %s: ▲ the station %s\n", at, mdText(name), mdText(r.Text))
+		case "group":
+			fmt.Fprintf(w, "- %s · %s received from %s the group command “%s” for %s%s\n", at, mdText(name),
+				mdText(shortName(r.From)), mdText(r.Text), mdText(shortName(r.ID)), mdText(membersText(r.Users)))
 		}
 	}
+}
+
+// shortName is an ID's name as the UI shows it; the text itself when it
+// is not an ID.
+func shortName(s string) string {
+	if id, err := dimp.ParseID(s); err == nil {
+		return display.Name(id)
+	}
+	return s
+}
+
+// membersText lists the members a group command names, after a colon.
+func membersText(users []string) string {
+	if len(users) == 0 {
+		return ""
+	}
+	names := make([]string, 0, min(len(users), 8))
+	for _, u := range users[:min(len(users), 8)] {
+		names = append(names, shortName(u))
+	}
+	text := ": " + strings.Join(names, ", ")
+	if n := len(users) - 8; n > 0 {
+		text += fmt.Sprintf(" and %d more", n)
+	}
+	return text
 }
 
 // mdText makes text from the network safe in Markdown prose: no control
@@ -731,6 +767,19 @@ func (rec Record) ClientEvent() (client.Event, error) {
 		return ev, nil
 	case "error":
 		return client.ErrorEvent{Time: rec.Time, Err: errors.New(rec.Text)}, nil
+	case "group":
+		from, err1 := dimp.ParseID(rec.From)
+		group, err2 := dimp.ParseID(rec.ID)
+		if err := errors.Join(err1, err2); err != nil || !group.IsGroup() || rec.Text == "" {
+			return nil, fmt.Errorf("group record: from %q, group %q, command %q: %w", rec.From, rec.ID, rec.Text, err)
+		}
+		ev := client.GroupCommandEvent{Time: rec.Time, From: from, Group: group, Command: rec.Text}
+		for _, u := range rec.Users {
+			if id, err := dimp.ParseID(u); err == nil {
+				ev.Members = append(ev.Members, id)
+			}
+		}
+		return ev, nil
 	}
 	return nil, fmt.Errorf("%w %q", errUnknownRecord, rec.Event)
 }
