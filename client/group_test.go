@@ -13,11 +13,7 @@ import (
 // says, with the group and the members it names; a text whose content
 // names the group arrives with that group.
 func TestGroupCommandAndMessageArrive(t *testing.T) {
-	st := startStation(t, t.TempDir(), "")
-	alice := connect(t, st.url, newUser(t, "alice"))
-	bob := connect(t, st.url, newUser(t, "bob"))
-	alice.waitRunning()
-	bob.waitRunning()
+	alice, bob := pair(t, startStation(t, t.TempDir(), "").url)
 	ctx := context.Background()
 	group := dimp.MustParseID("group-alice@hz519K77dgxczwCDEgBhokWzdgbhFRSDg")
 	carol := dimp.MustParseID("carol@1Hzr8ZpD32Hy3b4Pb7b7Q1dUmNyNbd8LKa")

@@ -23,30 +23,14 @@ func TestTranscriptKeepsTheKeys(t *testing.T) {
 	r.Observe(0, Viewpoint{Me: alice, Know: NewKnowledge()}, client.FrameEvent{Time: at(1), Dir: client.Out,
 		Raw: []byte(`{"sender":"x"}`), Kind: client.KindText, Layers: &client.Layers{Verified: true, Signer: signer, MessageKey: mk}})
 
-	var buf bytes.Buffer
-	if err := r.Snapshot().writeJSONL(&buf); err != nil {
-		t.Fatal(err)
+	text, evs := readBack(t, r.Snapshot(), "frame")
+	if !strings.Contains(text, `"signer":{"owner":"`+alice.String()+`","role":"meta","algorithm":"ECC"`) {
+		t.Errorf("the JSON Lines does not name the signer:\n%s", text)
 	}
-	if !strings.Contains(buf.String(), `"signer":{"owner":"`+alice.String()+`","role":"meta","algorithm":"ECC"`) {
-		t.Errorf("the JSON Lines does not name the signer:\n%s", buf.String())
+	if len(evs) != 1 {
+		t.Fatalf("%d frames read back, want 1", len(evs))
 	}
-	tr, err := ReadTranscript(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got *client.Layers
-	for _, rec := range tr.Records {
-		if rec.Event == "frame" {
-			ev, err := rec.ClientEvent()
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = ev.(client.FrameEvent).Layers
-		}
-	}
-	if got == nil {
-		t.Fatal("no frame read back")
-	}
+	got := evs[0].(client.FrameEvent).Layers
 	if !reflect.DeepEqual(got.Signer, signer) {
 		t.Errorf("signer read back %+v, want %+v", got.Signer, signer)
 	}
@@ -97,28 +81,40 @@ func TestTranscriptKeepsGroupCommands(t *testing.T) {
 	if !strings.Contains(md.String(), "received from alice the group command “invite” for group-alice: bob") {
 		t.Errorf("the handout does not name the group command:\n%s", md.String())
 	}
+	_, evs := readBack(t, snap, "group")
+	if len(evs) != 1 {
+		t.Fatalf("%d group records read back, want 1", len(evs))
+	}
+	got := evs[0].(client.GroupCommandEvent)
+	if !got.Time.Equal(want.Time) || !got.From.SameAs(alice) || !got.Group.SameAs(group) || got.Command != "invite" ||
+		len(got.Members) != 1 || !got.Members[0].SameAs(bob) {
+		t.Errorf("read back %+v, want %+v", got, want)
+	}
+}
+
+// readBack writes a recording's JSON Lines, reads it back, and returns
+// the text and the events of the records named event.
+func readBack(t *testing.T, snap *Recording, event string) (string, []client.Event) {
+	t.Helper()
 	var buf bytes.Buffer
 	if err := snap.writeJSONL(&buf); err != nil {
 		t.Fatal(err)
 	}
+	text := buf.String()
 	tr, err := ReadTranscript(&buf)
 	if err != nil {
 		t.Fatal(err)
 	}
+	var evs []client.Event
 	for _, rec := range tr.Records {
-		if rec.Event != "group" {
+		if rec.Event != event {
 			continue
 		}
 		ev, err := rec.ClientEvent()
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := ev.(client.GroupCommandEvent)
-		if !got.Time.Equal(want.Time) || !got.From.SameAs(alice) || !got.Group.SameAs(group) || got.Command != "invite" ||
-			len(got.Members) != 1 || !got.Members[0].SameAs(bob) {
-			t.Errorf("read back %+v, want %+v", got, want)
-		}
-		return
+		evs = append(evs, ev)
 	}
-	t.Error("no group record read back")
+	return text, evs
 }
