@@ -57,8 +57,13 @@ func Classify(kind FrameKind, layers *Layers) Role {
 	case KindHandshake:
 		return Milestone
 	case KindCommand:
-		// Documents, meta, login, report, search, group commands: the
-		// handshake and receipts have kinds of their own.
+		// Documents, meta, login, report, search: the handshake and
+		// receipts have kinds of their own. A group command (a history
+		// command, 0x89) is a step of a group lesson: found, invite,
+		// expel, quit.
+		if isGroupCommand(layers) {
+			return Milestone
+		}
 		return Housekeeping
 	}
 	if layers == nil {
@@ -87,6 +92,21 @@ func Classify(kind FrameKind, layers *Layers) Role {
 	// A chat or app message, or a message that could not be parsed,
 	// verified or decrypted.
 	return Milestone
+}
+
+// isGroupCommand reports whether a command frame is a group command: by
+// its content once opened, else by its type hint (DIM sends every group
+// command as a history command, and nothing else as one).
+func isGroupCommand(layers *Layers) bool {
+	if layers == nil {
+		return false
+	}
+	if im := layers.Instant; im != nil {
+		_, ok := im.Content.(*dimp.GroupCommand)
+		return ok
+	}
+	rm := layers.Reliable
+	return rm != nil && rm.HasType && rm.Type == dimp.ContentHistory
 }
 
 // receiptRole is the role of a receipt about the message origin names:

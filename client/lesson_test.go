@@ -249,6 +249,28 @@ func TestClassifyReferenceMessages(t *testing.T) {
 	}
 }
 
+// A group command is a step of a group lesson, whether it is opened or
+// seen only by its type hint (a history command); other commands are
+// housekeeping.
+func TestClassifyGroupCommands(t *testing.T) {
+	alice := dimp.MustParseID("alice@1U3SLZr1jC1vJrYrBomLjn9y7BVwxv1nB")
+	bob := dimp.MustParseID("bob@1KTtckknLw3AxD1WK4oLYpVN7RkQevC8wK")
+	group := dimp.MustParseID("group-alice@hz519K77dgxczwCDEgBhokWzdgbhFRSDg")
+	invite := dimp.NewInstantMessage(alice, bob, dimp.NewGroupCommand(dimp.CmdInvite, group, []dimp.ID{bob}))
+	if got := client.Classify(client.KindCommand, &client.Layers{Instant: invite}); got != client.Milestone {
+		t.Errorf("an invite: %v, want a milestone", got)
+	}
+	hinted := &dimp.ReliableMessage{}
+	hinted.Envelope = dimp.Envelope{Sender: alice, Receiver: bob, HasType: true, Type: dimp.ContentHistory}
+	if got := client.Classify(client.KindCommand, &client.Layers{Reliable: hinted}); got != client.Milestone {
+		t.Errorf("a history command not opened yet: %v, want a milestone", got)
+	}
+	report := dimp.NewInstantMessage(alice, bob, &dimp.GenericCommand{CommandHead: dimp.CommandHead{Head: dimp.NewHead(dimp.ContentCommand), Name: "report"}})
+	if got := client.Classify(client.KindCommand, &client.Layers{Instant: report}); got != client.Housekeeping {
+		t.Errorf("a report: %v, want housekeeping", got)
+	}
+}
+
 // stepThrough releases p's held frames one at a time as they come, as a
 // presenter pressing f8 would, until done holds; it returns the frames
 // that were held, in order.
