@@ -29,12 +29,18 @@ const (
 	CmdQuit   = "quit"
 	CmdReset  = "reset"
 	CmdQuery  = "query"
+	// Administrators: hire and fire are reserved names (the owner re-signs
+	// the bulletin's administrators instead); resign is an administrator
+	// stepping down.
+	CmdHire   = "hire"
+	CmdFire   = "fire"
+	CmdResign = "resign"
 )
 
 // groupCommandNames are the history commands that act on a group.
 var groupCommandNames = map[string]bool{
 	CmdInvite: true, CmdExpel: true, CmdJoin: true, CmdQuit: true, CmdReset: true, CmdQuery: true,
-	"found": true, "abdicate": true, "hire": true, "fire": true, "resign": true,
+	"found": true, "abdicate": true, CmdHire: true, CmdFire: true, CmdResign: true,
 }
 
 // parseCommand dispatches on the command name (`command`, old `cmd`).
