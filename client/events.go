@@ -238,15 +238,18 @@ type PeerEvent struct {
 }
 
 // GroupCommandEvent reports a group command (invite, expel, join, quit,
-// reset, query, hire, fire, resign) a peer sent about a group: what its
-// sender says, signed by it. The client does not keep a group's members
-// or check its bulletin yet, so it is the sender's word, shown as such.
+// reset, query, hire, fire, resign) a peer sent about a group, signed by
+// it, and what it did to the group as the client knows it (Group.Apply):
+// a group whose bulletin is not known yet refuses it ("Group empty.")
+// while its bulletin is asked for.
 type GroupCommandEvent struct {
 	Time    time.Time
 	From    dimp.ID
 	Group   dimp.ID
 	Command string
 	Members []dimp.ID
+	Change  GroupChange
+	Role    string // the sender's role before the command: owner, administrator, member, or ""
 }
 
 // ErrorEvent reports a problem that did not stop the client: a message that

@@ -1,7 +1,9 @@
 package client
 
 import (
+	"encoding/json"
 	"slices"
+	"time"
 
 	"dimtui/dimp"
 )
@@ -63,8 +65,11 @@ func containsID(list []dimp.ID, id dimp.ID) bool {
 // Apply applies a group command from a sender whose signature verified.
 func (g *Group) Apply(from dimp.ID, cmd *dimp.GroupCommand) GroupChange {
 	refuse := func(receipt, reason string) GroupChange { return GroupChange{Refused: receipt, Reason: reason} }
-	if g.Owner.IsZero() || len(g.Members) == 0 {
-		return refuse(GroupEmpty, "the group's bulletin or members are not known yet")
+	if g.Owner.IsZero() {
+		return refuse(GroupEmpty, "the group's bulletin is not known yet")
+	}
+	if len(g.Members) == 0 {
+		g.Members = []dimp.ID{g.Owner} // the owner, at least, is known
 	}
 	needMembers := func() (GroupChange, bool) {
 		if len(cmd.Members) == 0 {
@@ -166,4 +171,113 @@ func missing(list, from []dimp.ID) []dimp.ID {
 		}
 	}
 	return out
+}
+
+// learnGroup takes a group's verified bulletin: its name, its founder (the
+// owner) and its administrators. The members stay as they were: they come
+// with a reset.
+func (l *loop) learnGroup(p *dimp.Profile) {
+	b := p.Visa()
+	if b == nil || b.DocType() != dimp.DocBulletin {
+		return
+	}
+	founder, err := b.Founder()
+	if err != nil || founder.IsZero() {
+		l.c.emit(l.ctx, errorf("bulletin of %s names no founder: %v", p.ID, err))
+		return
+	}
+	k := IDKey(p.ID)
+	g := l.groups[k]
+	if g == nil {
+		g = &Group{ID: p.ID}
+		l.groups[k] = g
+	}
+	g.Name, g.Owner = b.Name(), founder
+	defer func() {
+		waiting := l.groupWaiting[k]
+		delete(l.groupWaiting, k)
+		for _, in := range waiting {
+			l.applyGroupCommand(g, in)
+		}
+	}()
+	var admins []string
+	if raw := b.Property("administrators"); raw != nil && json.Unmarshal(raw, &admins) == nil {
+		g.Admins = g.Admins[:0]
+		for _, a := range admins[:min(len(admins), maxGroupCommandMembers)] {
+			if id, err := dimp.ParseID(a); err == nil {
+				g.Admins = append(g.Admins, id)
+			}
+		}
+	}
+}
+
+// onGroupCommand applies a group command from a peer to what the client
+// knows of its group, and reports it with what it changed. A group whose
+// bulletin is not known yet is asked of the station; the command is then
+// reported as refused ("Group empty."), as the reference does.
+func (l *loop) onGroupCommand(rm *dimp.ReliableMessage, c *dimp.GroupCommand, now time.Time) bool {
+	k := IDKey(c.Group)
+	g := l.groups[k]
+	if g == nil || g.Owner.IsZero() {
+		// Its bulletin first: the command waits for it (a few, at most).
+		l.query(c.Group)
+		if w, ok := l.groupWaiting[k]; len(w) < maxGroupWaiting && (ok || len(l.groupWaiting) < maxGroupsWaiting) {
+			l.groupWaiting[k] = append(w, groupCommandIn{from: rm.Sender, cmd: c, at: now})
+			return true
+		}
+		g = &Group{ID: c.Group}
+	}
+	return l.applyGroupCommand(g, groupCommandIn{from: rm.Sender, cmd: c, at: now})
+}
+
+// groupCommandIn is a group command received, waiting for its group's
+// bulletin.
+type groupCommandIn struct {
+	from dimp.ID
+	cmd  *dimp.GroupCommand
+	at   time.Time
+}
+
+// maxGroupWaiting bounds the commands kept for a group whose bulletin is
+// not known yet, and maxGroupsWaiting the groups; beyond them commands are
+// refused as the reference does ("Group empty.").
+const (
+	maxGroupWaiting  = 16
+	maxGroupsWaiting = 64
+)
+
+// groupUnknown refuses the commands that waited for a group the station
+// does not know.
+func (l *loop) groupUnknown(k string) {
+	waiting := l.groupWaiting[k]
+	delete(l.groupWaiting, k)
+	for _, in := range waiting {
+		l.applyGroupCommand(&Group{ID: in.cmd.Group}, in)
+	}
+}
+
+// applyGroupCommand applies one command to g and reports it.
+func (l *loop) applyGroupCommand(g *Group, in groupCommandIn) bool {
+	role := g.roleOf(in.from)
+	ch := g.Apply(in.from, in.cmd)
+	members := in.cmd.Members
+	if len(members) > maxGroupCommandMembers {
+		members = members[:maxGroupCommandMembers]
+	}
+	return l.c.emit(l.ctx, GroupCommandEvent{Time: in.at, From: in.from, Group: in.cmd.Group, Command: in.cmd.Name,
+		Members: members, Change: ch, Role: role})
+}
+
+// roleOf names what id is in the group: "owner", "administrator",
+// "member", or "" (not a member, or not known).
+func (g *Group) roleOf(id dimp.ID) string {
+	switch {
+	case g.IsOwner(id):
+		return "owner"
+	case g.IsAdmin(id):
+		return "administrator"
+	case g.IsMember(id):
+		return "member"
+	}
+	return ""
 }

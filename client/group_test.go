@@ -26,19 +26,16 @@ func TestGroupCommandAndMessageArrive(t *testing.T) {
 	if _, err := alice.c.Send(ctx, bob.c.Me(), text); err != nil {
 		t.Fatal(err)
 	}
-	var cmd client.GroupCommandEvent
-	bob.waitFor("the group command", 10*time.Second, func(evs []client.Event) bool {
-		for _, ev := range evs {
-			if g, ok := ev.(client.GroupCommandEvent); ok {
-				cmd = g
-				return true
-			}
-		}
-		return false
-	})
+	cmd := bob.groupEvent("the group command")
 	if !cmd.From.SameAs(alice.c.Me()) || !cmd.Group.SameAs(group) || cmd.Command != dimp.CmdInvite ||
 		len(cmd.Members) != 2 || !cmd.Members[1].SameAs(carol) {
 		t.Errorf("group command event %+v", cmd)
+	}
+	// Nobody has published that group's bulletin: bob asked the station,
+	// which does not know it, and the command is refused as the
+	// reference does.
+	if cmd.Change.Refused != client.GroupEmpty {
+		t.Errorf("a command for a group nobody published: %+v", cmd.Change)
 	}
 	bob.waitFor("the group text", 10*time.Second, func(evs []client.Event) bool {
 		return received(evs, func(c dimp.Content) bool {
@@ -46,4 +43,62 @@ func TestGroupCommandAndMessageArrive(t *testing.T) {
 			return ok && tc.Text == "hello crew" && tc.Group.SameAs(group)
 		}) != nil
 	})
+}
+
+// alice founds a group and publishes its meta and bulletin at the
+// station; her reset reaches bob before he knows the group: he asks the
+// station for it, and the reset then takes him in, from its owner.
+func TestGroupResetAfterTheBulletin(t *testing.T) {
+	aliceID := newUser(t, "alice")
+	st := startStation(t, t.TempDir(), "")
+	alice := connect(t, st.url, aliceID)
+	bob := connect(t, st.url, newUser(t, "bob"))
+	alice.waitRunning()
+	bob.waitRunning()
+	introduce(t, alice, bob)
+	ctx := context.Background()
+
+	group, meta, err := dimp.NewGroupID(aliceID.SignKey, "crew")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bulletin, err := dimp.NewBulletin(dimp.Bulletin{Group: group, Name: "The crew", Founder: aliceID.ID}, aliceID.SignKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	up, err := alice.c.SendCommand(ctx, dimp.AnyStation, dimp.NewDocumentCommand(group, meta, []*dimp.Document{bulletin}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice.waitFor("the bulletin stored", 10*time.Second, func(evs []client.Event) bool {
+		for _, ev := range evs {
+			if r, ok := ev.(client.ReceiptEvent); ok && r.For == up && r.Receipt != nil {
+				return true
+			}
+		}
+		return false
+	})
+	if _, err := alice.c.SendCommand(ctx, bob.c.Me(), dimp.NewGroupCommand(dimp.CmdReset, group, []dimp.ID{alice.c.Me(), bob.c.Me()})); err != nil {
+		t.Fatal(err)
+	}
+	got := bob.groupEvent("the reset")
+	if got.Change.Refused != "" || got.Role != "owner" || len(got.Change.Added) != 1 || !got.Change.Added[0].SameAs(bob.c.Me()) {
+		t.Errorf("bob's reset: role %q, change %+v", got.Role, got.Change)
+	}
+}
+
+// groupEvent waits for p's first group command event and returns it.
+func (p *peer) groupEvent(what string) client.GroupCommandEvent {
+	p.t.Helper()
+	var got client.GroupCommandEvent
+	p.waitFor(what, 10*time.Second, func(evs []client.Event) bool {
+		for _, ev := range evs {
+			if g, ok := ev.(client.GroupCommandEvent); ok {
+				got = g
+				return true
+			}
+		}
+		return false
+	})
+	return got
 }

@@ -65,19 +65,21 @@ type loop struct {
 	remote         string
 
 	peers         map[string]*dimp.Profile
-	queries       map[string]time.Time    // visa queries in flight, by peer
-	waitOut       map[string][]*outgoing  // messages waiting for a peer's visa
-	waitIn        map[string][]*held      // messages waiting for their sender's visa
-	heldBytes     int                     // the bytes of the messages in waitIn
-	outbox        map[MessageID]*outgoing // messages sent and not settled yet, by ID
-	bySig         map[string]*outgoing    // the same, by signature
-	inbox         map[MessageID]*incoming // messages received, for MarkRead
-	inOrder       []MessageID             // inbox in arrival order, to bound it
-	attached      map[string]bool         // peers that were sent our meta and visa
-	usersAsk      MessageID               // the "active users" question waiting for its answer
-	usersUnlisted bool                    // the station refused that question this session
-	searches      searches                // searches waiting for their answers (search.go)
-	seen          *sigSet                 // signatures already processed
+	queries       map[string]time.Time        // visa queries in flight, by peer
+	groups        map[string]*Group           // groups whose bulletin verified, by ID
+	groupWaiting  map[string][]groupCommandIn // commands for groups whose bulletin is asked for
+	waitOut       map[string][]*outgoing      // messages waiting for a peer's visa
+	waitIn        map[string][]*held          // messages waiting for their sender's visa
+	heldBytes     int                         // the bytes of the messages in waitIn
+	outbox        map[MessageID]*outgoing     // messages sent and not settled yet, by ID
+	bySig         map[string]*outgoing        // the same, by signature
+	inbox         map[MessageID]*incoming     // messages received, for MarkRead
+	inOrder       []MessageID                 // inbox in arrival order, to bound it
+	attached      map[string]bool             // peers that were sent our meta and visa
+	usersAsk      MessageID                   // the "active users" question waiting for its answer
+	usersUnlisted bool                        // the station refused that question this session
+	searches      searches                    // searches waiting for their answers (search.go)
+	seen          *sigSet                     // signatures already processed
 	seq           int
 
 	// Step-through (step.go): frames held until the presenter releases them.
@@ -89,20 +91,22 @@ type loop struct {
 
 func newLoop(c *Client) *loop {
 	l := &loop{
-		c:        c,
-		packer:   dimp.NewPacker(c.me),
-		state:    Default,
-		since:    time.Now(),
-		peers:    map[string]*dimp.Profile{},
-		queries:  map[string]time.Time{},
-		waitOut:  map[string][]*outgoing{},
-		waitIn:   map[string][]*held{},
-		outbox:   map[MessageID]*outgoing{},
-		bySig:    map[string]*outgoing{},
-		inbox:    map[MessageID]*incoming{},
-		attached: map[string]bool{},
-		seen:     newSigSet(seenInMemory),
-		step:     c.cfg.Step,
+		c:            c,
+		packer:       dimp.NewPacker(c.me),
+		state:        Default,
+		since:        time.Now(),
+		peers:        map[string]*dimp.Profile{},
+		queries:      map[string]time.Time{},
+		groups:       map[string]*Group{},
+		groupWaiting: map[string][]groupCommandIn{},
+		waitOut:      map[string][]*outgoing{},
+		waitIn:       map[string][]*held{},
+		outbox:       map[MessageID]*outgoing{},
+		bySig:        map[string]*outgoing{},
+		inbox:        map[MessageID]*incoming{},
+		attached:     map[string]bool{},
+		seen:         newSigSet(seenInMemory),
+		step:         c.cfg.Step,
 	}
 	l.peers[IDKey(c.me.ID)] = c.me.Profile()
 	return l
@@ -554,6 +558,9 @@ func (l *loop) learn(p *dimp.Profile) {
 	}
 	l.peers[k] = p
 	delete(l.queries, k)
+	if p.ID.IsGroup() {
+		l.learnGroup(p)
+	}
 	l.c.emit(l.ctx, PeerEvent{Time: time.Now(), Profile: p})
 	outs := l.waitOut[k]
 	delete(l.waitOut, k)
@@ -567,6 +574,7 @@ func (l *loop) learn(p *dimp.Profile) {
 
 // peerUnknown fails what waited for a peer the station does not know.
 func (l *loop) peerUnknown(peer string, err error) {
+	l.groupUnknown(peer)
 	for _, o := range l.waitOut[peer] {
 		l.setDelivery(o, Failed, err.Error())
 	}

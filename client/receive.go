@@ -240,11 +240,7 @@ func (l *loop) dispatch(rm *dimp.ReliableMessage, im *dimp.InstantMessage, p *di
 		// its sender's word. One about no group, or from the station, is
 		// protocol traffic only.
 		if c.Group.IsGroup() && !c.Group.IsBroadcast() && !l.isStation(rm.Sender) {
-			members := c.Members
-			if len(members) > maxGroupCommandMembers {
-				members = members[:maxGroupCommandMembers]
-			}
-			return l.c.emit(l.ctx, GroupCommandEvent{Time: now, From: rm.Sender, Group: c.Group, Command: c.Name, Members: members})
+			return l.onGroupCommand(rm, c, now)
 		}
 		return true
 	case dimp.Command:

@@ -270,16 +270,36 @@ func (c *conn) storeDocument(cmd *dimp.DocumentCommand, doc *dimp.Document) (str
 		return "Document ID not match.", fmt.Errorf("%w: %s in a command for %s", dimp.ErrDocumentID, doc.ID, cmd.ID)
 	}
 	signer := doc.ID
+	var meta *dimp.Meta
 	if doc.DocType() == dimp.DocBulletin {
-		founder, err := doc.Founder()
-		if err != nil {
-			return "Document not accepted.", err
+		if cmd.Meta != nil && cmd.Meta.MatchID(doc.ID) == nil {
+			// The group's own meta came with its bulletin: its key is the
+			// founder's, which signs the bulletin. Keep it, so that a
+			// member asking for the group gets meta and bulletin.
+			if err := doc.VerifyFor(doc.ID, cmd.Meta); err != nil {
+				return "Document not accepted.", err
+			}
+			p, err := dimp.NewProfile(doc.ID.WithoutTerminal(), cmd.Meta)
+			if err == nil {
+				_, err = c.srv.learn(c.ctx, p, cmd.Meta, nil)
+			}
+			if err != nil {
+				return "Station error: document not stored.", err
+			}
+			meta = cmd.Meta
+		} else {
+			founder, err := doc.Founder()
+			if err != nil {
+				return "Document not accepted.", err
+			}
+			signer = founder
 		}
-		signer = founder
 	}
-	meta, err := c.srv.meta(c.ctx, signer)
-	if err != nil {
-		return "Station error: document not stored.", err
+	if meta == nil {
+		var err error
+		if meta, err = c.srv.meta(c.ctx, signer); err != nil {
+			return "Station error: document not stored.", err
+		}
 	}
 	if meta == nil && cmd.Meta != nil && cmd.Meta.MatchID(signer) == nil {
 		meta = cmd.Meta

@@ -286,30 +286,59 @@ func conversationOf(m *dimp.InstantMessage) dimp.ID {
 	return m.Sender
 }
 
-// onGroupCommand shows a group command in its group's conversation, as
-// what its sender says: the client does not check a group's bulletin and
-// members yet. It reports whether it is in view.
+// onGroupCommand shows a group command in its group's conversation with
+// what it did to the group as the client knows it: who was added or
+// removed, a request waiting, or why it was refused or ignored. It
+// reports whether it is in view.
 func (s *chatState) onGroupCommand(ev client.GroupCommandEvent) (shown bool) {
 	c := s.conversation(ev.Group)
-	text := display.Name(ev.From) + " sent the group command “" + ev.Command + "”"
-	if len(ev.Members) > 0 {
-		names := make([]string, 0, min(len(ev.Members), maxNamesShown))
-		for _, m := range ev.Members[:min(len(ev.Members), maxNamesShown)] {
-			names = append(names, display.Name(m))
-		}
-		text += ": " + strings.Join(names, ", ")
-		if n := len(ev.Members) - maxNamesShown; n > 0 {
-			text += fmt.Sprintf(" and %d more", n)
-		}
+	who := display.Name(ev.From)
+	if ev.Role != "" {
+		who += " (" + ev.Role + ")"
 	}
-	text += " (signed by " + display.Name(ev.From) + "; membership is not checked here yet)"
-	e := &entry{kind: entryNotice, at: ev.Time, text: client.KeptText(text, maxKeptValue)}
+	ch := ev.Change
+	text := who + " sent “" + ev.Command + "”"
+	switch {
+	case ch.Refused != "":
+		text += ": refused, " + ch.Refused + " " + ch.Reason
+	case ch.Ignored != "":
+		text += ": ignored, " + ch.Ignored
+	case len(ch.Added) > 0 || len(ch.Removed) > 0:
+		var parts []string
+		if len(ch.Added) > 0 {
+			parts = append(parts, "added "+namesText(ch.Added))
+		}
+		if len(ch.Removed) > 0 {
+			parts = append(parts, "removed "+namesText(ch.Removed))
+		}
+		text += ": " + strings.Join(parts, "; ")
+	case len(ch.Requested) > 0:
+		text += ": asks to add " + namesText(ch.Requested) + ", waiting for the owner or an administrator"
+	case !ch.AdminRemoved.IsZero():
+		text += ": no longer an administrator"
+	case len(ev.Members) > 0:
+		text += ": " + namesText(ev.Members)
+	}
+	e := &entry{kind: entryNotice, at: ev.Time, text: client.KeptText(text, maxKeptValue), bad: ch.Refused != ""}
 	shown = c == s.current && c.follow
 	if !shown && c.unread == 0 {
 		c.markUnread()
 	}
 	s.addEntry(c, e)
 	return shown
+}
+
+// namesText names the first members of a list, and how many more.
+func namesText(ids []dimp.ID) string {
+	names := make([]string, 0, min(len(ids), maxNamesShown))
+	for _, m := range ids[:min(len(ids), maxNamesShown)] {
+		names = append(names, display.Name(m))
+	}
+	text := strings.Join(names, ", ")
+	if n := len(ids) - maxNamesShown; n > 0 {
+		text += fmt.Sprintf(" and %d more", n)
+	}
+	return text
 }
 
 // maxNamesShown is how many members a group command's notice names.

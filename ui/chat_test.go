@@ -304,11 +304,19 @@ func TestChatGroupMessagesLandInTheirGroup(t *testing.T) {
 		t.Error("the group is not among the contacts")
 	}
 
-	s.apply(client.GroupCommandEvent{Time: testTime(3), From: bob, Group: group, Command: "invite", Members: []dimp.ID{carol}})
-	notices := texts(g, entryNotice)
-	if len(notices) != 1 || !strings.Contains(notices[0], "bob sent the group command “invite”: carol") ||
-		!strings.Contains(notices[0], "not checked") {
-		t.Errorf("the group command shows as %q", notices)
+	s.apply(client.GroupCommandEvent{Time: testTime(3), From: bob, Group: group, Command: "reset", Members: []dimp.ID{bob, carol},
+		Role: "owner", Change: client.GroupChange{Added: []dimp.ID{carol}}})
+	s.apply(client.GroupCommandEvent{Time: testTime(4), From: carol, Group: group, Command: "reset", Members: []dimp.ID{carol},
+		Role: "member", Change: client.GroupChange{Refused: client.GroupDenied, Reason: "only the owner or an administrator resets the members"}})
+	want := []string{
+		"bob (owner) sent “reset”: added carol",
+		"carol (member) sent “reset”: refused, Permission denied. only the owner or an administrator resets the members",
+	}
+	if notices := texts(g, entryNotice); !reflect.DeepEqual(notices, want) {
+		t.Errorf("the group commands show as %q", notices)
+	}
+	if last := g.entries[len(g.entries)-1]; !last.bad {
+		t.Error("a refused group command is not marked as a failure")
 	}
 	if len(texts(s.conversation(bob), entryNotice)) != 0 {
 		t.Error("the group command landed in bob's one-to-one conversation")

@@ -5,10 +5,11 @@ import (
 	"dimtui/dimp"
 )
 
-// The keys a frame was opened or sealed with, as a transcript keeps them,
-// so that a replayed inspector peels a frame as the live one did: which
-// meta or visa key signed or verified it, and the message key with the key
-// that encrypted or decrypted it. The message key is written in the clear:
+// The keys a frame was opened or sealed with, and what a group command
+// did, as a transcript keeps them, so that a replay shows them as the live
+// session did: which meta or visa key signed or verified a frame, the
+// message key with the key that encrypted or decrypted it, and who a group
+// command added or removed. The message key is written in the clear:
 // the transcript holds the content in the clear already.
 
 // KeyRecord is a client.KeyUse in a transcript.
@@ -89,4 +90,54 @@ func (r *MessageKeyRecord) messageKey() *client.MessageKey {
 		}
 	}
 	return m
+}
+
+// GroupChangeRecord is what a group command did (client.GroupChange), in a
+// transcript; IDs as strings.
+type GroupChangeRecord struct {
+	Added        []string `json:"added,omitempty"`
+	Removed      []string `json:"removed,omitempty"`
+	Requested    []string `json:"requested,omitempty"`
+	AdminRemoved string   `json:"admin_removed,omitempty"`
+	Refused      string   `json:"refused,omitempty"`
+	Reason       string   `json:"reason,omitempty"`
+	Ignored      string   `json:"ignored,omitempty"`
+}
+
+func groupChangeRecord(ch client.GroupChange) *GroupChangeRecord {
+	strs := func(ids []dimp.ID) []string {
+		var out []string
+		for _, id := range ids {
+			out = append(out, id.String())
+		}
+		return out
+	}
+	r := &GroupChangeRecord{Added: strs(ch.Added), Removed: strs(ch.Removed), Requested: strs(ch.Requested),
+		Refused: ch.Refused, Reason: ch.Reason, Ignored: ch.Ignored}
+	if !ch.AdminRemoved.IsZero() {
+		r.AdminRemoved = ch.AdminRemoved.String()
+	}
+	return r
+}
+
+// change reads a group change back, leaving out the IDs that do not parse.
+func (r *GroupChangeRecord) change() client.GroupChange {
+	if r == nil {
+		return client.GroupChange{}
+	}
+	ids := func(list []string) []dimp.ID {
+		var out []dimp.ID
+		for _, s := range list[:min(len(list), maxRecipients)] {
+			if id, err := dimp.ParseID(s); err == nil {
+				out = append(out, id)
+			}
+		}
+		return out
+	}
+	ch := client.GroupChange{Added: ids(r.Added), Removed: ids(r.Removed), Requested: ids(r.Requested),
+		Refused: r.Refused, Reason: r.Reason, Ignored: r.Ignored}
+	if id, err := dimp.ParseID(r.AdminRemoved); err == nil {
+		ch.AdminRemoved = id
+	}
+	return ch
 }

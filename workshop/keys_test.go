@@ -71,7 +71,8 @@ func TestTranscriptKeepsGroupCommands(t *testing.T) {
 	alice := dimp.MustParseID("alice@1U3SLZr1jC1vJrYrBomLjn9y7BVwxv1nB")
 	bob := dimp.MustParseID("bob@1KTtckknLw3AxD1WK4oLYpVN7RkQevC8wK")
 	group := dimp.MustParseID("group-alice@hz519K77dgxczwCDEgBhokWzdgbhFRSDg")
-	want := client.GroupCommandEvent{Time: at(1), From: alice, Group: group, Command: "invite", Members: []dimp.ID{bob}}
+	want := client.GroupCommandEvent{Time: at(1), From: alice, Group: group, Command: "invite", Members: []dimp.ID{bob},
+		Role: "owner", Change: client.GroupChange{Added: []dimp.ID{bob}}}
 	r := NewRecorder()
 	r.Observe(0, Viewpoint{Me: bob, Know: NewKnowledge()}, want)
 	snap := r.Snapshot()
@@ -87,7 +88,8 @@ func TestTranscriptKeepsGroupCommands(t *testing.T) {
 	}
 	got := evs[0].(client.GroupCommandEvent)
 	if !got.Time.Equal(want.Time) || !got.From.SameAs(alice) || !got.Group.SameAs(group) || got.Command != "invite" ||
-		len(got.Members) != 1 || !got.Members[0].SameAs(bob) {
+		len(got.Members) != 1 || !got.Members[0].SameAs(bob) || got.Role != "owner" ||
+		len(got.Change.Added) != 1 || !got.Change.Added[0].SameAs(bob) || got.Change.Refused != "" {
 		t.Errorf("read back %+v, want %+v", got, want)
 	}
 }

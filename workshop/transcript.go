@@ -76,6 +76,10 @@ type Record struct {
 
 	Status *StatusRecord `json:"status,omitempty"`
 
+	// A group command: the sender's role and what it did (keys.go).
+	Role   string             `json:"role,omitempty"`
+	Change *GroupChangeRecord `json:"change,omitempty"`
+
 	ID      string          `json:"id,omitempty"`
 	Message json.RawMessage `json:"message,omitempty"`
 	State   string          `json:"state,omitempty"`
@@ -264,6 +268,7 @@ func (r *Recorder) Observe(pane int, v Viewpoint, ev client.Event) {
 	case client.GroupCommandEvent:
 		rec.Time, rec.Event, rec.From, rec.ID = ev.Time, "group", ev.From.String(), ev.Group.String()
 		rec.Text = client.KeptText(ev.Command, maxKeptValue)
+		rec.Role, rec.Change = ev.Role, groupChangeRecord(ev.Change)
 		for _, m := range ev.Members {
 			rec.Users = append(rec.Users, m.String())
 		}
@@ -773,7 +778,8 @@ func (rec Record) ClientEvent() (client.Event, error) {
 		if err := errors.Join(err1, err2); err != nil || !group.IsGroup() || rec.Text == "" {
 			return nil, fmt.Errorf("group record: from %q, group %q, command %q: %w", rec.From, rec.ID, rec.Text, err)
 		}
-		ev := client.GroupCommandEvent{Time: rec.Time, From: from, Group: group, Command: rec.Text}
+		ev := client.GroupCommandEvent{Time: rec.Time, From: from, Group: group, Command: rec.Text, Role: rec.Role,
+			Change: rec.Change.change()}
 		for _, u := range rec.Users {
 			if id, err := dimp.ParseID(u); err == nil {
 				ev.Members = append(ev.Members, id)
