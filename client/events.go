@@ -252,6 +252,15 @@ type GroupCommandEvent struct {
 	Role    string // the sender's role before the command: owner, administrator, member, or ""
 }
 
+// GroupRefusedEvent reports a message to a group from someone who is not
+// one of its members, as far as the client knows them: it is not shown.
+type GroupRefusedEvent struct {
+	Time   time.Time
+	From   dimp.ID
+	Group  dimp.ID
+	Reason string
+}
+
 // ErrorEvent reports a problem that did not stop the client: a message that
 // failed verification, a refused frame, a peer whose visa is missing.
 type ErrorEvent struct {
@@ -270,6 +279,7 @@ func (e UsersEvent) eventTime() time.Time        { return e.Time }
 func (e PeerEvent) eventTime() time.Time         { return e.Time }
 func (e ErrorEvent) eventTime() time.Time        { return e.Time }
 func (e GroupCommandEvent) eventTime() time.Time { return e.Time }
+func (e GroupRefusedEvent) eventTime() time.Time { return e.Time }
 
 // MessageID names a message for the client and the UI: the sender and the
 // content's serial number, which receipts carry back.

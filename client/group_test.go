@@ -85,6 +85,41 @@ func TestGroupResetAfterTheBulletin(t *testing.T) {
 	if got.Change.Refused != "" || got.Role != "owner" || len(got.Change.Added) != 1 || !got.Change.Added[0].SameAs(bob.c.Me()) {
 		t.Errorf("bob's reset: role %q, change %+v", got.Role, got.Change)
 	}
+
+	// Now that bob knows the members, a message to the group from carol,
+	// who is not one, is refused; alice's is shown.
+	carol := connect(t, st.url, newUser(t, "carol"))
+	carol.waitRunning()
+	introduce(t, carol, bob)
+	for _, p := range []*peer{carol, alice} {
+		text := dimp.NewText("to the crew from " + p.c.Me().Name())
+		text.Group = group
+		if _, err := p.c.Send(ctx, bob.c.Me(), text); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bob.waitFor("alice's group text", 10*time.Second, func(evs []client.Event) bool {
+		return received(evs, func(c dimp.Content) bool {
+			tc, ok := c.(*dimp.TextContent)
+			return ok && tc.Text == "to the crew from alice"
+		}) != nil
+	})
+	bob.waitFor("carol's refusal", 10*time.Second, func(evs []client.Event) bool {
+		for _, ev := range evs {
+			if r, ok := ev.(client.GroupRefusedEvent); ok && r.From.SameAs(carol.c.Me()) && r.Group.SameAs(group) {
+				return true
+			}
+		}
+		return false
+	})
+	bob.mu.Lock()
+	defer bob.mu.Unlock()
+	if received(bob.events, func(c dimp.Content) bool {
+		tc, ok := c.(*dimp.TextContent)
+		return ok && tc.Text == "to the crew from carol"
+	}) != nil {
+		t.Error("carol's message to a group she is not in was shown")
+	}
 }
 
 // groupEvent waits for p's first group command event and returns it.

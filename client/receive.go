@@ -246,6 +246,13 @@ func (l *loop) dispatch(rm *dimp.ReliableMessage, im *dimp.InstantMessage, p *di
 	case dimp.Command:
 		return true // login, report...: nothing for the user to see
 	}
+	if g := im.Content.Header().Group; g.IsGroup() && !g.IsBroadcast() {
+		if grp := l.groups[IDKey(g)]; grp != nil && len(grp.Members) > 0 && !grp.IsMember(rm.Sender) {
+			// Its members are known and the sender is not one of them.
+			return l.c.emit(l.ctx, GroupRefusedEvent{Time: now, From: rm.Sender, Group: g,
+				Reason: "not a member of the group: the message is not shown"})
+		}
+	}
 	id := messageID(rm.Sender, im.Content.Header().SN)
 	l.remember(id, &incoming{sender: rm.Sender, origin: dimp.OriginOf(rm, im.Content.Header().SN)})
 	if !l.c.emit(l.ctx, MessageEvent{Time: now, ID: id, Message: im}) {

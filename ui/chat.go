@@ -91,6 +91,10 @@ func (s *chatState) apply(ev client.Event) applied {
 		}
 	case client.GroupCommandEvent:
 		did.shown = s.onGroupCommand(ev)
+	case client.GroupRefusedEvent:
+		c := s.conversation(ev.Group)
+		s.addEntry(c, &entry{kind: entryNotice, at: ev.Time, bad: true,
+			text: client.KeptText(display.Name(ev.From)+": "+ev.Reason, maxKeptValue)})
 	case client.ErrorEvent:
 		if ev.Err != nil {
 			s.noticeAt(ev.Time, ev.Err.Error(), true)

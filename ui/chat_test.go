@@ -318,6 +318,10 @@ func TestChatGroupMessagesLandInTheirGroup(t *testing.T) {
 	if last := g.entries[len(g.entries)-1]; !last.bad {
 		t.Error("a refused group command is not marked as a failure")
 	}
+	s.apply(client.GroupRefusedEvent{Time: testTime(5), From: carol, Group: group, Reason: "not a member of the group: the message is not shown"})
+	if last := g.entries[len(g.entries)-1]; !last.bad || last.text != "carol: not a member of the group: the message is not shown" {
+		t.Errorf("a message from a non-member shows as %q (bad %v)", last.text, last.bad)
+	}
 	if len(texts(s.conversation(bob), entryNotice)) != 0 {
 		t.Error("the group command landed in bob's one-to-one conversation")
 	}
