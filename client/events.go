@@ -250,6 +250,9 @@ type GroupCommandEvent struct {
 	Members []dimp.ID
 	Change  GroupChange
 	Role    string // the sender's role before the command: owner, administrator, member, or ""
+	// Now is the group as the client knows it after the command (a copy);
+	// nil when its bulletin is not known.
+	Now *Group
 }
 
 // GroupRefusedEvent reports a message to a group from someone who is not

@@ -264,9 +264,26 @@ func (l *loop) applyGroupCommand(g *Group, in groupCommandIn) bool {
 	if len(members) > maxGroupCommandMembers {
 		members = members[:maxGroupCommandMembers]
 	}
+	var now *Group
+	if !g.Owner.IsZero() {
+		now = g.Copy()
+	}
 	return l.c.emit(l.ctx, GroupCommandEvent{Time: in.at, From: in.from, Group: in.cmd.Group, Command: in.cmd.Name,
-		Members: members, Change: ch, Role: role})
+		Members: members, Change: ch, Role: role, Now: now})
 }
+
+// Copy returns a copy of g that shares nothing with it.
+func (g *Group) Copy() *Group {
+	c := *g
+	c.Admins = slices.Clone(g.Admins)
+	c.Members = slices.Clone(g.Members)
+	c.Requests = slices.Clone(g.Requests)
+	return &c
+}
+
+// RoleOf names what id is in the group: "owner", "administrator",
+// "member", or "" (not a member, or not known).
+func (g *Group) RoleOf(id dimp.ID) string { return g.roleOf(id) }
 
 // roleOf names what id is in the group: "owner", "administrator",
 // "member", or "" (not a member, or not known).

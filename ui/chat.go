@@ -36,6 +36,8 @@ type chatState struct {
 	entrySeq  int // numbers the entries of every conversation, in order
 	convBytes int // what the entries of every conversation cost
 	contacts  contactList
+	// groups are the groups as the client last reported them, by ID.
+	groups map[string]*client.Group
 }
 
 func newChatState(me dimp.ID, status client.Status) *chatState {
@@ -45,6 +47,7 @@ func newChatState(me dimp.ID, status client.Status) *chatState {
 		convs:    map[string]*conversation{},
 		byMsg:    map[client.MessageID]*entry{},
 		convOf:   map[*entry]*conversation{},
+		groups:   map[string]*client.Group{},
 		contacts: newContactList(),
 	}
 }
@@ -296,6 +299,12 @@ func conversationOf(m *dimp.InstantMessage) dimp.ID {
 // reports whether it is in view.
 func (s *chatState) onGroupCommand(ev client.GroupCommandEvent) (shown bool) {
 	c := s.conversation(ev.Group)
+	if ev.Now != nil {
+		s.groups[client.IDKey(ev.Group)] = ev.Now
+		if ct := s.contacts.byKey[client.IDKey(ev.Group)]; ct != nil {
+			ct.members = len(ev.Now.Members)
+		}
+	}
 	who := display.Name(ev.From)
 	if ev.Role != "" {
 		who += " (" + ev.Role + ")"
@@ -537,4 +546,30 @@ func (s *chatState) currentPeer() dimp.ID {
 		return dimp.ID{}
 	}
 	return s.current.peer
+}
+
+// membersText lists a group's members as the client knows them, with who
+// is its owner and who an administrator; it says so when they are not
+// known.
+func (s *chatState) membersText(group dimp.ID) string {
+	g := s.groups[client.IDKey(group)]
+	if g == nil || len(g.Members) == 0 {
+		return "the members of " + display.Name(group) + " are not known yet: they come with a reset from its owner or an administrator"
+	}
+	names := make([]string, 0, len(g.Members))
+	for _, m := range g.Members {
+		name := display.Name(m)
+		if m.SameAs(s.me) {
+			name += " (me)"
+		}
+		if r := g.RoleOf(m); r == "owner" || r == "administrator" {
+			name += ", " + r
+		}
+		names = append(names, name)
+	}
+	text := fmt.Sprintf("%s: %s", display.Name(group), display.Plural(len(g.Members), "member")) + ": " + strings.Join(names, "; ")
+	if len(g.Requests) > 0 {
+		text += "; asked to join: " + namesText(g.Requests)
+	}
+	return text
 }

@@ -304,8 +304,18 @@ func TestChatGroupMessagesLandInTheirGroup(t *testing.T) {
 		t.Error("the group is not among the contacts")
 	}
 
+	if got := s.membersText(group); !strings.Contains(got, "not known yet") {
+		t.Errorf("members before any reset: %q", got)
+	}
 	s.apply(client.GroupCommandEvent{Time: testTime(3), From: bob, Group: group, Command: "reset", Members: []dimp.ID{bob, carol},
-		Role: "owner", Change: client.GroupChange{Added: []dimp.ID{carol}}})
+		Role: "owner", Change: client.GroupChange{Added: []dimp.ID{carol}},
+		Now: &client.Group{ID: group, Owner: bob, Admins: []dimp.ID{carol}, Members: []dimp.ID{bob, alice, carol}}})
+	if got, want := s.membersText(group), "group-alice: 3 members: bob, owner; alice (me); carol, administrator"; got != want {
+		t.Errorf("members: %q, want %q", got, want)
+	}
+	if c := s.contacts.byKey[client.IDKey(group)]; c == nil || c.members != 3 {
+		t.Errorf("the group's contact counts %+v", c)
+	}
 	s.apply(client.GroupCommandEvent{Time: testTime(4), From: carol, Group: group, Command: "reset", Members: []dimp.ID{carol},
 		Role: "member", Change: client.GroupChange{Refused: client.GroupDenied, Reason: "only the owner or an administrator resets the members"}})
 	want := []string{

@@ -25,6 +25,7 @@ func slashCommands() []slashCommand {
 		{"to", "NAME|ID", "talk to NAME or ID (Tab completes)", true},
 		{"app", "[NAME|ID]", "compose app content, for the open conversation without NAME", true},
 		{"who", "", "ask the station who is online", false},
+		{"members", "", "the open group's members and roles", false},
 		{"search", "WORDS", "find users by name or ID", false},
 		{"inspect", "", "inspector on/off", false},
 		{"mouse", "[on|off]", "off frees the mouse for selecting text, on gives it back to dimtui; alone, switches", false},
@@ -99,6 +100,13 @@ func (p *Pane) command(line string) tea.Cmd {
 		// The answer comes as a UsersEvent, listed as a notice.
 		p.chat.whoAsked = true
 		return p.askUsers("asked the station who is online")
+	case "members":
+		peer := p.chat.currentPeer()
+		if !peer.IsGroup() || peer.IsBroadcast() {
+			return p.setFlash("/members lists a group's members: open the group's conversation first", true)
+		}
+		p.notice(p.chat.membersText(peer), false)
+		return nil
 	case "search":
 		return p.startSearch(arg)
 	case "inspect":

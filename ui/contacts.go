@@ -17,6 +17,7 @@ type contact struct {
 	online  bool
 	bot     bool
 	station bool
+	members int // a group's members, when known
 }
 
 // contactList is everyone the pane knows: bots first, then everyone else

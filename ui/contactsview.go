@@ -147,6 +147,9 @@ func (v *contactsView) row(c *contact, current dimp.ID, unread int, selected boo
 	case c.id.IsGroup():
 		dot = st.Tag.Render("#")
 		right = st.Tag.Render("group")
+		if c.members > 0 {
+			right = st.Tag.Render(fmt.Sprintf("group %d", c.members))
+		}
 	case c.bot:
 		right = st.Tag.Render("bot")
 	case c.station:

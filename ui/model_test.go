@@ -193,7 +193,7 @@ func TestSlashCommands(t *testing.T) {
 }
 
 func TestQuestionMarkOpensHelpOnlyOnAnEmptyLine(t *testing.T) {
-	a, f := newTestApp(100, 30)
+	a, f := newTestApp(120, 40)
 	typeIn(t, a, f, "why?")
 	if a.state == stateHelp || pane(a).composer.value() != "why?" {
 		t.Fatalf("? in a sentence opened the help (composer %q)", pane(a).composer.value())

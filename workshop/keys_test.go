@@ -2,6 +2,7 @@ package workshop
 
 import (
 	"bytes"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -119,4 +120,16 @@ func readBack(t *testing.T, snap *Recording, event string) (string, []client.Eve
 		evs = append(evs, ev)
 	}
 	return text, evs
+}
+
+// The transcript lists its panes in their order, whichever spoke first.
+func TestTranscriptPanesInOrder(t *testing.T) {
+	alice := dimp.MustParseID("alice@1U3SLZr1jC1vJrYrBomLjn9y7BVwxv1nB")
+	bob := dimp.MustParseID("bob@1KTtckknLw3AxD1WK4oLYpVN7RkQevC8wK")
+	r := NewRecorder()
+	r.Observe(1, Viewpoint{Me: bob, Know: NewKnowledge()}, client.ErrorEvent{Time: at(1), Err: errors.New("first")})
+	r.Observe(0, Viewpoint{Me: alice, Know: NewKnowledge()}, client.ErrorEvent{Time: at(2), Err: errors.New("second")})
+	if p := r.Snapshot().panes; len(p) != 2 || p[0].Pane != 0 || p[1].Pane != 1 {
+		t.Errorf("panes %+v", p)
+	}
 }

@@ -3,6 +3,7 @@ package workshop
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -192,7 +194,9 @@ func (r *Recorder) register(pane int, me dimp.ID) {
 			return
 		}
 	}
-	r.panes = append(r.panes, TranscriptPane{Pane: pane, User: me.String()})
+	// In the order of the panes, whichever spoke first.
+	i, _ := slices.BinarySearchFunc(r.panes, pane, func(tp TranscriptPane, p int) int { return cmp.Compare(tp.Pane, p) })
+	r.panes = slices.Insert(r.panes, i, TranscriptPane{Pane: pane, User: me.String()})
 }
 
 func (r *Recorder) add(e recEntry) {
