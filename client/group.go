@@ -298,3 +298,54 @@ func (g *Group) roleOf(id dimp.ID) string {
 	}
 	return ""
 }
+
+// maxGroupHistory bounds the messages of a group history bundle.
+const maxGroupHistory = 256
+
+// groupHistory returns the messages of a forward that is a group's history,
+// as dimchat's clients send it to a new member or in answer to a query:
+// broadcasts (not encrypted, so their content can be seen before they are
+// processed) whose contents are the group's documents or meta, or group
+// commands. Nil when the forward holds anything else: a forwarded chat
+// message is not processed as if its sender had sent it here.
+func groupHistory(secrets []*dimp.ReliableMessage) [][]byte {
+	if len(secrets) == 0 || len(secrets) > maxGroupHistory {
+		return nil
+	}
+	out := make([][]byte, 0, len(secrets))
+	for _, rm := range secrets {
+		if rm == nil || !rm.IsBroadcast() {
+			return nil
+		}
+		content, err := dimp.ParseContent([]byte(rm.Data))
+		if err != nil {
+			return nil
+		}
+		switch c := content.(type) {
+		case *dimp.DocumentCommand, *dimp.MetaCommand:
+			if cid := commandID(c); !cid.IsGroup() {
+				return nil
+			}
+		case *dimp.GroupCommand:
+		default:
+			return nil
+		}
+		raw, err := rm.MarshalJSON()
+		if err != nil {
+			return nil
+		}
+		out = append(out, raw)
+	}
+	return out
+}
+
+// commandID is the entity a documents or meta command is about.
+func commandID(c dimp.Content) dimp.ID {
+	switch c := c.(type) {
+	case *dimp.DocumentCommand:
+		return c.ID
+	case *dimp.MetaCommand:
+		return c.ID
+	}
+	return dimp.ID{}
+}

@@ -49,23 +49,9 @@ func TestGroupCommandAndMessageArrive(t *testing.T) {
 // station; her reset reaches bob before he knows the group: he asks the
 // station for it, and the reset then takes him in, from its owner.
 func TestGroupResetAfterTheBulletin(t *testing.T) {
-	aliceID := newUser(t, "alice")
-	st := startStation(t, t.TempDir(), "")
-	alice := connect(t, st.url, aliceID)
-	bob := connect(t, st.url, newUser(t, "bob"))
-	alice.waitRunning()
-	bob.waitRunning()
-	introduce(t, alice, bob)
+	f := foundGroup(t, "The crew")
+	st, alice, bob, group, meta, bulletin := f.st, f.alice, f.bob, f.group, f.meta, f.bulletin
 	ctx := context.Background()
-
-	group, meta, err := dimp.NewGroupID(aliceID.SignKey, "crew")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bulletin, err := dimp.NewBulletin(dimp.Bulletin{Group: group, Name: "The crew", Founder: aliceID.ID}, aliceID.SignKey)
-	if err != nil {
-		t.Fatal(err)
-	}
 	up, err := alice.c.SendCommand(ctx, dimp.AnyStation, dimp.NewDocumentCommand(group, meta, []*dimp.Document{bulletin}))
 	if err != nil {
 		t.Fatal(err)
@@ -136,4 +122,79 @@ func (p *peer) groupEvent(what string) client.GroupCommandEvent {
 		return false
 	})
 	return got
+}
+
+// A member's group history — the group's documents and its reset, each a
+// broadcast signed by the owner, forwarded by a member — makes the group
+// known to a newcomer: the station never needs to know it. A forward of
+// anything else is not opened.
+func TestGroupHistoryBundle(t *testing.T) {
+	f := foundGroup(t, "Quiet crew")
+	aliceID, alice, bob, group, meta, bulletin := f.aliceID, f.alice, f.bob, f.group, f.meta, f.bulletin
+	introduce(t, bob, alice)
+	ctx := context.Background()
+	packer := dimp.NewPacker(aliceID)
+	broadcast := func(c dimp.Content) *dimp.ReliableMessage {
+		rm, err := packer.Seal(dimp.NewInstantMessage(aliceID.ID, dimp.Anyone, c), nil, dimp.SealOptions{Attach: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rm
+	}
+	history := &dimp.ForwardContent{Head: dimp.NewHead(dimp.ContentForward), Secrets: []*dimp.ReliableMessage{
+		broadcast(dimp.NewDocumentCommand(group, meta, []*dimp.Document{bulletin})),
+		broadcast(dimp.NewGroupCommand(dimp.CmdReset, group, []dimp.ID{aliceID.ID, bob.c.Me()})),
+	}}
+	if _, err := alice.c.Send(ctx, bob.c.Me(), history); err != nil {
+		t.Fatal(err)
+	}
+	got := bob.groupEvent("the reset in the history")
+	if got.Change.Refused != "" || got.Role != "owner" || got.Now == nil || got.Now.Name != "Quiet crew" || len(got.Now.Members) != 2 {
+		t.Errorf("the history's reset: role %q, change %+v, group %+v", got.Role, got.Change, got.Now)
+	}
+
+	// A forward of a chat message is shown as a forward, not opened as if
+	// alice had sent bob its inner text.
+	other := &dimp.ForwardContent{Head: dimp.NewHead(dimp.ContentForward),
+		Secrets: []*dimp.ReliableMessage{broadcast(dimp.NewText("inner text"))}}
+	if _, err := alice.c.Send(ctx, bob.c.Me(), other); err != nil {
+		t.Fatal(err)
+	}
+	bob.waitFor("the forward", 10*time.Second, func(evs []client.Event) bool {
+		return received(evs, func(c dimp.Content) bool { _, ok := c.(*dimp.ForwardContent); return ok }) != nil
+	})
+	bob.mu.Lock()
+	defer bob.mu.Unlock()
+	if received(bob.events, func(c dimp.Content) bool { tc, ok := c.(*dimp.TextContent); return ok && tc.Text == "inner text" }) != nil {
+		t.Error("a forwarded chat message was opened as if sent to bob")
+	}
+}
+
+// founded is a group alice founded (not published anywhere yet), with
+// alice and bob connected to a station and alice knowing bob.
+type founded struct {
+	st         *station
+	aliceID    *dimp.Identity
+	alice, bob *peer
+	group      dimp.ID
+	meta       *dimp.Meta
+	bulletin   *dimp.Document
+}
+
+func foundGroup(t *testing.T, name string) founded {
+	t.Helper()
+	f := founded{aliceID: newUser(t, "alice"), st: startStation(t, t.TempDir(), "")}
+	f.alice = connect(t, f.st.url, f.aliceID)
+	f.bob = connect(t, f.st.url, newUser(t, "bob"))
+	f.alice.waitRunning()
+	f.bob.waitRunning()
+	introduce(t, f.alice, f.bob)
+	var err error
+	if f.group, f.meta, err = dimp.NewGroupID(f.aliceID.SignKey, ""); err != nil {
+		t.Fatal(err)
+	}
+	if f.bulletin, err = dimp.NewBulletin(dimp.Bulletin{Group: f.group, Name: name, Founder: f.aliceID.ID}, f.aliceID.SignKey); err != nil {
+		t.Fatal(err)
+	}
+	return f
 }

@@ -232,6 +232,15 @@ func (l *loop) dispatch(rm *dimp.ReliableMessage, im *dimp.InstantMessage, p *di
 			}
 			return true
 		}
+		if bundle := groupHistory(c.Secrets); len(bundle) > 0 {
+			// A member's group history: the group's documents, its reset
+			// and the commands since, each signed by its own sender and
+			// checked as if it came alone.
+			for _, raw := range bundle {
+				l.receiveOne(raw, false)
+			}
+			return true
+		}
 	case *dimp.SearchCommand:
 		l.onSearch(rm, c)
 		return true
