@@ -300,6 +300,10 @@ func explainOut(f frameInfo) Explanation {
 		e.expectAnswer(routedChecks(me, to, checks), "It answers "+routed, to)
 		e.Next = deliveryNext(to)
 		e.Encrypted += attached
+	case *dimp.GroupCommand:
+		e.Step = "group command “" + c.Name + "”"
+		e.expectAnswer(routedChecks(me, to, checks), "It answers "+routed, to)
+		e.Next = to + " checks it against what it knows of " + display.Name(c.Group) + ": " + groupRule(c.Name)
 	case *dimp.SearchCommand:
 		e.Step = "search"
 		e.Station = "Reads the question, looks for the users whose visa name or ID contains every word" +
@@ -465,6 +469,11 @@ func explainIn(f frameInfo) Explanation {
 		e.Step = "application content (" + display.AppType(c.Type) + ")"
 		e.Station = forwardedNote(from, me)
 		e.Next = me + " shows it as a card and answers " + from + " with “Message received.”." + ack
+	case *dimp.GroupCommand:
+		e.Step = "group command “" + c.Name + "”"
+		e.Station = forwardedNote(from, me)
+		e.Next = me + " checks it against what it knows of " + display.Name(c.Group) + ": " + groupRule(c.Name) +
+			" A command gets no receipt." + ack
 	case *dimp.SearchCommand:
 		e.Step = "search answer"
 		e.Station = "Answered " + me + "'s search: " + display.Plural(len(c.Users), "user") + " found."
@@ -610,4 +619,27 @@ func explainReceipt(f frameInfo, rm *dimp.ReliableMessage, r *dimp.ReceiptComman
 	}
 	return "Refused " + about + ": " + said + errText + ".",
 		"✗ the message failed; " + me + " does not send it again by itself."
+}
+
+// groupRule says, in a sentence or two, how a member's client treats a
+// group command, as dimchat's clients do (client.Group.Apply).
+func groupRule(name string) string {
+	const bulletin = "the group's bulletin, signed by its founder (its owner) and asked of the station when unknown, names the owner and administrators."
+	switch name {
+	case dimp.CmdReset:
+		return bulletin + " Only they set the members, the owner listed first and no administrator left out; the new list replaces the old."
+	case dimp.CmdInvite:
+		return bulletin + " From them the members are added; from an ordinary member it is a request, waiting for them to reset the members."
+	case dimp.CmdQuit:
+		return "an ordinary member leaves the list; the owner and administrators cannot quit."
+	case dimp.CmdExpel:
+		return "ignored: dimchat's clients replaced expel with a reset from the owner or an administrator."
+	case dimp.CmdJoin:
+		return "a request to join, waiting for the owner or an administrator."
+	case dimp.CmdResign:
+		return "an administrator steps down; the owner cannot."
+	case dimp.CmdQuery:
+		return "a member asking for the group's history: a member who has it answers with the group's documents and its last reset, forwarded (dimtui does not answer it yet)."
+	}
+	return "a command no client acts on (“Command not support.”)."
 }

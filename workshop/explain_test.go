@@ -336,3 +336,26 @@ func TestExplainAnswers(t *testing.T) {
 		"next": {"no receipt for a receipt"},
 	})
 }
+
+// A group command is explained as the group step it is: who may send it,
+// and what the receiving member's client does with it.
+func TestExplainGroupCommands(t *testing.T) {
+	w := dimptest.NewWorld(t)
+	group := dimp.MustParseID("group-alice@hz519K77dgxczwCDEgBhokWzdgbhFRSDg")
+	reset := dimp.NewGroupCommand(dimp.CmdReset, group, []dimp.ID{w.Alice.ID, w.Bob.ID})
+	rm, im := w.Seal(w.AliceP, w.Bob.ID, w.Bob.Profile(), reset, true)
+	f := outFrame(w, rm, im)
+	f.Know.LearnProfile(w.Bob.ID, w.Bob.Meta, w.Bob.Visa)
+	wants(t, "reset", explainFrame(f), map[string][]string{
+		"step":    {"group command “reset”"},
+		"station": {"Message delivered."},
+		"next":    {"bob checks it against what it knows of group-alice", "owner listed first", "signed by its founder"},
+	})
+	expel := dimp.NewGroupCommand(dimp.CmdExpel, group, []dimp.ID{w.Alice.ID})
+	brm, _ := w.Seal(w.BobP, w.Alice.ID, w.Alice.Profile(), expel, true)
+	wants(t, "incoming expel", explainFrame(inFrame(w, brm, w.Bob.Profile())), map[string][]string{
+		"step":    {"group command “expel”"},
+		"station": {"Forwarded unchanged"},
+		"next":    {"ignored", "reset", "no receipt"},
+	})
+}
