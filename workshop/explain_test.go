@@ -35,6 +35,15 @@ func inFrame(w *dimptest.World, rm *dimp.ReliableMessage, from *dimp.Profile) fr
 		Viewpoint{Me: w.Alice.ID, Know: NewKnowledge(), Status: client.Status{State: client.Handshaking}}}
 }
 
+// toBob seals content from alice to bob (meta and visa attached), as a
+// frame alice sends knowing bob's visa.
+func toBob(w *dimptest.World, c dimp.Content) (*dimp.ReliableMessage, frameInfo) {
+	rm, im := w.Seal(w.AliceP, w.Bob.ID, w.Bob.Profile(), c, true)
+	f := outFrame(w, rm, im)
+	f.Know.LearnProfile(w.Bob.ID, w.Bob.Meta, w.Bob.Visa)
+	return rm, f
+}
+
 // explainFrame explains a frame from its viewpoint.
 func explainFrame(f frameInfo) Explanation { return f.Explain(f.Frame) }
 
@@ -121,9 +130,7 @@ func TestExplainHandshake(t *testing.T) {
 func TestExplainChat(t *testing.T) {
 	w := dimptest.NewWorld(t)
 	// A text to bob: encrypted to bob, routed, not readable by the station.
-	rm, im := w.Seal(w.AliceP, w.Bob.ID, w.Bob.Profile(), dimp.NewText("hi bob"), true)
-	f := outFrame(w, rm, im)
-	f.Know.LearnProfile(w.Bob.ID, w.Bob.Meta, w.Bob.Visa)
+	rm, f := toBob(w, dimp.NewText("hi bob"))
 	wants(t, "text", explainFrame(f), map[string][]string{
 		"title":     {"alice → bob: text “hi bob”"},
 		"step":      {"chat message"},
@@ -343,9 +350,7 @@ func TestExplainGroupCommands(t *testing.T) {
 	w := dimptest.NewWorld(t)
 	group := dimp.MustParseID("group-alice@hz519K77dgxczwCDEgBhokWzdgbhFRSDg")
 	reset := dimp.NewGroupCommand(dimp.CmdReset, group, []dimp.ID{w.Alice.ID, w.Bob.ID})
-	rm, im := w.Seal(w.AliceP, w.Bob.ID, w.Bob.Profile(), reset, true)
-	f := outFrame(w, rm, im)
-	f.Know.LearnProfile(w.Bob.ID, w.Bob.Meta, w.Bob.Visa)
+	_, f := toBob(w, reset)
 	wants(t, "reset", explainFrame(f), map[string][]string{
 		"step":    {"group command “reset”"},
 		"station": {"Message delivered."},
