@@ -145,6 +145,9 @@ type Layers struct {
 	// MessageKey is the content's key and how the client got it; nil
 	// when it was not found (or not looked for yet).
 	MessageKey *MessageKey
+	// Group: the frame is one member's copy of a group message, and how
+	// it was made; nil otherwise.
+	Group *GroupSend
 }
 
 // Event is what the client reports; the UI reads them from Events.
@@ -200,6 +203,10 @@ type DeliveryEvent struct {
 	// it failed on this side (no key for the receiver, a group message,
 	// a search that had no answer).
 	Refused bool
+	// Members: a group message's delivery to each member, in the group's
+	// order (nil for a message to one user). State is then the least
+	// advanced member's that did not fail, and Detail sums them up.
+	Members []MemberDelivery
 }
 
 // ResentEvent reports that a message the station never acknowledged is

@@ -3,6 +3,7 @@ package client
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"time"
 
 	"dimtui/dimp"
@@ -74,6 +75,9 @@ func (g *Group) Apply(from dimp.ID, cmd *dimp.GroupCommand) GroupChange {
 	needMembers := func() (GroupChange, bool) {
 		if len(cmd.Members) == 0 {
 			return refuse(GroupCommandErr, "the command names no members"), false
+		}
+		if err := checkMembers(cmd.Members); err != nil {
+			return refuse(GroupCommandErr, strings.TrimPrefix(err.Error(), ErrGroup.Error()+": ")), false
 		}
 		return GroupChange{}, true
 	}
@@ -199,6 +203,7 @@ func (l *loop) learnGroup(p *dimp.Profile) {
 		for _, in := range waiting {
 			l.applyGroupCommand(g, in)
 		}
+		l.releaseForGroup(k, g)
 	}()
 	var admins []string
 	if raw := b.Property("administrators"); raw != nil && json.Unmarshal(raw, &admins) == nil {
@@ -222,12 +227,12 @@ func (l *loop) onGroupCommand(rm *dimp.ReliableMessage, c *dimp.GroupCommand, no
 		// Its bulletin first: the command waits for it (a few, at most).
 		l.query(c.Group)
 		if w, ok := l.groupWaiting[k]; len(w) < maxGroupWaiting && (ok || len(l.groupWaiting) < maxGroupsWaiting) {
-			l.groupWaiting[k] = append(w, groupCommandIn{from: rm.Sender, cmd: c, at: now})
+			l.groupWaiting[k] = append(w, groupCommandIn{from: rm.Sender, cmd: c, at: now, rm: rm})
 			return true
 		}
 		g = &Group{ID: c.Group}
 	}
-	return l.applyGroupCommand(g, groupCommandIn{from: rm.Sender, cmd: c, at: now})
+	return l.applyGroupCommand(g, groupCommandIn{from: rm.Sender, cmd: c, at: now, rm: rm})
 }
 
 // groupCommandIn is a group command received, waiting for its group's
@@ -236,6 +241,7 @@ type groupCommandIn struct {
 	from dimp.ID
 	cmd  *dimp.GroupCommand
 	at   time.Time
+	rm   *dimp.ReliableMessage // as its sender signed it
 }
 
 // maxGroupWaiting bounds the commands kept for a group whose bulletin is
@@ -254,12 +260,55 @@ func (l *loop) groupUnknown(k string) {
 	for _, in := range waiting {
 		l.applyGroupCommand(&Group{ID: in.cmd.Group}, in)
 	}
+	l.releaseForGroup(k, nil)
+}
+
+// maxGroupHeld bounds the messages held for one group whose bulletin is
+// asked for; beyond it they are shown at once.
+const maxGroupHeld = 64
+
+// holdForGroup keeps a message to a group whose bulletin is not known
+// yet, and asks the station for it: the message is shown when the group
+// is known (or the station does not know it either). False: shown now.
+func (l *loop) holdForGroup(group dimp.ID, ev MessageEvent) bool {
+	k := IDKey(group)
+	if len(l.groupHeld[k]) >= maxGroupHeld || (l.groupHeld[k] == nil && len(l.groupHeld) >= maxGroupsWaiting) {
+		return false
+	}
+	l.groupHeld[k] = append(l.groupHeld[k], ev)
+	l.query(group)
+	return true
+}
+
+// releaseForGroup shows the messages held for a group: now known (g), or
+// not known to the station either (nil). A group known without its
+// members is asked for them.
+func (l *loop) releaseForGroup(k string, g *Group) {
+	held := l.groupHeld[k]
+	delete(l.groupHeld, k)
+	if g != nil && len(held) > 0 && len(g.Members) == 0 {
+		l.askMembers(g)
+	}
+	for _, ev := range held {
+		if g != nil && len(g.Members) > 0 && !g.IsMember(ev.Message.Sender) {
+			l.c.emit(l.ctx, GroupRefusedEvent{Time: ev.Time, From: ev.Message.Sender, Group: g.ID,
+				Reason: "not a member of the group: the message is not shown"})
+			continue
+		}
+		l.c.emit(l.ctx, ev)
+	}
 }
 
 // applyGroupCommand applies one command to g and reports it.
 func (l *loop) applyGroupCommand(g *Group, in groupCommandIn) bool {
 	role := g.roleOf(in.from)
 	ch := g.Apply(in.from, in.cmd)
+	if ch.Refused == "" && ch.Ignored == "" && in.rm != nil {
+		l.logGroupCommand(in.rm, in.cmd)
+	}
+	if in.cmd.Name == dimp.CmdQuery && !g.Owner.IsZero() {
+		l.answerQuery(in.from, g)
+	}
 	members := in.cmd.Members
 	if len(members) > maxGroupCommandMembers {
 		members = members[:maxGroupCommandMembers]

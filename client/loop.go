@@ -25,6 +25,15 @@ type outgoing struct {
 	seq    int  // order of sending, for resends oldest first
 	user   bool // the UI sent it (and had a SentEvent)
 	tries  int  // how many times it was written (or held to be)
+
+	// A group message (groupsend.go) is sent as copies, one per member;
+	// each copy knows its parent and member, and its own delivery.
+	copies  []*outgoing
+	once    bool // the copies were sealed once for all members
+	parent  *outgoing
+	member  dimp.ID
+	detail  string // a copy's receipt text, or why it failed
+	refused bool
 }
 
 // incoming is a message received, kept for MarkRead: who sent it and what
@@ -68,6 +77,9 @@ type loop struct {
 	queries       map[string]time.Time        // visa queries in flight, by peer
 	groups        map[string]*Group           // groups whose bulletin verified, by ID
 	groupWaiting  map[string][]groupCommandIn // commands for groups whose bulletin is asked for
+	groupHeld     map[string][]MessageEvent   // messages to groups whose bulletin is asked for
+	groupLogs     map[string]*groupLog        // the history a member passes on, by group
+	groupAsked    map[string]time.Time        // when a group's members were last asked for
 	waitOut       map[string][]*outgoing      // messages waiting for a peer's visa
 	waitIn        map[string][]*held          // messages waiting for their sender's visa
 	heldBytes     int                         // the bytes of the messages in waitIn
@@ -99,6 +111,9 @@ func newLoop(c *Client) *loop {
 		queries:      map[string]time.Time{},
 		groups:       map[string]*Group{},
 		groupWaiting: map[string][]groupCommandIn{},
+		groupHeld:    map[string][]MessageEvent{},
+		groupLogs:    map[string]*groupLog{},
+		groupAsked:   map[string]time.Time{},
 		waitOut:      map[string][]*outgoing{},
 		waitIn:       map[string][]*held{},
 		outbox:       map[MessageID]*outgoing{},
@@ -431,7 +446,7 @@ func (l *loop) send(to dimp.ID, content dimp.Content, user bool) (MessageID, err
 		return o.id, nil
 	}
 	if to.IsGroup() {
-		l.setDelivery(o, Failed, "group messages go to a group bot or are split by the sender; not supported here")
+		l.sendGroup(o)
 		return o.id, nil
 	}
 	if p := l.peers[IDKey(to)]; p != nil {
@@ -463,6 +478,9 @@ func (l *loop) seal(o *outgoing, to *dimp.Profile) {
 	o.rm, o.sig = rm, rm.SignatureText()
 	o.raw, _ = rm.MarshalJSON()
 	o.layers = sealedLayers(rm, o.im, l.c.me, profiles, trace)
+	if o.parent != nil {
+		o.layers.Group = o.parent.groupSend(o)
+	}
 	l.bySig[o.sig] = o
 	if l.state == Running {
 		o.tries++
@@ -489,6 +507,11 @@ func (l *loop) moveDelivery(o *outgoing, ev DeliveryEvent) {
 		return
 	}
 	o.state = d
+	if o.parent != nil {
+		o.detail, o.refused = ev.Detail, ev.Refused
+		l.groupDelivery(o.parent)
+		return
+	}
 	ev.Time, ev.ID = time.Now(), o.id
 	l.c.emit(l.ctx, ev)
 	// A message is settled when nothing more can come of it: read or

@@ -255,16 +255,28 @@ func (l *loop) dispatch(rm *dimp.ReliableMessage, im *dimp.InstantMessage, p *di
 	case dimp.Command:
 		return true // login, report...: nothing for the user to see
 	}
+	id := messageID(rm.Sender, im.Content.Header().SN)
+	ev := MessageEvent{Time: now, ID: id, Message: im}
+	hold := false
 	if g := im.Content.Header().Group; g.IsGroup() && !g.IsBroadcast() {
-		if grp := l.groups[IDKey(g)]; grp != nil && len(grp.Members) > 0 && !grp.IsMember(rm.Sender) {
+		grp := l.groups[IDKey(g)]
+		switch {
+		case grp == nil || grp.Owner.IsZero():
+			// A group not known yet: its bulletin first, then the message.
+			hold = l.holdForGroup(g, ev)
+		case len(grp.Members) == 0:
+			l.askMembers(grp)
+		case !grp.IsMember(rm.Sender):
 			// Its members are known and the sender is not one of them.
 			return l.c.emit(l.ctx, GroupRefusedEvent{Time: now, From: rm.Sender, Group: g,
 				Reason: "not a member of the group: the message is not shown"})
+		case !grp.IsMember(l.c.me.ID):
+			return l.c.emit(l.ctx, GroupRefusedEvent{Time: now, From: rm.Sender, Group: g,
+				Reason: "I am not a member of the group (any more): the message is not shown"})
 		}
 	}
-	id := messageID(rm.Sender, im.Content.Header().SN)
 	l.remember(id, &incoming{sender: rm.Sender, origin: dimp.OriginOf(rm, im.Content.Header().SN)})
-	if !l.c.emit(l.ctx, MessageEvent{Time: now, ID: id, Message: im}) {
+	if !hold && !l.c.emit(l.ctx, ev) {
 		return false
 	}
 	// A real client tells a user sender it received a non-command content;
@@ -312,7 +324,20 @@ func (l *loop) onReceipt(rm *dimp.ReliableMessage, r *dimp.ReceiptCommand) {
 			o = l.byEnvelope(r.Origin)
 		}
 	}
+	if o != nil && len(o.copies) > 0 {
+		// A group message: the receipt is about one member's copy.
+		member := rm.Sender
+		if l.isStation(rm.Sender) {
+			member = r.Origin.Receiver
+		}
+		if c := o.copyFor(member); c != nil {
+			o = c
+		}
+	}
 	ev := ReceiptEvent{Time: time.Now(), From: rm.Sender, Receipt: r}
+	if o != nil && o.parent != nil {
+		ev.For = o.parent.id
+	}
 	if o != nil && o.user {
 		ev.For = o.id
 	}
@@ -336,7 +361,7 @@ func (l *loop) onReceipt(rm *dimp.ReliableMessage, r *dimp.ReceiptCommand) {
 			// A routed message the station refused: the text says why.
 			l.refused(o, r.Text)
 		}
-	case rm.Sender.SameAs(o.im.Receiver):
+	case rm.Sender.SameAs(o.im.Receiver) || (o.parent != nil && rm.Sender.SameAs(o.member)):
 		if r.Text == dimp.ReceiptRead {
 			l.setDelivery(o, Read, r.Text)
 		} else {

@@ -77,7 +77,7 @@ func (s *chatState) apply(ev client.Event) applied {
 		s.onSent(ev)
 	case client.DeliveryEvent:
 		if e := s.byMsg[ev.ID]; e != nil {
-			e.delivery, e.detail, e.refused = ev.State, ev.Detail, ev.Refused
+			e.delivery, e.detail, e.refused, e.members = ev.State, ev.Detail, ev.Refused, ev.Members
 			e.version++
 		}
 	case client.ReceiptEvent:

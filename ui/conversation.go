@@ -38,13 +38,14 @@ type entry struct {
 	id       client.MessageID
 	tracked  bool // delivery is known (outgoing user messages)
 	delivery client.Delivery
-	detail   string // why delivery failed
-	refused  bool   // it failed as the station refused it: it was sent
-	bad      bool   // an error notice
-	repeat   int    // how many more times the same notice came
-	version  int    // bumped on every change that alters the rendering
-	seq      int    // in the order of the pane's entries
-	cost     int    // what keeping it costs, estimated
+	detail   string                  // why delivery failed
+	refused  bool                    // it failed as the station refused it: it was sent
+	members  []client.MemberDelivery // a group message's delivery to each member
+	bad      bool                    // an error notice
+	repeat   int                     // how many more times the same notice came
+	version  int                     // bumped on every change that alters the rendering
+	seq      int                     // in the order of the pane's entries
+	cost     int                     // what keeping it costs, estimated
 
 	cached renderKey
 	lines  []string
@@ -529,7 +530,11 @@ func renderEntryLines(r *renderCtx, e *entry) []string {
 		}
 		out = append(out, line)
 	}
-	if e.tracked && e.delivery == client.Failed && e.detail != "" {
+	if e.tracked && len(e.members) > 0 {
+		for _, l := range display.Wrap(groupTicks(st, e.members), bodyW) {
+			out = append(out, indent+l)
+		}
+	} else if e.tracked && e.delivery == client.Failed && e.detail != "" {
 		why := "not sent: " + e.detail
 		if e.refused {
 			why = "sent, refused by the station: " + e.detail
@@ -567,6 +572,50 @@ func renderTick(st *Styles, d client.Delivery) string {
 		return st.TickFailed.Render("✗")
 	}
 	return ""
+}
+
+// maxTickMembers is how many members a group message's line of ticks
+// names one by one; beyond it, only the counts.
+const maxTickMembers = 8
+
+// groupTicks sums up a group message's delivery under it: how many
+// members it reached at the furthest state any reached ("✓✓ 2/3"), then
+// each member's tick when the group is small, and why a copy failed.
+func groupTicks(st *Styles, members []client.MemberDelivery) string {
+	var best client.Delivery = client.Sending
+	failed := 0
+	for _, m := range members {
+		if m.State == client.Failed {
+			failed++
+		} else if m.State > best {
+			best = m.State
+		}
+	}
+	reached := 0
+	for _, m := range members {
+		if m.State != client.Failed && m.State >= best {
+			reached++
+		}
+	}
+	parts := []string{renderTick(st, best) + st.Receipt.Render(fmt.Sprintf(" %d/%d", reached, len(members)))}
+	if failed > 0 {
+		parts = append(parts, renderTick(st, client.Failed)+st.Receipt.Render(fmt.Sprintf(" %d", failed)))
+	}
+	if len(members) <= maxTickMembers {
+		var each []string
+		for _, m := range members {
+			name := st.Receipt.Render(display.Truncate(display.Name(m.Member), 16))
+			each = append(each, name+" "+renderTick(st, m.State))
+		}
+		parts = append(parts, strings.Join(each, st.Receipt.Render(", ")))
+	}
+	line := strings.Join(parts, st.Receipt.Render(" · "))
+	for _, m := range members {
+		if m.State == client.Failed && m.Detail != "" {
+			line += st.NoticeError.Render(" · " + display.Name(m.Member) + ": " + display.Sanitize(m.Detail, false))
+		}
+	}
+	return line
 }
 
 // renderCard draws application or customized content as a box showing

@@ -188,7 +188,11 @@ func peelOverview(st *Styles, me dimp.ID, f frameRec, w int) []string {
 		}
 	}
 	var out []string
-	for _, row := range [][2]string{{"Reliable", rel}, {"Secure", sec}, {"Instant", ins}} {
+	rows := [][2]string{{"Reliable", rel}, {"Secure", sec}, {"Instant", ins}}
+	if l.Group != nil {
+		rows = append([][2]string{{"Group", l.Group.Way()}}, rows...)
+	}
+	for _, row := range rows {
 		if row[1] == "" {
 			continue
 		}
