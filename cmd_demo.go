@@ -17,7 +17,7 @@ import (
 const maxDemoUsers = 4
 
 func newDemoCommand() *cobra.Command {
-	var users string
+	var users, group string
 	var wf workshopFlags
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -34,10 +34,12 @@ and lets housekeeping through (--step=all holds every frame); the station can be
 on purpose (/drop, /corrupt, /delay, /expire, /restart, or the flags below);
 /export writes the session as JSON Lines and Markdown, which 'dimtui replay' plays
 back; --presenter (or f4) is a large, high-contrast theme, and --fresh (or /reset)
-starts from a new station and new identities.`,
+starts from a new station and new identities. --group NAME has the first user create
+a group of all the users once they are connected (the echo bot joins when invited).`,
 		Example: `  dimtui demo --users alice,bob
   dimtui demo --users alice,bob,carol --step --presenter --fresh
-  dimtui demo --users alice,bob --delay 2s --expire-after 1m`,
+  dimtui demo --users alice,bob --delay 2s --expire-after 1m
+  dimtui demo --users alice,bob,carol --group crew`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			names, err := parseUsers(users)
@@ -48,10 +50,14 @@ starts from a new station and new identities.`,
 			if err != nil {
 				return err
 			}
+			if cfg.Group = strings.TrimSpace(group); cfg.Group != "" && len(names) < 2 {
+				return fmt.Errorf("--group: a group needs at least two --users")
+			}
 			return demo.Run(cmd.Context(), cfg)
 		},
 	}
 	cmd.Flags().StringVar(&users, "users", "alice,bob", "the users, comma-separated (up to 4), one client and pane each")
+	cmd.Flags().StringVar(&group, "group", "", "the first user creates a group of this name with the other users")
 	wf.register(cmd, true)
 	return cmd
 }

@@ -3,7 +3,6 @@ package client
 import (
 	"encoding/json"
 	"slices"
-	"strings"
 	"time"
 
 	"dimtui/dimp"
@@ -77,7 +76,7 @@ func (g *Group) Apply(from dimp.ID, cmd *dimp.GroupCommand) GroupChange {
 			return refuse(GroupCommandErr, "the command names no members"), false
 		}
 		if err := checkMembers(cmd.Members); err != nil {
-			return refuse(GroupCommandErr, strings.TrimPrefix(err.Error(), ErrGroup.Error()+": ")), false
+			return refuse(GroupCommandErr, err.Error()), false
 		}
 		return GroupChange{}, true
 	}

@@ -80,8 +80,15 @@ func (c *Client) Group(ctx context.Context, id dimp.ID) (*Group, error) {
 	return g, err
 }
 
+// groupError is a refused group action: its message says why, and it is
+// an ErrGroup.
+type groupError struct{ msg string }
+
+func (e *groupError) Error() string        { return e.msg }
+func (e *groupError) Is(target error) bool { return target == ErrGroup }
+
 func groupErr(format string, a ...any) error {
-	return fmt.Errorf("%w: %s", ErrGroup, fmt.Sprintf(format, a...))
+	return &groupError{msg: fmt.Sprintf(format, a...)}
 }
 
 // checkMembers refuses a member list a group cannot have: more than
@@ -130,7 +137,7 @@ func (l *loop) createGroup(name string, members []dimp.ID) (dimp.ID, error) {
 	}
 	g.Members = []dimp.ID{me.ID.WithoutTerminal()}
 	l.uploadGroupDocs(prof)
-	return id, l.resetMembers(g, append([]dimp.ID{me.ID.WithoutTerminal()}, members...), "reset")
+	return id, l.resetMembers(g, append([]dimp.ID{me.ID.WithoutTerminal()}, members...), "create")
 }
 
 // uploadGroupDocs sends the group's meta and bulletin to the station,

@@ -48,6 +48,9 @@ type Config struct {
 	// ExpireAfter expires every session this long after its handshake (0:
 	// never).
 	ExpireAfter time.Duration
+	// Group, when set, names a group the first user creates with the
+	// others once they are all connected (--group).
+	Group string
 	// Drop and Corrupt arm the station, at the start, to lose or damage the
 	// signature of the named users' next chat message. They are what
 	// --drop and --corrupt say, and an error about them names the flag.

@@ -35,6 +35,9 @@ type instanceConfig struct {
 	Users []string
 	// Step starts every client with step-through on.
 	Step client.StepMode
+	// Group, when set, is the name of a group the first user creates with
+	// the others once every client is connected.
+	Group string
 	// Faults, when set, lets the demo break the station on purpose.
 	Faults *mockstation.Faults
 	// Logger receives everything the station, bot and clients log.
@@ -159,7 +162,41 @@ func startInstance(ctx context.Context, cfg instanceConfig) (*instance, error) {
 		defer close(inst.done)
 		clients.Wait()
 	}()
+	if cfg.Group != "" && len(inst.Clients) > 1 {
+		go inst.foundGroup(life, cfg.Group, log)
+	}
 	return inst, nil
+}
+
+// foundGroup has the first user create a group named name with the other
+// users, once every client has handshaken (so that the station knows each
+// member's visa). Under step-through that waits for the presenter.
+func (inst *instance) foundGroup(ctx context.Context, name string, log *slog.Logger) {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		running := 0
+		for _, c := range inst.Clients {
+			if c.Status().State == client.Running {
+				running++
+			}
+		}
+		if running == len(inst.Clients) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+	var members []dimp.ID
+	for _, c := range inst.Clients[1:] {
+		members = append(members, c.Me())
+	}
+	if _, err := inst.Client.CreateGroup(ctx, name, members); err != nil {
+		log.Warn("demo group", "name", name, "err", err)
+	}
 }
 
 // Close stops the clients, the bot and the station.

@@ -40,7 +40,8 @@ func newWorkshopSession(ctx context.Context, cfg Config, log *slog.Logger) *work
 // start starts an instance: on the usual data, or on new temporary
 // directories when fresh. ctx bounds the start.
 func (session *workshopSession) start(ctx context.Context, fresh bool) error {
-	cfg := instanceConfig{Listen: session.cfg.Listen, Users: session.cfg.Users, Step: session.cfg.Step, Logger: session.log}
+	cfg := instanceConfig{Listen: session.cfg.Listen, Users: session.cfg.Users, Step: session.cfg.Step, Group: session.cfg.Group,
+		Logger: session.log}
 	var tmp []string
 	if fresh {
 		for _, pattern := range []string{"dimtui-station-*", "dimtui-identities-*"} {

@@ -3,6 +3,7 @@ package ui
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -301,17 +302,30 @@ func (s *chatState) onGroupCommand(ev client.GroupCommandEvent) (shown bool) {
 	c := s.conversation(ev.Group)
 	if ev.Now != nil {
 		s.groups[client.IDKey(ev.Group)] = ev.Now
-		if ct := s.contacts.byKey[client.IDKey(ev.Group)]; ct != nil {
-			ct.members = len(ev.Now.Members)
+		ct := s.contacts.ensure(ev.Group)
+		ct.members = len(ev.Now.Members)
+		if ev.Now.Name != "" {
+			ct.nick = ev.Now.Name
 		}
 	}
-	who := display.Name(ev.From)
-	if ev.Role != "" {
-		who += " (" + ev.Role + ")"
-	}
 	ch := ev.Change
-	text := who + " sent “" + ev.Command + "”"
+	var text string
+	if ev.From.SameAs(s.me) {
+		// The user's own action, done.
+		text = myGroupAction(ev)
+		if ev.Command == "create" {
+			s.open(ev.Group)
+			c = s.current
+		}
+	} else {
+		who := display.Name(ev.From)
+		if ev.Role != "" {
+			who += " (" + ev.Role + ")"
+		}
+		text = who + " sent “" + ev.Command + "”"
+	}
 	switch {
+	case ev.From.SameAs(s.me):
 	case ch.Refused != "":
 		text += ": refused, " + ch.Refused + " " + ch.Reason
 	case ch.Ignored != "":
@@ -323,6 +337,9 @@ func (s *chatState) onGroupCommand(ev client.GroupCommandEvent) (shown bool) {
 		}
 		if len(ch.Removed) > 0 {
 			parts = append(parts, "removed "+namesText(ch.Removed))
+			if slices.ContainsFunc(ch.Removed, s.me.SameAs) {
+				parts = append(parts, "I am no longer a member: what the group says does not reach me")
+			}
 		}
 		text += ": " + strings.Join(parts, "; ")
 	case len(ch.Requested) > 0:
@@ -339,6 +356,39 @@ func (s *chatState) onGroupCommand(ev client.GroupCommandEvent) (shown bool) {
 	}
 	s.addEntry(c, e)
 	return shown
+}
+
+// myGroupAction says what the user did to a group, in a sentence.
+func myGroupAction(ev client.GroupCommandEvent) string {
+	ch := ev.Change
+	name := display.Name(ev.Group)
+	if ev.Now != nil && ev.Now.Name != "" {
+		name = display.Sanitize(ev.Now.Name, false)
+	}
+	switch ev.Command {
+	case "create":
+		if len(ch.Added) == 0 {
+			return "I created the group " + name + ", with no other member yet: /invite NAME adds one"
+		}
+		return "I created the group " + name + " with " + namesText(ch.Added) +
+			": its bulletin went to the station, my signed reset to each member"
+	case dimp.CmdInvite:
+		if len(ch.Requested) > 0 {
+			return "I asked the owner and administrators to add " + namesText(ch.Requested) + "; they have the group's history"
+		}
+		return "I added " + namesText(ch.Added) + ": a new reset, sent with the group's history to every member"
+	case dimp.CmdExpel:
+		return "I removed " + namesText(ch.Removed) + ": a new reset, sent to every member and to whoever it removes"
+	case dimp.CmdQuit:
+		return "I quit the group: the others are told; I no longer receive what it says"
+	case dimp.CmdResign:
+		return "I resigned as administrator of " + name
+	case dimp.CmdHire:
+		return "I made " + namesText(ch.Added) + " administrator: a new bulletin, signed by me, sent to the station and the members"
+	case dimp.CmdFire:
+		return "I removed " + namesText(ev.Members) + " as administrator: a new bulletin sent to the station and the members"
+	}
+	return "I sent “" + ev.Command + "”"
 }
 
 // namesText names the first members of a list, and how many more.
@@ -448,6 +498,9 @@ func (s *chatState) onReceipt(ev client.ReceiptEvent) {
 	if c == nil {
 		return
 	}
+	if c.peer.IsGroup() && routineReceipt(ev.Receipt.Text) {
+		return // a group message's line of ticks says it, member by member
+	}
 	from := "station"
 	if !ev.From.IsZero() && !s.isStation(ev.From) {
 		from = display.Name(ev.From)
@@ -461,6 +514,16 @@ func (s *chatState) onReceipt(ev client.ReceiptEvent) {
 		what = " — “" + display.Truncate(display.Sanitize(orig.text, false), 16) + "”"
 	}
 	s.addEntry(c, &entry{kind: entryReceipt, at: ev.Time, from: ev.From, text: from + ": " + client.KeptText(text, maxKeptValue) + what})
+}
+
+// routineReceipt reports whether a receipt's text says only that the
+// message got somewhere, as the ticks do.
+func routineReceipt(text string) bool {
+	switch text {
+	case dimp.ReceiptReceived, dimp.ReceiptRead, dimp.ReceiptDelivered, dimp.ReceiptCached:
+		return true
+	}
+	return false
 }
 
 // addEntry appends to a conversation, keeping the selection and view;
@@ -567,7 +630,11 @@ func (s *chatState) membersText(group dimp.ID) string {
 		}
 		names = append(names, name)
 	}
-	text := fmt.Sprintf("%s: %s", display.Name(group), display.Plural(len(g.Members), "member")) + ": " + strings.Join(names, "; ")
+	name := display.Name(group)
+	if g.Name != "" {
+		name = display.Sanitize(g.Name, false)
+	}
+	text := fmt.Sprintf("%s: %s", name, display.Plural(len(g.Members), "member")) + ": " + strings.Join(names, "; ")
 	if len(g.Requests) > 0 {
 		text += "; asked to join: " + namesText(g.Requests)
 	}

@@ -25,12 +25,19 @@ func slashCommands() []slashCommand {
 		{"to", "NAME|ID", "talk to NAME or ID (Tab completes)", true},
 		{"app", "[NAME|ID]", "compose app content, for the open conversation without NAME", true},
 		{"who", "", "ask the station who is online", false},
+		{"group", "new NAME [MEMBER...]", "create a group (a \"quoted name\" may have spaces) with members by name or ID", true},
 		{"members", "", "the open group's members and roles", false},
+		{"invite", "MEMBER...", "add members to the open group (a member's invitation waits for the owner)", true},
+		{"expel", "MEMBER...", "remove members from the open group (owner and administrators)", true},
+		{"leave", "", "quit the open group, as DIM's group quit (also /quit GROUP)", false},
+		{"hire", "MEMBER...", "make members administrators of the open group (owner)", true},
+		{"fire", "MEMBER...", "remove administrators of the open group (owner)", true},
+		{"resign", "", "stop being an administrator of the open group", false},
 		{"search", "WORDS", "find users by name or ID", false},
 		{"inspect", "", "inspector on/off", false},
 		{"mouse", "[on|off]", "off frees the mouse for selecting text, on gives it back to dimtui; alone, switches", false},
 		{"help", "", "keys and commands", false},
-		{"quit", "", "leave dimtui (also /q, /exit)", false},
+		{"quit", "", "leave dimtui (also /q, /exit); /quit GROUP quits a group", false},
 	}
 }
 
@@ -124,7 +131,29 @@ func (p *Pane) command(line string) tea.Cmd {
 		}
 		return p.setFlash("/mouse [on|off]: off frees the mouse for selecting text, on gives it back", true)
 	case "quit", "exit", "q":
+		if arg != "" && strings.ToLower(name) == "quit" {
+			group, err := p.chat.contacts.resolve(arg)
+			if err != nil || !group.IsGroup() {
+				return p.setFlash("/quit GROUP quits a group; /quit alone leaves dimtui", true)
+			}
+			return p.groupAction(group, dimp.CmdQuit, "")
+		}
 		return tea.Quit
+	case "group":
+		sub, rest, _ := strings.Cut(arg, " ")
+		if strings.ToLower(sub) != "new" {
+			return p.setFlash("/group new NAME [MEMBER...]", true)
+		}
+		return p.createGroup(strings.TrimSpace(rest))
+	case "invite", "expel", "hire", "fire":
+		if arg == "" {
+			return p.setFlash("/"+strings.ToLower(name)+" MEMBER...: names or IDs", true)
+		}
+		return p.groupAction(p.chat.currentPeer(), strings.ToLower(name), arg)
+	case "leave":
+		return p.groupAction(p.chat.currentPeer(), dimp.CmdQuit, "")
+	case "resign":
+		return p.groupAction(p.chat.currentPeer(), dimp.CmdResign, "")
 	}
 	if p.workshop {
 		for _, c := range workshopCommands() {
@@ -165,4 +194,72 @@ func (p *Pane) startSearch(words string) tea.Cmd {
 		_, err := s.Search(ctx, words)
 		return err
 	})
+}
+
+// GroupManager is what a backend that creates and manages groups offers
+// (*client.Client does; a replay does not).
+type GroupManager interface {
+	CreateGroup(ctx context.Context, name string, members []dimp.ID) (dimp.ID, error)
+	ManageGroup(ctx context.Context, group dimp.ID, action string, members []dimp.ID) error
+}
+
+// createGroup runs /group new NAME [MEMBER...]: the name is the first word,
+// or a "quoted name"; the group's conversation opens when the client
+// reports it made.
+func (p *Pane) createGroup(arg string) tea.Cmd {
+	name, rest := arg, ""
+	if strings.HasPrefix(arg, `"`) {
+		if end := strings.Index(arg[1:], `"`); end >= 0 {
+			name, rest = arg[1:end+1], arg[end+2:]
+		}
+	} else {
+		name, rest, _ = strings.Cut(arg, " ")
+	}
+	if strings.TrimSpace(name) == "" {
+		return p.setFlash("/group new NAME [MEMBER...]: a group needs a name", true)
+	}
+	members, err := p.resolveAll(rest)
+	if err != nil {
+		return p.setFlash(err.Error(), true)
+	}
+	gm, ok := p.b.(GroupManager)
+	if !ok {
+		return p.setFlash("making a group needs a live connection to a station", true)
+	}
+	return p.call("create the group", "", func(ctx context.Context) error {
+		_, err := gm.CreateGroup(ctx, name, members)
+		return err
+	})
+}
+
+// groupAction runs a group command of the user's on group: invite, expel,
+// quit, hire, fire or resign, with the members named in arg.
+func (p *Pane) groupAction(group dimp.ID, action, arg string) tea.Cmd {
+	if !group.IsGroup() || group.IsBroadcast() {
+		return p.setFlash("/"+action+" acts on a group: open the group's conversation first", true)
+	}
+	members, err := p.resolveAll(arg)
+	if err != nil {
+		return p.setFlash(err.Error(), true)
+	}
+	gm, ok := p.b.(GroupManager)
+	if !ok {
+		return p.setFlash("managing a group needs a live connection to a station", true)
+	}
+	return p.call(action, "", func(ctx context.Context) error {
+		return gm.ManageGroup(ctx, group, action, members)
+	})
+}
+
+// resolveAll finds each of the space-separated names or IDs in s.
+func (p *Pane) resolveAll(s string) ([]dimp.ID, error) {
+	var out []dimp.ID
+	for _, f := range strings.Fields(s) {
+		id, err := p.chat.contacts.resolve(f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, nil
 }

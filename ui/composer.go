@@ -106,9 +106,10 @@ func (c *composer) help() []key.Binding {
 	return c.keys.ShortHelp()
 }
 
-// setReceiver names whom Enter sends to, in the rule and the placeholder;
-// zero when no conversation is open.
-func (c *composer) setReceiver(peer dimp.ID) {
+// setReceiver names whom Enter sends to, in the rule and the placeholder
+// (label: the name to show, "# crew" for a group); zero when no
+// conversation is open.
+func (c *composer) setReceiver(peer dimp.ID, label string) {
 	defer func() {
 		if c.offline != "" {
 			c.ta.Placeholder = c.offlineHint
@@ -120,7 +121,10 @@ func (c *composer) setReceiver(peer dimp.ID) {
 		return
 	}
 	c.to = display.ShortID(peer)
-	c.ta.Placeholder = "Message " + display.Name(peer) + " — Enter sends, /help for commands"
+	if peer.IsGroup() && !peer.IsBroadcast() {
+		c.to = label + " · " + c.to
+	}
+	c.ta.Placeholder = "Message " + label + " — Enter sends, /help for commands"
 }
 
 // setOffline says, in the rule and the placeholder, why Enter sends no

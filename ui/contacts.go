@@ -20,6 +20,16 @@ type contact struct {
 	members int // a group's members, when known
 }
 
+// label is how the contact is named on screen: a group by its
+// bulletin's name when known (its ID's name is a random seed), anyone
+// else by the name in their ID.
+func (c *contact) label() string {
+	if c.id.IsGroup() && c.nick != "" {
+		return display.Sanitize(c.nick, false)
+	}
+	return display.Name(c.id)
+}
+
 // contactList is everyone the pane knows: bots first, then everyone else
 // by name; the station only when it has talked to us. The contacts column
 // (contactsView) draws it.
@@ -121,11 +131,11 @@ func (l *contactList) index(id dimp.ID) int {
 func (l *contactList) completions() []string {
 	count := map[string]int{}
 	for _, c := range l.rows {
-		count[display.Name(c.id)]++
+		count[c.label()]++
 	}
 	var out []string
 	for _, c := range l.rows {
-		if n := display.Name(c.id); count[n] == 1 {
+		if n := c.label(); count[n] == 1 && !strings.ContainsAny(n, " \t") {
 			out = append(out, n)
 		}
 		out = append(out, c.id.String())
@@ -145,7 +155,7 @@ func (l *contactList) resolve(s string) (dimp.ID, error) {
 	}
 	var found []*contact
 	for _, c := range l.rows {
-		if strings.EqualFold(display.Name(c.id), s) {
+		if strings.EqualFold(display.Name(c.id), s) || (c.id.IsGroup() && c.nick != "" && strings.EqualFold(c.label(), s)) {
 			found = append(found, c)
 		}
 	}

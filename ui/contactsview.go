@@ -166,7 +166,7 @@ func (v *contactsView) row(c *contact, current dimp.ID, unread int, selected boo
 	if c.id.SameAs(current) {
 		mark = st.Selected.Render("▸")
 	}
-	name := display.Name(c.id)
+	name := c.label()
 	room := w - 3 - ansi.StringWidth(right) - 1
 	left := mark + dot + " " + nameStyle.Render(display.Truncate(name, max(room, 3)))
 	line := left + strings.Repeat(" ", max(w-ansi.StringWidth(left)-ansi.StringWidth(right), 1)) + right

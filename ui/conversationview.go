@@ -114,11 +114,22 @@ func (v *convView) view() string {
 		head = title.Render("No conversation yet") + " " + st.Footer.Render("/to NAME or ctrl+n to open one")
 	} else {
 		peer := v.chat.current.peer
-		name := display.Name(peer)
-		if c := v.chat.contacts.byKey[client.IDKey(peer)]; c != nil && c.nick != "" && c.nick != name {
+		name, sub := display.Name(peer), display.ShortID(peer)
+		c := v.chat.contacts.byKey[client.IDKey(peer)]
+		switch {
+		case peer.IsGroup() && !peer.IsBroadcast():
+			// "# crew" and its members, then the group's ID.
+			name = "# " + name
+			if c != nil {
+				name = "# " + c.label()
+				if c.members > 0 {
+					sub = display.Plural(c.members, "member") + " · " + sub
+				}
+			}
+		case c != nil && c.nick != "" && c.nick != name:
 			name += " (" + display.Sanitize(c.nick, false) + ")"
 		}
-		head = title.Render(name) + " " + st.Footer.Render(display.ShortID(peer))
+		head = title.Render(name) + " " + st.Footer.Render(sub)
 	}
 	if v.chat.current == nil {
 		out := []string{display.Fit(" "+head, w)}

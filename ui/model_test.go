@@ -236,7 +236,7 @@ func TestCompletion(t *testing.T) {
 		{"command prefix then cycle", "/", 1, "/to"},
 		{"second tab cycles", "/", 2, "/app"},
 		{"third tab cycles", "/", 3, "/who"},
-		{"command is case-insensitive", "/IN", 1, "/inspect "},
+		{"command is case-insensitive", "/INS", 1, "/inspect "},
 		{"common prefix of IDs", "/to b", 1, "/to bob"},
 		{"then the candidates in turn", "/to b", 2, "/to bob"},
 		{"next candidate", "/to b", 3, "/to bob@1KTtckknLw3AxD1WK4oLYpVN7RkQevC8wK"},

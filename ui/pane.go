@@ -377,6 +377,9 @@ func (p *Pane) handleEvent(ev client.Event) tea.Cmd {
 		return nil
 	}
 	did := p.chat.apply(ev)
+	if g, ok := ev.(client.GroupCommandEvent); ok && !did.opened && p.chat.current != nil && p.chat.current.peer.SameAs(g.Group) {
+		p.showCurrent() // the group's name may be new
+	}
 	if did.opened {
 		p.showCurrent()
 	}
@@ -431,10 +434,15 @@ func (p *Pane) showCurrent() {
 		p.contacts.show(p.chat.current.peer)
 	}
 	var to dimp.ID
+	label := ""
 	if !p.chat.noConversation() {
 		to = p.chat.current.peer
+		label = display.Name(to)
+		if c := p.chat.contacts.byKey[client.IDKey(to)]; c != nil && to.IsGroup() {
+			label = "# " + c.label()
+		}
 	}
-	p.composer.setReceiver(to)
+	p.composer.setReceiver(to, label)
 }
 
 // notice adds a system notice to the current conversation.

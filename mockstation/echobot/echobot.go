@@ -1,6 +1,7 @@
 // Package echobot is the station's echo bot: a user that answers every text
 // with "echo: <text>" and every application or customized content with a
 // customized content whose act is "echo", carrying the same extra fields.
+// Invited to a group, it is a member like any other and answers there.
 // It connects to the station like any client, so it handshakes, verifies,
 // decrypts and sends receipts exactly as a real client does.
 package echobot
@@ -10,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"dimtui/client"
 	"dimtui/client/idstore"
@@ -152,15 +154,26 @@ func Reply(c dimp.Content) dimp.Content {
 	return nil
 }
 
+// answer sends the reply to m: in a group the bot is a member of (its
+// client took the owner's reset when invited), to the whole group, except
+// to an echo, so that two bots do not answer each other for ever;
+// otherwise to the sender, naming the group when m did.
 func (b *Bot) answer(ctx context.Context, m *dimp.InstantMessage) {
 	reply := Reply(m.Content)
 	if reply == nil {
 		return
 	}
+	to := m.Sender
 	if g := m.Content.Header().Group; !g.IsZero() {
 		reply.Header().Group = g
+		if grp, err := b.c.Group(ctx, g); err == nil && grp != nil && grp.IsMember(b.c.Me()) {
+			if t, ok := m.Content.(*dimp.TextContent); ok && strings.HasPrefix(t.Text, "echo: ") {
+				return
+			}
+			to = g
+		}
 	}
-	if _, err := b.c.Send(ctx, m.Sender, reply); err != nil {
-		b.log.Warn("echo reply", "to", m.Sender, "err", fmt.Sprint(err))
+	if _, err := b.c.Send(ctx, to, reply); err != nil {
+		b.log.Warn("echo reply", "to", to, "err", fmt.Sprint(err))
 	}
 }
