@@ -43,7 +43,10 @@ const (
 // text and the reason) or ignored.
 type GroupChange struct {
 	Added, Removed, Requested []dimp.ID
-	AdminRemoved              dimp.ID
+	AdminRemoved              dimp.ID // resigned
+	// Hired and Fired: administrators the owner added to or removed from
+	// the group's bulletin.
+	Hired, Fired []dimp.ID
 	Refused                   string // GroupEmpty, GroupDenied, GroupCommandErr, GroupUnsupported
 	Reason                    string // why, in a sentence
 	Ignored                   string // why nothing changed, when that is not a refusal
@@ -204,14 +207,21 @@ func (l *loop) learnGroup(p *dimp.Profile) {
 		}
 		l.releaseForGroup(k, g)
 	}()
+	before, known := slices.Clone(g.Admins), len(g.Members) > 0
 	var admins []string
+	g.Admins = g.Admins[:0]
 	if raw := b.Property("administrators"); raw != nil && json.Unmarshal(raw, &admins) == nil {
-		g.Admins = g.Admins[:0]
 		for _, a := range admins[:min(len(admins), maxGroupCommandMembers)] {
 			if id, err := dimp.ParseID(a); err == nil {
 				g.Admins = append(g.Admins, id)
 			}
 		}
+	}
+	// A new bulletin of a group the client knows may hire or fire: its
+	// owner signed it, so it is the owner's word.
+	if hired, fired := missing(g.Admins, before), missing(before, g.Admins); known && (len(hired) > 0 || len(fired) > 0) {
+		l.c.emit(l.ctx, GroupCommandEvent{Time: time.Now(), From: founder, Group: g.ID, Command: "bulletin",
+			Members: g.Admins, Change: GroupChange{Hired: hired, Fired: fired}, Role: "owner", Now: g.Copy()})
 	}
 }
 

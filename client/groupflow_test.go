@@ -266,3 +266,92 @@ func TestGroupCreateRefused(t *testing.T) {
 		}
 	}
 }
+
+// The owner hires bob: a new bulletin, which every member takes as the
+// owner's word. As an administrator bob takes dave in; a member may not
+// hire or expel; bob resigns, and is then no one to fire.
+func TestGroupAdministrators(t *testing.T) {
+	_, ps := crew(t, "alice", "bob", "carol", "dave")
+	alice, bob, carol, dave := ps[0], ps[1], ps[2], ps[3]
+	ctx := context.Background()
+	group, err := alice.c.CreateGroup(ctx, "crew", []dimp.ID{bob.c.Me(), carol.c.Me()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	carol.groupCommand("the reset", func(g client.GroupCommandEvent) bool { return g.Command == dimp.CmdReset })
+	if err := alice.c.ManageGroup(ctx, group, dimp.CmdHire, []dimp.ID{bob.c.Me()}); err != nil {
+		t.Fatal(err)
+	}
+	hired := carol.groupCommand("bob hired", func(g client.GroupCommandEvent) bool { return len(g.Change.Hired) > 0 })
+	if !hired.From.SameAs(alice.c.Me()) || !hired.Change.Hired[0].SameAs(bob.c.Me()) || !hired.Now.IsAdmin(bob.c.Me()) {
+		t.Errorf("carol saw %+v", hired)
+	}
+	bob.groupCommand("bob hired", func(g client.GroupCommandEvent) bool { return len(g.Change.Hired) > 0 })
+
+	for _, action := range []string{dimp.CmdHire, dimp.CmdExpel} {
+		if err := carol.c.ManageGroup(ctx, group, action, []dimp.ID{bob.c.Me()}); !errors.Is(err, client.ErrGroup) {
+			t.Errorf("a member's %s: %v", action, err)
+		}
+	}
+	if err := bob.c.ManageGroup(ctx, group, dimp.CmdInvite, []dimp.ID{dave.c.Me()}); err != nil {
+		t.Fatal(err)
+	}
+	in := dave.groupCommand("his invitation", func(g client.GroupCommandEvent) bool { return g.Command == dimp.CmdReset })
+	if in.Role != "administrator" || !in.From.SameAs(bob.c.Me()) || !in.Now.IsMember(dave.c.Me()) || in.Now.Name != "crew" {
+		t.Errorf("dave was told %+v by %s", in.Change, in.Role)
+	}
+	alice.groupCommand("bob's reset", func(g client.GroupCommandEvent) bool {
+		return g.From.SameAs(bob.c.Me()) && len(g.Change.Added) == 1 && g.Change.Added[0].SameAs(dave.c.Me())
+	})
+
+	if err := bob.c.ManageGroup(ctx, group, dimp.CmdResign, nil); err != nil {
+		t.Fatal(err)
+	}
+	alice.groupCommand("bob's resignation", func(g client.GroupCommandEvent) bool { return g.Change.AdminRemoved.SameAs(bob.c.Me()) })
+	if err := alice.c.ManageGroup(ctx, group, dimp.CmdFire, []dimp.ID{bob.c.Me()}); !errors.Is(err, client.ErrGroup) {
+		t.Errorf("firing someone who resigned: %v", err)
+	}
+}
+
+// A member who lost what it knew (a new client on the same identity)
+// gets a message to the group: it holds it while it asks the station for
+// the group's bulletin, shows it, and asks the owner for the members,
+// whose answer is the group's history.
+func TestGroupQueryAnswered(t *testing.T) {
+	st, ps := crew(t, "alice", "bob")
+	alice, bob := ps[0], ps[1]
+	carolID := newUser(t, "carol")
+	carol := connect(t, st.url, carolID)
+	carol.waitRunning()
+	ctx := context.Background()
+	group, err := alice.c.CreateGroup(ctx, "crew", []dimp.ID{bob.c.Me(), carolID.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	carol.groupCommand("the reset", func(g client.GroupCommandEvent) bool { return g.Command == dimp.CmdReset })
+	bob.groupCommand("the reset", func(g client.GroupCommandEvent) bool { return g.Command == dimp.CmdReset })
+	carol.stop()
+
+	again := connect(t, st.url, carolID)
+	again.waitRunning()
+	if _, err := bob.c.SendText(ctx, group, "did you forget us?"); err != nil {
+		t.Fatal(err)
+	}
+	again.groupText(group, bob.c.Me(), "did you forget us?")
+	got := again.groupCommand("the history from the owner", func(g client.GroupCommandEvent) bool { return g.Command == dimp.CmdReset })
+	if got.Now == nil || got.Now.Name != "crew" || len(got.Now.Members) != 3 {
+		t.Errorf("carol learned %+v", got.Now)
+	}
+	again.mu.Lock()
+	defer again.mu.Unlock()
+	// The message waited for the group's bulletin: it is shown with the
+	// group known.
+	for _, ev := range again.events {
+		if p, ok := ev.(client.PeerEvent); ok && p.Profile.ID.SameAs(group) {
+			return
+		}
+		if m, ok := ev.(client.MessageEvent); ok && m.Message.Content.Header().Group.SameAs(group) {
+			t.Fatal("the group message was shown before the group's bulletin came")
+		}
+	}
+}

@@ -327,7 +327,6 @@ func (l *loop) setAdmins(g *Group, action string, list []dimp.ID) error {
 	if err != nil {
 		return err
 	}
-	before := slices.Clone(g.Admins)
 	l.peers[IDKey(g.ID)] = prof
 	l.learnGroup(prof)
 	l.uploadGroupDocs(prof)
@@ -340,14 +339,7 @@ func (l *loop) setAdmins(g *Group, action string, list []dimp.ID) error {
 			l.sendForward(m, history)
 		}
 	}
-	ch := GroupChange{}
-	if action == dimp.CmdHire {
-		ch.Added = missing(g.Admins, before)
-	} else if removed := missing(before, g.Admins); len(removed) > 0 {
-		ch.AdminRemoved = removed[0]
-	}
-	l.c.emit(l.ctx, GroupCommandEvent{Time: time.Now(), From: me.ID.WithoutTerminal(), Group: g.ID, Command: action,
-		Members: list, Change: ch, Role: "owner", Now: g.Copy()})
+	// learnGroup reported the change, as the owner's new bulletin.
 	return nil
 }
 

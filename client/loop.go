@@ -581,10 +581,11 @@ func (l *loop) learn(p *dimp.Profile) {
 	}
 	l.peers[k] = p
 	delete(l.queries, k)
+	l.c.emit(l.ctx, PeerEvent{Time: time.Now(), Profile: p})
 	if p.ID.IsGroup() {
+		// After the PeerEvent: what waited for the group comes after it.
 		l.learnGroup(p)
 	}
-	l.c.emit(l.ctx, PeerEvent{Time: time.Now(), Profile: p})
 	outs := l.waitOut[k]
 	delete(l.waitOut, k)
 	for _, o := range outs {

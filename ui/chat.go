@@ -344,6 +344,15 @@ func (s *chatState) onGroupCommand(ev client.GroupCommandEvent) (shown bool) {
 		text += ": " + strings.Join(parts, "; ")
 	case len(ch.Requested) > 0:
 		text += ": asks to add " + namesText(ch.Requested) + ", waiting for the owner or an administrator"
+	case len(ch.Hired) > 0 || len(ch.Fired) > 0:
+		var parts []string
+		if len(ch.Hired) > 0 {
+			parts = append(parts, "made "+namesText(ch.Hired)+" administrator")
+		}
+		if len(ch.Fired) > 0 {
+			parts = append(parts, namesText(ch.Fired)+" no longer administrator")
+		}
+		text += ": " + strings.Join(parts, "; ")
 	case !ch.AdminRemoved.IsZero():
 		text += ": no longer an administrator"
 	case len(ev.Members) > 0:
@@ -383,10 +392,11 @@ func myGroupAction(ev client.GroupCommandEvent) string {
 		return "I quit the group: the others are told; I no longer receive what it says"
 	case dimp.CmdResign:
 		return "I resigned as administrator of " + name
-	case dimp.CmdHire:
-		return "I made " + namesText(ch.Added) + " administrator: a new bulletin, signed by me, sent to the station and the members"
-	case dimp.CmdFire:
-		return "I removed " + namesText(ev.Members) + " as administrator: a new bulletin sent to the station and the members"
+	case "bulletin":
+		if len(ch.Hired) > 0 {
+			return "I made " + namesText(ch.Hired) + " administrator: a new bulletin, signed by me, sent to the station and the members"
+		}
+		return "I removed " + namesText(ch.Fired) + " as administrator: a new bulletin sent to the station and the members"
 	}
 	return "I sent “" + ev.Command + "”"
 }

@@ -99,6 +99,8 @@ type GroupChangeRecord struct {
 	Removed      []string `json:"removed,omitempty"`
 	Requested    []string `json:"requested,omitempty"`
 	AdminRemoved string   `json:"admin_removed,omitempty"`
+	Hired        []string `json:"hired,omitempty"`
+	Fired        []string `json:"fired,omitempty"`
 	Refused      string   `json:"refused,omitempty"`
 	Reason       string   `json:"reason,omitempty"`
 	Ignored      string   `json:"ignored,omitempty"`
@@ -113,7 +115,7 @@ func groupChangeRecord(ch client.GroupChange) *GroupChangeRecord {
 		return out
 	}
 	r := &GroupChangeRecord{Added: strs(ch.Added), Removed: strs(ch.Removed), Requested: strs(ch.Requested),
-		Refused: ch.Refused, Reason: ch.Reason, Ignored: ch.Ignored}
+		Hired: strs(ch.Hired), Fired: strs(ch.Fired), Refused: ch.Refused, Reason: ch.Reason, Ignored: ch.Ignored}
 	if !ch.AdminRemoved.IsZero() {
 		r.AdminRemoved = ch.AdminRemoved.String()
 	}
@@ -135,7 +137,7 @@ func (r *GroupChangeRecord) change() client.GroupChange {
 		return out
 	}
 	ch := client.GroupChange{Added: ids(r.Added), Removed: ids(r.Removed), Requested: ids(r.Requested),
-		Refused: r.Refused, Reason: r.Reason, Ignored: r.Ignored}
+		Hired: ids(r.Hired), Fired: ids(r.Fired), Refused: r.Refused, Reason: r.Reason, Ignored: r.Ignored}
 	if id, err := dimp.ParseID(r.AdminRemoved); err == nil {
 		ch.AdminRemoved = id
 	}
