@@ -47,9 +47,9 @@ type GroupChange struct {
 	// Hired and Fired: administrators the owner added to or removed from
 	// the group's bulletin.
 	Hired, Fired []dimp.ID
-	Refused                   string // GroupEmpty, GroupDenied, GroupCommandErr, GroupUnsupported
-	Reason                    string // why, in a sentence
-	Ignored                   string // why nothing changed, when that is not a refusal
+	Refused      string // GroupEmpty, GroupDenied, GroupCommandErr, GroupUnsupported
+	Reason       string // why, in a sentence
+	Ignored      string // why nothing changed, when that is not a refusal
 }
 
 // IsMember reports whether id is one of the group's members.

@@ -323,7 +323,25 @@ func explainOut(f frameInfo) Explanation {
 		e.expectAnswer(routedChecks(me, to, checks), "It answers "+routed, to)
 		e.Next = deliveryNext(to)
 	}
+	if g := l.Group; g != nil {
+		e.Step = "group message, " + display.Name(g.Member) + "'s copy"
+		e.Encrypted = groupCopyNote(g) + " " + e.Encrypted
+		e.Next = "Each member's copy is ticked on its own; the message's line of ticks counts them (✓✓ 2/3)."
+	}
 	return e
+}
+
+// groupCopyNote says why a message to a group goes out as one copy per
+// member, and how this copy was made.
+func groupCopyNote(g *client.GroupSend) string {
+	why := "A station delivers nothing addressed to a group ID, so the sender makes a copy for each member. "
+	if g.Once {
+		return why + fmt.Sprintf("With %d members, the message was encrypted once, its key encrypted to every member "+
+			"(`keys`), and signed once; each copy is addressed to one member, keeps the group in its envelope, that "+
+			"member's key and the same signature, as dimples does from 16 members.", g.Members)
+	}
+	return why + fmt.Sprintf("With %d (fewer than 16), each copy is a message of its own to the member, encrypted "+
+		"to it and signed, the group named only inside the content, as dimples does.", g.Members)
 }
 
 func routedChecks(me, to, checks string) string {
@@ -465,6 +483,12 @@ func explainIn(f frameInfo) Explanation {
 		e.Step = "chat message"
 		e.Station = forwardedNote(from, me)
 		e.Next = me + " shows it and answers " + from + " with a receipt “Message received.”." + ack
+		if g := c.Group; g.IsGroup() && !g.IsBroadcast() {
+			e.Step = "group message"
+			e.Next = me + "'s copy of " + from + "'s message to the group " + display.Name(g) + ": " + me +
+				" checks that " + from + " is a member (a group not known yet is asked of the station first, its members of its owner), " +
+				"shows it in the group's conversation and answers " + from + " with “Message received.”." + ack
+		}
 	case *dimp.AppContent:
 		e.Step = "application content (" + display.AppType(c.Type) + ")"
 		e.Station = forwardedNote(from, me)

@@ -356,6 +356,29 @@ func TestExplainGroupCommands(t *testing.T) {
 		"station": {"Message delivered."},
 		"next":    {"bob checks it against what it knows of group-alice", "owner listed first", "signed by its founder"},
 	})
+	// A member's copy of a message to the group: why there is a copy
+	// per member, and how this one was made.
+	text := dimp.NewText("hello crew")
+	text.Group = group
+	for _, once := range []bool{false, true} {
+		_, f = toBob(w, text)
+		f.Layers.Group = &client.GroupSend{Group: group, Member: w.Bob.ID, Members: 2, Once: once}
+		want := []string{"copy for each member", "fewer than 16", "inside the content"}
+		if once {
+			f.Layers.Group.Members = 20
+			want = []string{"copy for each member", "20 members", "encrypted once", "same signature"}
+		}
+		wants(t, "a group copy", explainFrame(f), map[string][]string{
+			"step":      {"group message, bob's copy"},
+			"encrypted": want,
+			"next":      {"✓✓ 2/3"},
+		})
+	}
+	in, _ := w.Seal(w.BobP, w.Alice.ID, w.Alice.Profile(), text, true)
+	wants(t, "an incoming group message", explainFrame(inFrame(w, in, w.Bob.Profile())), map[string][]string{
+		"step": {"group message"},
+		"next": {"alice's copy of bob's message to the group group-alice", "is a member"},
+	})
 	expel := dimp.NewGroupCommand(dimp.CmdExpel, group, []dimp.ID{w.Alice.ID})
 	brm, _ := w.Seal(w.BobP, w.Alice.ID, w.Alice.Profile(), expel, true)
 	wants(t, "incoming expel", explainFrame(inFrame(w, brm, w.Bob.Profile())), map[string][]string{

@@ -143,3 +143,29 @@ func (r *GroupChangeRecord) change() client.GroupChange {
 	}
 	return ch
 }
+
+// GroupCopyRecord is how one member's copy of a group message was made
+// (client.GroupSend), in a transcript.
+type GroupCopyRecord struct {
+	Group   string `json:"group"`
+	Member  string `json:"member"`
+	Members int    `json:"members"`
+	Once    bool   `json:"once,omitempty"`
+}
+
+// groupSend reads a group copy back; nil when there is none or its IDs do
+// not parse.
+func (r *GroupCopyRecord) groupSend() *client.GroupSend {
+	if r == nil {
+		return nil
+	}
+	group, err := dimp.ParseID(r.Group)
+	if err != nil {
+		return nil
+	}
+	member, err := dimp.ParseID(r.Member)
+	if err != nil {
+		return nil
+	}
+	return &client.GroupSend{Group: group, Member: member, Members: max(r.Members, 0), Once: r.Once}
+}

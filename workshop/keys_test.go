@@ -20,9 +20,12 @@ func TestTranscriptKeepsTheKeys(t *testing.T) {
 	visa := client.KeyUse{Owner: bob, Role: client.VisaKey, Algorithm: "RSA", Bits: 1024, Fingerprint: "55667788"}
 	mk := &client.MessageKey{Algorithm: "AES-256-CBC", Key: bytes.Repeat([]byte{7}, 32), IV: bytes.Repeat([]byte{9}, 16),
 		Entry: bob.String(), EncryptedTo: []client.Recipient{{Name: bob.String(), Key: visa}}}
+	group := dimp.MustParseID("group-alice@hz519K77dgxczwCDEgBhokWzdgbhFRSDg")
+	copyOf := &client.GroupSend{Group: group, Member: bob, Members: 20, Once: true}
 	r := NewRecorder()
 	r.Observe(0, Viewpoint{Me: alice, Know: NewKnowledge()}, client.FrameEvent{Time: at(1), Dir: client.Out,
-		Raw: []byte(`{"sender":"x"}`), Kind: client.KindText, Layers: &client.Layers{Verified: true, Signer: signer, MessageKey: mk}})
+		Raw: []byte(`{"sender":"x"}`), Kind: client.KindText, Layers: &client.Layers{Verified: true, Signer: signer, MessageKey: mk,
+			Group: copyOf}})
 
 	text, evs := readBack(t, r.Snapshot(), "frame")
 	if !strings.Contains(text, `"signer":{"owner":"`+alice.String()+`","role":"meta","algorithm":"ECC"`) {
@@ -37,6 +40,10 @@ func TestTranscriptKeepsTheKeys(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got.MessageKey, mk) {
 		t.Errorf("message key read back %+v, want %+v", got.MessageKey, mk)
+	}
+	// A member's copy of a group message says so when played back.
+	if g := got.Group; g == nil || !g.Group.SameAs(group) || !g.Member.SameAs(bob) || g.Members != 20 || !g.Once {
+		t.Errorf("group copy read back %+v, want %+v", g, copyOf)
 	}
 }
 

@@ -75,6 +75,8 @@ type Record struct {
 	// and sealed or opened, with (see keys.go).
 	Signer     *KeyRecord        `json:"signer,omitempty"`
 	MessageKey *MessageKeyRecord `json:"message_key,omitempty"`
+	// GroupCopy: the frame is one member's copy of a group message.
+	GroupCopy *GroupCopyRecord `json:"group_copy,omitempty"`
 
 	Status *StatusRecord `json:"status,omitempty"`
 
@@ -301,6 +303,9 @@ func fillFrame(rec *Record, dir client.Direction, raw []byte, kind client.FrameK
 	}
 	rec.Verified, rec.KeyAsked, rec.Forwarded = l.Verified, l.KeyAsked, l.Forwarded
 	rec.Signer, rec.MessageKey = keyRecord(l.Signer), messageKeyRecord(l.MessageKey)
+	if g := l.Group; g != nil {
+		rec.GroupCopy = &GroupCopyRecord{Group: g.Group.String(), Member: g.Member.String(), Members: g.Members, Once: g.Once}
+	}
 	if l.Instant != nil {
 		rec.Instant = marshalInstant(l.Instant)
 	}
@@ -705,7 +710,7 @@ func (rec Record) ClientEvent() (client.Event, error) {
 			return ev, nil
 		}
 		l := &client.Layers{Verified: rec.Verified, KeyAsked: rec.KeyAsked, Forwarded: rec.Forwarded,
-			Signer: rec.Signer.keyUse(), MessageKey: rec.MessageKey.messageKey()}
+			Signer: rec.Signer.keyUse(), MessageKey: rec.MessageKey.messageKey(), Group: rec.GroupCopy.groupSend()}
 		if rm, err := dimp.ParseReliableMessage(ev.Raw); err == nil {
 			l.Reliable = rm
 		} else {
