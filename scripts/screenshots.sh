@@ -7,6 +7,7 @@
 #                                     # ~/go/bin, or `go run` (module proxy)
 #   scripts/screenshots.sh client     # only the client's (01-05)
 #   scripts/screenshots.sh workshop   # only workshop mode's (06-10)
+#   scripts/screenshots.sh groups     # only the group's (11)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -242,10 +243,35 @@ workshop_shots() {
 	keys proj C-c
 }
 
+group_shots() {
+	echo "groups: alice, bob and carol in a group alice made, the echo bot invited"
+	tm new-session -d -s crew -x 210 -y 34 "$run_env $work/dimtui demo --users alice,bob,carol --group crew --fresh --listen 127.0.0.1:0"
+	wait_for crew "I created the group crew"
+	type_line crew "/invite echo"
+	wait_for crew "I added echo"
+	type_line crew "hello crew, echo is with us"
+	wait_count crew "echo: hello crew, echo is with us" 1
+	keys crew F6
+	type_line crew "/to crew"
+	wait_count crew "echo: hello crew, echo is with us" 2
+	type_line crew "hi all, bob here"
+	wait_count crew "hi all, bob here" 2
+	keys crew F6
+	type_line crew "/to crew"
+	wait_count crew "hi all, bob here" 3
+	type_line crew "/members"
+	wait_for crew "crew: 4 members"
+	keys crew F6
+	sleep 1
+	shot crew 11-groups
+	keys crew C-c
+}
+
 case $which in
-all) client_shots; workshop_shots ;;
+all) client_shots; workshop_shots; group_shots ;;
 client) client_shots ;;
 workshop) workshop_shots ;;
-*) echo "usage: $0 [all|client|workshop]" >&2; exit 2 ;;
+groups) group_shots ;;
+*) echo "usage: $0 [all|client|workshop|groups]" >&2; exit 2 ;;
 esac
 echo "done"
