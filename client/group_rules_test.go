@@ -50,6 +50,9 @@ func TestGroupRules(t *testing.T) {
 		{"reset not led by the owner", owner, cmd("reset", admin, owner, member), client.GroupDenied, "", "", "", "", false, 1},
 		{"reset dropping an admin", owner, cmd("reset", owner, member), client.GroupDenied, "", "", "", "", false, 1},
 		{"reset with no members", owner, cmd("reset"), client.GroupCommandErr, "", "", "", "", false, 1},
+		{"reset with 10,000 members", owner, cmd("reset", many(owner, admin, 10_000)...), client.GroupCommandErr, "", "", "", "", false, 1},
+		{"reset naming a station", owner, cmd("reset", owner, admin, dimp.AnyStation), client.GroupCommandErr, "", "", "", "", false, 1},
+		{"invite of a group", owner, cmd("invite", group), client.GroupCommandErr, "", "", "", "", false, 1},
 		{"owner invites", owner, cmd("invite", newcomer), "", "owner admin member newcomer ", "newcomer ", "", "", false, 1},
 		{"member invites: a request", member, cmd("invite", newcomer), "", "owner admin member ", "", "", "newcomer ", false, 1},
 		{"stranger invites", stranger, cmd("invite", newcomer), client.GroupDenied, "", "", "", "", false, 1},
@@ -104,4 +107,13 @@ func TestGroupRules(t *testing.T) {
 	if len(g.Requests) != 0 || !g.IsMember(newcomer) {
 		t.Errorf("after the reset: requests %s, members %s", names(g.Requests), names(g.Members))
 	}
+}
+
+// many lists owner, admin and then made-up users, n in all.
+func many(owner, admin dimp.ID, n int) []dimp.ID {
+	out := []dimp.ID{owner, admin}
+	for i := len(out); i < n; i++ {
+		out = append(out, dimp.MustParseID(fmt.Sprintf("u%d@1U3SLZr1jC1vJrYrBomLjn9y7BVwxv1nB", i)))
+	}
+	return out
 }
