@@ -397,6 +397,30 @@ func groupHistory(secrets []*dimp.ReliableMessage) [][]byte {
 	return out
 }
 
+// ownForward returns the messages of a forward when each was signed by
+// the forward's own sender, is a command (a receipt, say) and is for me
+// (or a broadcast): what a dimchat client sends back for the messages of
+// a forward it processed. Nil otherwise: a forwarded chat message is shown
+// as a forward.
+func ownForward(me, sender dimp.ID, secrets []*dimp.ReliableMessage) [][]byte {
+	if len(secrets) > maxGroupHistory {
+		return nil
+	}
+	out := make([][]byte, 0, len(secrets))
+	for _, rm := range secrets {
+		if rm == nil || !rm.Sender.SameAs(sender) || !(rm.Receiver.SameAs(me) || rm.IsBroadcast()) || !rm.HasType ||
+			(rm.Type != dimp.ContentCommand && rm.Type != dimp.ContentHistory) {
+			return nil
+		}
+		raw, err := rm.MarshalJSON()
+		if err != nil {
+			return nil
+		}
+		out = append(out, raw)
+	}
+	return out
+}
+
 // commandID is the entity a documents or meta command is about.
 func commandID(c dimp.Content) dimp.ID {
 	switch c := c.(type) {

@@ -355,3 +355,43 @@ func TestGroupQueryAnswered(t *testing.T) {
 		}
 	}
 }
+
+// dimchat's clients answer a forward with one of their own: empty, or
+// holding their receipts for the messages inside. An empty one is not
+// shown; the sender's own receipts are taken as if they came alone.
+func TestForwardedAnswers(t *testing.T) {
+	f := foundGroup(t, "unused")
+	alice, bob := f.alice, f.bob
+	introduce(t, bob, alice)
+	ctx := context.Background()
+	if _, err := alice.c.Send(ctx, bob.c.Me(), &dimp.ForwardContent{Head: dimp.NewHead(dimp.ContentForward)}); err != nil {
+		t.Fatal(err)
+	}
+	packer := dimp.NewPacker(f.aliceID)
+	bobProfile, err := alice.c.Peer(ctx, bob.c.Me())
+	if err != nil || bobProfile == nil {
+		t.Fatalf("bob's profile: %v", err)
+	}
+	r := dimp.NewReceipt(dimp.ReceiptReceived, &dimp.Origin{Sender: bob.c.Me(), Receiver: alice.c.Me(), SN: 424242})
+	inner, err := packer.Seal(dimp.NewInstantMessage(f.aliceID.ID, bob.c.Me(), r), []*dimp.Profile{bobProfile}, dimp.SealOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.c.Send(ctx, bob.c.Me(), &dimp.ForwardContent{Head: dimp.NewHead(dimp.ContentForward),
+		Secrets: []*dimp.ReliableMessage{inner}}); err != nil {
+		t.Fatal(err)
+	}
+	bob.waitFor("alice's forwarded receipt", 10*time.Second, func(evs []client.Event) bool {
+		for _, ev := range evs {
+			if r, ok := ev.(client.ReceiptEvent); ok && r.From.SameAs(alice.c.Me()) && r.Receipt.Origin != nil && r.Receipt.Origin.SN == 424242 {
+				return true
+			}
+		}
+		return false
+	})
+	bob.mu.Lock()
+	defer bob.mu.Unlock()
+	if m := received(bob.events, func(c dimp.Content) bool { _, ok := c.(*dimp.ForwardContent); return ok }); m != nil {
+		t.Errorf("a forward was shown: %+v", m.Message.Content)
+	}
+}

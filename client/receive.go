@@ -232,6 +232,20 @@ func (l *loop) dispatch(rm *dimp.ReliableMessage, im *dimp.InstantMessage, p *di
 			}
 			return true
 		}
+		if len(c.Secrets) == 0 {
+			// dimchat's clients answer a forward with one of their own:
+			// empty when the messages inside called for no answer.
+			return true
+		}
+		if own := ownForward(l.c.me.ID, rm.Sender, c.Secrets); len(own) > 0 {
+			// What the sender signed itself (dimchat's clients return
+			// their receipts for a forward's messages this way): each is
+			// checked as if it came alone.
+			for _, raw := range own {
+				l.receiveOne(raw, false)
+			}
+			return true
+		}
 		if bundle := groupHistory(c.Secrets); len(bundle) > 0 {
 			// A member's group history: the group's documents, its reset
 			// and the commands since, each signed by its own sender and

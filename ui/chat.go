@@ -309,6 +309,10 @@ func (s *chatState) onGroupCommand(ev client.GroupCommandEvent) (shown bool) {
 		}
 	}
 	ch := ev.Change
+	who := display.Name(ev.From)
+	if ev.Role != "" {
+		who += " (" + ev.Role + ")"
+	}
 	var text string
 	if ev.From.SameAs(s.me) {
 		// The user's own action, done.
@@ -317,15 +321,15 @@ func (s *chatState) onGroupCommand(ev client.GroupCommandEvent) (shown bool) {
 			s.open(ev.Group)
 			c = s.current
 		}
+	} else if ev.Command == "bulletin" {
+		text = who + " signed a new bulletin"
 	} else {
-		who := display.Name(ev.From)
-		if ev.Role != "" {
-			who += " (" + ev.Role + ")"
-		}
 		text = who + " sent “" + ev.Command + "”"
 	}
 	switch {
 	case ev.From.SameAs(s.me):
+	case ev.Command == dimp.CmdQuery && ch.Refused == "":
+		text = who + " asked for the group's history: a member who holds it answers with it"
 	case ch.Refused != "":
 		text += ": refused, " + ch.Refused + " " + ch.Reason
 	case ch.Ignored != "":

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/charmbracelet/x/ansi"
+
 	"dimtui/client"
 	"dimtui/dimp"
 )
@@ -334,5 +336,33 @@ func TestChatGroupMessagesLandInTheirGroup(t *testing.T) {
 	}
 	if len(texts(s.conversation(bob), entryNotice)) != 0 {
 		t.Error("the group command landed in bob's one-to-one conversation")
+	}
+}
+
+// A group message sent: its line of ticks counts the members at the
+// furthest state any reached and names each one's; the routine receipts
+// of its copies are not listed under it, a refusal is.
+func TestChatGroupMessageTicks(t *testing.T) {
+	group := dimp.MustParseID("group-alice@hz519K77dgxczwCDEgBhokWzdgbhFRSDg")
+	carol := dimp.MustParseID("carol@1Hzr8ZpD32Hy3b4Pb7b7Q1dUmNyNbd8LKa")
+	s := newChatState(alice, client.Status{})
+	im := dimp.NewInstantMessage(alice, group, dimp.NewText("hello crew"))
+	s.apply(client.SentEvent{Time: testTime(1), ID: "m1", Message: im})
+	members := []client.MemberDelivery{{Member: bob, State: client.Read}, {Member: carol, State: client.Delivered}}
+	s.apply(client.DeliveryEvent{Time: testTime(2), ID: "m1", State: client.Delivered, Members: members})
+	s.apply(client.ReceiptEvent{Time: testTime(2), From: bob, For: "m1", Receipt: dimp.NewReceipt(dimp.ReceiptRead, nil)})
+	s.apply(client.ReceiptEvent{Time: testTime(2), From: carol, For: "m1", Receipt: dimp.NewReceipt("Permission denied.", nil)})
+	g := s.conversation(group)
+	if got := texts(g, entryReceipt); len(got) != 1 || !strings.Contains(got[0], "Permission denied.") {
+		t.Errorf("receipts listed under the group message: %q", got)
+	}
+	st := NewStyles(true)
+	line := ansi.Strip(groupTicks(&st, members))
+	if want := "◉ 1/2 · bob ◉, carol ✓✓"; line != want {
+		t.Errorf("ticks %q, want %q", line, want)
+	}
+	members[1] = client.MemberDelivery{Member: carol, State: client.Failed, Detail: "no visa"}
+	if line := ansi.Strip(groupTicks(&st, members)); !strings.Contains(line, "✗ 1") || !strings.Contains(line, "carol: no visa") {
+		t.Errorf("a failed copy: %q", line)
 	}
 }
