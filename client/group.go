@@ -23,6 +23,10 @@ type Group struct {
 	Owner   dimp.ID
 	Admins  []dimp.ID
 	Members []dimp.ID
+	// Assistants are the group's bots, as its bulletin names them: a
+	// message to the group goes to one of them, which passes a copy to
+	// each member.
+	Assistants []dimp.ID
 	// Requests are the members invited by an ordinary member, and
 	// strangers who asked to join: waiting for the owner or an
 	// administrator to reset the members with them.
@@ -217,6 +221,10 @@ func (l *loop) learnGroup(p *dimp.Profile) {
 			}
 		}
 	}
+	g.Assistants = bulletinIDs(b, "assistants")
+	if len(g.Assistants) == 0 {
+		g.Assistants = bulletinIDs(b, "assistant") // the older form: one bot
+	}
 	// A new bulletin of a group the client knows may hire or fire: its
 	// owner signed it, so it is the owner's word.
 	if hired, fired := missing(g.Admins, before), missing(before, g.Admins); known && (len(hired) > 0 || len(fired) > 0) {
@@ -336,6 +344,7 @@ func (g *Group) Copy() *Group {
 	c.Admins = slices.Clone(g.Admins)
 	c.Members = slices.Clone(g.Members)
 	c.Requests = slices.Clone(g.Requests)
+	c.Assistants = slices.Clone(g.Assistants)
 	return &c
 }
 
@@ -386,6 +395,56 @@ func groupHistory(secrets []*dimp.ReliableMessage) [][]byte {
 			}
 		case *dimp.GroupCommand:
 		default:
+			return nil
+		}
+		raw, err := rm.MarshalJSON()
+		if err != nil {
+			return nil
+		}
+		out = append(out, raw)
+	}
+	return out
+}
+
+// bulletinIDs reads a bulletin property that holds an ID or a list of
+// them; IDs that do not parse are left out.
+func bulletinIDs(b *dimp.Document, name string) []dimp.ID {
+	raw := b.Property(name)
+	if raw == nil {
+		return nil
+	}
+	var list []string
+	if json.Unmarshal(raw, &list) != nil {
+		var one string
+		if json.Unmarshal(raw, &one) != nil {
+			return nil
+		}
+		list = []string{one}
+	}
+	var out []dimp.ID
+	for _, s := range list[:min(len(list), maxGroupCommandMembers)] {
+		if id, err := dimp.ParseID(s); err == nil {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// fromAssistant returns the messages of a forward that a group's bot
+// sends a member: each a copy of a member's message to the group the
+// bulletin names the bot an assistant of, for me, still signed by its
+// writer (and checked as if it came alone). Nil otherwise.
+func (l *loop) fromAssistant(bot dimp.ID, secrets []*dimp.ReliableMessage) [][]byte {
+	if len(secrets) > maxGroupHistory {
+		return nil
+	}
+	out := make([][]byte, 0, len(secrets))
+	for _, rm := range secrets {
+		if rm == nil || rm.Group.IsZero() || !rm.Receiver.SameAs(l.c.me.ID) {
+			return nil
+		}
+		g := l.groups[IDKey(rm.Group)]
+		if g == nil || !containsID(g.Assistants, bot) {
 			return nil
 		}
 		raw, err := rm.MarshalJSON()

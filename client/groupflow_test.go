@@ -395,3 +395,71 @@ func TestForwardedAnswers(t *testing.T) {
 		t.Errorf("a forward was shown: %+v", m.Message.Content)
 	}
 }
+
+// A group whose bulletin names a bot (an assistant): a member's message
+// goes, sealed once with a key for each member, to the bot inside a
+// forward; the bot passes each member a copy, still signed by its writer,
+// which the members take because the bulletin names the bot; their
+// receipts reach the writer and count per member.
+func TestGroupThroughItsBot(t *testing.T) {
+	_, ps := crew(t, "alice", "bob", "carol", "robo")
+	alice, bob, carol, robo := ps[0], ps[1], ps[2], ps[3]
+	ctx := context.Background()
+	for _, p := range []*peer{bob, carol} {
+		introduce(t, alice, p)
+	}
+	group, err := alice.c.CreateGroup(ctx, "botted", []dimp.ID{bob.c.Me(), carol.c.Me()}, robo.c.Me())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []*peer{bob, carol} {
+		got := p.groupCommand("the reset", func(g client.GroupCommandEvent) bool { return g.Group.SameAs(group) })
+		if got.Now == nil || len(got.Now.Assistants) != 1 || !got.Now.Assistants[0].SameAs(robo.c.Me()) {
+			t.Fatalf("%s knows the group as %+v", p.c.Me().Name(), got.Now)
+		}
+	}
+	id, err := alice.c.SendText(ctx, group, "through the bot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The bot's part, as dimchat's group bot does it.
+	var sealed *dimp.ReliableMessage
+	robo.waitFor("the forward to split", 10*time.Second, func(evs []client.Event) bool {
+		for _, ev := range evs {
+			if m, ok := ev.(client.MessageEvent); ok {
+				if fc, ok := m.Message.Content.(*dimp.ForwardContent); ok && len(fc.Secrets) == 1 {
+					sealed = fc.Secrets[0]
+					return true
+				}
+			}
+		}
+		return false
+	})
+	var sn int64
+	if !sealed.Group.SameAs(group) || !sealed.Receiver.SameAs(group) || len(sealed.Keys) != 2 || sealed.Extra.Get("sn", &sn) != nil || sn == 0 {
+		t.Fatalf("the message the bot got: group %q, receiver %s, %d keys, sn %d", sealed.Group, sealed.Receiver, len(sealed.Keys), sn)
+	}
+	for _, m := range []dimp.ID{bob.c.Me(), carol.c.Me()} {
+		fc := &dimp.ForwardContent{Head: dimp.NewHead(dimp.ContentForward), Secrets: []*dimp.ReliableMessage{sealed.Trim(m)}}
+		if _, err := robo.c.Send(ctx, m, fc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bob.groupText(group, alice.c.Me(), "through the bot")
+	carol.groupText(group, alice.c.Me(), "through the bot")
+	alice.memberStates(id, 2, client.Delivered)
+	alice.mu.Lock()
+	defer alice.mu.Unlock()
+	via := 0
+	for _, ev := range alice.events {
+		if f, ok := ev.(client.FrameEvent); ok && f.Dir == client.Out && f.Layers != nil && f.Layers.Group != nil {
+			if !f.Layers.Group.Via.SameAs(robo.c.Me()) || !f.Layers.Reliable.Receiver.SameAs(robo.c.Me()) {
+				t.Errorf("a group frame to %s, via %q", f.Layers.Reliable.Receiver, f.Layers.Group.Via)
+			}
+			via++
+		}
+	}
+	if via != 1 {
+		t.Errorf("%d frames for the group message, want one to the bot", via)
+	}
+}

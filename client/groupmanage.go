@@ -48,11 +48,12 @@ const maxGroupLog = 64
 // CreateGroup founds a group named name with members: a new group ID and
 // meta made with the user's identity key, a bulletin signed with it and
 // sent to the station, then the members told with a reset. The user is
-// its owner and first member.
-func (c *Client) CreateGroup(ctx context.Context, name string, members []dimp.ID) (dimp.ID, error) {
+// its owner and first member. Assistants, when given, are bots the
+// bulletin names: messages to the group then go through the first.
+func (c *Client) CreateGroup(ctx context.Context, name string, members []dimp.ID, assistants ...dimp.ID) (dimp.ID, error) {
 	var id dimp.ID
 	var err error
-	if derr := c.do(ctx, func(l *loop) { id, err = l.createGroup(name, members) }); derr != nil {
+	if derr := c.do(ctx, func(l *loop) { id, err = l.createGroup(name, members, assistants) }); derr != nil {
 		return dimp.ID{}, derr
 	}
 	return id, err
@@ -105,7 +106,7 @@ func checkMembers(list []dimp.ID) error {
 	return nil
 }
 
-func (l *loop) createGroup(name string, members []dimp.ID) (dimp.ID, error) {
+func (l *loop) createGroup(name string, members, assistants []dimp.ID) (dimp.ID, error) {
 	me := l.c.me
 	name = strings.TrimSpace(name)
 	switch {
@@ -122,7 +123,10 @@ func (l *loop) createGroup(name string, members []dimp.ID) (dimp.ID, error) {
 	if err != nil {
 		return dimp.ID{}, err
 	}
-	bulletin, err := dimp.NewBulletin(dimp.Bulletin{Group: id, Name: name, Founder: me.ID.WithoutTerminal()}, me.SignKey)
+	if err := checkMembers(assistants); err != nil {
+		return dimp.ID{}, err
+	}
+	bulletin, err := dimp.NewBulletin(dimp.Bulletin{Group: id, Name: name, Founder: me.ID.WithoutTerminal(), Assistants: assistants}, me.SignKey)
 	if err != nil {
 		return dimp.ID{}, err
 	}
@@ -175,7 +179,9 @@ func (l *loop) resetMembers(g *Group, next []dimp.ID, action string) error {
 	if err != nil {
 		return err
 	}
-	for _, m := range append(slices.Clone(next), missing(old, next)...) {
+	// dimples sends it to the group's bots only, which pass it on; it
+	// goes to the members too here, so that they do not depend on a bot.
+	for _, m := range uniqueIDs(append(append(slices.Clone(next), missing(old, next)...), g.Assistants...)) {
 		if !m.SameAs(me) {
 			l.sendForward(m, history)
 		}
@@ -319,7 +325,8 @@ func (l *loop) setAdmins(g *Group, action string, list []dimp.ID) error {
 	if p == nil {
 		return groupErr("the bulletin of %s is not known", groupName(g))
 	}
-	bulletin, err := dimp.NewBulletin(dimp.Bulletin{Group: g.ID, Name: g.Name, Founder: g.Owner, Administrators: admins}, me.SignKey)
+	bulletin, err := dimp.NewBulletin(dimp.Bulletin{Group: g.ID, Name: g.Name, Founder: g.Owner, Administrators: admins,
+		Assistants: g.Assistants}, me.SignKey)
 	if err != nil {
 		return err
 	}

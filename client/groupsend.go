@@ -38,10 +38,17 @@ type GroupSend struct {
 	// message went to (the sender left out).
 	Member  dimp.ID
 	Members int
+	// Via: the message went, sealed once, to this bot of the group's (its
+	// assistant), which passes a copy to each member; Member is then zero.
+	Via dimp.ID
 }
 
 // Way says in a sentence how the message was sealed.
 func (g *GroupSend) Way() string {
+	if !g.Via.IsZero() {
+		return fmt.Sprintf("sealed once for %d members, the key encrypted for each, and sent to the group's bot %s, "+
+			"which passes a copy to each member (its bulletin names the bot, as dimples does)", g.Members, display.Name(g.Via))
+	}
 	if g.Once {
 		return fmt.Sprintf("sealed once for %d members, the key encrypted for each, then split: this copy for %s (%d or more members, as dimples does)",
 			g.Members, display.Name(g.Member), groupSplitLimit)
@@ -83,7 +90,7 @@ func (l *loop) sendGroup(o *outgoing) {
 		l.setDelivery(o, Failed, groupName(g)+" has no other members")
 		return
 	}
-	once := len(others) >= groupSplitLimit
+	once := len(others) >= groupSplitLimit || len(g.Assistants) > 0
 	for _, m := range others {
 		c := &outgoing{id: o.id + MessageID("→"+IDKey(m)), parent: o, member: m, state: Sending, seq: o.seq,
 			im: dimp.NewInstantMessage(me, m, o.im.Content)}
@@ -107,8 +114,45 @@ func (l *loop) sendGroup(o *outgoing) {
 			l.seal(c, p)
 		}
 	}
-	if len(sealOnce) > 0 {
+	switch {
+	case len(sealOnce) == 0:
+	case len(g.Assistants) > 0:
+		l.sendToAssistant(o, g.Assistants[0], sealOnce, profiles)
+	default:
 		l.sealForAll(o, sealOnce, profiles)
+	}
+}
+
+// sendToAssistant seals a group message once for the members whose visas
+// are known, exposing the group and the serial number on its envelope,
+// and sends it inside a forward to the group's bot, which checks that the
+// sender is a member and passes each member a copy. The members' receipts
+// name the message's signature, as if it had come from the sender.
+func (l *loop) sendToAssistant(o *outgoing, bot dimp.ID, copies []*outgoing, profiles []*dimp.Profile) {
+	o.im.Group = o.im.Receiver
+	rm, err := l.packer.Seal(o.im, profiles, dimp.SealOptions{})
+	if err == nil {
+		if rm.Extra == nil {
+			rm.Extra = dimp.Fields{}
+		}
+		err = rm.Extra.Set("sn", o.im.Content.Header().SN)
+	}
+	if err != nil {
+		for _, c := range copies {
+			l.setDelivery(c, Failed, err.Error())
+		}
+		return
+	}
+	o.sig = rm.SignatureText()
+	l.bySig[o.sig] = o
+	for _, c := range copies {
+		c.viaBot = true
+	}
+	fc := &dimp.ForwardContent{Head: dimp.NewHead(dimp.ContentForward), Secrets: []*dimp.ReliableMessage{rm}}
+	if _, err := l.sendWith(bot, fc, false, func(fwd *outgoing) { fwd.carries = o }); err != nil {
+		for _, c := range copies {
+			l.setDelivery(c, Failed, err.Error())
+		}
 	}
 }
 

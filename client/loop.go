@@ -29,9 +29,11 @@ type outgoing struct {
 	// A group message (groupsend.go) is sent as copies, one per member;
 	// each copy knows its parent and member, and its own delivery.
 	copies  []*outgoing
-	once    bool // the copies were sealed once for all members
+	once    bool      // the copies were sealed once for all members
+	carries *outgoing // a forward to a group's bot: the group message it carries
 	parent  *outgoing
 	member  dimp.ID
+	viaBot  bool   // a copy the group's bot sends
 	detail  string // a copy's receipt text, or why it failed
 	refused bool
 }
@@ -423,6 +425,12 @@ func (l *loop) announce() {
 // send queues a content for a peer. user says whether the UI sent it (and
 // so wants Sent and Delivery events).
 func (l *loop) send(to dimp.ID, content dimp.Content, user bool) (MessageID, error) {
+	return l.sendWith(to, content, user, nil)
+}
+
+// sendWith is send, with setup run on the outgoing message before it is
+// sealed.
+func (l *loop) sendWith(to dimp.ID, content dimp.Content, user bool, setup func(*outgoing)) (MessageID, error) {
 	if to.IsZero() {
 		return "", errors.New("send: no receiver")
 	}
@@ -436,6 +444,9 @@ func (l *loop) send(to dimp.ID, content dimp.Content, user bool) (MessageID, err
 	}
 	l.seq++
 	o := &outgoing{id: messageID(l.c.me.ID, h.SN), im: im, state: Sending, seq: l.seq, user: user}
+	if setup != nil {
+		setup(o)
+	}
 	l.outbox[o.id] = o
 	if user {
 		l.c.emit(l.ctx, SentEvent{Time: time.Now(), ID: o.id, Message: im})
@@ -481,6 +492,9 @@ func (l *loop) seal(o *outgoing, to *dimp.Profile) {
 	if o.parent != nil {
 		o.layers.Group = o.parent.groupSend(o)
 	}
+	if g := o.carries; g != nil {
+		o.layers.Group = &GroupSend{Group: g.im.Receiver, Once: true, Via: o.im.Receiver, Members: len(g.copies)}
+	}
 	l.bySig[o.sig] = o
 	if l.state == Running {
 		o.tries++
@@ -507,6 +521,19 @@ func (l *loop) moveDelivery(o *outgoing, ev DeliveryEvent) {
 		return
 	}
 	o.state = d
+	if g := o.carries; g != nil && (d == AtStation || d == Failed) {
+		// The group's bot has the message (or will never get it): so much
+		// for each member's copy it carries that is not sent alone.
+		detail := "passed to the group's bot, which sends each member a copy"
+		if d == Failed {
+			detail = "the group's bot did not get it: " + ev.Detail
+		}
+		for _, c := range g.copies {
+			if c.rm == nil && c.viaBot {
+				l.moveDelivery(c, DeliveryEvent{State: d, Detail: detail})
+			}
+		}
+	}
 	if o.parent != nil {
 		o.detail, o.refused = ev.Detail, ev.Refused
 		l.groupDelivery(o.parent)

@@ -237,6 +237,13 @@ func (l *loop) dispatch(rm *dimp.ReliableMessage, im *dimp.InstantMessage, p *di
 			// empty when the messages inside called for no answer.
 			return true
 		}
+		if copies := l.fromAssistant(rm.Sender, c.Secrets); len(copies) > 0 {
+			// A group's bot passing on a member's message to the group.
+			for _, raw := range copies {
+				l.receiveOne(raw, false)
+			}
+			return true
+		}
 		if own := ownForward(l.c.me.ID, rm.Sender, c.Secrets); len(own) > 0 {
 			// What the sender signed itself (dimchat's clients return
 			// their receipts for a forward's messages this way): each is

@@ -199,7 +199,7 @@ func (p *Pane) startSearch(words string) tea.Cmd {
 // GroupManager is what a backend that creates and manages groups offers
 // (*client.Client does; a replay does not).
 type GroupManager interface {
-	CreateGroup(ctx context.Context, name string, members []dimp.ID) (dimp.ID, error)
+	CreateGroup(ctx context.Context, name string, members []dimp.ID, assistants ...dimp.ID) (dimp.ID, error)
 	ManageGroup(ctx context.Context, group dimp.ID, action string, members []dimp.ID) error
 }
 
