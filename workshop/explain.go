@@ -323,7 +323,12 @@ func explainOut(f frameInfo) Explanation {
 		e.expectAnswer(routedChecks(me, to, checks), "It answers "+routed, to)
 		e.Next = deliveryNext(to)
 	}
-	if g := l.Group; g != nil {
+	if g := l.Group; g != nil && !g.Via.IsZero() {
+		e.Step = "group message, through the group's bot"
+		e.Encrypted = groupCopyNote(g) + " " + e.Encrypted
+		e.Next = display.Name(g.Via) + " checks that " + me + " is a member and sends each member a copy, still signed by " +
+			me + "; each member's receipt comes back to " + me + " and is counted (✓✓ 2/3)."
+	} else if g != nil {
 		e.Step = "group message, " + display.Name(g.Member) + "'s copy"
 		e.Encrypted = groupCopyNote(g) + " " + e.Encrypted
 		e.Next = "Each member's copy is ticked on its own; the message's line of ticks counts them (✓✓ 2/3)."
@@ -335,6 +340,11 @@ func explainOut(f frameInfo) Explanation {
 // member, and how this copy was made.
 func groupCopyNote(g *client.GroupSend) string {
 	why := "A station delivers nothing addressed to a group ID, so the sender makes a copy for each member. "
+	if !g.Via.IsZero() {
+		return "A station delivers nothing addressed to a group ID, and this group's bulletin names a bot to pass messages on: " +
+			fmt.Sprintf("the message was encrypted once, its key encrypted to each of the %d members (`keys`), signed once, "+
+				"and sent to %s inside a forward, the group and serial number on its envelope, as dimples does.", g.Members, display.Name(g.Via))
+	}
 	if g.Once {
 		return why + fmt.Sprintf("With %d members, the message was encrypted once, its key encrypted to every member "+
 			"(`keys`), and signed once; each copy is addressed to one member, keeps the group in its envelope, that "+

@@ -374,6 +374,13 @@ func TestExplainGroupCommands(t *testing.T) {
 			"next":      {"✓✓ 2/3"},
 		})
 	}
+	_, f = toBob(w, &dimp.ForwardContent{Head: dimp.NewHead(dimp.ContentForward)})
+	f.Layers.Group = &client.GroupSend{Group: group, Members: 3, Once: true, Via: w.Bob.ID}
+	wants(t, "a group message through a bot", explainFrame(f), map[string][]string{
+		"step":      {"through the group's bot"},
+		"encrypted": {"names a bot", "3 members", "inside a forward"},
+		"next":      {"bob checks that alice is a member"},
+	})
 	in, _ := w.Seal(w.BobP, w.Alice.ID, w.Alice.Profile(), text, true)
 	wants(t, "an incoming group message", explainFrame(inFrame(w, in, w.Bob.Profile())), map[string][]string{
 		"step": {"group message"},
