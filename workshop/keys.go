@@ -169,3 +169,11 @@ func (r *GroupCopyRecord) groupSend() *client.GroupSend {
 	}
 	return &client.GroupSend{Group: group, Member: member, Members: max(r.Members, 0), Once: r.Once}
 }
+
+// MemberRecord is one member's delivery of a group message
+// (client.MemberDelivery), in a transcript.
+type MemberRecord struct {
+	Member string `json:"member"`
+	State  string `json:"state"`
+	Detail string `json:"detail,omitempty"`
+}

@@ -90,6 +90,15 @@ func TestTranscriptKeepsGroupCommands(t *testing.T) {
 	if !strings.Contains(md.String(), "received from alice the group command “invite” for group-alice: bob") {
 		t.Errorf("the handout does not name the group command:\n%s", md.String())
 	}
+	// A group message's delivery keeps each member's state.
+	r.Observe(0, Viewpoint{Me: bob, Know: NewKnowledge()}, client.DeliveryEvent{Time: at(2), ID: "m1", State: client.Delivered,
+		Members: []client.MemberDelivery{{Member: alice, State: client.Read}, {Member: bob, State: client.Failed, Detail: "no visa"}}})
+	snap = r.Snapshot()
+	if _, dels := readBack(t, snap, "delivery"); len(dels) != 1 ||
+		!reflect.DeepEqual(dels[0].(client.DeliveryEvent).Members, []client.MemberDelivery{{Member: alice, State: client.Read},
+			{Member: bob, State: client.Failed, Detail: "no visa"}}) {
+		t.Errorf("deliveries read back: %+v", dels)
+	}
 	_, evs := readBack(t, snap, "group")
 	if len(evs) != 1 {
 		t.Fatalf("%d group records read back, want 1", len(evs))

@@ -88,6 +88,8 @@ type Record struct {
 	Message json.RawMessage `json:"message,omitempty"`
 	State   string          `json:"state,omitempty"`
 	Detail  string          `json:"detail,omitempty"`
+	// Members: a group message's delivery to each member.
+	Members []MemberRecord `json:"members,omitempty"`
 	From    string          `json:"from,omitempty"`
 	For     string          `json:"for,omitempty"`
 	Receipt json.RawMessage `json:"receipt,omitempty"`
@@ -258,6 +260,10 @@ func (r *Recorder) Observe(pane int, v Viewpoint, ev client.Event) {
 		rec.Message = keptJSON(marshalInstant(ev.Message), maxKeptText)
 	case client.DeliveryEvent:
 		rec.Time, rec.Event, rec.ID, rec.State, rec.Detail = ev.Time, "delivery", string(ev.ID), ev.State.String(), ev.Detail
+		for _, m := range ev.Members[:min(len(ev.Members), maxRecipients)] {
+			rec.Members = append(rec.Members, MemberRecord{Member: m.Member.String(), State: m.State.String(),
+				Detail: client.KeptText(m.Detail, maxKeptValue)})
+		}
 	case client.ReceiptEvent:
 		rec.Time, rec.Event, rec.From, rec.For = ev.Time, "receipt", ev.From.String(), string(ev.For)
 		if ev.Receipt != nil {
@@ -753,7 +759,15 @@ func (rec Record) ClientEvent() (client.Event, error) {
 		if !ok {
 			return nil, fmt.Errorf("delivery state %q", rec.State)
 		}
-		return client.DeliveryEvent{Time: rec.Time, ID: client.MessageID(rec.ID), State: d, Detail: rec.Detail}, nil
+		ev := client.DeliveryEvent{Time: rec.Time, ID: client.MessageID(rec.ID), State: d, Detail: rec.Detail}
+		for _, m := range rec.Members[:min(len(rec.Members), maxRecipients)] {
+			id, err := dimp.ParseID(m.Member)
+			state, ok := parseDelivery(m.State)
+			if err == nil && ok {
+				ev.Members = append(ev.Members, client.MemberDelivery{Member: id, State: state, Detail: m.Detail})
+			}
+		}
+		return ev, nil
 	case "receipt":
 		ev := client.ReceiptEvent{Time: rec.Time, For: client.MessageID(rec.For)}
 		if id, err := dimp.ParseID(rec.From); err == nil {
