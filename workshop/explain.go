@@ -266,6 +266,15 @@ func explainOut(f frameInfo) Explanation {
 		}
 		e.Next = "It names " + about + " by its signature: the sender's tick becomes " + next + "."
 	case *dimp.DocumentCommand:
+		if c.ID.IsGroup() && !c.ID.IsBroadcast() && !c.IsQuery() {
+			e.Step = "group bulletin"
+			e.expectAnswer("Checks that the meta generates "+display.Name(c.ID)+"'s ID and that the bulletin is signed by the "+
+				"meta's key (the founder's), then keeps both; it knows nothing of the members.",
+				"It answers “Document received.” (or “Document not changed.”).", to)
+			e.Next = "Whoever asks the station for " + display.Name(c.ID) + " gets the bulletin: its name, its owner (the founder) " +
+				"and administrators, with the meta that proves the founder signed it."
+			break
+		}
 		if c.IsQuery() {
 			e.Step = "visa query"
 			e.expectAnswer("Verifies the signature and looks "+display.Name(c.ID)+" up.",
@@ -304,6 +313,9 @@ func explainOut(f frameInfo) Explanation {
 		e.Step = "group command “" + c.Name + "”"
 		e.expectAnswer(routedChecks(me, to, checks), "It answers "+routed, to)
 		e.Next = to + " checks it against what it knows of " + display.Name(c.Group) + ": " + groupRule(c.Name)
+	case *dimp.ForwardContent:
+		e.Step, e.Next = forwardStep(c, me, to)
+		e.expectAnswer(routedChecks(me, to, checks), "It answers "+routed, to)
 	case *dimp.SearchCommand:
 		e.Step = "search"
 		e.Station = "Reads the question, looks for the users whose visa name or ID contains every word" +
@@ -334,6 +346,40 @@ func explainOut(f frameInfo) Explanation {
 		e.Next = "Each member's copy is ticked on its own; the message's line of ticks counts them (✓✓ 2/3)."
 	}
 	return e
+}
+
+// forwardStep names what a forward from one user to another carries, and
+// what its receiver does with it: a group's history (the signed
+// broadcasts of its documents and commands), copies of a group message
+// from or to the group's bot, the writer's own answers, or a forward.
+func forwardStep(c *dimp.ForwardContent, from, to string) (step, next string) {
+	if len(c.Secrets) == 0 {
+		return "empty forward", "An empty forward: dimchat's clients answer a forward with one, with nothing to say. " +
+			to + " drops it."
+	}
+	history, exposed := true, true
+	for _, rm := range c.Secrets {
+		if rm == nil {
+			return "forward", to + " shows it as a forward."
+		}
+		if !rm.IsBroadcast() {
+			history = false
+		}
+		if rm.Group.IsZero() || rm.IsBroadcast() {
+			exposed = false
+		}
+	}
+	switch {
+	case history:
+		return "group history", "Each message inside is a broadcast signed by whoever gave it: the group's documents, " +
+			"its reset, the commands since. " + to + " checks each with its writer's key as if it came alone, so anyone " +
+			"can pass a command on and it stays its writer's word; the station sees only a message to " + to + "."
+	case exposed:
+		return "group message through its bot", "The message inside is still signed by its writer and names the group; " +
+			"the group's bot passes a copy to each member, and a member takes it because the group's bulletin names the bot."
+	}
+	return "forward", to + " checks each message inside with its writer's key; only the writer's own receipts, a group's " +
+		"history or its bot's copies are taken as such, anything else is shown as a forward."
 }
 
 // groupCopyNote says why a message to a group goes out as one copy per
@@ -480,6 +526,12 @@ func explainIn(f frameInfo) Explanation {
 		e.Station = "Pushed " + display.Name(c.ID) + "'s login broadcast to " + me + ", as to everyone online."
 		e.Next = me + " notes where " + display.Name(c.ID) + " was last seen; a command gets no receipt." + ack
 	case *dimp.ForwardContent:
+		if !fromStation {
+			e.Step, e.Next = forwardStep(c, from, me)
+			e.Station = forwardedNote(from, me)
+			e.Next += ack
+			break
+		}
 		e.Step = "forwarded login"
 		e.Station = "Appended the user's last login to a documents answer, as dimchat's station does; the login inside is signed by that user."
 		e.Next = me + " verifies the message inside with its sender's key." + ack + " The messages inside are not ACKed: the station sent only this one."

@@ -381,6 +381,34 @@ func TestExplainGroupCommands(t *testing.T) {
 		"encrypted": {"names a bot", "3 members", "inside a forward"},
 		"next":      {"bob checks that alice is a member"},
 	})
+	// The group's history, forwarded: broadcasts signed by their writer.
+	signed, _ := w.Seal(w.AliceP, dimp.Anyone, nil, reset, false)
+	history := &dimp.ForwardContent{Head: dimp.NewHead(dimp.ContentForward), Secrets: []*dimp.ReliableMessage{signed}}
+	_, f = toBob(w, history)
+	wants(t, "a group history sent", explainFrame(f), map[string][]string{
+		"step": {"group history"},
+		"next": {"signed by whoever gave it", "as if it came alone"},
+	})
+	fwd, _ := w.Seal(w.BobP, w.Alice.ID, w.Alice.Profile(), history, true)
+	wants(t, "a group history received", explainFrame(inFrame(w, fwd, w.Bob.Profile())), map[string][]string{
+		"step": {"group history"},
+		"next": {"alice checks each with its writer's key"},
+	})
+	// The group's bulletin, sent to the station with its meta.
+	gid, meta, err := dimp.NewGroupID(w.Alice.SignKey, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bulletin, err := dimp.NewBulletin(dimp.Bulletin{Group: gid, Name: "crew", Founder: w.Alice.ID}, w.Alice.SignKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	up, upIm := w.Seal(w.AliceP, dimp.AnyStation, nil, dimp.NewDocumentCommand(gid, meta, []*dimp.Document{bulletin}), false)
+	wants(t, "a bulletin uploaded", explainFrame(outFrame(w, up, upIm)), map[string][]string{
+		"step":    {"group bulletin"},
+		"station": {"signed by the meta's key (the founder's)", "Document received."},
+		"next":    {"its owner (the founder) and administrators"},
+	})
 	in, _ := w.Seal(w.BobP, w.Alice.ID, w.Alice.Profile(), text, true)
 	wants(t, "an incoming group message", explainFrame(inFrame(w, in, w.Bob.Profile())), map[string][]string{
 		"step": {"group message"},
