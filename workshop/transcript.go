@@ -89,7 +89,7 @@ type Record struct {
 	State   string          `json:"state,omitempty"`
 	Detail  string          `json:"detail,omitempty"`
 	// Members: a group message's delivery to each member.
-	Members []MemberRecord `json:"members,omitempty"`
+	Members []MemberRecord  `json:"members,omitempty"`
 	From    string          `json:"from,omitempty"`
 	For     string          `json:"for,omitempty"`
 	Receipt json.RawMessage `json:"receipt,omitempty"`
