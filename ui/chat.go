@@ -321,6 +321,12 @@ func (s *chatState) onGroupCommand(ev client.GroupCommandEvent) (shown bool) {
 			s.open(ev.Group)
 			c = s.current
 		}
+	} else if slices.ContainsFunc(ch.Added, s.me.SameAs) && ch.Refused == "" && s.current != nil && s.current != c && !s.current.hasMessages() {
+		// Taken into a group while nothing has been said where the pane
+		// is: the group's conversation opens, as the creator's did.
+		s.open(ev.Group)
+		c = s.current
+		text = who + " sent “" + ev.Command + "”"
 	} else if ev.Command == "bulletin" {
 		text = who + " signed a new bulletin"
 	} else {

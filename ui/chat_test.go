@@ -366,3 +366,26 @@ func TestChatGroupMessageTicks(t *testing.T) {
 		t.Errorf("a failed copy: %q", line)
 	}
 }
+
+// Taken into a group while nothing has been said in the open
+// conversation, the pane opens the group; once something has, it stays.
+func TestChatOpensAGroupOneIsTakenInto(t *testing.T) {
+	group := dimp.MustParseID("group-alice@hz519K77dgxczwCDEgBhokWzdgbhFRSDg")
+	reset := client.GroupCommandEvent{Time: testTime(2), From: bob, Group: group, Command: "reset", Role: "owner",
+		Members: []dimp.ID{bob, alice}, Change: client.GroupChange{Added: []dimp.ID{alice}},
+		Now: &client.Group{ID: group, Name: "crew", Owner: bob, Members: []dimp.ID{bob, alice}}}
+	s := newChatState(alice, client.Status{})
+	s.open(bob)
+	s.noticeAt(testTime(1), "connected", false)
+	s.apply(reset)
+	if !s.current.peer.SameAs(group) {
+		t.Errorf("the open conversation is %s, want the group", s.current.peer)
+	}
+	s = newChatState(alice, client.Status{})
+	s.open(bob)
+	s.apply(received(1, "b1", bob, "hi alice"))
+	s.apply(reset)
+	if !s.current.peer.SameAs(bob) {
+		t.Errorf("the open conversation moved to %s while bob's had a message", s.current.peer)
+	}
+}

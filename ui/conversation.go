@@ -3,6 +3,7 @@ package ui
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -80,6 +81,12 @@ func (e *entry) copyText() string {
 		}
 	}
 	return e.text
+}
+
+// hasMessages reports whether anything was said in the conversation:
+// a message, not only notices.
+func (c *conversation) hasMessages() bool {
+	return slices.ContainsFunc(c.entries, (*entry).selectable)
 }
 
 // selectable reports whether the entry can be selected (and copied).
