@@ -212,18 +212,14 @@ func (l *loop) learnGroup(p *dimp.Profile) {
 		l.releaseForGroup(k, g)
 	}()
 	before, known := slices.Clone(g.Admins), len(g.Members) > 0
-	var admins []string
-	g.Admins = g.Admins[:0]
-	if raw := b.Property("administrators"); raw != nil && json.Unmarshal(raw, &admins) == nil {
-		for _, a := range admins[:min(len(admins), maxGroupCommandMembers)] {
-			if id, err := dimp.ParseID(a); err == nil {
-				g.Admins = append(g.Admins, id)
-			}
-		}
-	}
+	g.Admins = bulletinIDs(b, "administrators")
 	g.Assistants = bulletinIDs(b, "assistants")
-	if len(g.Assistants) == 0 {
-		g.Assistants = bulletinIDs(b, "assistant") // the older form: one bot
+	var one string
+	if raw := b.Property("assistant"); len(g.Assistants) == 0 && raw != nil && json.Unmarshal(raw, &one) == nil {
+		// The older form: one bot.
+		if id, err := dimp.ParseID(one); err == nil {
+			g.Assistants = []dimp.ID{id}
+		}
 	}
 	// A new bulletin of a group the client knows may hire or fire: its
 	// owner signed it, so it is the owner's word.
@@ -366,35 +362,20 @@ func (g *Group) roleOf(id dimp.ID) string {
 	return ""
 }
 
-// maxGroupHistory bounds the messages of a group history bundle.
-const maxGroupHistory = 256
+// maxForwarded bounds the messages of a forward the client opens.
+const maxForwarded = 256
 
-// groupHistory returns the messages of a forward that is a group's history,
-// as dimchat's clients send it to a new member or in answer to a query:
-// broadcasts (not encrypted, so their content can be seen before they are
-// processed) whose contents are the group's documents or meta, or group
-// commands. Nil when the forward holds anything else: a forwarded chat
-// message is not processed as if its sender had sent it here.
-func groupHistory(secrets []*dimp.ReliableMessage) [][]byte {
-	if len(secrets) == 0 || len(secrets) > maxGroupHistory {
+// openable returns the messages of a forward, as their wire bytes, when
+// accept takes every one of them; nil when it refuses any, or when there
+// are none or too many: a forward is opened whole or not at all, and what
+// is not opened is shown as a forward.
+func openable(secrets []*dimp.ReliableMessage, accept func(*dimp.ReliableMessage) bool) [][]byte {
+	if len(secrets) == 0 || len(secrets) > maxForwarded {
 		return nil
 	}
 	out := make([][]byte, 0, len(secrets))
 	for _, rm := range secrets {
-		if rm == nil || !rm.IsBroadcast() {
-			return nil
-		}
-		content, err := dimp.ParseContent([]byte(rm.Data))
-		if err != nil {
-			return nil
-		}
-		switch c := content.(type) {
-		case *dimp.DocumentCommand, *dimp.MetaCommand:
-			if cid := commandID(c); !cid.IsGroup() {
-				return nil
-			}
-		case *dimp.GroupCommand:
-		default:
+		if rm == nil || !accept(rm) {
 			return nil
 		}
 		raw, err := rm.MarshalJSON()
@@ -406,20 +387,35 @@ func groupHistory(secrets []*dimp.ReliableMessage) [][]byte {
 	return out
 }
 
-// bulletinIDs reads a bulletin property that holds an ID or a list of
-// them; IDs that do not parse are left out.
-func bulletinIDs(b *dimp.Document, name string) []dimp.ID {
-	raw := b.Property(name)
-	if raw == nil {
-		return nil
+// inGroupHistory takes a message of a group's history, as dimchat's
+// clients forward it to a new member or in answer to a query: a broadcast
+// (not encrypted, so its content can be seen before it is processed)
+// whose content is the group's documents or meta, or a group command. A
+// forwarded chat message is not processed as if its sender had sent it
+// here.
+func inGroupHistory(rm *dimp.ReliableMessage) bool {
+	if !rm.IsBroadcast() {
+		return false
 	}
+	content, err := dimp.ParseContent([]byte(rm.Data))
+	if err != nil {
+		return false
+	}
+	switch c := content.(type) {
+	case *dimp.DocumentCommand, *dimp.MetaCommand:
+		return commandID(c).IsGroup()
+	case *dimp.GroupCommand:
+		return true
+	}
+	return false
+}
+
+// bulletinIDs reads a bulletin property that holds a list of IDs; IDs
+// that do not parse are left out.
+func bulletinIDs(b *dimp.Document, name string) []dimp.ID {
 	var list []string
-	if json.Unmarshal(raw, &list) != nil {
-		var one string
-		if json.Unmarshal(raw, &one) != nil {
-			return nil
-		}
-		list = []string{one}
+	if raw := b.Property(name); raw == nil || json.Unmarshal(raw, &list) != nil {
+		return nil
 	}
 	var out []dimp.ID
 	for _, s := range list[:min(len(list), maxGroupCommandMembers)] {
@@ -430,54 +426,27 @@ func bulletinIDs(b *dimp.Document, name string) []dimp.ID {
 	return out
 }
 
-// fromAssistant returns the messages of a forward that a group's bot
-// sends a member: each a copy of a member's message to the group the
-// bulletin names the bot an assistant of, for me, still signed by its
-// writer (and checked as if it came alone). Nil otherwise.
-func (l *loop) fromAssistant(bot dimp.ID, secrets []*dimp.ReliableMessage) [][]byte {
-	if len(secrets) > maxGroupHistory {
-		return nil
-	}
-	out := make([][]byte, 0, len(secrets))
-	for _, rm := range secrets {
-		if rm == nil || rm.Group.IsZero() || !rm.Receiver.SameAs(l.c.me.ID) {
-			return nil
+// fromAssistant takes, in a forward from bot, a copy of a member's
+// message to a group whose bulletin names bot its assistant, for me and
+// still signed by its writer (checked as if it came alone).
+func (l *loop) fromAssistant(bot dimp.ID) func(*dimp.ReliableMessage) bool {
+	return func(rm *dimp.ReliableMessage) bool {
+		if rm.Group.IsZero() || !rm.Receiver.SameAs(l.c.me.ID) {
+			return false
 		}
 		g := l.groups[IDKey(rm.Group)]
-		if g == nil || !containsID(g.Assistants, bot) {
-			return nil
-		}
-		raw, err := rm.MarshalJSON()
-		if err != nil {
-			return nil
-		}
-		out = append(out, raw)
+		return g != nil && containsID(g.Assistants, bot)
 	}
-	return out
 }
 
-// ownForward returns the messages of a forward when each was signed by
-// the forward's own sender, is a command (a receipt, say) and is for me
-// (or a broadcast): what a dimchat client sends back for the messages of
-// a forward it processed. Nil otherwise: a forwarded chat message is shown
-// as a forward.
-func ownForward(me, sender dimp.ID, secrets []*dimp.ReliableMessage) [][]byte {
-	if len(secrets) > maxGroupHistory {
-		return nil
+// ownAnswer takes, in a forward from sender, a command (a receipt, say)
+// that sender signed itself, for me or a broadcast: what a dimchat client
+// sends back for the messages of a forward it processed.
+func ownAnswer(me, sender dimp.ID) func(*dimp.ReliableMessage) bool {
+	return func(rm *dimp.ReliableMessage) bool {
+		return rm.Sender.SameAs(sender) && (rm.Receiver.SameAs(me) || rm.IsBroadcast()) && rm.HasType &&
+			(rm.Type == dimp.ContentCommand || rm.Type == dimp.ContentHistory)
 	}
-	out := make([][]byte, 0, len(secrets))
-	for _, rm := range secrets {
-		if rm == nil || !rm.Sender.SameAs(sender) || !(rm.Receiver.SameAs(me) || rm.IsBroadcast()) || !rm.HasType ||
-			(rm.Type != dimp.ContentCommand && rm.Type != dimp.ContentHistory) {
-			return nil
-		}
-		raw, err := rm.MarshalJSON()
-		if err != nil {
-			return nil
-		}
-		out = append(out, raw)
-	}
-	return out
 }
 
 // commandID is the entity a documents or meta command is about.

@@ -237,30 +237,21 @@ func (l *loop) dispatch(rm *dimp.ReliableMessage, im *dimp.InstantMessage, p *di
 			// empty when the messages inside called for no answer.
 			return true
 		}
-		if copies := l.fromAssistant(rm.Sender, c.Secrets); len(copies) > 0 {
-			// A group's bot passing on a member's message to the group.
-			for _, raw := range copies {
-				l.receiveOne(raw, false)
+		// Opened when every message inside is one of these, each checked
+		// as if it came alone: a group's bot passing on a member's message
+		// to the group; what the sender signed itself (dimchat's clients
+		// return their receipts for a forward's messages this way); a
+		// member's group history (the group's documents, its reset and the
+		// commands since, each signed by its own writer).
+		for _, accept := range []func(*dimp.ReliableMessage) bool{
+			l.fromAssistant(rm.Sender), ownAnswer(l.c.me.ID, rm.Sender), inGroupHistory,
+		} {
+			if inner := openable(c.Secrets, accept); len(inner) > 0 {
+				for _, raw := range inner {
+					l.receiveOne(raw, false)
+				}
+				return true
 			}
-			return true
-		}
-		if own := ownForward(l.c.me.ID, rm.Sender, c.Secrets); len(own) > 0 {
-			// What the sender signed itself (dimchat's clients return
-			// their receipts for a forward's messages this way): each is
-			// checked as if it came alone.
-			for _, raw := range own {
-				l.receiveOne(raw, false)
-			}
-			return true
-		}
-		if bundle := groupHistory(c.Secrets); len(bundle) > 0 {
-			// A member's group history: the group's documents, its reset
-			// and the commands since, each signed by its own sender and
-			// checked as if it came alone.
-			for _, raw := range bundle {
-				l.receiveOne(raw, false)
-			}
-			return true
 		}
 	case *dimp.SearchCommand:
 		l.onSearch(rm, c)
