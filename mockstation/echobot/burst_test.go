@@ -21,17 +21,7 @@ import (
 func TestBurstIsAnswered(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	srv, err := mockstation.New(ctx, mockstation.Config{DataDir: t.TempDir(), RateLimit: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ctx, ln)
-	url := "ws://" + ln.Addr().String() + "/"
+	url := startStation(t, ctx)
 
 	botID, err := NewIdentity()
 	if err != nil {
@@ -44,17 +34,7 @@ func TestBurstIsAnswered(t *testing.T) {
 	bot := &Bot{c: bc, log: slog.New(slog.DiscardHandler)}
 	go bot.Run(ctx)
 
-	sign, _ := crypto.GenerateECC()
-	visa, _ := crypto.GenerateRSA(1024)
-	alice, err := dimp.NewIdentity(dimp.User, dimp.MetaMKM, "alice", "alice", sign, visa)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ac, err := client.New(client.Config{URL: url, Identity: alice})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ac.Run(ctx)
+	ac := runUser(t, ctx, url, "alice")
 
 	const n = 300
 	echoes := 0
@@ -90,4 +70,38 @@ func TestBurstIsAnswered(t *testing.T) {
 			t.Fatalf("%d of %d texts echoed, none for %v", echoes, n, stall)
 		}
 	}
+}
+
+// startStation runs a station on a loopback port until ctx ends, and
+// returns its URL.
+func startStation(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	srv, err := mockstation.New(ctx, mockstation.Config{DataDir: t.TempDir(), RateLimit: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ctx, ln)
+	return "ws://" + ln.Addr().String() + "/"
+}
+
+// runUser runs a client of a new user called name until ctx ends.
+func runUser(t *testing.T, ctx context.Context, url, name string) *client.Client {
+	t.Helper()
+	sign, _ := crypto.GenerateECC()
+	visa, _ := crypto.GenerateRSA(1024)
+	id, err := dimp.NewIdentity(dimp.User, dimp.MetaMKM, name, name, sign, visa)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(client.Config{URL: url, Identity: id, EventBuffer: 1 << 12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go c.Run(ctx)
+	return c
 }

@@ -3,14 +3,11 @@ package echobot
 import (
 	"context"
 	"log/slog"
-	"net"
 	"testing"
 	"time"
 
 	"dimtui/client"
 	"dimtui/dimp"
-	"dimtui/dimp/crypto"
-	"dimtui/mockstation"
 )
 
 // Invited to a group, the bot is a member like any other: what a member
@@ -19,17 +16,7 @@ import (
 func TestGroupInvitationIsAccepted(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	srv, err := mockstation.New(ctx, mockstation.Config{DataDir: t.TempDir(), RateLimit: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ctx, ln)
-	url := "ws://" + ln.Addr().String() + "/"
+	url := startStation(t, ctx)
 
 	botID, err := NewIdentity()
 	if err != nil {
@@ -40,21 +27,7 @@ func TestGroupInvitationIsAccepted(t *testing.T) {
 		t.Fatal(err)
 	}
 	go bot.Run(ctx)
-	user := func(name string) *client.Client {
-		sign, _ := crypto.GenerateECC()
-		visa, _ := crypto.GenerateRSA(1024)
-		id, err := dimp.NewIdentity(dimp.User, dimp.MetaMKM, name, name, sign, visa)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := client.New(client.Config{URL: url, Identity: id, EventBuffer: 1 << 12})
-		if err != nil {
-			t.Fatal(err)
-		}
-		go c.Run(ctx)
-		return c
-	}
-	alice, bob := user("alice"), user("bob")
+	alice, bob := runUser(t, ctx, url, "alice"), runUser(t, ctx, url, "bob")
 	waitRunning := func(c *client.Client) {
 		for deadline := time.Now().Add(10 * time.Second); c.Status().State != client.Running; time.Sleep(20 * time.Millisecond) {
 			if time.Now().After(deadline) {
