@@ -38,8 +38,8 @@ const maxGroupName = 64
 // the signed reset that set the members, and the membership commands
 // since, each the original broadcast message of its sender.
 type groupLog struct {
-	reset []byte
-	since [][]byte
+	reset *dimp.ReliableMessage
+	since []*dimp.ReliableMessage
 }
 
 // maxGroupLog bounds the commands kept since a reset.
@@ -163,7 +163,7 @@ func (l *loop) resetMembers(g *Group, next []dimp.ID, action string) error {
 		return err
 	}
 	cmd := dimp.NewGroupCommand(dimp.CmdReset, g.ID, next)
-	raw, err := l.packGroupCommand(cmd, false)
+	signed, err := l.packGroupCommand(cmd, false)
 	if err != nil {
 		return err
 	}
@@ -174,7 +174,7 @@ func (l *loop) resetMembers(g *Group, next []dimp.ID, action string) error {
 		return groupErr("%s", ch.Reason)
 	}
 	log := l.logOf(g.ID)
-	log.reset, log.since = raw, nil
+	log.reset, log.since = signed, nil
 	history, err := l.historyOf(g)
 	if err != nil {
 		return err
@@ -270,7 +270,7 @@ func (l *loop) inviteAsMember(g *Group, fresh []dimp.ID) error {
 // a member's invitation; the user's own client applies it too.
 func (l *loop) announceToMembers(g *Group, cmd *dimp.GroupCommand, action string) error {
 	me := l.c.me.ID.WithoutTerminal()
-	raw, err := l.packGroupCommand(cmd, true)
+	signed, err := l.packGroupCommand(cmd, true)
 	if err != nil {
 		return err
 	}
@@ -281,10 +281,10 @@ func (l *loop) announceToMembers(g *Group, cmd *dimp.GroupCommand, action string
 		return groupErr("%s", ch.Reason)
 	}
 	if cmd.Name != dimp.CmdQuit {
-		l.keepCommand(g.ID, raw)
+		l.keepCommand(g.ID, signed)
 	}
 	for _, m := range others {
-		l.sendForward(m, [][]byte{raw})
+		l.sendForward(m, []*dimp.ReliableMessage{signed})
 	}
 	l.c.emit(l.ctx, GroupCommandEvent{Time: time.Now(), From: me, Group: g.ID, Command: action,
 		Members: cmd.Members, Change: ch, Role: role, Now: g.Copy()})
@@ -353,7 +353,7 @@ func (l *loop) setAdmins(g *Group, action string, list []dimp.ID) error {
 // packGroupCommand signs a group command as dimples packs one: a
 // broadcast from the user to anyone@anywhere, not encrypted, with the
 // group exposed on the envelope for all but a reset.
-func (l *loop) packGroupCommand(c dimp.Content, exposeGroup bool) ([]byte, error) {
+func (l *loop) packGroupCommand(c dimp.Content, exposeGroup bool) (*dimp.ReliableMessage, error) {
 	if c.Header().SN == 0 {
 		c.Header().SN = dimp.NewSN()
 	}
@@ -365,13 +365,13 @@ func (l *loop) packGroupCommand(c dimp.Content, exposeGroup bool) ([]byte, error
 	if err != nil {
 		return nil, fmt.Errorf("sign the group command: %w", err)
 	}
-	return rm.MarshalJSON()
+	return rm, nil
 }
 
 // historyOf is the group's history as the user passes it on: the group's
 // meta and bulletin in a documents broadcast the user signs, then the
 // reset and the commands since, as their senders signed them.
-func (l *loop) historyOf(g *Group) ([][]byte, error) {
+func (l *loop) historyOf(g *Group) ([]*dimp.ReliableMessage, error) {
 	p := l.peers[IDKey(g.ID)]
 	if p == nil || p.Visa() == nil {
 		return nil, groupErr("the bulletin of %s is not known", groupName(g))
@@ -380,7 +380,7 @@ func (l *loop) historyOf(g *Group) ([][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := [][]byte{docs}
+	out := []*dimp.ReliableMessage{docs}
 	if log := l.groupLogs[IDKey(g.ID)]; log != nil && log.reset != nil {
 		out = append(out, log.reset)
 		out = append(out, log.since...)
@@ -390,16 +390,8 @@ func (l *loop) historyOf(g *Group) ([][]byte, error) {
 
 // sendForward sends messages already signed to a member inside a
 // ForwardContent.
-func (l *loop) sendForward(to dimp.ID, messages [][]byte) {
-	fc := &dimp.ForwardContent{Head: dimp.NewHead(dimp.ContentForward)}
-	for _, raw := range messages {
-		rm, err := dimp.ParseReliableMessage(raw)
-		if err != nil {
-			l.c.emit(l.ctx, errorf("group history for %s: %w", to, err))
-			return
-		}
-		fc.Secrets = append(fc.Secrets, rm)
-	}
+func (l *loop) sendForward(to dimp.ID, messages []*dimp.ReliableMessage) {
+	fc := &dimp.ForwardContent{Head: dimp.NewHead(dimp.ContentForward), Secrets: messages}
 	if _, err := l.send(to, fc, false); err != nil {
 		l.c.emit(l.ctx, errorf("group history for %s: %w", to, err))
 	}
@@ -418,12 +410,12 @@ func (l *loop) logOf(group dimp.ID) *groupLog {
 
 // keepCommand keeps a membership command of the group's, as signed by its
 // sender, to pass on with the history.
-func (l *loop) keepCommand(group dimp.ID, raw []byte) {
+func (l *loop) keepCommand(group dimp.ID, signed *dimp.ReliableMessage) {
 	log := l.logOf(group)
 	if len(log.since) >= maxGroupLog {
 		log.since = log.since[1:]
 	}
-	log.since = append(log.since, raw)
+	log.since = append(log.since, signed)
 }
 
 // logGroupCommand keeps a command the client applied, when it came as the
@@ -434,16 +426,12 @@ func (l *loop) logGroupCommand(rm *dimp.ReliableMessage, c *dimp.GroupCommand) {
 	if !rm.IsBroadcast() {
 		return
 	}
-	raw, err := rm.MarshalJSON()
-	if err != nil {
-		return
-	}
 	switch c.Name {
 	case dimp.CmdReset:
 		log := l.logOf(c.Group)
-		log.reset, log.since = raw, nil
+		log.reset, log.since = rm, nil
 	case dimp.CmdInvite, dimp.CmdJoin, dimp.CmdQuit, dimp.CmdResign:
-		l.keepCommand(c.Group, raw)
+		l.keepCommand(c.Group, rm)
 	}
 }
 

@@ -98,7 +98,6 @@ func (l *loop) sendGroup(o *outgoing) {
 		o.copies = append(o.copies, c)
 		l.outbox[c.id] = c
 	}
-	o.once = once
 	var sealOnce []*outgoing
 	var profiles []*dimp.Profile
 	for _, c := range o.copies {
@@ -187,7 +186,9 @@ func (l *loop) sealForAll(o *outgoing, copies []*outgoing, profiles []*dimp.Prof
 
 // groupSend describes copy c of group message o for its frame's layers.
 func (o *outgoing) groupSend(c *outgoing) *GroupSend {
-	return &GroupSend{Group: o.im.Receiver, Once: o.once && c.rm != nil && !c.rm.Group.IsZero(), Member: c.member, Members: len(o.copies)}
+	// A copy sealed alone names the group only inside its content; one
+	// split from the message sealed once exposes it.
+	return &GroupSend{Group: o.im.Receiver, Once: c.rm != nil && !c.rm.Group.IsZero(), Member: c.member, Members: len(o.copies)}
 }
 
 // copyFor finds the member's copy of group message o: the member sent a

@@ -29,7 +29,6 @@ type outgoing struct {
 	// A group message (groupsend.go) is sent as copies, one per member;
 	// each copy knows its parent and member, and its own delivery.
 	copies  []*outgoing
-	once    bool      // the copies were sealed once for all members
 	carries *outgoing // a forward to a group's bot: the group message it carries
 	parent  *outgoing
 	member  dimp.ID
