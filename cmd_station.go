@@ -22,6 +22,7 @@ func newStationCommand() *cobra.Command {
 		syncFull        bool
 		verbose         bool
 		noEcho          bool
+		neighbors       []string
 	)
 	cmd := &cobra.Command{
 		Use:   "station",
@@ -46,6 +47,12 @@ Messages wait at most a week, and within quotas per receiver and per sender
 (--quota-*): past one, a message is refused with a receipt that says which.
 A data directory that holds the station's identity but an empty or missing
 database is refused (its messages are gone) unless --new-database is given.
+With --neighbor ws://HOST:PORT/ (repeatable) it links to other stations: each
+link handshakes with both stations' own identities, carries messages both ways
+and is dialed again after a backoff when it ends. A user's login spreads to every
+station; a message for a user who last logged in at another station is passed
+toward it and deleted here only once the next station has stored it. GET /status
+lists the links and the users known to be elsewhere.
 It also runs the echo bot, a user named echo that answers every text with
 "echo: <text>" and every application or customized content with a customized
 content whose act is "echo" (--no-echo to leave it out).
@@ -64,6 +71,13 @@ Logs go to stderr. SIGINT or SIGTERM shut it down gracefully.`,
 				level = slog.LevelDebug
 			}
 			cfg.Listen, cfg.DataDir = listen, dataDir
+			for _, n := range neighbors {
+				url, err := mockstation.NeighborURL(n)
+				if err != nil {
+					return err
+				}
+				cfg.Neighbors = append(cfg.Neighbors, url)
+			}
 			cfg.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 			if syncFull {
 				cfg.Sync = store.SyncFull
@@ -121,5 +135,6 @@ Logs go to stderr. SIGINT or SIGTERM shut it down gracefully.`,
 		"start with a new, empty database when the data directory holds the station's identity but no database")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log every connection and message")
 	f.BoolVar(&noEcho, "no-echo", false, "do not run the echo bot")
+	f.StringArrayVar(&neighbors, "neighbor", nil, "link to the station at this WebSocket URL, ws://HOST:PORT/ (repeatable)")
 	return cmd
 }

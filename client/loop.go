@@ -516,6 +516,14 @@ func (l *loop) refused(o *outgoing, text string) {
 // already, and reports ev.
 func (l *loop) moveDelivery(o *outgoing, ev DeliveryEvent) {
 	d := ev.State
+	if d == AtStation && o.state == AtStation && o.parent == nil && ev.Detail != "" {
+		// Further along the network of stations ("Message redirected.",
+		// then "Message delivered." by the receiver's station): the same
+		// state, told again with where the message is now.
+		ev.Time, ev.ID = time.Now(), o.id
+		l.c.emit(l.ctx, ev)
+		return
+	}
 	if o.state == Failed || (d != Failed && d <= o.state) {
 		return
 	}

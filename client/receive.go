@@ -339,7 +339,7 @@ func (l *loop) onReceipt(rm *dimp.ReliableMessage, r *dimp.ReceiptCommand) {
 	if o != nil && len(o.copies) > 0 {
 		// A group message: the receipt is about one member's copy.
 		member := rm.Sender
-		if l.isStation(rm.Sender) {
+		if rm.Sender.Type() == dimp.Station {
 			member = r.Origin.Receiver
 		}
 		if c := o.copyFor(member); c != nil {
@@ -371,6 +371,14 @@ func (l *loop) onReceipt(rm *dimp.ReliableMessage, r *dimp.ReceiptCommand) {
 			l.setDelivery(o, AtStation, r.Text)
 		default:
 			// A routed message the station refused: the text says why.
+			l.refused(o, r.Text)
+		}
+	case rm.Sender.Type() == dimp.Station:
+		// Another station of the network, which the message reached on
+		// its way: it holds it, pushed it to the receiver, or refused it.
+		if routedOK(r.Text) {
+			l.setDelivery(o, AtStation, r.Text)
+		} else {
 			l.refused(o, r.Text)
 		}
 	case rm.Sender.SameAs(o.im.Receiver) || (o.parent != nil && rm.Sender.SameAs(o.member)):

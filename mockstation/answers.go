@@ -54,6 +54,11 @@ func (c *conn) answerTo(to dimp.ID, p *dimp.Profile, content dimp.Content, attac
 	if _, ok := content.(*dimp.ReceiptCommand); ok && to.Type() == dimp.Station {
 		return nil
 	}
+	if c.isLink() {
+		// What a neighbour passed came from users elsewhere: the link is
+		// not their session. What they must hear, sendOwn tells them.
+		return nil
+	}
 	// A client that has not handshaken may not know the station yet: it
 	// needs the station's meta and visa to read any answer.
 	early := c.userID().IsZero()
@@ -76,6 +81,15 @@ func (c *conn) answerTo(to dimp.ID, p *dimp.Profile, content dimp.Content, attac
 // are made once per user and visa keys (see answerKeys), so an answer
 // costs one AES encryption and one signature.
 func (s *Server) seal(to dimp.ID, p *dimp.Profile, content dimp.Content, attach bool) ([]byte, error) {
+	rm, err := s.sealMessage(to, p, content, attach)
+	if err != nil {
+		return nil, err
+	}
+	return rm.MarshalJSON()
+}
+
+// sealMessage is seal, which returns the message.
+func (s *Server) sealMessage(to dimp.ID, p *dimp.Profile, content dimp.Content, attach bool) (*dimp.ReliableMessage, error) {
 	recipient, err := dimp.RecipientOf(p)
 	if err != nil {
 		return nil, err
@@ -104,7 +118,7 @@ func (s *Server) seal(to dimp.ID, p *dimp.Profile, content dimp.Content, attach 
 	if attach {
 		rm.Meta, rm.Visa = s.me.Meta, s.me.Visa
 	}
-	return rm.MarshalJSON()
+	return rm, nil
 }
 
 // open decrypts a verified message addressed to the station, reusing the

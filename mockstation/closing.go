@@ -70,6 +70,7 @@ func (c *conn) finish(err error) {
 	c.outMu.Unlock()
 	c.writers.Wait()
 	c.srv.hub.remove(c)
+	c.endLink()
 }
 
 // drain stops taking frames and waits up to d for the writer to send what

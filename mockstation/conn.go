@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -87,6 +88,10 @@ type conn struct {
 	closed   bool          // no more writing at all
 	writers  sync.WaitGroup
 	unacked  map[string]struct{} // signatures of stored messages written, not yet acknowledged
+
+	// link is set when the session is a link to a neighbour station
+	// (link.go): it then carries other stations' traffic, not a user's.
+	link atomic.Pointer[link]
 
 	// Guarded by entry.mu (see hub).
 	entry  *userSessions

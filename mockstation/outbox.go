@@ -271,6 +271,9 @@ func (c *conn) write(f frame, dl *writeDeadline) error {
 // has nothing more, the final, empty, read is made under the user's lock,
 // where the session switches to live pushes (see hub).
 func (c *conn) catchUp(dl *writeDeadline) (more bool, err error) {
+	if l := c.link.Load(); l != nil {
+		return c.relayCatchUp(l, dl)
+	}
 	e := c.entry
 	if e == nil {
 		return false, nil

@@ -29,6 +29,9 @@ func (c *conn) readLoop() error {
 // this connection and acknowledged is deleted from the store. It reports
 // whether the ACK named such a message; others are ignored.
 func (c *conn) handleAck(body []byte) bool {
+	if l := c.link.Load(); l != nil {
+		return c.linkAckFrom(l, body)
+	}
 	signature, ok := ackSignature(body)
 	if !ok {
 		c.logger().Debug("ignored acknowledgement", "body", truncate(body, 80))

@@ -40,6 +40,9 @@ type inbound struct {
 	// forwarded: it came inside a forward content to the station, whose
 	// messages are handled one level deep.
 	forwarded bool
+	// origin is the station a message that came over a link started
+	// from (its first trace); "" for a message of a session here.
+	origin string
 }
 
 // handlePackage takes one message off the wire. Refusals are answered with
@@ -88,6 +91,9 @@ func (c *conn) badPackage(raw []byte, err error) error {
 //     engine archivist@anywhere (answered here), a user (stored and
 //     routed), or refused (groups, other broadcasts, other stations).
 func (c *conn) handleMessage(in *inbound) error {
+	if l := c.link.Load(); l != nil {
+		return c.relayed(in, l)
+	}
 	rm := in.rm
 	user, userProf := c.session()
 	if !user.IsZero() && !rm.Sender.SameAs(user) {
@@ -136,12 +142,19 @@ func (c *conn) dispatch(in *inbound, early bool) error {
 	}
 	recv := in.rm.Receiver
 	switch {
-	case recv.SameAs(c.srv.me.ID), recv.SameAs(dimp.AnyStation), recv.SameAs(dimp.Anyone),
-		recv.SameAs(dimp.EveryStations):
+	case recv.SameAs(c.srv.me.ID), recv.SameAs(dimp.AnyStation), recv.SameAs(dimp.Anyone):
+		return c.toStation(in, nil)
+	case recv.SameAs(dimp.EveryStations):
+		if !early && c.srv.net.seen.first(in.rm.SignatureText()) {
+			c.srv.flood(in.rm, nil)
+		}
 		return c.toStation(in, nil)
 	case recv.SameAs(dimp.Everyone):
 		if early {
 			return c.hold(in)
+		}
+		if c.srv.net.seen.first(in.rm.SignatureText()) {
+			c.srv.flood(in.rm, nil)
 		}
 		reached := c.srv.hub.broadcast(outgoing(in), in.rm.Sender.WithoutTerminal().String())
 		if reached == nil {
@@ -230,7 +243,9 @@ func (c *conn) route(in *inbound) error {
 		online := 0
 		if err == nil && res != store.Acknowledged {
 			m.ID = id
-			online = c.srv.hub.push(m)
+			if online = c.srv.hub.push(m); online == 0 {
+				c.srv.net.kickFor(m.Receiver)
+			}
 		}
 		st.then = func() error { return c.routed(in, res, online, err) }
 		c.ready(st)
@@ -245,6 +260,9 @@ func (c *conn) route(in *inbound) error {
 // routed answers a routed message once its commit is done: online is the
 // number of the receiver's sessions it was pushed to.
 func (c *conn) routed(in *inbound, res store.SaveResult, online int, err error) error {
+	if c.isLink() {
+		return c.relayStored(in, res, online, err)
+	}
 	if err != nil {
 		return c.notStored(in, err)
 	}

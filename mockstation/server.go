@@ -141,6 +141,15 @@ type Config struct {
 	Services []Service
 	// Faults, when set, breaks the station on purpose (workshop demos).
 	Faults *Faults
+	// Neighbors are the WebSocket URLs of the stations this one links to
+	// (ws://host:port/): Serve keeps a link to each, dialed again after a
+	// backoff when it ends. Stations that dial this one as stations are
+	// linked too (see link.go).
+	Neighbors []string
+	// OnNotice, when set, hears what the station does in the network of
+	// stations: links up and down, messages passed and received. It must
+	// not block.
+	OnNotice func(Notice)
 }
 
 // Server is a DIM station. Create one with New, serve it with Run, Serve or
@@ -154,6 +163,7 @@ type Server struct {
 	store  store.Store
 	owned  bool // the store was opened by New
 	hub    *hub
+	net    *network // links to other stations, where users are (network.go)
 	known  *profileCache
 	lists  *listCache
 
@@ -228,7 +238,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		log.Info("created station identity", "id", me.ID, "file", filepath.Join(cfg.DataDir, identityFile))
 	}
 	s := &Server{cfg: cfg, log: log, me: me, packer: dimp.NewPacker(me), keys: &dimp.KeyCache{},
-		store: cfg.Store, hub: newHub(), known: newProfileCache(), lists: newListCache(), answerKeys: newAnswerKeyCache(),
+		store: cfg.Store, hub: newHub(), net: newNetwork(me.ID.String()), known: newProfileCache(), lists: newListCache(), answerKeys: newAnswerKeyCache(),
 		index: newSearchIndex(), started: time.Now()}
 	s.gate = newGate(cfg, openFileLimit(), log)
 	s.cfg.MaxConnections = s.gate.max
@@ -245,6 +255,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if _, err := s.learn(s.ctx, me.Profile(), me.Meta, me.Visa); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("mockstation: register own profile: %w", err)
+	}
+	if err := s.loadLocations(s.ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("mockstation: %w", err)
 	}
 	s.ackDone = s.acked
 	s.bg.Add(2)
@@ -344,6 +358,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			if err := svc(svcCtx, url); err != nil && svcCtx.Err() == nil {
 				s.log.Error("service stopped", "err", err)
 			}
+		}()
+	}
+	for _, url := range s.cfg.Neighbors {
+		svcs.Add(1)
+		go func() {
+			defer svcs.Done()
+			s.runDialer(svcCtx, url)
 		}()
 	}
 	defer func() {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/coder/websocket"
+
 	"dimtui/dimp"
 	"dimtui/mockstation/store"
 )
@@ -132,6 +134,9 @@ func (c *conn) handshake(in *inbound, hc *dimp.HandshakeCommand) error {
 	if !c.userID().IsZero() {
 		return c.answer(in, ok) // handshaken again by the same user: nothing changes
 	}
+	if in.rm.Sender.Type() == dimp.Station {
+		return c.acceptLink(in, ok)
+	}
 	// The session is registered before DIM! goes out, so that the user is
 	// online when the client learns it is; DIM! is queued before the writer
 	// is told to send what waits in the store, so that it comes first.
@@ -141,6 +146,29 @@ func (c *conn) handshake(in *inbound, hc *dimp.HandshakeCommand) error {
 	}
 	c.kick()
 	return c.releaseHeld()
+}
+
+// acceptLink makes the connection a link to the station that handshook:
+// its meta and visa verified its Hello (a station identity, type station).
+// DIM! goes out first, as on any session; from then on the connection
+// carries messages between the stations (link.go).
+func (c *conn) acceptLink(in *inbound, ok *dimp.HandshakeCommand) error {
+	peer := in.rm.Sender.WithoutTerminal()
+	if peer.SameAs(c.srv.me.ID) {
+		return closeWith(websocket.StatusPolicyViolation, "a station cannot link to itself")
+	}
+	if cut, _ := c.srv.net.cut(); cut {
+		return closeWith(websocket.StatusTryAgainLater, "%v", errPartitioned)
+	}
+	if err := c.answer(in, ok); err != nil {
+		return err
+	}
+	c.held = nil // a station sends nothing before its handshake
+	if err := c.startLink(peer, in.from, ""); err != nil {
+		return closeWith(websocket.StatusTryAgainLater, "%v", err)
+	}
+	c.kick()
+	return nil
 }
 
 // releaseHeld handles, in order, the messages held until the handshake
@@ -407,11 +435,25 @@ func (c *conn) loginCommand(in *inbound, cmd *dimp.LoginCommand) []dimp.Content 
 	}
 	var station dimp.ID
 	if cmd.Station != nil {
-		station = cmd.Station.ID
+		station = cmd.Station.ID.WithoutTerminal()
+	}
+	if in.origin != "" && station.String() != in.origin {
+		// Over a link: the login must come from the station it names.
+		c.logger().Info("relayed login refused", "user", cmd.ID, "station", station, "origin", in.origin)
+		c.srv.notice(Notice{Kind: NoticeRefused, Station: in.origin, Sender: cmd.ID.String(),
+			Detail: fmt.Sprintf("login at %s relayed from %s: %v", station, in.origin, errNotHosted)})
+		return nil
+	}
+	if station.IsZero() || station.SameAs(dimp.AnyStation) {
+		station = c.srv.me.ID
 	}
 	when := cmd.Time
 	if when == 0 {
 		when = in.rm.Time
+	}
+	user := cmd.ID.WithoutTerminal().String()
+	if c.srv.net.locate(user, station.String(), when) {
+		c.srv.net.kickFor(user) // what waits for the user follows it
 	}
 	_, err := c.srv.store.SaveLogin(c.ctx, store.Login{User: cmd.ID.WithoutTerminal().String(), Time: when,
 		Station: station.String(), Command: dimp.MarshalContent(cmd), Message: outgoing(in)})
@@ -419,7 +461,7 @@ func (c *conn) loginCommand(in *inbound, cmd *dimp.LoginCommand) []dimp.Content 
 		c.logger().Error("store login", "user", cmd.ID, "err", err)
 		return []dimp.Content{newReceipt("Station error: login not stored.", in.rm, sn)}
 	}
-	if !station.IsZero() && !station.SameAs(c.srv.me.ID) && !station.SameAs(dimp.AnyStation) {
+	if !station.SameAs(c.srv.me.ID) || c.isLink() {
 		return nil // logged in elsewhere: recorded, nothing to answer
 	}
 	c.srv.hub.setActive(c, true)

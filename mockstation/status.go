@@ -19,6 +19,10 @@ type Status struct {
 	StoredMessages int64     `json:"stored_messages"` // messages waiting for acknowledgement
 	// Limits are the connection limits of Serve and what they did.
 	Limits LimitsStatus `json:"limits"`
+	// Links are the links to neighbour stations; Elsewhere the users whose
+	// newest login is at another station.
+	Links     []LinkStatus   `json:"links"`
+	Elsewhere []UserLocation `json:"elsewhere"`
 }
 
 // Status reports the station's state now.
@@ -30,6 +34,13 @@ func (s *Server) Status(ctx context.Context) (Status, error) {
 	st := Status{Station: s.me.ID.String(), Started: s.started, UptimeSeconds: time.Since(s.started).Seconds(),
 		Connections: s.conns.Load(), Sessions: sessions, UsersOnline: len(users), Users: users,
 		Limits: s.gate.status()}
+	st.Links, st.Elsewhere = s.networkStatus()
+	if st.Links == nil {
+		st.Links = []LinkStatus{}
+	}
+	if st.Elsewhere == nil {
+		st.Elsewhere = []UserLocation{}
+	}
 	n, err := s.store.CountMessages(ctx)
 	if err != nil {
 		return st, err

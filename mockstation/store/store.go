@@ -169,6 +169,9 @@ type LoginStore interface {
 	SaveLogin(ctx context.Context, l Login) (bool, error)
 	// Login returns the stored login of user, or ErrNotFound.
 	Login(ctx context.Context, user string) (Login, error)
+	// Logins lists every stored login, by user: where each user last
+	// logged in, which a station of a network routes by.
+	Logins(ctx context.Context) ([]Login, error)
 }
 
 // ListStore keeps a user's named ID lists: "block" and "mute".

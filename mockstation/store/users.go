@@ -117,6 +117,27 @@ func (s *SQLite) Login(ctx context.Context, user string) (Login, error) {
 	return l, nil
 }
 
+// Logins implements LoginStore.
+func (s *SQLite) Logins(ctx context.Context) ([]Login, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT user, time, station, command, message FROM logins ORDER BY user`)
+	if err != nil {
+		return nil, fmt.Errorf("logins: %w", classify(s.path, err))
+	}
+	defer rows.Close()
+	var out []Login
+	for rows.Next() {
+		var l Login
+		if err := rows.Scan(&l.User, &l.Time, &l.Station, &l.Command, &l.Message); err != nil {
+			return nil, fmt.Errorf("logins: %w", classify(s.path, err))
+		}
+		out = append(out, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("logins: %w", classify(s.path, err))
+	}
+	return out, nil
+}
+
 // SetList implements ListStore.
 func (s *SQLite) SetList(ctx context.Context, owner, name string, members []string) error {
 	if members == nil {

@@ -1,0 +1,347 @@
+package mockstation
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"dimtui/dimp"
+	"dimtui/mockstation/store"
+)
+
+// A link is a session between two stations, each handshaken with its own
+// station identity. It carries, both ways, the messages for users at
+// stations the link leads to, and broadcasts. A message passed over a link
+// stays stored at the station that passed it until the next station
+// acknowledges it, which it does only once it has stored it:
+//
+//	ACK:{"signature":"…","receiver":"…","time":…}
+//
+// (the receiver tells apart the copies of one group message, which share a
+// signature). An acknowledgement with "error" says the next station
+// refused the message for good (it told the sender why); one with "retry"
+// says it could not store it now (a quota, a full disk): the message is
+// offered again later. dimchat's stations delete what they passed once it
+// is written to the socket; a link cut at that moment loses it.
+
+// maxInflight bounds the messages written on a link and not yet
+// acknowledged; the writer waits for acknowledgements past it.
+const maxInflight = 256
+
+// retryAfter is how long a message the next station could not store waits
+// before it is offered again.
+const retryAfter = 5 * time.Second
+
+// linkRate multiplies the per-connection rate limit for a link, which
+// carries many users' traffic.
+const linkRate = 20
+
+// link is the state of one link session (conn.link).
+type link struct {
+	peer   dimp.ID // the neighbour station
+	url    string  // the neighbour's URL when this station dialed it; "" when it dialed us
+	since  time.Time
+	prof   *dimp.Profile
+	passed atomic.Int64 // messages the neighbour acknowledged having stored
+	taken  atomic.Int64 // messages received over the link
+	refusd atomic.Int64 // messages received and refused
+
+	mu       sync.Mutex
+	inflight map[relayKey]relayInfo // written, not yet acknowledged
+	cursors  map[string]int64       // per user: the highest store ID written
+}
+
+// relayKey names one stored copy of a message: its receiver and signature.
+type relayKey struct{ receiver, signature string }
+
+// relayInfo is what the passing station remembers of a message in flight.
+type relayInfo struct {
+	id     int64
+	rm     *dimp.ReliableMessage // the message, when its sender is this station's user
+	sender string
+}
+
+// linkAck is the body of a link's acknowledgement.
+type linkAck struct {
+	Signature string  `json:"signature"`
+	Receiver  string  `json:"receiver"`
+	Time      float64 `json:"time,omitempty"`
+	Error     string  `json:"error,omitempty"`
+	Retry     bool    `json:"retry,omitempty"`
+}
+
+func newLink(peer dimp.ID, prof *dimp.Profile, url string) *link {
+	return &link{peer: peer.WithoutTerminal(), prof: prof, url: url, since: time.Now(),
+		inflight: make(map[relayKey]relayInfo), cursors: make(map[string]int64)}
+}
+
+func (l *link) full() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.inflight) >= maxInflight
+}
+
+func (l *link) cursor(user string) int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cursors[user]
+}
+
+// sent records a message written on the link.
+func (l *link) sent(k relayKey, info relayInfo) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.inflight[k] = info
+	if info.id > l.cursors[k.receiver] {
+		l.cursors[k.receiver] = info.id
+	}
+}
+
+// settle takes a message off the in-flight set; a message to retry is
+// offered again (its user's cursor goes back before it).
+func (l *link) settle(k relayKey, retry bool) (relayInfo, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	info, ok := l.inflight[k]
+	if !ok {
+		return info, false
+	}
+	delete(l.inflight, k)
+	if retry && info.id-1 < l.cursors[k.receiver] {
+		l.cursors[k.receiver] = info.id - 1
+	}
+	return info, true
+}
+
+func (l *link) inFlight() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.inflight)
+}
+
+// isLink reports whether c is a link to another station.
+func (c *conn) isLink() bool { return c.link.Load() != nil }
+
+// startLink makes the connection a link to station peer, which proved its
+// identity in the handshake. It returns errPartitioned while the links are
+// cut.
+func (c *conn) startLink(peer dimp.ID, p *dimp.Profile, url string) error {
+	l := newLink(peer, p, url)
+	c.handshaken()
+	c.sessionMu.Lock()
+	c.user, c.profile = peer, c.srv.sharedProfile(p)
+	c.sessionMu.Unlock()
+	c.limit = newMessageLimit(c.srv.cfg.RateLimit*linkRate, c.srv.cfg.RateBurst*linkRate)
+	c.link.Store(l)
+	if err := c.srv.net.up(c, l.peer.String()); err != nil {
+		return err
+	}
+	dir := "accepted"
+	if url != "" {
+		dir = "dialed"
+	}
+	c.logger().Info("link up", "station", l.peer, "direction", dir)
+	c.srv.notice(Notice{Kind: NoticeLinkUp, Station: l.peer.String(), Detail: dir})
+	c.srv.sendLogins(c)
+	c.srv.net.kickAll()
+	return nil
+}
+
+// endLink unregisters a link that ended; what it had in flight is offered
+// again on whatever link now leads there.
+func (c *conn) endLink() {
+	l := c.link.Load()
+	if l == nil || !c.srv.net.down(c, l.peer.String()) {
+		return
+	}
+	c.logger().Info("link down", "station", l.peer, "unacknowledged", l.inFlight())
+	c.srv.notice(Notice{Kind: NoticeLinkDown, Station: l.peer.String()})
+	c.srv.net.kickAll()
+}
+
+// relayCatchUp writes, on link session c, what waits in the store for the
+// users whose messages go out on it, each user's in store order, up to
+// maxInflight unacknowledged. It reports whether there may be more.
+func (c *conn) relayCatchUp(l *link, dl *writeDeadline) (more bool, err error) {
+	for _, u := range c.srv.net.usersVia(c) {
+		if l.full() {
+			return false, nil // acknowledgements kick the writer again
+		}
+		msgs, err := c.srv.store.PendingMessages(c.ctx, u, l.cursor(u), catchPage)
+		if err != nil {
+			return false, err
+		}
+		for _, m := range msgs {
+			data, info, err := c.srv.relayForm(c.ctx, m)
+			if err != nil {
+				// What the station stored, it parsed before: this cannot
+				// be passed on. It stays stored for a local session.
+				c.logger().Error("stored message not relayable", "receiver", u, "err", err)
+				l.sent(relayKey{u, m.Signature}, relayInfo{id: m.ID})
+				l.settle(relayKey{u, m.Signature}, false)
+				continue
+			}
+			l.sent(relayKey{u, m.Signature}, info)
+			if err := c.write(frame{data: data}, dl); err != nil {
+				return false, err
+			}
+		}
+		if len(msgs) == catchPage {
+			more = true
+		}
+	}
+	return more, nil
+}
+
+// relayForm is a stored message as it goes over a link: the same signed
+// message, with this station added to its `traces`, and the sender's meta
+// and visa attached when it has none, so that the next station can verify
+// it without asking.
+func (s *Server) relayForm(ctx context.Context, m store.Message) ([]byte, relayInfo, error) {
+	rm, err := s.packer.Parse(m.Data)
+	if err != nil {
+		return nil, relayInfo{}, err
+	}
+	info := relayInfo{id: m.ID, sender: m.Sender}
+	tr := readTraces(rm)
+	if len(tr) == 0 {
+		info.rm = rm // it starts here: its sender hears where it went
+	}
+	if err := s.addTrace(rm, tr); err != nil {
+		return nil, relayInfo{}, err
+	}
+	s.attachSender(ctx, rm)
+	data, err := rm.MarshalJSON()
+	return data, info, err
+}
+
+// attachSender attaches the sender's meta and visa to a message going
+// over a link, when it carries none, so that the next station can verify
+// it without asking.
+func (s *Server) attachSender(ctx context.Context, rm *dimp.ReliableMessage) {
+	if rm.Meta != nil {
+		return
+	}
+	if p, err := s.profile(ctx, rm.Sender); err == nil && p != nil {
+		rm.Meta = p.Meta
+		if rm.Visa == nil {
+			rm.Visa = p.Visa()
+		}
+	}
+}
+
+// linkAckFrom takes an acknowledgement that came over link l: the message
+// is deleted here (the next station holds it), or offered again later.
+// It reports whether the acknowledgement named a message in flight.
+func (c *conn) linkAckFrom(l *link, body []byte) bool {
+	var a linkAck
+	if json.Unmarshal(body, &a) != nil || a.Signature == "" || a.Receiver == "" {
+		c.logger().Info("bad link acknowledgement", "station", l.peer, "body", truncate(body, 80))
+		return true
+	}
+	k := relayKey{a.Receiver, a.Signature}
+	info, ok := l.settle(k, a.Retry)
+	if !ok {
+		return true // acknowledged twice, or after a reconnect: nothing to do
+	}
+	if a.Retry {
+		c.logger().Info("neighbour could not store, retrying", "station", l.peer, "receiver", a.Receiver, "err", a.Error)
+		time.AfterFunc(retryAfter, c.kick)
+		return true
+	}
+	l.passed.Add(1)
+	err := c.srv.store.AckMessageAsync(c.ctx, store.Ack{Receiver: a.Receiver, Signature: a.Signature}, c.srv.ackDone)
+	if err != nil && c.ctx.Err() == nil {
+		c.srv.acked(false, err)
+	}
+	c.srv.hub.forget(a.Receiver, a.Signature, nil)
+	if a.Error == "" {
+		c.srv.notice(Notice{Kind: NoticePassed, Station: l.peer.String(), Sender: info.sender, Receiver: a.Receiver})
+		if info.rm != nil {
+			r := newReceipt("Message redirected.", info.rm, 0)
+			r.Recipient = info.rm.Receiver
+			setExtra(r, "neighbor", l.peer.String())
+			setTemplate(r, "Message passed to station ${station}.", map[string]any{"station": l.peer.String()})
+			c.srv.sendOwn(info.rm.Sender, r)
+		}
+	} else {
+		c.logger().Info("neighbour refused relayed message", "station", l.peer, "receiver", a.Receiver, "err", a.Error)
+	}
+	c.kick()
+	return true
+}
+
+// ackLink acknowledges, to the neighbour on link session c, a message it
+// passed: stored here (text ""), refused for good, or to be offered again.
+func (c *conn) ackLink(rm *dimp.ReliableMessage, refusal string, retry bool) error {
+	body, _ := json.Marshal(linkAck{Signature: rm.SignatureText(), Receiver: rm.Receiver.WithoutTerminal().String(),
+		Time: float64(time.Now().UnixMilli()) / 1000, Error: refusal, Retry: retry})
+	return c.reply(frame{data: append([]byte("ACK:"), body...)})
+}
+
+// trace is one station a message passed through.
+type trace struct {
+	Station string  `json:"did"`
+	ID      string  `json:"ID,omitempty"`
+	Time    float64 `json:"time,omitempty"`
+}
+
+// readTraces reads a message's `traces`: each a station ID, or an object
+// with `did` or `ID` (as dimchat's stations write them). What cannot be
+// read is left out.
+func readTraces(rm *dimp.ReliableMessage) []trace {
+	raw, ok := rm.Extra["traces"]
+	if !ok {
+		return nil
+	}
+	var items []json.RawMessage
+	if json.Unmarshal(raw, &items) != nil {
+		return nil
+	}
+	out := make([]trace, 0, len(items))
+	for _, it := range items {
+		var s string
+		if json.Unmarshal(it, &s) == nil {
+			out = append(out, trace{Station: s})
+			continue
+		}
+		var t trace
+		if json.Unmarshal(it, &t) != nil {
+			continue
+		}
+		if t.Station == "" {
+			t.Station = t.ID
+		}
+		if t.Station != "" {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// addTrace appends this station to the message's traces (tr, read
+// already).
+func (s *Server) addTrace(rm *dimp.ReliableMessage, tr []trace) error {
+	me := s.me.ID.String()
+	tr = append(tr, trace{Station: me, ID: me, Time: float64(time.Now().UnixMilli()) / 1000})
+	if rm.Extra == nil {
+		rm.Extra = dimp.Fields{}
+	}
+	if err := rm.Extra.Set("traces", tr); err != nil {
+		return fmt.Errorf("traces: %w", err)
+	}
+	return nil
+}
+
+// passedThrough reports whether station is among the traces.
+func passedThrough(tr []trace, station string) bool {
+	for _, t := range tr {
+		if t.Station == station {
+			return true
+		}
+	}
+	return false
+}

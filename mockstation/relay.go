@@ -1,0 +1,316 @@
+package mockstation
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"dimtui/dimp"
+	"dimtui/mockstation/store"
+)
+
+// What comes over a link. A neighbour station passes messages of users,
+// never its own word for them: every message is verified here as if its
+// sender had sent it on a session of its own (the signature with the
+// sender's meta and visa, attached or known), and what a neighbour may
+// say is bounded:
+//
+//   - a message that passed through this station already (its `traces`
+//     name it) is a loop: refused;
+//   - a login names the station the user logged in at, which must be the
+//     station the message started from (the first trace): a station
+//     cannot claim a user it does not host;
+//   - a message from a user whose newest login, as this station knows it,
+//     is here, signed after that login, did not come from that user's
+//     station: a link cannot speak for a user of this station;
+//   - a broadcast is handled once (the seen pool), then passed to the
+//     neighbours not yet reached (`recipients`).
+//
+// dimchat's stations trust a session logged in as any station and verify
+// nothing it relays.
+
+// Reasons for refusing what comes over a link.
+var (
+	errLoop        = errors.New("message passed through this station already")
+	errNotHosted   = errors.New("station relayed a user it does not host")
+	errLocalSender = errors.New("a link cannot speak for a user of this station")
+)
+
+// relayed handles one message that came over link l.
+func (c *conn) relayed(in *inbound, l *link) error {
+	rm := in.rm
+	l.taken.Add(1)
+	me := c.srv.me.ID.String()
+	tr := readTraces(rm)
+	in.origin = l.peer.String()
+	if len(tr) > 0 {
+		in.origin = tr[0].Station
+	}
+	broadcast := rm.Receiver.SameAs(dimp.Everyone) || rm.Receiver.SameAs(dimp.EveryStations)
+	if passedThrough(tr, me) {
+		if broadcast {
+			return nil // came around a ring: handled already
+		}
+		return c.refuseRelayed(in, l, "Message not delivered: it came back to a station it passed.",
+			fmt.Errorf("%w: traces %v", errLoop, tr))
+	}
+	prof, err := c.srv.senderProfile(c.ctx, rm)
+	if err == nil && prof == nil {
+		err = fmt.Errorf("%w: %s attached no meta and is unknown here", dimp.ErrNoVerifyKey, rm.Sender)
+	}
+	if err != nil {
+		if c.ctx.Err() != nil {
+			return c.ctx.Err()
+		}
+		return c.refuseRelayed(in, l, reasonOf(err), err)
+	}
+	in.from = prof
+	if _, err := dimp.Verify(rm, prof.VerifyKeys()...); err != nil {
+		return c.refuseRelayed(in, l, reasonOf(err), err)
+	}
+	if rm.Meta != nil || rm.Visa != nil {
+		if _, err := c.srv.learn(c.ctx, prof, rm.Meta, rm.Visa); err != nil && c.ctx.Err() == nil {
+			c.logger().Error("store attached meta/visa", "sender", rm.Sender, "err", err)
+		}
+	}
+	hops := max(len(tr), 1)
+	c.srv.net.learnRoute(in.origin, l.peer.String(), hops)
+	recv := rm.Receiver
+	switch {
+	case broadcast:
+		if !c.srv.net.seen.first(rm.SignatureText()) {
+			return nil
+		}
+		c.srv.flood(rm, tr)
+		var reached []string
+		if recv.SameAs(dimp.Everyone) {
+			reached = c.srv.hub.broadcast(outgoing(in), rm.Sender.WithoutTerminal().String())
+		}
+		return c.toStation(in, reached)
+	case recv.SameAs(c.srv.me.ID), recv.SameAs(dimp.AnyStation), recv.SameAs(dimp.Anyone):
+		return c.toStation(in, nil)
+	case recv.IsBroadcast(), recv.IsGroup(), recv.Type() == dimp.Station:
+		return c.refuseRelayed(in, l, "Receiver not supported.", fmt.Errorf("%w: %s", errReceiver, recv))
+	}
+	if rm.Sender.Type() == dimp.Station && rm.Sender.WithoutTerminal().String() != in.origin {
+		return c.refuseRelayed(in, l, "Message not accepted: a station's message must start at that station.",
+			fmt.Errorf("%w: %s, first trace %s", errNotHosted, rm.Sender, in.origin))
+	}
+	if loc, ok := c.srv.net.located(rm.Sender.WithoutTerminal().String()); ok && loc.station == me && rm.Time > loc.time {
+		if c.srv.hub.get(rm.Sender.WithoutTerminal().String()) != nil {
+			return c.refuseRelayed(in, l, "Message not accepted: its sender is logged in at this station.",
+				fmt.Errorf("%w: %s", errLocalSender, rm.Sender))
+		}
+	}
+	return c.route(in)
+}
+
+// refuseRelayed refuses a message that came over link l for good: the
+// neighbour is told to stop offering it, and its sender is told why by a
+// receipt from this station, which finds its way back like any message.
+func (c *conn) refuseRelayed(in *inbound, l *link, text string, err error) error {
+	l.refusd.Add(1)
+	rm := in.rm
+	c.logger().Info("refused relayed message", "station", l.peer, "sender", rm.Sender, "receiver", rm.Receiver,
+		"reason", text, "err", err)
+	c.srv.notice(Notice{Kind: NoticeRefused, Station: l.peer.String(), Sender: rm.Sender.String(),
+		Receiver: rm.Receiver.String(), Detail: text})
+	if in.from != nil && rm.Sender.Type() != dimp.Station {
+		r := newReceipt(text, rm, 0)
+		setExtra(r, "error", publicDetail(err))
+		c.srv.sendOwn(rm.Sender, r)
+	}
+	if rm.Receiver.IsBroadcast() {
+		return nil // broadcasts are not stored, so not acknowledged
+	}
+	return c.ackLink(rm, text, false)
+}
+
+// relayStored answers a message that came over a link once its commit is
+// done: the neighbour may delete it now. Its sender hears that it was
+// delivered, when it was pushed to a session of the receiver's here.
+func (c *conn) relayStored(in *inbound, res store.SaveResult, online int, err error) error {
+	rm := in.rm
+	if err != nil {
+		c.logger().Info("relayed message not stored, neighbour retries", "receiver", rm.Receiver, "err", err)
+		return c.ackLink(rm, publicDetail(err), true)
+	}
+	if l := c.link.Load(); l != nil && res == store.Saved {
+		c.srv.notice(Notice{Kind: NoticeReceived, Station: l.peer.String(), Sender: rm.Sender.String(),
+			Receiver: rm.Receiver.String()})
+	}
+	if online > 0 && res == store.Saved {
+		r := newReceipt(dimp.ReceiptDelivered, rm, 0)
+		r.Recipient = rm.Receiver
+		setExtra(r, "station", c.srv.me.ID.String())
+		c.srv.sendOwn(rm.Sender, r)
+	}
+	return c.ackLink(rm, "", false)
+}
+
+// sendOwn sends a content from this station to a user who may be at
+// another station: sealed to the user's visa, with the station's meta and
+// visa attached (the user may never have met this station), stored, and
+// delivered or passed on like any message. A user the station knows no
+// visa of is not told; nor is a station.
+func (s *Server) sendOwn(to dimp.ID, content dimp.Content) {
+	if to.Type() == dimp.Station {
+		return // stations get no receipts (spec/station.md §3.2)
+	}
+	ctx := s.ctx
+	p, err := s.profile(ctx, to)
+	if err != nil || p == nil {
+		s.log.Debug("cannot tell user", "user", to, "err", err)
+		return
+	}
+	rm, err := s.sealMessage(to.WithoutTerminal(), p, content, true)
+	if err != nil {
+		s.log.Debug("cannot tell user", "user", to, "err", err)
+		return
+	}
+	data, err := rm.MarshalJSON()
+	if err != nil {
+		return
+	}
+	m := store.Message{Receiver: to.WithoutTerminal().String(), Sender: s.me.ID.String(),
+		Signature: rm.SignatureText(), Time: rm.Time, Data: data}
+	err = s.store.SaveMessageAsync(ctx, m, func(id int64, res store.SaveResult, err error) {
+		if err != nil || res == store.Acknowledged {
+			return
+		}
+		m.ID = id
+		if s.hub.push(m) == 0 {
+			s.net.kickFor(m.Receiver)
+		}
+	})
+	if err != nil && ctx.Err() == nil {
+		s.log.Error("store station's message", "user", to, "err", err)
+	}
+}
+
+// flood passes a broadcast to every neighbour it has not reached yet: not
+// one it passed through (tr), nor one a station before already sent it to
+// (`recipients`). The neighbours it goes to are added to `recipients`, so
+// that in a ring each station gets it once. Broadcasts are not stored: a
+// neighbour whose link is down misses it (logins are sent again when a
+// link comes up).
+func (s *Server) flood(rm *dimp.ReliableMessage, tr []trace) {
+	me := s.me.ID.String()
+	skip := map[string]bool{me: true}
+	for _, t := range tr {
+		skip[t.Station] = true
+	}
+	var recipients []string
+	if raw, ok := rm.Extra["recipients"]; ok {
+		_ = json.Unmarshal(raw, &recipients) // unreadable: none
+	}
+	for _, r := range recipients {
+		skip[r] = true
+	}
+	targets := s.net.carriers(skip)
+	if len(targets) == 0 {
+		return
+	}
+	out := *rm
+	out.Extra = rm.Extra.Clone()
+	for _, c := range targets {
+		if l := c.link.Load(); l != nil {
+			recipients = append(recipients, l.peer.String())
+		}
+	}
+	slices.Sort(recipients)
+	recipients = slices.Compact(recipients)
+	if out.Extra == nil {
+		out.Extra = dimp.Fields{}
+	}
+	if err := out.Extra.Set("recipients", recipients); err != nil {
+		return
+	}
+	if err := s.addTrace(&out, tr); err != nil {
+		return
+	}
+	s.attachSender(s.ctx, &out)
+	data, err := out.MarshalJSON()
+	if err != nil {
+		return
+	}
+	for _, c := range targets {
+		if !c.offer(frame{data: data}) {
+			s.log.Info("broadcast not passed: link busy", "station", c.userID())
+		}
+	}
+}
+
+// sendLogins sends a new link's neighbour the newest login of every user
+// this station knows of, so that it knows where they are even if it missed
+// their broadcasts while the link was down. The neighbour keeps only what
+// is newer than what it has, and passes on only that.
+func (s *Server) sendLogins(c *conn) {
+	logins, err := s.store.Logins(s.ctx)
+	if err != nil {
+		s.log.Error("logins for a new link", "err", err)
+		return
+	}
+	l := c.link.Load()
+	var batch [][]byte
+	send := func() {
+		if len(batch) > 0 {
+			if err := c.queueReply(frame{data: joinLines(batch)}); err != nil {
+				s.log.Info("logins not sent to neighbour", "station", l.peer, "err", err)
+			}
+			batch = nil
+		}
+	}
+	for _, lg := range logins {
+		rm, err := s.packer.Parse(lg.Message)
+		if err != nil {
+			continue
+		}
+		tr := readTraces(rm)
+		if passedThrough(tr, l.peer.String()) {
+			continue // it came from there
+		}
+		if err := s.addTrace(rm, tr); err != nil {
+			continue
+		}
+		s.attachSender(s.ctx, rm)
+		if data, err := rm.MarshalJSON(); err == nil {
+			batch = append(batch, data)
+		}
+		if len(batch) == 64 {
+			send()
+		}
+	}
+	send()
+}
+
+// joinLines writes messages one per line, a frame dimchat's stations and
+// this one take apart line by line.
+func joinLines(msgs [][]byte) []byte {
+	n := 0
+	for _, m := range msgs {
+		n += len(m) + 1
+	}
+	out := make([]byte, 0, n)
+	for i, m := range msgs {
+		if i > 0 {
+			out = append(out, '\n')
+		}
+		out = append(out, m...)
+	}
+	return out
+}
+
+// loadLocations reads where every user last logged in from the store.
+func (s *Server) loadLocations(ctx context.Context) error {
+	logins, err := s.store.Logins(ctx)
+	if err != nil {
+		return err
+	}
+	for _, l := range logins {
+		s.net.locate(l.User, l.Station, l.Time)
+	}
+	return nil
+}
