@@ -253,7 +253,7 @@ func (c *conn) linkAckFrom(l *link, body []byte) bool {
 		return true
 	}
 	l.passed.Add(1)
-	err := c.srv.store.AckMessageAsync(c.ctx, store.Ack{Receiver: a.Receiver, Signature: a.Signature}, c.srv.ackDone)
+	err := c.srv.store.AckMessageAsync(c.ctx, store.Ack{Receiver: a.Receiver, Signature: a.Signature, Passed: true}, c.srv.ackDone)
 	if err != nil && c.ctx.Err() == nil {
 		c.srv.acked(false, err)
 	}

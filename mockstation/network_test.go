@@ -285,3 +285,103 @@ func noneStored(t *testing.T, sts ...*netStation) {
 	})
 	_ = counts
 }
+
+// Three stations in a ring, A → B → C → A: messages between users at
+// every pair arrive once each, and a broadcast to everyone@everywhere
+// reaches every user once, though every station has two ways to pass it
+// on.
+func TestNetworkRing(t *testing.T) {
+	sts := startNetwork(t, 3, map[int][]int{0: {1}, 1: {2}, 2: {0}})
+	names := []string{"alice", "bob", "carol"}
+	users := make([]*netUser, 3)
+	for i, st := range sts {
+		users[i] = joinUser(t, st.url, user(t, names[i]))
+	}
+	everyoneKnown(t, sts, users)
+
+	for i, from := range users {
+		for j, to := range users {
+			if i != j {
+				from.send(t, to, names[i]+" to "+names[j])
+			}
+		}
+	}
+	if _, err := users[0].c.SendText(context.Background(), dimp.Everyone, "alice to everyone"); err != nil {
+		t.Fatal(err)
+	}
+	for j, to := range users {
+		var want []string
+		for i := range users {
+			if i != j {
+				want = append(want, names[i]+" to "+names[j])
+			}
+		}
+		if j != 0 {
+			want = append(want, "alice to everyone")
+		}
+		eventually(t, 10*time.Second, names[j]+" receives each message once", func() bool { return to.hasTexts(want...) })
+	}
+	time.Sleep(300 * time.Millisecond) // time for a copy going around the ring
+	for j, u := range users {
+		got := u.received()
+		if n := countOf(got, "alice to everyone"); (j == 0 && n != 0) || (j != 0 && n != 1) {
+			t.Errorf("%s got the broadcast %d times: %q", names[j], n, got)
+		}
+		if len(got) != len(slices.Compact(slices.Sorted(slices.Values(got)))) {
+			t.Errorf("%s got a message twice: %q", names[j], got)
+		}
+	}
+	noneStored(t, sts...)
+}
+
+// everyoneKnown waits until every station knows where every user of
+// another station is, with a route there.
+func everyoneKnown(t *testing.T, sts []*netStation, users []*netUser) {
+	t.Helper()
+	eventually(t, 10*time.Second, "every station knows every user elsewhere", func() bool {
+		for i, st := range sts {
+			for j, u := range users {
+				if i != j && !st.knowsElsewhere(u.id.ID, sts[j].srv.ID()) {
+					return false
+				}
+			}
+		}
+		return true
+	})
+}
+
+// A user who is offline at one station gets what was sent meanwhile when
+// coming back there; one who moves to another station gets it there:
+// what waited follows the user's newest login.
+func TestNetworkOfflineAndMoving(t *testing.T) {
+	sts := startNetwork(t, 3, map[int][]int{0: {1}, 1: {2}})
+	a, c := sts[0], sts[2]
+	aliceID, carolID := user(t, "alice"), user(t, "carol")
+	alice, carol := joinUser(t, a.url, aliceID), joinUser(t, c.url, carolID)
+	everyoneKnown(t, []*netStation{a, c}, []*netUser{alice, carol})
+
+	// Offline at C: the message waits at C, and is there when carol is.
+	carol.quit()
+	alice.send(t, carol, "while you were out")
+	eventually(t, 10*time.Second, "the message waits at C", func() bool {
+		s, _ := c.srv.Status(context.Background())
+		return s.StoredMessages == 1
+	})
+	carol = joinUser(t, c.url, carolID)
+	eventually(t, 10*time.Second, "carol gets it at C", func() bool { return carol.hasTexts("while you were out") })
+
+	// Moving: carol leaves C; two messages wait there; she logs in at A.
+	carol.quit()
+	alice.send(t, carol, "first, sent to C")
+	alice.send(t, carol, "second, sent to C")
+	eventually(t, 10*time.Second, "both wait at C", func() bool {
+		s, _ := c.srv.Status(context.Background())
+		return s.StoredMessages == 2
+	})
+	carol = joinUser(t, a.url, carolID)
+	eventually(t, 10*time.Second, "what waited at C follows carol to A", func() bool {
+		return carol.hasTexts("first, sent to C", "second, sent to C")
+	})
+	eventually(t, 10*time.Second, "C knows carol is at A", func() bool { return c.knowsElsewhere(carolID.ID, a.srv.ID()) })
+	noneStored(t, sts...)
+}

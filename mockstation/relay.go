@@ -17,23 +17,31 @@ import (
 // sender's meta and visa, attached or known), and what a neighbour may
 // say is bounded:
 //
-//   - a message that passed through this station already (its `traces`
-//     name it) is a loop: refused;
+//   - a broadcast that passed through this station already (its `traces`
+//     name it) came around a ring: dropped. A message for a user may come
+//     back the way it came, when its receiver moved; one that passed
+//     through maxHops stations is in a loop: refused;
 //   - a login names the station the user logged in at, which must be the
 //     station the message started from (the first trace): a station
 //     cannot claim a user it does not host;
-//   - a message from a user whose newest login, as this station knows it,
-//     is here, signed after that login, did not come from that user's
-//     station: a link cannot speak for a user of this station;
+//   - a message from a user who is online here and whose newest login is
+//     here, signed after that login, that did not start here, did not
+//     come from that user's station: a link cannot speak for a user of
+//     this station (a message that started here may come back, when its
+//     receiver moved);
 //   - a broadcast is handled once (the seen pool), then passed to the
 //     neighbours not yet reached (`recipients`).
 //
 // dimchat's stations trust a session logged in as any station and verify
 // nothing it relays.
 
+// maxHops bounds the stations a message may pass through: past it, routes
+// that disagree while a login spreads have sent it round in circles.
+const maxHops = 16
+
 // Reasons for refusing what comes over a link.
 var (
-	errLoop        = errors.New("message passed through this station already")
+	errLoop        = errors.New("message passed through too many stations")
 	errNotHosted   = errors.New("station relayed a user it does not host")
 	errLocalSender = errors.New("a link cannot speak for a user of this station")
 )
@@ -49,12 +57,12 @@ func (c *conn) relayed(in *inbound, l *link) error {
 		in.origin = tr[0].Station
 	}
 	broadcast := rm.Receiver.SameAs(dimp.Everyone) || rm.Receiver.SameAs(dimp.EveryStations)
-	if passedThrough(tr, me) {
-		if broadcast {
-			return nil // came around a ring: handled already
-		}
-		return c.refuseRelayed(in, l, "Message not delivered: it came back to a station it passed.",
-			fmt.Errorf("%w: traces %v", errLoop, tr))
+	if broadcast && passedThrough(tr, me) {
+		return nil // came around a ring: handled already
+	}
+	if len(tr) >= maxHops {
+		return c.refuseRelayed(in, l, "Message not delivered: passed through too many stations.",
+			fmt.Errorf("%w: %d stations", errLoop, len(tr)))
 	}
 	prof, err := c.srv.senderProfile(c.ctx, rm)
 	if err == nil && prof == nil {
@@ -98,7 +106,8 @@ func (c *conn) relayed(in *inbound, l *link) error {
 		return c.refuseRelayed(in, l, "Message not accepted: a station's message must start at that station.",
 			fmt.Errorf("%w: %s, first trace %s", errNotHosted, rm.Sender, in.origin))
 	}
-	if loc, ok := c.srv.net.located(rm.Sender.WithoutTerminal().String()); ok && loc.station == me && rm.Time > loc.time {
+	if loc, ok := c.srv.net.located(rm.Sender.WithoutTerminal().String()); ok && loc.station == me &&
+		in.origin != me && rm.Time > loc.time {
 		if c.srv.hub.get(rm.Sender.WithoutTerminal().String()) != nil {
 			return c.refuseRelayed(in, l, "Message not accepted: its sender is logged in at this station.",
 				fmt.Errorf("%w: %s", errLocalSender, rm.Sender))

@@ -62,6 +62,7 @@ const (
 	stmtAckMsg
 	stmtReack
 	stmtInsertAck
+	stmtDeleteMsg
 	nTxStmts
 )
 
@@ -75,6 +76,7 @@ var txQueries = [nTxStmts]string{
 	// all the same, in a row of its own.
 	stmtInsertAck: `INSERT INTO messages (id, receiver, signature, sender, time, stored, size, data, acked)
 		VALUES (?1, ?2, ?3, '', 0, ?4, 0, x'', ?4)`,
+	stmtDeleteMsg: `DELETE FROM messages WHERE id = ? AND acked IS NULL`,
 }
 
 // txn is the committer's transaction. The statements it runs are bound to

@@ -151,6 +151,9 @@ func (s *SQLite) AckMessageAsync(ctx context.Context, a Ack, done func(found boo
 // must not be stored again. Any statement failing leaves nothing half
 // done.
 func (s *SQLite) ack(tx *txn, a Ack) (found bool, err error) {
+	if a.Passed {
+		return s.pass(tx, a)
+	}
 	now := s.millis()
 	// The common case in one statement: the index's row is the waiting
 	// message.
@@ -175,6 +178,24 @@ func (s *SQLite) ack(tx *txn, a Ack) (found bool, err error) {
 	}
 	s.index.add(a.Receiver, a.Signature, s.lastID)
 	return false, nil
+}
+
+// pass deletes a waiting message the next station took, and forgets it.
+func (s *SQLite) pass(tx *txn, a Ack) (found bool, err error) {
+	id, acked, found, err := s.lookup(tx, a.Receiver, a.Signature)
+	if err != nil || !found || acked {
+		return false, err
+	}
+	res, err := tx.stmt(stmtDeleteMsg).ExecContext(tx.ctx, id)
+	if err != nil {
+		return false, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return false, err
+	}
+	s.index.remove(a.Receiver, a.Signature, id)
+	s.usage.remove(id, a.Receiver)
+	return true, nil
 }
 
 // ackRow marks row id acknowledged if it is a's and waiting, and counts it

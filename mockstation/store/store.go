@@ -50,6 +50,10 @@ type Message struct {
 type Ack struct {
 	Receiver  string
 	Signature string
+	// Passed: the next station of a network acknowledged it, not the
+	// receiver. The message is deleted and not remembered, so that it is
+	// stored again if it comes back here (its receiver moved here).
+	Passed bool
 }
 
 // SaveResult says what SaveMessage did.
