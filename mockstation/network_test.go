@@ -283,7 +283,6 @@ func noneStored(t *testing.T, sts ...*netStation) {
 		}
 		return !slices.ContainsFunc(counts, func(n int64) bool { return n != 0 })
 	})
-	_ = counts
 }
 
 // Three stations in a ring, A → B → C → A: messages between users at

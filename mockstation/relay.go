@@ -91,6 +91,9 @@ func (c *conn) relayed(in *inbound, l *link) error {
 		if !c.srv.net.seen.first(rm.SignatureText()) {
 			return nil
 		}
+		if err := c.srv.checkRelayedLogin(rm, in.origin); err != nil {
+			return c.refuseRelayed(in, l, "Login not accepted.", err)
+		}
 		c.srv.flood(rm, tr)
 		var reached []string
 		if recv.SameAs(dimp.Everyone) {
@@ -114,6 +117,28 @@ func (c *conn) relayed(in *inbound, l *link) error {
 		}
 	}
 	return c.route(in)
+}
+
+// checkRelayedLogin refuses a login that came over a link from a station
+// other than the one it names: a station cannot claim a user it does not
+// host. It is checked before the broadcast goes anywhere.
+func (s *Server) checkRelayedLogin(rm *dimp.ReliableMessage, origin string) error {
+	im, err := s.open(rm)
+	if err != nil {
+		return nil // not readable here: toStation refuses it
+	}
+	lc, ok := im.Content.(*dimp.LoginCommand)
+	if !ok {
+		return nil
+	}
+	var station string
+	if lc.Station != nil {
+		station = lc.Station.ID.WithoutTerminal().String()
+	}
+	if station != origin {
+		return fmt.Errorf("%w: login of %s at %q relayed from %s", errNotHosted, lc.ID, station, origin)
+	}
+	return nil
 }
 
 // refuseRelayed refuses a message that came over link l for good: the
