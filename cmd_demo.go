@@ -18,6 +18,7 @@ const maxDemoUsers = 4
 
 func newDemoCommand() *cobra.Command {
 	var users, group string
+	var stations int
 	var wf workshopFlags
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -35,11 +36,16 @@ on purpose (/drop, /corrupt, /delay, /expire, /restart, or the flags below);
 /export writes the session as JSON Lines and Markdown, which 'dimtui replay' plays
 back; --presenter (or f4) is a large, high-contrast theme, and --fresh (or /reset)
 starts from a new station and new identities. --group NAME has the first user create
-a group of all the users once they are connected (the echo bot joins when invited).`,
+a group of all the users once they are connected (the echo bot joins when invited).
+--stations N runs N stations linked in a line and spreads the users over them
+(alice at A, bob at B): a message crosses the link, each pane's status bar names
+its station, the stations' notices show each hop, /status lists a station's links
+and the users it knows elsewhere, /partition cuts the links and /heal restores them.`,
 		Example: `  dimtui demo --users alice,bob
   dimtui demo --users alice,bob,carol --step --presenter --fresh
   dimtui demo --users alice,bob --delay 2s --expire-after 1m
-  dimtui demo --users alice,bob,carol --group crew`,
+  dimtui demo --users alice,bob,carol --group crew
+  dimtui demo --stations 2 --users alice,bob`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			names, err := parseUsers(users)
@@ -53,14 +59,22 @@ a group of all the users once they are connected (the echo bot joins when invite
 			if cfg.Group = strings.TrimSpace(group); cfg.Group != "" && len(names) < 2 {
 				return fmt.Errorf("--group: a group needs at least two --users")
 			}
+			if stations < 1 || stations > maxStations {
+				return fmt.Errorf("--stations: %d, want 1 to %d", stations, maxStations)
+			}
+			cfg.Stations = stations
 			return demo.Run(cmd.Context(), cfg)
 		},
 	}
 	cmd.Flags().StringVar(&users, "users", "alice,bob", "the users, comma-separated (up to 4), one client and pane each")
 	cmd.Flags().StringVar(&group, "group", "", "the first user creates a group of this name with the other users")
+	cmd.Flags().IntVar(&stations, "stations", 1, "stations to run, linked in a line, the users spread over them (up to 4)")
 	wf.register(cmd, true)
 	return cmd
 }
+
+// maxStations bounds --stations: one per pane.
+const maxStations = 4
 
 // parseUsers reads --users.
 func parseUsers(s string) ([]string, error) {

@@ -51,6 +51,10 @@ type Config struct {
 	// Group, when set, names a group the first user creates with the
 	// others once they are all connected (--group).
 	Group string
+	// Stations is how many stations to run, linked in a line (--stations;
+	// 0 and 1: one). The users are spread over them: user i at station i
+	// modulo Stations.
+	Stations int
 	// Drop and Corrupt arm the station, at the start, to lose or damage the
 	// signature of the named users' next chat message. They are what
 	// --drop and --corrupt say, and an error about them names the flag.

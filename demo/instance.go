@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -38,6 +39,13 @@ type instanceConfig struct {
 	// Group, when set, is the name of a group the first user creates with
 	// the others once every client is connected.
 	Group string
+	// Stations is how many stations the demo runs (0 and 1: one). The
+	// first has the echo bot; each other one links to the one before it
+	// (a line), and user i is at station i modulo Stations.
+	Stations int
+	// OnNotice hears what each station does in the network of stations:
+	// station is its index.
+	OnNotice func(station int, n mockstation.Notice)
 	// Faults, when set, lets the demo break the station on purpose.
 	Faults *mockstation.Faults
 	// Logger receives everything the station, bot and clients log.
@@ -51,7 +59,11 @@ type instance struct {
 	Clients []*client.Client // one per user, in the order of Users
 	Echo    dimp.ID
 	URL     string
-	Station *stationRunner
+	Station *stationRunner // the first station, with the echo bot
+	// Stations are all the stations, the first one first; Homes gives
+	// each client's station, an index into Stations.
+	Stations []*stationRunner
+	Homes    []int
 	stop    context.CancelFunc
 	done    chan struct{}
 	scratch string // a station directory of its own, removed on Close
@@ -136,13 +148,28 @@ func startInstance(ctx context.Context, cfg instanceConfig) (*instance, error) {
 	}
 	url := "ws://" + ln.Addr().String()
 	inst := &instance{Echo: bot.ID, URL: url, Station: station, stop: stop, done: make(chan struct{}), scratch: scratch,
-		histories: histories}
+		histories: histories, Stations: []*stationRunner{station}}
+	urls := []string{url}
+	for i := 1; i < cfg.Stations; i++ {
+		r, u, err := startNetworkStation(life, cfg, i, urls[i-1], log)
+		if err != nil {
+			stop()
+			inst.closeStations()
+			closeHistories()
+			return nil, err
+		}
+		inst.Stations = append(inst.Stations, r)
+		urls = append(urls, u)
+	}
 	for i, me := range ids {
+		home := i % len(inst.Stations)
+		inst.Homes = append(inst.Homes, home)
+		url := urls[home]
 		c, err := client.New(client.Config{URL: url, Identity: me.Identity, Logger: log.With("part", "client", "user", me.Identity.ID.Name()),
 			Step: cfg.Step, History: histories[i]})
 		if err != nil {
 			stop()
-			station.Close()
+			inst.closeStations()
 			closeHistories()
 			return nil, err
 		}
@@ -203,7 +230,7 @@ func (inst *instance) foundGroup(ctx context.Context, name string, log *slog.Log
 func (inst *instance) Close() error {
 	inst.stop()
 	<-inst.done
-	err := inst.Station.Close()
+	err := inst.closeStations()
 	for _, h := range inst.histories {
 		err = errors.Join(err, h.Close())
 	}
@@ -213,6 +240,67 @@ func (inst *instance) Close() error {
 	return err
 }
 
+// closeStations stops every station, the last first.
+func (inst *instance) closeStations() error {
+	var err error
+	for i := len(inst.Stations) - 1; i >= 0; i-- {
+		err = errors.Join(err, inst.Stations[i].Close())
+	}
+	return err
+}
+
+// StationName names station i of the demo: A, B, C...
+func StationName(i int) string { return string(rune('A' + i%26)) }
+
+// stationOf returns the station user is at, and its index.
+func (inst *instance) stationOf(user dimp.ID) (*stationRunner, int) {
+	for i, c := range inst.Clients {
+		if c.Me().SameAs(user) {
+			return inst.Stations[inst.Homes[i]], inst.Homes[i]
+		}
+	}
+	return inst.Station, 0
+}
+
+// startNetworkStation starts station i (i > 0) of a demo of several, in
+// a directory of its own beside the first station's, on a free port of
+// the first's host, linked to the station at neighbor.
+func startNetworkStation(ctx context.Context, cfg instanceConfig, i int, neighbor string, log *slog.Logger) (*stationRunner, string, error) {
+	host, _, err := net.SplitHostPort(cfg.Listen)
+	if err != nil {
+		host = "127.0.0.1"
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return nil, "", fmt.Errorf("station %s: %w", StationName(i), err)
+	}
+	scfg := stationConfig(cfg, filepath.Join(cfg.StationDir, "network", strings.ToLower(StationName(i))), i, log)
+	scfg.Neighbors = []string{neighbor}
+	r, err := startStation(ctx, ln, scfg, log)
+	if err != nil {
+		ln.Close()
+		return nil, "", fmt.Errorf("station %s: %w", StationName(i), err)
+	}
+	return r, "ws://" + ln.Addr().String(), nil
+}
+
+// stationConfig is the configuration of station i of the demo.
+func stationConfig(cfg instanceConfig, dir string, i int, log *slog.Logger) mockstation.Config {
+	sc := mockstation.Config{
+		DataDir:    dir,
+		TimeWindow: 10 * time.Minute,
+		// A presenter may hold a Hello world! for as long as it takes to
+		// explain it: the station does not close the connection meanwhile.
+		HandshakeTimeout: -1,
+		Logger:           log.With("part", "station", "station", StationName(i)),
+		Faults:           cfg.Faults,
+	}
+	if cfg.OnNotice != nil {
+		sc.OnNotice = func(n mockstation.Notice) { cfg.OnNotice(i, n) }
+	}
+	return sc
+}
+
 // startInstanceStation loads the echo bot from cfg.StationDir and starts
 // the station there on ln, with the bot as one of its services.
 func startInstanceStation(ctx context.Context, ln net.Listener, cfg instanceConfig, log *slog.Logger) (*stationRunner, *dimp.Identity, error) {
@@ -220,15 +308,8 @@ func startInstanceStation(ctx context.Context, ln net.Listener, cfg instanceConf
 	if err != nil {
 		return nil, nil, err
 	}
-	station, err := startStation(ctx, ln, mockstation.Config{
-		DataDir:    cfg.StationDir,
-		TimeWindow: 10 * time.Minute,
-		// A presenter may hold a Hello world! for as long as it takes to
-		// explain it: the station does not close the connection meanwhile.
-		HandshakeTimeout: -1,
-		Logger:           log.With("part", "station"),
-		Services:         []mockstation.Service{echobot.Service(bot, log.With("part", "echobot"))},
-		Faults:           cfg.Faults,
-	}, log)
+	scfg := stationConfig(cfg, cfg.StationDir, 0, log)
+	scfg.Services = []mockstation.Service{echobot.Service(bot, log.With("part", "echobot"))}
+	station, err := startStation(ctx, ln, scfg, log)
 	return station, bot, err
 }

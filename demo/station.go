@@ -103,6 +103,13 @@ func (r *stationRunner) Restart(ctx context.Context) error {
 	return nil
 }
 
+// Partition cuts the station's links to other stations, or heals them.
+func (r *stationRunner) Partition(cut bool) {
+	if srv := r.Server(); srv != nil {
+		srv.Partition(cut)
+	}
+}
+
 // Close stops the station for good.
 func (r *stationRunner) Close() error {
 	r.mu.Lock()

@@ -41,7 +41,7 @@ func newWorkshopSession(ctx context.Context, cfg Config, log *slog.Logger) *work
 // directories when fresh. ctx bounds the start.
 func (session *workshopSession) start(ctx context.Context, fresh bool) error {
 	cfg := instanceConfig{Listen: session.cfg.Listen, Users: session.cfg.Users, Step: session.cfg.Step, Group: session.cfg.Group,
-		Logger: session.log}
+		Stations: session.cfg.Stations, Logger: session.log}
 	var tmp []string
 	if fresh {
 		for _, pattern := range []string{"dimtui-station-*", "dimtui-identities-*"} {
@@ -73,10 +73,25 @@ func (session *workshopSession) start(ctx context.Context, fresh bool) error {
 		faults.ResumeAfter(resumePause)
 	}
 	cfg.Faults = faults
+	names := &stationNames{}
+	if cfg.Stations > 1 {
+		cfg.OnNotice = func(i int, n mockstation.Notice) {
+			if id, err := dimp.ParseID(n.Sender); err == nil && id.Type() == dimp.Station {
+				return // a station's own receipt on its way: the receipt itself shows
+			}
+			select {
+			case notices <- names.notice(i, n):
+			default: // the screen is behind: the log has it
+			}
+		}
+	}
 	inst, err := startInstance(ctx, cfg)
 	if err != nil {
 		removeAll(tmp)
 		return err
+	}
+	for i, st := range inst.Stations {
+		names.add(st.Server().ID(), StationName(i))
 	}
 	session.mu.Lock()
 	session.inst, session.faults, session.tmp = inst, faults, tmp
@@ -149,8 +164,12 @@ func (session *workshopSession) specs() []ui.PaneSpec {
 		if n := len(inst.Clients); n > 1 {
 			peer = inst.Clients[(i+1)%n].Me()
 		}
-		out = append(out, ui.PaneSpec{Backend: c, Options: ui.Options{Context: session.ctx, Peer: peer, Bots: []dimp.ID{inst.Echo},
-			Logger: session.log.With("part", "ui", "user", c.Me().Name()), Title: c.Me().Name()}})
+		opt := ui.Options{Context: session.ctx, Peer: peer, Bots: []dimp.ID{inst.Echo},
+			Logger: session.log.With("part", "ui", "user", c.Me().Name()), Title: c.Me().Name()}
+		if len(inst.Stations) > 1 {
+			opt.StationName = StationName(inst.Homes[i])
+		}
+		out = append(out, ui.PaneSpec{Backend: c, Options: opt})
 	}
 	return out
 }
@@ -237,7 +256,8 @@ func (session *workshopSession) Expire(user dimp.ID) error {
 	if err != nil {
 		return err
 	}
-	n, err := inst.Station.Server().Expire(user)
+	st, _ := inst.stationOf(user)
+	n, err := st.Server().Expire(user)
 	if err != nil {
 		return err
 	}
@@ -257,7 +277,51 @@ func (session *workshopSession) Restart(ctx context.Context) error {
 	case session.notices <- workshop.StationNotice{Time: time.Now(), Text: "is restarting: every connection drops", Kind: workshop.NoticeRestart}:
 	default:
 	}
-	return inst.Station.Restart(ctx)
+	for _, st := range inst.Stations {
+		if err := st.Restart(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Partition cuts the links between the demo's stations, or heals them.
+func (session *workshopSession) Partition(cut bool) error {
+	inst, _, err := session.current()
+	if err != nil {
+		return err
+	}
+	if len(inst.Stations) < 2 {
+		return errors.New("one station, no links: start with --stations 2")
+	}
+	for _, st := range inst.Stations {
+		st.Partition(cut)
+	}
+	return nil
+}
+
+// StationStatus describes the user's station: its links, and the users
+// it knows to be at another station.
+func (session *workshopSession) StationStatus(user dimp.ID) ([]string, error) {
+	inst, _, err := session.current()
+	if err != nil {
+		return nil, err
+	}
+	st, i := inst.stationOf(user)
+	s, err := st.Server().Status(session.ctx)
+	if err != nil {
+		return nil, err
+	}
+	return statusLines(StationName(i), s, session.names(inst)), nil
+}
+
+// names maps the demo's stations' IDs to their names.
+func (session *workshopSession) names(inst *instance) *stationNames {
+	n := &stationNames{}
+	for i, st := range inst.Stations {
+		n.add(st.Server().ID(), StationName(i))
+	}
+	return n
 }
 
 // Notices reports what the station does on purpose.

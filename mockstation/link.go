@@ -205,7 +205,7 @@ func (s *Server) relayForm(ctx context.Context, m store.Message) ([]byte, relayI
 	if err != nil {
 		return nil, relayInfo{}, err
 	}
-	info := relayInfo{id: m.ID, sender: m.Sender}
+	info := relayInfo{id: m.ID, sender: rm.Sender.WithoutTerminal().String()}
 	tr := readTraces(rm)
 	if len(tr) == 0 {
 		info.rm = rm // it starts here: its sender hears where it went

@@ -72,6 +72,9 @@ type Options struct {
 	// Title names the pane in its status bar (a user name in a split view);
 	// empty: the local user's ID name.
 	Title string
+	// StationName names the pane's station in its status bar when the
+	// demo runs several (A, B); empty: the station's ID alone.
+	StationName string
 
 	// tick makes the command that delivers fn's message after d: the
 	// footer's flash expiring, the next "who is online". tea.Tick when
@@ -135,6 +138,9 @@ type callDoneMsg struct {
 	err  error
 	// flash is shown in the footer when the call succeeded.
 	flash string
+	// lines are shown in the conversation when the call succeeded (what
+	// /status reports).
+	lines []string
 }
 
 // usersTickMsg asks the pane to refresh who is online.

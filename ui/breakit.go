@@ -13,7 +13,8 @@ import (
 // /expire and /restart ask the station in this process to misbehave for
 // the pane's user (StationControl), and the pane shows what the station
 // did (its StationNotice), what comes of it, and what brings the protocol
-// back.
+// back. With several stations, /partition and /heal cut and restore the
+// links between them, and /status shows the user's station's links.
 
 // fault asks the station to break something for the pane's user.
 func (w *workshopMode) fault(p *Pane, name, arg string) tea.Cmd {
@@ -60,6 +61,18 @@ func (w *workshopMode) fault(p *Pane, name, arg string) tea.Cmd {
 		return p.call("expire", "the station expired my session", func(context.Context) error { return st.Expire(me) })
 	case "restart":
 		return p.call("restart", "the station restarted", func(ctx context.Context) error { return st.Restart(ctx) })
+	case "partition":
+		return p.call("partition", "the links between the stations are cut: messages for users elsewhere wait",
+			func(context.Context) error { return st.Partition(true) })
+	case "heal":
+		return p.call("heal", "the links between the stations are back: what waited flows",
+			func(context.Context) error { return st.Partition(false) })
+	case "status":
+		id := p.id
+		return func() tea.Msg {
+			lines, err := st.StationStatus(me)
+			return callDoneMsg{pane: id, what: "status", err: err, lines: lines}
+		}
 	}
 	return p.setFlash("unknown command /"+name, true)
 }

@@ -419,7 +419,7 @@ func TestStatusBar(t *testing.T) {
 	st := NewStyles(true)
 	s := client.Status{State: client.Handshaking, Handshake: dimp.HandshakeRestart, Session: testSession,
 		Station: testStation(), URL: "ws://127.0.0.1:9394", RTT: 12 * time.Millisecond}
-	lines := renderStatus(&st, s, alice, "", 100, nil)
+	lines := renderStatus(&st, s, alice, "", "", 100, nil)
 	got := ansi.Strip(strings.Join(lines, "\n"))
 	for _, want := range []string{"Handshaking", "Start → Again → [Restart] → Success", "3f2a91b0…c19d",
 		"gsp-s001@", "ws://127.0.0.1:9394", "rtt 12 ms", "me alice"} {
@@ -433,7 +433,7 @@ func TestStatusBar(t *testing.T) {
 		}
 	}
 	s.State, s.Err, s.Attempt = client.Error, errors.New("connection lost: EOF"), 3
-	got = ansi.Strip(strings.Join(renderStatus(&st, s, alice, "", 100, nil), "\n"))
+	got = ansi.Strip(strings.Join(renderStatus(&st, s, alice, "", "", 100, nil), "\n"))
 	for _, want := range []string{"Error · retry 3", "[✗ Error]", "✗ connection lost: EOF"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("error status lacks %q:\n%s", want, got)

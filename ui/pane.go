@@ -108,7 +108,7 @@ func NewPane(id PaneID, b Backend, opt Options, st *Styles, keys KeyMap) *Pane {
 		id: id, b: b, opt: opt, keys: keys, st: st,
 		me:        b.Me(),
 		chat:      chat,
-		status:    statusBar{st: st, chat: chat, title: opt.Title},
+		status:    statusBar{st: st, chat: chat, title: opt.Title, station: opt.StationName},
 		contacts:  newContactsView(st, keys, chat),
 		conv:      newConvView(st, keys, chat, !opt.HideTimestamps),
 		inspector: newInspector(st, keys, opt.MaxFrames, inspectorBytes),
@@ -412,6 +412,9 @@ func (p *Pane) callDone(msg callDoneMsg) tea.Cmd {
 		}
 		p.opt.Logger.Warn("ui call", "what", msg.what, "err", msg.err)
 		return p.setFlash(fmt.Sprintf("%s: %v", msg.what, msg.err), true)
+	}
+	for _, l := range msg.lines {
+		p.noticeAt(time.Now(), l, false)
 	}
 	if msg.flash != "" {
 		return p.setFlash(msg.flash, false)

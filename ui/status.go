@@ -21,11 +21,12 @@ const statusHeight = 2
 // statusBar is the two lines at the top of a pane: the connection and the
 // handshake, then the session, the station and who I am.
 type statusBar struct {
-	st    *Styles
-	chat  *chatState    // the status it shows
-	title string        // names the pane; "" for the local user's name
-	delay time.Duration // the workshop's station delays my messages (/delay)
-	w     int
+	st      *Styles
+	chat    *chatState    // the status it shows
+	title   string        // names the pane; "" for the local user's name
+	station string        // names the pane's station among several; ""  for the only one
+	delay   time.Duration // the workshop's station delays my messages (/delay)
+	w       int
 	// mouseFree: the terminal has the mouse (ctrl+g), which the bar says.
 	mouseFree bool
 	// replay is where the replay the pane plays is; nil for a live client.
@@ -46,7 +47,7 @@ func (b *statusBar) view() string {
 		// What the workshop's station does to my messages while it lasts.
 		notes = append(notes, b.st.StateBusy.Render("▲ delay "+b.delay.String()))
 	}
-	return strings.Join(renderStatus(b.st, b.chat.status, b.chat.me, b.title, b.w, b.replay, notes...), "\n")
+	return strings.Join(renderStatus(b.st, b.chat.status, b.chat.me, b.title, b.station, b.w, b.replay, notes...), "\n")
 }
 
 // handshakeSteps are the handshake's steps in the order they happen.
@@ -56,12 +57,13 @@ func handshakeSteps() []dimp.HandshakeState {
 
 // renderStatus draws the two-line status bar: the connection state and
 // the handshake timeline with the current step marked, then the session
-// key, the station and its address, the local user and the round-trip time.
+// key, the station (with its name among several) and its address, the
+// local user and the round-trip time.
 // notes, drawn already, go before the round-trip time. A replay (replay
 // not nil) says so instead of the connection's state, shows where it is
 // instead of the round-trip time, and says offline and the transcript's
 // name instead of the station's address.
-func renderStatus(st *Styles, s client.Status, me dimp.ID, title string, width int, replay *workshop.Progress,
+func renderStatus(st *Styles, s client.Status, me dimp.ID, title, stationName string, width int, replay *workshop.Progress,
 	notes ...string) []string {
 	bar := st.StatusBar
 	label := func(t string) string { return st.StatusLabel.Render(t) }
@@ -117,6 +119,10 @@ func renderStatus(st *Styles, s client.Status, me dimp.ID, title string, width i
 	station := "—"
 	if !s.Station.IsZero() {
 		station = display.ShortID(s.Station)
+	}
+	if stationName != "" {
+		// Among several stations (the demo's network), which one.
+		station = stationName + " " + station
 	}
 	parts = append(parts, label("station ")+value(station))
 	if replay != nil {

@@ -48,6 +48,13 @@ type StationControl interface {
 	// Notices reports what the station did (a frame dropped, a session
 	// expired), for the UI to show.
 	Notices() <-chan workshop.StationNotice
+	// Partition cuts the links between the stations of the demo (cut
+	// true) or heals them: messages for users at another station wait,
+	// then flow.
+	Partition(cut bool) error
+	// StationStatus describes the user's station: its links to other
+	// stations and the users it knows to be elsewhere, one per line.
+	StationStatus(user dimp.ID) ([]string, error)
 }
 
 // A replay stands in for the clients and the station: its clients are
@@ -256,7 +263,11 @@ func (w *workshopMode) replacePanes(a *App, specs []PaneSpec) tea.Cmd {
 func (w *workshopMode) notice(a *App, n workshop.StationNotice) {
 	for _, p := range a.panes {
 		if n.User.IsZero() || n.User.SameAs(p.me) {
-			p.noticeAt(n.Time, "▲ station: "+n.Text, false)
+			who := "▲ station: "
+			if n.Station != "" {
+				who = "▲ station " + n.Station + ": "
+			}
+			p.noticeAt(n.Time, who+n.Text, false)
 			w.rec.Notice(int(p.id), p.me, n)
 			p.stationDid(n)
 		}

@@ -116,6 +116,10 @@ func (s *fakeStation) SetDelay(u dimp.ID, d time.Duration) error {
 func (s *fakeStation) Expire(u dimp.ID) error                 { return s.record("expire %s", u.Name()) }
 func (s *fakeStation) Restart(context.Context) error          { return s.record("restart") }
 func (s *fakeStation) Notices() <-chan workshop.StationNotice { return s.notices }
+func (s *fakeStation) Partition(cut bool) error               { return s.record("partition %v", cut) }
+func (s *fakeStation) StationStatus(u dimp.ID) ([]string, error) {
+	return []string{"station of " + u.Name()}, s.record("status %s", u.Name())
+}
 
 func (s *fakeStation) log() []string {
 	s.mu.Lock()

@@ -450,6 +450,12 @@ func (r *Replay) Expire(dimp.ID) error { return errReplay }
 // Restart is refused: there is no station in a replay.
 func (r *Replay) Restart(context.Context) error { return errReplay }
 
+// Partition is refused: there are no stations in a replay.
+func (r *Replay) Partition(bool) error { return errReplay }
+
+// StationStatus is refused: there is no station in a replay.
+func (r *Replay) StationStatus(dimp.ID) ([]string, error) { return nil, errReplay }
+
 // Notices delivers the station notices of the transcript.
 func (r *Replay) Notices() <-chan StationNotice { return r.notices }
 

@@ -46,6 +46,9 @@ type StationNotice struct {
 	ToClient bool
 	// Delay is what every message to the user now waits (NoticeDelay).
 	Delay time.Duration
+	// Station names the station that did it, when the demo runs several
+	// (NoticeNetwork); "" for the only one.
+	Station string
 }
 
 // NoticeKind is what a StationNotice is about.
@@ -59,4 +62,5 @@ const (
 	NoticeDelay              // the messages to the user delayed, or no longer
 	NoticeExpire             // the user's session forgotten
 	NoticeRestart            // the station restarting
+	NoticeNetwork            // a station passed, took or refused a message, or a link went up or down
 )
