@@ -64,9 +64,9 @@ type instance struct {
 	// each client's station, an index into Stations.
 	Stations []*stationRunner
 	Homes    []int
-	stop    context.CancelFunc
-	done    chan struct{}
-	scratch string // a station directory of its own, removed on Close
+	stop     context.CancelFunc
+	done     chan struct{}
+	scratch  string // a station directory of its own, removed on Close
 
 	histories []*history.DB // the clients', closed once they have stopped
 }
