@@ -65,8 +65,9 @@ func stationVerdict(text, about, receiver string) string {
 	case dimp.ReceiptDelivered:
 		return receiver + " is online; the station stored " + about + " and pushed it to " + receiver + "'s session"
 	case dimp.ReceiptCached:
-		return receiver + " is offline; " + about + " waits in the station's store until " + receiver +
-			" comes back and acknowledges it"
+		return receiver + " is not online here; " + about + " waits in the station's store until " + receiver +
+			" comes back and acknowledges it, or, when " + receiver + " logged in at another station, until the next " +
+			"station on the way has stored it"
 	case "Document received.":
 		return "the visa is new to the station, which checked it against the meta and stored it"
 	case "Document not changed.":
@@ -77,6 +78,9 @@ func stationVerdict(text, about, receiver string) string {
 		return "the station stored the login and marked the session active"
 	case "Message forwarded.":
 		return "the station pushed it to the users online"
+	case "Message redirected.":
+		return receiver + " logged in at another station: this station passed " + about +
+			" over its link to the next station, which stored it before this one deleted its copy"
 	}
 	if strings.HasSuffix(text, " received.") {
 		return "the station processed it"

@@ -1,6 +1,8 @@
 package workshop
 
 import (
+	"cmp"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -543,7 +545,7 @@ func explainIn(f frameInfo) Explanation {
 			break
 		}
 		e.Step = "chat message"
-		e.Station = forwardedNote(from, me)
+		e.Station = cmp.Or(f.relayNote(rm, from, me), forwardedNote(from, me))
 		e.Next = me + " shows it and answers " + from + " with a receipt “Message received.”." + ack
 		if g := c.Group; g.IsGroup() && !g.IsBroadcast() {
 			e.Step = "group message"
@@ -658,6 +660,35 @@ func forwardedNote(from, me string) string {
 		" acknowledges it, and told " + from + " “Message delivered.”."
 }
 
+// relayNote says how a message that crossed stations came: its traces
+// name the stations that passed it on. "" for a message that did not.
+func (f frameInfo) relayNote(rm *dimp.ReliableMessage, from, me string) string {
+	var traces []json.RawMessage
+	if rm.Extra == nil || rm.Extra.Get("traces", &traces) != nil || len(traces) == 0 {
+		return ""
+	}
+	var names []string
+	for _, t := range traces {
+		var s string
+		var o struct {
+			DID string `json:"did"`
+			ID  string `json:"ID"`
+		}
+		switch {
+		case json.Unmarshal(t, &s) == nil:
+		case json.Unmarshal(t, &o) == nil:
+			s = cmp.Or(o.DID, o.ID)
+		}
+		if id, err := dimp.ParseID(s); err == nil {
+			names = append(names, display.ShortID(id))
+		}
+	}
+	return "Passed on by " + display.Plural(len(names), "station") + " before " + me + "'s (its “traces”: " +
+		strings.Join(names, " → ") + "): " + from + "'s station passed it over a link to the next, each verified it " +
+		"and stored it before the one before deleted its copy, and " + me + "'s station pushed it here unchanged, " +
+		"still signed by " + from + "."
+}
+
 // explainReceipt says what a receipt means: the station's word on a
 // message, or a peer's.
 func explainReceipt(f frameInfo, rm *dimp.ReliableMessage, r *dimp.ReceiptCommand, fromStation bool) (station, next string) {
@@ -679,7 +710,17 @@ func explainReceipt(f frameInfo, rm *dimp.ReliableMessage, r *dimp.ReceiptComman
 	if !stationRefused(r.Text) {
 		station = "Says " + said + ": " + stationVerdict(r.Text, about, receiver) + "."
 	}
+	if mine := f.Status.Station; !mine.IsZero() && !rm.Sender.SameAs(mine) && r.Text == dimp.ReceiptDelivered {
+		// Another station of the network: the receiver's.
+		station = "Says " + said + ": " + f.name(rm.Sender) + " is the station " + receiver + " logged in at; it took " +
+			about + " from the station before it and pushed it to " + receiver + "'s session. It signed this receipt " +
+			"itself and sent it back the same way, its meta and visa attached."
+		return station, "✓ stays until " + receiver + "'s client answers: ✓✓."
+	}
 	switch r.Text {
+	case "Message redirected.":
+		return station, "✓ stays; the receiver's station says “Message delivered.” when it pushes the message, " +
+			"and " + receiver + "'s client answers “Message received.”: ✓✓."
 	case dimp.ReceiptDelivered:
 		if r.Origin != nil && originCommand(r.Origin) {
 			// A receipt (or another command) gets no receipt back.

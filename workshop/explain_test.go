@@ -422,3 +422,38 @@ func TestExplainGroupCommands(t *testing.T) {
 		"next":    {"ignored", "reset", "no receipt"},
 	})
 }
+
+// A message that crossed stations, and the receipts of a network: alice's
+// station passed her message on, bob's station pushed it to bob.
+func TestExplainNetwork(t *testing.T) {
+	w := dimptest.NewWorld(t)
+	other := dimptest.NewIdentity(t, dimp.Station, "far")
+	rm, _ := toBob(w, dimp.NewText("hi bob"))
+
+	redirected := dimp.NewReceipt("Message redirected.", dimp.OriginOf(rm, 0))
+	rrm, _ := w.Seal(w.StationP, w.Alice.ID, w.Alice.Profile(), redirected, false)
+	f := inFrame(w, rrm, w.Station.Profile())
+	f.Status.Station = w.Station.ID
+	wants(t, "redirected", explainFrame(f), map[string][]string{
+		"station": {"“Message redirected.”", "logged in at another station", "stored it before this one deleted its copy"},
+		"next":    {"✓ stays", "receiver's station says “Message delivered.”"},
+	})
+
+	delivered := dimp.NewReceipt(dimp.ReceiptDelivered, dimp.OriginOf(rm, 0))
+	drm, _ := w.Seal(dimp.NewPacker(other), w.Alice.ID, w.Alice.Profile(), delivered, true)
+	f = inFrame(w, drm, other.Profile())
+	f.Status.Station = w.Station.ID
+	wants(t, "delivered far away", explainFrame(f), map[string][]string{
+		"station": {"is the station bob logged in at", "pushed it to bob's session", "signed this receipt itself"},
+		"next":    {"✓✓"},
+	})
+
+	brm, _ := w.Seal(w.BobP, w.Alice.ID, w.Alice.Profile(), dimp.NewText("hi alice"), true)
+	brm.Extra = dimp.Fields{}
+	if err := brm.Extra.Set("traces", []map[string]any{{"did": other.ID.String(), "time": 1}, {"did": w.Station.ID.String()}}); err != nil {
+		t.Fatal(err)
+	}
+	wants(t, "relayed text", explainFrame(inFrame(w, brm, w.Bob.Profile())), map[string][]string{
+		"station": {"Passed on by 2 stations before alice's", "far@", "over a link", "still signed by bob"},
+	})
+}
