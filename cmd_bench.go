@@ -63,7 +63,7 @@ messages per second, p50 and p99 latency, and the station/relay ratio.`,
 	for _, hidden := range []string{"child", "station-url", "relay-url"} {
 		_ = f.MarkHidden(hidden)
 	}
-	bench.AddCommand(station, newBenchFloodCommand())
+	bench.AddCommand(station, newBenchFloodCommand(), newBenchNetworkCommand())
 	return bench
 }
 
@@ -122,4 +122,45 @@ a few hundred connections; from many, the global cap is reached.`,
 		_ = f.MarkHidden(hidden)
 	}
 	return flood
+}
+
+func newBenchNetworkCommand() *cobra.Command {
+	opt := loadtest.NetworkOptions{}
+	var cpuProfile string
+	cmd := &cobra.Command{
+		Use:   "network",
+		Short: "Measure messages across links between stations against the same traffic on one station",
+		Long: `Starts three stations in this process, linked in a line A — B — C, and sends the
+same traffic between pairs of clients three ways in one run: both ends at A, the
+receivers at B (one link), the receivers at C (two links). Each way runs at full
+speed (messages per second, p50 and p99 from writing a message to its arrival)
+and then paced at --paced of the slowest way's throughput, where the added
+latency of a hop is the link, not queueing. It prints the ratios: throughput and
+p99 across one link against one station, and the latency each hop adds.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opt.Out = cmd.OutOrStdout()
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
+			}
+			_, err := loadtest.RunNetwork(cmd.Context(), opt)
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write the CPU profile of the run (stations and clients) to this file")
+	f.IntVar(&opt.Clients, "clients", 20, "clients per way (an even number: they send in pairs)")
+	f.IntVar(&opt.Messages, "messages", 5000, "messages a phase")
+	f.IntVar(&opt.Window, "window", 16, "messages in flight per pair")
+	f.StringVar(&opt.Key, "key", "rsa", "the clients' meta keys: rsa (RSA-1024) or ecc (secp256k1)")
+	f.Float64Var(&opt.Paced, "paced", 0.3, "the paced phases' rate, as a share of the slowest way's throughput")
+	return cmd
 }

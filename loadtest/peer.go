@@ -65,6 +65,9 @@ func handshakeWith(ctx context.Context, url string, me *dimp.Identity, opts *web
 		if err != nil {
 			continue // a control frame
 		}
+		if station != nil && !rm.Sender.SameAs(station.ID) {
+			continue // a broadcast from another user, pushed before DIM!
+		}
 		if station == nil {
 			if station, err = dimp.ProfileFromMessage(rm); err != nil {
 				ws.CloseNow()

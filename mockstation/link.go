@@ -52,6 +52,16 @@ type link struct {
 	mu       sync.Mutex
 	inflight map[relayKey]relayInfo // written, not yet acknowledged
 	cursors  map[string]int64       // per user: the highest store ID written
+	// dirty are the users who may have messages to pass that the writer
+	// has not read yet; all: every user routed here may (a new link, a
+	// route changed).
+	dirty map[string]struct{}
+	all   bool
+	// introduced are the senders whose meta and visa went over this link
+	// already: the neighbour has them (it stores what it verified), and
+	// parsing and checking them again with every message would cost it
+	// a meta check each time.
+	introduced map[string]bool
 }
 
 // relayKey names one stored copy of a message: its receiver and signature.
@@ -75,7 +85,54 @@ type linkAck struct {
 
 func newLink(peer dimp.ID, prof *dimp.Profile, url string) *link {
 	return &link{peer: peer.WithoutTerminal(), prof: prof, url: url, since: time.Now(),
-		inflight: make(map[relayKey]relayInfo), cursors: make(map[string]int64)}
+		inflight: make(map[relayKey]relayInfo), cursors: make(map[string]int64), dirty: make(map[string]struct{}),
+		all: true, introduced: make(map[string]bool)}
+}
+
+// markDirty says that user may have messages to pass.
+func (l *link) markDirty(user string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.dirty[user] = struct{}{}
+}
+
+// markAll says that every user routed here may have messages to pass.
+func (l *link) markAll() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.all = true
+}
+
+// takeDirty returns the users to look at, routed (all of them, or those
+// marked), and forgets the marks.
+func (l *link) takeDirty(routed []string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.all {
+		l.all = false
+		clear(l.dirty)
+		return routed
+	}
+	var out []string
+	for _, u := range routed {
+		if _, ok := l.dirty[u]; ok {
+			out = append(out, u)
+		}
+	}
+	clear(l.dirty)
+	return out
+}
+
+// introduce reports whether sender's meta and visa should go with a
+// message on this link: the first time only.
+func (l *link) introduce(sender string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.introduced[sender] {
+		return false
+	}
+	l.introduced[sender] = true
+	return true
 }
 
 func (l *link) full() bool {
@@ -166,16 +223,22 @@ func (c *conn) endLink() {
 // users whose messages go out on it, each user's in store order, up to
 // maxInflight unacknowledged. It reports whether there may be more.
 func (c *conn) relayCatchUp(l *link, dl *writeDeadline) (more bool, err error) {
-	for _, u := range c.srv.net.usersVia(c) {
+	users := l.takeDirty(c.srv.net.usersVia(c))
+	for i, u := range users {
 		if l.full() {
-			return false, nil // acknowledgements kick the writer again
+			// Acknowledgements kick the writer again; these users wait.
+			for _, rest := range users[i:] {
+				l.markDirty(rest)
+			}
+			return false, nil
 		}
 		msgs, err := c.srv.store.PendingMessages(c.ctx, u, l.cursor(u), catchPage)
 		if err != nil {
+			l.markDirty(u)
 			return false, err
 		}
 		for _, m := range msgs {
-			data, info, err := c.srv.relayForm(c.ctx, m)
+			data, info, err := c.srv.relayForm(c.ctx, m, l.introduce)
 			if err != nil {
 				// What the station stored, it parsed before: this cannot
 				// be passed on. It stays stored for a local session.
@@ -190,6 +253,7 @@ func (c *conn) relayCatchUp(l *link, dl *writeDeadline) (more bool, err error) {
 			}
 		}
 		if len(msgs) == catchPage {
+			l.markDirty(u)
 			more = true
 		}
 	}
@@ -198,9 +262,9 @@ func (c *conn) relayCatchUp(l *link, dl *writeDeadline) (more bool, err error) {
 
 // relayForm is a stored message as it goes over a link: the same signed
 // message, with this station added to its `traces`, and the sender's meta
-// and visa attached when it has none, so that the next station can verify
-// it without asking.
-func (s *Server) relayForm(ctx context.Context, m store.Message) ([]byte, relayInfo, error) {
+// and visa attached when it has none and introduce says the link has not
+// carried them yet, so that the next station can verify it without asking.
+func (s *Server) relayForm(ctx context.Context, m store.Message, introduce func(sender string) bool) ([]byte, relayInfo, error) {
 	rm, err := s.packer.Parse(m.Data)
 	if err != nil {
 		return nil, relayInfo{}, err
@@ -213,7 +277,9 @@ func (s *Server) relayForm(ctx context.Context, m store.Message) ([]byte, relayI
 	if err := s.addTrace(rm, tr); err != nil {
 		return nil, relayInfo{}, err
 	}
-	s.attachSender(ctx, rm)
+	if rm.Meta == nil && introduce(info.sender) {
+		s.attachSender(ctx, rm)
+	}
 	data, err := rm.MarshalJSON()
 	return data, info, err
 }
@@ -249,6 +315,7 @@ func (c *conn) linkAckFrom(l *link, body []byte) bool {
 	}
 	if a.Retry {
 		c.logger().Info("neighbour could not store, retrying", "station", l.peer, "receiver", a.Receiver, "err", a.Error)
+		l.markDirty(a.Receiver)
 		time.AfterFunc(retryAfter, c.kick)
 		return true
 	}

@@ -34,6 +34,30 @@ type network struct {
 	healed      chan struct{} // closed when a partition ends
 
 	seen seenPool // broadcasts handled already
+
+	// introduced are the users this station sent its own messages to
+	// with its meta and visa attached (sendOwn), since it started.
+	introducedMu sync.Mutex
+	introduced   map[string]bool
+}
+
+// maxIntroduced bounds network.introduced; past it, the set starts again
+// (a user is then sent the station's meta and visa once more).
+const maxIntroduced = 100_000
+
+// introduceTo reports whether the station's meta and visa should go with
+// its own message to user: the first time only.
+func (n *network) introduceTo(user string) bool {
+	n.introducedMu.Lock()
+	defer n.introducedMu.Unlock()
+	if n.introduced[user] {
+		return false
+	}
+	if n.introduced == nil || len(n.introduced) >= maxIntroduced {
+		n.introduced = make(map[string]bool)
+	}
+	n.introduced[user] = true
+	return true
 }
 
 // location is where a user last logged in.
@@ -225,6 +249,7 @@ func (n *network) cut() (bool, <-chan struct{}) {
 // routes changed.
 func (n *network) kickAll() {
 	for _, c := range n.all() {
+		c.link.Load().markAll()
 		c.kick()
 	}
 }
@@ -233,6 +258,7 @@ func (n *network) kickAll() {
 // them.
 func (n *network) kickFor(user string) {
 	if c, _ := n.next(user); c != nil {
+		c.link.Load().markDirty(user)
 		c.kick()
 	}
 }

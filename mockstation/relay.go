@@ -94,12 +94,11 @@ func (c *conn) relayed(in *inbound, l *link) error {
 		if err := c.srv.checkRelayedLogin(rm, in.origin); err != nil {
 			return c.refuseRelayed(in, l, "Login not accepted.", err)
 		}
-		c.srv.flood(rm, tr)
 		var reached []string
 		if recv.SameAs(dimp.Everyone) {
 			reached = c.srv.hub.broadcast(outgoing(in), rm.Sender.WithoutTerminal().String())
 		}
-		return c.toStation(in, reached)
+		return c.thenFlood(true, rm, tr, c.toStation(in, reached))
 	case recv.SameAs(c.srv.me.ID), recv.SameAs(dimp.AnyStation), recv.SameAs(dimp.Anyone):
 		return c.toStation(in, nil)
 	case recv.IsBroadcast(), recv.IsGroup(), recv.Type() == dimp.Station:
@@ -186,7 +185,8 @@ func (c *conn) relayStored(in *inbound, res store.SaveResult, online int, err er
 
 // sendOwn sends a content from this station to a user who may be at
 // another station: sealed to the user's visa, with the station's meta and
-// visa attached (the user may never have met this station), stored, and
+// visa attached the first time (the user may never have met this station;
+// after that its client knows them, or asks its own station), stored, and
 // delivered or passed on like any message. A user the station knows no
 // visa of is not told; nor is a station.
 func (s *Server) sendOwn(to dimp.ID, content dimp.Content) {
@@ -199,7 +199,7 @@ func (s *Server) sendOwn(to dimp.ID, content dimp.Content) {
 		s.log.Debug("cannot tell user", "user", to, "err", err)
 		return
 	}
-	rm, err := s.sealMessage(to.WithoutTerminal(), p, content, true)
+	rm, err := s.sealMessage(to.WithoutTerminal(), p, content, s.net.introduceTo(to.WithoutTerminal().String()))
 	if err != nil {
 		s.log.Debug("cannot tell user", "user", to, "err", err)
 		return

@@ -145,22 +145,18 @@ func (c *conn) dispatch(in *inbound, early bool) error {
 	case recv.SameAs(c.srv.me.ID), recv.SameAs(dimp.AnyStation), recv.SameAs(dimp.Anyone):
 		return c.toStation(in, nil)
 	case recv.SameAs(dimp.EveryStations):
-		if !early && c.srv.net.seen.first(in.rm.SignatureText()) {
-			c.srv.flood(in.rm, nil)
-		}
-		return c.toStation(in, nil)
+		first := !early && c.srv.net.seen.first(in.rm.SignatureText())
+		return c.thenFlood(first, in.rm, nil, c.toStation(in, nil))
 	case recv.SameAs(dimp.Everyone):
 		if early {
 			return c.hold(in)
 		}
-		if c.srv.net.seen.first(in.rm.SignatureText()) {
-			c.srv.flood(in.rm, nil)
-		}
+		first := c.srv.net.seen.first(in.rm.SignatureText())
 		reached := c.srv.hub.broadcast(outgoing(in), in.rm.Sender.WithoutTerminal().String())
 		if reached == nil {
 			reached = []string{}
 		}
-		return c.toStation(in, reached)
+		return c.thenFlood(first, in.rm, nil, c.toStation(in, reached))
 	case recv.IsGroup():
 		return c.refuse(in, "Group message not supported: send it to each member.",
 			fmt.Errorf("%w: %s", errGroup, recv))
@@ -178,6 +174,17 @@ func (c *conn) dispatch(in *inbound, early bool) error {
 		return c.hold(in)
 	}
 	return c.route(in)
+}
+
+// thenFlood passes a broadcast to the neighbours (first: not seen
+// before) once this station has processed it (err is how that went): a
+// login is stored first, so that a link coming up meanwhile, which is sent
+// the stored logins, misses none.
+func (c *conn) thenFlood(first bool, rm *dimp.ReliableMessage, tr []trace, err error) error {
+	if first {
+		c.srv.flood(rm, tr)
+	}
+	return err
 }
 
 // maxHeld bounds the messages kept while waiting for the handshake.
