@@ -271,8 +271,8 @@ func (s *Server) relayForm(ctx context.Context, m store.Message, introduce func(
 	}
 	info := relayInfo{id: m.ID, sender: rm.Sender.WithoutTerminal().String()}
 	tr := readTraces(rm)
-	if len(tr) == 0 {
-		info.rm = rm // it starts here: its sender hears where it went
+	if len(tr) == 0 && !(rm.HasType && rm.Type == dimp.ContentCommand) {
+		info.rm = rm // it starts here: its sender hears where it went (not of a receipt or command)
 	}
 	if err := s.addTrace(rm, tr); err != nil {
 		return nil, relayInfo{}, err

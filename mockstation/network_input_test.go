@@ -258,7 +258,7 @@ func waitNotice(t *testing.T, ch <-chan mockstation.Notice, seen *[]mockstation.
 // A neighbour that floods its link past the link's rate is cut off with
 // the reason; the station and its users go on.
 func TestLinkFloodIsCutOff(t *testing.T) {
-	st := startServed(t, mockstation.Config{RateLimit: 5, RateBurst: 5}) // a link: 100/s, burst 100
+	st := startServed(t, mockstation.Config{RateLimit: 2, RateBurst: 3}) // a link: 40/s, burst 60
 	link := connect(t, st.url, newStationIdentity(t, "flood"))
 	bob := connect(t, st.url, user(t, "bob"))
 	eve := user(t, "eve")
@@ -275,7 +275,7 @@ func TestLinkFloodIsCutOff(t *testing.T) {
 		}
 	}
 	err = link.closeErr()
-	if websocket.CloseStatus(err) != websocket.StatusPolicyViolation || !strings.Contains(err.Error(), "rate limit") {
+	if websocket.CloseStatus(err) != websocket.StatusPolicyViolation || !strings.Contains(err.Error(), "rate limit exceeded: 40 messages/s, burst 60") {
 		t.Errorf("flooding link ended with %v, want a policy violation naming the rate limit", err)
 	}
 	// bob is still served.

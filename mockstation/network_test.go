@@ -373,10 +373,18 @@ func TestNetworkOfflineAndMoving(t *testing.T) {
 	carol.quit()
 	alice.send(t, carol, "first, sent to C")
 	alice.send(t, carol, "second, sent to C")
+	var stored int64
+	defer func() {
+		if t.Failed() {
+			t.Logf("stored at C: %d", stored)
+		}
+	}()
 	eventually(t, 10*time.Second, "both wait at C", func() bool {
 		s, _ := c.srv.Status(context.Background())
-		return s.StoredMessages == 2
+		stored = s.StoredMessages
+		return stored == 2
 	})
+
 	carol = joinUser(t, a.url, carolID)
 	eventually(t, 10*time.Second, "what waited at C follows carol to A", func() bool {
 		return carol.hasTexts("first, sent to C", "second, sent to C")

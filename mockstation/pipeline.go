@@ -239,7 +239,7 @@ func (c *conn) takeMessage() error {
 		return nil
 	}
 	return closeWith(websocket.StatusPolicyViolation, "rate limit exceeded: %g messages/s, burst %d",
-		c.srv.cfg.RateLimit, c.srv.cfg.RateBurst)
+		float64(c.limit.Limit()), c.limit.Burst())
 }
 
 // reply sends one of the station's own frames to this client, after the

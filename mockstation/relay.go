@@ -163,7 +163,8 @@ func (c *conn) refuseRelayed(in *inbound, l *link, text string, err error) error
 
 // relayStored answers a message that came over a link once its commit is
 // done: the neighbour may delete it now. Its sender hears that it was
-// delivered, when it was pushed to a session of the receiver's here.
+// delivered, when it was pushed to a session of the receiver's here
+// (unless it is a command).
 func (c *conn) relayStored(in *inbound, res store.SaveResult, online int, err error) error {
 	rm := in.rm
 	if err != nil {
@@ -174,7 +175,9 @@ func (c *conn) relayStored(in *inbound, res store.SaveResult, online int, err er
 		c.srv.notice(Notice{Kind: NoticeReceived, Station: l.peer.String(), Sender: rm.Sender.String(),
 			Receiver: rm.Receiver.String()})
 	}
-	if online > 0 && res == store.Saved {
+	if online > 0 && res == store.Saved && !(rm.HasType && rm.Type == dimp.ContentCommand) {
+		// A command (a receipt among them) gets no receipt: its envelope
+		// says what it carries, where the sender wrote it.
 		r := newReceipt(dimp.ReceiptDelivered, rm, 0)
 		r.Recipient = rm.Receiver
 		setExtra(r, "station", c.srv.me.ID.String())
