@@ -181,3 +181,56 @@ func TestDemoKeepsAHistoryPerUser(t *testing.T) {
 		t.Error("the damaged history was changed")
 	}
 }
+
+// With two stations, alice is at A and bob at B: a message crosses the
+// link, and each station's /status names the other's user.
+func TestDemoTwoStations(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	d, err := startInstance(ctx, instanceConfig{Listen: "127.0.0.1:0", StationDir: t.TempDir(), IdentityDir: t.TempDir(),
+		Users: []string{"alice", "bob"}, Stations: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if len(d.Stations) != 2 || d.Homes[0] != 0 || d.Homes[1] != 1 {
+		t.Fatalf("stations %d, homes %v: want alice at A and bob at B", len(d.Stations), d.Homes)
+	}
+	alice, bob := d.Clients[0], d.Clients[1]
+	if alice.Status().URL == bob.Status().URL {
+		t.Errorf("alice and bob both at %s", alice.Status().URL)
+	}
+	go func() {
+		for range alice.Events() {
+		}
+	}()
+	waitSuccess(ctx, t, bob, 1)
+	for ctx.Err() == nil {
+		st, err := d.Stations[0].Server().Status(ctx)
+		if err == nil && len(st.Elsewhere) > 0 && st.Elsewhere[0].User == bob.Me().String() {
+			names := &stationNames{}
+			names.add(d.Stations[1].Server().ID(), "B")
+			if lines := strings.Join(statusLines("A", st, names), "\n"); !strings.Contains(lines, "bob is at station B (through station B)") ||
+				!strings.Contains(lines, "link to station B") {
+				t.Errorf("status of A:\n%s", lines)
+			}
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := alice.SendText(ctx, bob.Me(), "across the link"); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		select {
+		case ev := <-bob.Events():
+			if m, ok := ev.(client.MessageEvent); ok {
+				if tc, ok := m.Message.Content.(*dimp.TextContent); ok && tc.Text == "across the link" {
+					return
+				}
+			}
+		case <-ctx.Done():
+			t.Fatal("bob never got the message across the link")
+		}
+	}
+}

@@ -602,3 +602,28 @@ func TestResetReplacesPanes(t *testing.T) {
 		t.Error("an event of a client gone reached the new pane")
 	}
 }
+
+// The network commands: /partition and /heal cut and restore the links,
+// /status shows the user's station in the pane, and a notice from one of
+// several stations names it.
+func TestNetworkCommands(t *testing.T) {
+	st := newFakeStation()
+	a := newWorkshopApp(140, 40, WorkshopOptions{Station: st}, newFake(alice))
+	for _, line := range []string{"/partition", "/heal", "/status"} {
+		for _, r := range line {
+			runAll(t, a, tea.KeyPressMsg{Code: r, Text: string(r)})
+		}
+		runAll(t, a, keyEnter)
+	}
+	if got, want := st.log(), []string{"partition true", "partition false", "status alice"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("station calls %v, want %v", got, want)
+	}
+	if !strings.Contains(screenText(a), "station of alice") {
+		t.Errorf("/status is not shown:\n%s", screenText(a))
+	}
+	a.Update(stationNoticeMsg{n: workshop.StationNotice{Time: testTime(9), User: alice, Station: "B", Kind: workshop.NoticeNetwork,
+		Text: "took bob's message for alice from station A and stored it"}, ok: true})
+	if !strings.Contains(screenText(a), "▲ station B: took bob's message for alice from station A") {
+		t.Errorf("the network notice is not shown:\n%s", screenText(a))
+	}
+}
