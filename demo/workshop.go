@@ -168,6 +168,10 @@ func (session *workshopSession) specs() []ui.PaneSpec {
 			Logger: session.log.With("part", "ui", "user", c.Me().Name()), Title: c.Me().Name()}
 		if len(inst.Stations) > 1 {
 			opt.StationName = StationName(inst.Homes[i])
+			opt.StationNames = make(map[string]string)
+			for j, st := range inst.Stations {
+				opt.StationNames[st.Server().ID().String()] = StationName(j)
+			}
 		}
 		out = append(out, ui.PaneSpec{Backend: c, Options: opt})
 	}

@@ -8,6 +8,7 @@
 #   scripts/screenshots.sh client     # only the client's (01-05)
 #   scripts/screenshots.sh workshop   # only workshop mode's (06-10)
 #   scripts/screenshots.sh groups     # only the group's (11)
+#   scripts/screenshots.sh network    # only the network of stations' (10-network)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -267,11 +268,37 @@ group_shots() {
 	keys crew C-c
 }
 
+network_shots() {
+	echo "network: alice at station A, bob at station B, the link cut and healed"
+	tm new-session -d -s net -x 200 -y 38 "$run_env $work/dimtui demo --stations 2 --users alice,bob --fresh --listen 127.0.0.1:0"
+	wait_count net "[Success]" 2
+	wait_count net "linked to station" 4
+	type_line net "hi bob, from station A"
+	wait_count net "hi bob, from station A" 2
+	keys net F6
+	type_line net "hi alice, station B here"
+	wait_count net "hi alice, station B here" 2
+	keys net F6
+	type_line net "/partition"
+	wait_for net "link to station B down"
+	type_line net "sent while the link is cut"
+	wait_for net "Message cached. — “sent while the"
+	type_line net "/status"
+	wait_for net "no link there now"
+	type_line net "/heal"
+	wait_count net "sent while the link is cut" 2
+	wait_for net "Message redirected. — “sent while"
+	sleep 1
+	shot net 10-network
+	keys net C-c
+}
+
 case $which in
-all) client_shots; workshop_shots; group_shots ;;
+all) client_shots; workshop_shots; group_shots; network_shots ;;
 client) client_shots ;;
 workshop) workshop_shots ;;
 groups) group_shots ;;
-*) echo "usage: $0 [all|client|workshop|groups]" >&2; exit 2 ;;
+network) network_shots ;;
+*) echo "usage: $0 [all|client|workshop|groups|network]" >&2; exit 2 ;;
 esac
 echo "done"

@@ -75,6 +75,9 @@ type Options struct {
 	// StationName names the pane's station in its status bar when the
 	// demo runs several (A, B); empty: the station's ID alone.
 	StationName string
+	// StationNames names the demo's stations by ID (without terminal), so
+	// that a receipt from another one reads "station B".
+	StationNames map[string]string
 
 	// tick makes the command that delivers fn's message after d: the
 	// footer's flash expiring, the next "who is online". tea.Tick when

@@ -29,6 +29,9 @@ type chatState struct {
 	// whoAsked: /who asked who is online; the answer is listed as a
 	// notice (the periodic question's answers only update the contacts).
 	whoAsked bool
+	// stationNames names the other stations of the demo's network (by
+	// ID), for their receipts (Options.StationNames).
+	stationNames map[string]string
 
 	convs     map[string]*conversation
 	current   *conversation
@@ -524,6 +527,9 @@ func (s *chatState) onReceipt(ev client.ReceiptEvent) {
 	from := "station"
 	if !ev.From.IsZero() && !s.isStation(ev.From) {
 		from = display.Name(ev.From)
+		if name, ok := s.stationNames[ev.From.WithoutTerminal().String()]; ok {
+			from = "station " + name // another station of the demo's network
+		}
 	}
 	text := ev.Receipt.Text
 	if text == "" {

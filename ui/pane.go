@@ -104,6 +104,7 @@ type Pane struct {
 func NewPane(id PaneID, b Backend, opt Options, st *Styles, keys KeyMap) *Pane {
 	opt.defaults()
 	chat := newChatState(b.Me(), b.Status())
+	chat.stationNames = opt.StationNames
 	p := &Pane{
 		id: id, b: b, opt: opt, keys: keys, st: st,
 		me:        b.Me(),
