@@ -128,12 +128,11 @@ type netUser struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
-	mu       sync.Mutex
-	texts    []string // texts received, in order
-	details  map[dimclient.MessageID][]string
-	state    map[dimclient.MessageID]dimclient.Delivery
-	running  bool
-	receipts []string
+	mu      sync.Mutex
+	texts   []string // texts received, in order
+	details map[dimclient.MessageID][]string
+	state   map[dimclient.MessageID]dimclient.Delivery
+	running bool
 }
 
 func joinUser(t *testing.T, url string, id *dimp.Identity) *netUser {
