@@ -240,7 +240,7 @@ func (r *Replay) Run(ctx context.Context) error {
 		r.played(i, false)
 		if rec.Event == "notice" {
 			select {
-			case r.notices <- StationNotice{Time: rec.Time, User: b.me, Text: rec.Text}:
+			case r.notices <- StationNotice{Time: rec.Time, User: b.me, Text: rec.Text, Station: rec.From}:
 			case <-ctx.Done():
 				return ctx.Err()
 			}

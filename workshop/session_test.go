@@ -1,6 +1,7 @@
 package workshop
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"testing"
@@ -87,4 +88,22 @@ func jsonl(t testing.TB, r *Recorder) string {
 		t.Fatal(err)
 	}
 	return b.String()
+}
+
+// A notice of one of the demo's stations keeps the station's name in the
+// transcript, its Markdown and its replay.
+func TestNetworkNoticeRecorded(t *testing.T) {
+	w := dimptest.NewWorld(t)
+	r := NewRecorder()
+	r.Notice(0, w.Alice.ID, StationNotice{Time: time.Unix(100, 0), User: w.Alice.ID, Station: "B", Kind: NoticeNetwork,
+		Text: "took bob's message for alice from station A and stored it"})
+	lines := jsonl(t, r)
+	if !strings.Contains(lines, `"from":"B"`) {
+		t.Errorf("JSON Lines without the station:\n%s", lines)
+	}
+	var md bytes.Buffer
+	r.Snapshot().writeMarkdown(&md, lines)
+	if !strings.Contains(md.String(), "▲ station B: took bob's message for alice from station A") {
+		t.Errorf("Markdown:\n%s", md.String())
+	}
 }

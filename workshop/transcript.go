@@ -45,7 +45,9 @@ const TranscriptVersion = 1
 //   - "group": a group command a peer sent (From, ID: the group, Text: the
 //     command, Users: the members it names);
 //   - "error": a problem the client reported (Text);
-//   - "notice": what the station did on purpose, in workshop mode (Text).
+//   - "notice": what the station did on purpose, in workshop mode, or in
+//     the demo's network of stations (Text; From: which station, when
+//     there are several).
 type Record struct {
 	Time  time.Time `json:"time"`
 	Event string    `json:"event"`
@@ -226,7 +228,7 @@ func (r *Recorder) add(e recEntry) {
 // recorded once for each pane).
 func (r *Recorder) Notice(pane int, me dimp.ID, n StationNotice) {
 	r.register(pane, me)
-	r.add(recEntry{rec: Record{Time: n.Time, Event: "notice", Pane: pane, User: me.String(), Text: n.Text}})
+	r.add(recEntry{rec: Record{Time: n.Time, Event: "notice", Pane: pane, User: me.String(), Text: n.Text, From: n.Station}})
 }
 
 // Observe records one client event of a pane (its number and whose eyes
@@ -552,7 +554,11 @@ func (t *Recording) writeMarkdown(w *bytes.Buffer, jsonl string) {
 		case "error":
 			fmt.Fprintf(w, "- %s · %s: ✗ %s\n", at, mdText(name), mdText(r.Text))
 		case "notice":
-			fmt.Fprintf(w, "- %s · %s: ▲ the station %s\n", at, mdText(name), mdText(r.Text))
+			if r.From != "" {
+				fmt.Fprintf(w, "- %s · %s: ▲ station %s: %s\n", at, mdText(name), mdText(r.From), mdText(r.Text))
+			} else {
+				fmt.Fprintf(w, "- %s · %s: ▲ the station %s\n", at, mdText(name), mdText(r.Text))
+			}
 		case "group":
 			fmt.Fprintf(w, "- %s · %s received from %s the group command “%s” for %s%s\n", at, mdText(name),
 				mdText(shortName(r.From)), mdText(r.Text), mdText(shortName(r.ID)), mdText(membersText(r.Users)))
