@@ -54,9 +54,10 @@ func (c *conn) answerTo(to dimp.ID, p *dimp.Profile, content dimp.Content, attac
 	if _, ok := content.(*dimp.ReceiptCommand); ok && to.Type() == dimp.Station {
 		return nil
 	}
-	if c.isLink() {
+	if l := c.link.Load(); l != nil && !to.SameAs(l.peer) {
 		// What a neighbour passed came from users elsewhere: the link is
-		// not their session. What they must hear, sendOwn tells them.
+		// not their session. What they must hear, sendOwn tells them. The
+		// neighbour itself is answered (a documents query).
 		return nil
 	}
 	// A client that has not handshaken may not know the station yet: it

@@ -77,7 +77,7 @@ func (s *Server) dialLink(ctx context.Context, url string) error {
 		return fmt.Errorf("dial %s: %w", url, err)
 	}
 	ws.SetReadLimit(s.cfg.MaxFrame)
-	peer, prof, err := s.linkHandshake(hctx, ws)
+	peer, prof, acks, err := s.linkHandshake(hctx, ws)
 	if err != nil {
 		ws.Close(websocket.StatusPolicyViolation, truncateString(err.Error(), 120))
 		return err
@@ -87,7 +87,7 @@ func (s *Server) dialLink(ctx context.Context, url string) error {
 		return nil
 	}
 	c := s.newConn(wsTransport{ws}, url)
-	if err := c.startLink(peer, prof, url); err != nil {
+	if err := c.startLink(peer, prof, url, acks); err != nil {
 		s.sessions.Done()
 		ws.Close(websocket.StatusGoingAway, err.Error())
 		return err
@@ -104,18 +104,20 @@ func (s *Server) handshakeTimeout() time.Duration {
 }
 
 // linkHandshake runs the client's side of the handshake as this station
-// and returns the neighbour's ID and profile once it says DIM!.
-func (s *Server) linkHandshake(ctx context.Context, ws *websocket.Conn) (dimp.ID, *dimp.Profile, error) {
+// and returns the neighbour's ID and profile once it says DIM!, and
+// whether it acknowledges what it stores (a dimtui station says so in its
+// DIM!, as this one does in its second Hello world!).
+func (s *Server) linkHandshake(ctx context.Context, ws *websocket.Conn) (dimp.ID, *dimp.Profile, bool, error) {
 	hello := dimp.NewHandshake(dimp.HandshakeHello, "")
 	hello.Group = dimp.EveryStations
 	if err := s.sendHandshake(ctx, ws, dimp.NewInstantMessage(s.me.ID, dimp.AnyStation, hello), nil); err != nil {
-		return dimp.ID{}, nil, err
+		return dimp.ID{}, nil, false, err
 	}
 	var peer *dimp.Profile
 	for range 8 { // DIM?, DIM!, and a few frames of anything else
 		_, data, err := ws.Read(ctx)
 		if err != nil {
-			return dimp.ID{}, nil, fmt.Errorf("%w: %w", errLinkHandshake, err)
+			return dimp.ID{}, nil, false, fmt.Errorf("%w: %w", errLinkHandshake, err)
 		}
 		switch classifyFrame(data) {
 		case frameMessage, frameLines:
@@ -124,24 +126,24 @@ func (s *Server) linkHandshake(ctx context.Context, ws *websocket.Conn) (dimp.ID
 		}
 		rm, err := s.packer.Parse(bytes.TrimSpace(data))
 		if err != nil {
-			return dimp.ID{}, nil, fmt.Errorf("%w: %w", errLinkHandshake, err)
+			return dimp.ID{}, nil, false, fmt.Errorf("%w: %w", errLinkHandshake, err)
 		}
 		if rm.Sender.Type() != dimp.Station {
-			return dimp.ID{}, nil, fmt.Errorf("%w: %s answered", ErrNotStation, rm.Sender)
+			return dimp.ID{}, nil, false, fmt.Errorf("%w: %s answered", ErrNotStation, rm.Sender)
 		}
 		if rm.Sender.SameAs(s.me.ID) {
-			return dimp.ID{}, nil, fmt.Errorf("%w: linked to itself", errLinkHandshake)
+			return dimp.ID{}, nil, false, fmt.Errorf("%w: linked to itself", errLinkHandshake)
 		}
 		p, err := s.senderProfile(ctx, rm)
 		if err == nil && p == nil {
 			err = fmt.Errorf("%w: %s attached no meta", dimp.ErrNoVerifyKey, rm.Sender)
 		}
 		if err != nil {
-			return dimp.ID{}, nil, fmt.Errorf("%w: %w", errLinkHandshake, err)
+			return dimp.ID{}, nil, false, fmt.Errorf("%w: %w", errLinkHandshake, err)
 		}
 		im, err := s.packer.Open(rm, p)
 		if err != nil {
-			return dimp.ID{}, nil, fmt.Errorf("%w: %w", errLinkHandshake, err)
+			return dimp.ID{}, nil, false, fmt.Errorf("%w: %w", errLinkHandshake, err)
 		}
 		hc, ok := im.Content.(*dimp.HandshakeCommand)
 		if !ok {
@@ -156,15 +158,16 @@ func (s *Server) linkHandshake(ctx context.Context, ws *websocket.Conn) (dimp.ID
 		switch hc.State() {
 		case dimp.HandshakeAgain:
 			again := dimp.NewHandshake(dimp.HandshakeHello, hc.Session)
+			setExtra(again, linkAckField, true)
 			im := dimp.NewInstantMessage(s.me.ID, rm.Sender.WithoutTerminal(), again)
 			if err := s.sendHandshake(ctx, ws, im, []*dimp.Profile{peer}); err != nil {
-				return dimp.ID{}, nil, err
+				return dimp.ID{}, nil, false, err
 			}
 		case dimp.HandshakeSuccess:
-			return rm.Sender.WithoutTerminal(), peer, nil
+			return rm.Sender.WithoutTerminal(), peer, saysLinkAck(hc), nil
 		}
 	}
-	return dimp.ID{}, nil, fmt.Errorf("%w: no DIM! from the neighbour", errLinkHandshake)
+	return dimp.ID{}, nil, false, fmt.Errorf("%w: no DIM! from the neighbour", errLinkHandshake)
 }
 
 // sendHandshake seals a handshake from this station (to a broadcast

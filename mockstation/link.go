@@ -41,10 +41,14 @@ const linkRate = 20
 
 // link is the state of one link session (conn.link).
 type link struct {
-	peer   dimp.ID // the neighbour station
-	url    string  // the neighbour's URL when this station dialed it; "" when it dialed us
-	since  time.Time
-	prof   *dimp.Profile
+	peer  dimp.ID // the neighbour station
+	url   string  // the neighbour's URL when this station dialed it; "" when it dialed us
+	since time.Time
+	prof  *dimp.Profile
+	// acks: the neighbour acknowledges what it stored (it said so in the
+	// handshake, with linkAckField). dimchat's stations do not: what is
+	// written to them counts as passed, as they count it themselves.
+	acks   bool
 	passed atomic.Int64 // messages the neighbour acknowledged having stored
 	taken  atomic.Int64 // messages received over the link
 	refusd atomic.Int64 // messages received and refused
@@ -83,8 +87,18 @@ type linkAck struct {
 	Retry     bool    `json:"retry,omitempty"`
 }
 
-func newLink(peer dimp.ID, prof *dimp.Profile, url string) *link {
-	return &link{peer: peer.WithoutTerminal(), prof: prof, url: url, since: time.Now(),
+// linkAckField is the member of a station's handshake command that says it
+// acknowledges what it stores from a link (this station's extension).
+const linkAckField = "link_ack"
+
+// saysLinkAck reports whether a handshake command carries linkAckField.
+func saysLinkAck(hc *dimp.HandshakeCommand) bool {
+	var yes bool
+	return hc.Extra != nil && hc.Extra.Get(linkAckField, &yes) == nil && yes
+}
+
+func newLink(peer dimp.ID, prof *dimp.Profile, url string, acks bool) *link {
+	return &link{peer: peer.WithoutTerminal(), prof: prof, url: url, acks: acks, since: time.Now(),
 		inflight: make(map[relayKey]relayInfo), cursors: make(map[string]int64), dirty: make(map[string]struct{}),
 		all: true, introduced: make(map[string]bool)}
 }
@@ -185,8 +199,8 @@ func (c *conn) isLink() bool { return c.link.Load() != nil }
 // startLink makes the connection a link to station peer, which proved its
 // identity in the handshake. It returns errPartitioned while the links are
 // cut.
-func (c *conn) startLink(peer dimp.ID, p *dimp.Profile, url string) error {
-	l := newLink(peer, p, url)
+func (c *conn) startLink(peer dimp.ID, p *dimp.Profile, url string, acks bool) error {
+	l := newLink(peer, p, url, acks)
 	c.handshaken()
 	c.sessionMu.Lock()
 	c.user, c.profile = peer, c.srv.sharedProfile(p)
@@ -200,7 +214,7 @@ func (c *conn) startLink(peer dimp.ID, p *dimp.Profile, url string) error {
 	if url != "" {
 		dir = "dialed"
 	}
-	c.logger().Info("link up", "station", l.peer, "direction", dir)
+	c.logger().Info("link up", "station", l.peer, "direction", dir, "acknowledges", acks)
 	c.srv.notice(Notice{Kind: NoticeLinkUp, Station: l.peer.String(), Detail: dir})
 	c.srv.sendLogins(c)
 	c.srv.net.kickAll()
@@ -247,9 +261,16 @@ func (c *conn) relayCatchUp(l *link, dl *writeDeadline) (more bool, err error) {
 				l.settle(relayKey{u, m.Signature}, false)
 				continue
 			}
-			l.sent(relayKey{u, m.Signature}, info)
+			k := relayKey{u, m.Signature}
+			l.sent(k, info)
 			if err := c.write(frame{data: data}, dl); err != nil {
 				return false, err
+			}
+			if !l.acks {
+				// A neighbour that does not acknowledge: written is passed.
+				if info, ok := l.settle(k, false); ok {
+					c.passedOn(l, k, info)
+				}
 			}
 		}
 		if len(msgs) == catchPage {
@@ -319,31 +340,46 @@ func (c *conn) linkAckFrom(l *link, body []byte) bool {
 		time.AfterFunc(retryAfter, c.kick)
 		return true
 	}
-	l.passed.Add(1)
-	err := c.srv.store.AckMessageAsync(c.ctx, store.Ack{Receiver: a.Receiver, Signature: a.Signature, Passed: true}, c.srv.ackDone)
-	if err != nil && c.ctx.Err() == nil {
-		c.srv.acked(false, err)
-	}
-	c.srv.hub.forget(a.Receiver, a.Signature, nil)
-	if a.Error == "" {
-		c.srv.notice(Notice{Kind: NoticePassed, Station: l.peer.String(), Sender: info.sender, Receiver: a.Receiver})
-		if info.rm != nil {
-			r := newReceipt("Message redirected.", info.rm, 0)
-			r.Recipient = info.rm.Receiver
-			setExtra(r, "neighbor", l.peer.String())
-			setTemplate(r, "Message passed to station ${station}.", map[string]any{"station": l.peer.String()})
-			c.srv.sendOwn(info.rm.Sender, r)
-		}
-	} else {
+	if a.Error != "" {
 		c.logger().Info("neighbour refused relayed message", "station", l.peer, "receiver", a.Receiver, "err", a.Error)
+		c.forgetPassed(k)
+	} else {
+		c.passedOn(l, k, info)
 	}
 	c.kick()
 	return true
 }
 
+// passedOn settles a message the neighbour took: deleted here, and its
+// sender told "Message redirected.".
+func (c *conn) passedOn(l *link, k relayKey, info relayInfo) {
+	l.passed.Add(1)
+	c.forgetPassed(k)
+	c.srv.notice(Notice{Kind: NoticePassed, Station: l.peer.String(), Sender: info.sender, Receiver: k.receiver})
+	if info.rm != nil {
+		r := newReceipt("Message redirected.", info.rm, 0)
+		r.Recipient = info.rm.Receiver
+		setExtra(r, "neighbor", l.peer.String())
+		setTemplate(r, "Message passed to station ${station}.", map[string]any{"station": l.peer.String()})
+		c.srv.sendOwn(info.rm.Sender, r)
+	}
+}
+
+// forgetPassed deletes a message that left this station for good.
+func (c *conn) forgetPassed(k relayKey) {
+	err := c.srv.store.AckMessageAsync(c.ctx, store.Ack{Receiver: k.receiver, Signature: k.signature, Passed: true}, c.srv.ackDone)
+	if err != nil && c.ctx.Err() == nil {
+		c.srv.acked(false, err)
+	}
+	c.srv.hub.forget(k.receiver, k.signature, nil)
+}
+
 // ackLink acknowledges, to the neighbour on link session c, a message it
 // passed: stored here (text ""), refused for good, or to be offered again.
 func (c *conn) ackLink(rm *dimp.ReliableMessage, refusal string, retry bool) error {
+	if l := c.link.Load(); l == nil || !l.acks {
+		return nil // a neighbour that does not read acknowledgements
+	}
 	body, _ := json.Marshal(linkAck{Signature: rm.SignatureText(), Receiver: rm.Receiver.WithoutTerminal().String(),
 		Time: float64(time.Now().UnixMilli()) / 1000, Error: refusal, Retry: retry})
 	return c.reply(frame{data: append([]byte("ACK:"), body...)})

@@ -120,7 +120,7 @@ func TestLinkRefusesWhatANeighbourCannotSay(t *testing.T) {
 	st := startServed(t, mockstation.Config{OnNotice: func(n mockstation.Notice) { noticed <- n }})
 	fake := newStationIdentity(t, "fake")
 	other := newStationIdentity(t, "other")
-	link := connect(t, st.url, fake)
+	link := connectLink(t, st.url, fake)
 	bob := connect(t, st.url, user(t, "bob"))
 	bob.sendRM(loginOf(t, bob.me, st.srv.ID()))
 	bob.receipt("Login received.")
@@ -259,7 +259,7 @@ func waitNotice(t *testing.T, ch <-chan mockstation.Notice, seen *[]mockstation.
 // the reason; the station and its users go on.
 func TestLinkFloodIsCutOff(t *testing.T) {
 	st := startServed(t, mockstation.Config{RateLimit: 2, RateBurst: 3}) // a link: 40/s, burst 60
-	link := connect(t, st.url, newStationIdentity(t, "flood"))
+	link := connectLink(t, st.url, newStationIdentity(t, "flood"))
 	bob := connect(t, st.url, user(t, "bob"))
 	eve := user(t, "eve")
 	rm := relayed(t, sealedBy(t, eve, user(t, "carol"), dimp.NewText("again and again")), eve)
@@ -281,4 +281,117 @@ func TestLinkFloodIsCutOff(t *testing.T) {
 	// bob is still served.
 	bob.send(st.srv.ID(), dimp.NewReport(dimp.ReportOnline))
 	bob.receipt("Online received.")
+}
+
+// connectLink links a test station that acknowledges what it stores, as
+// a dimtui station does.
+func connectLink(t *testing.T, url string, me *dimp.Identity) *client {
+	t.Helper()
+	c := dial(t, url, me)
+	c.linkAck = true
+	c.handshake()
+	return c
+}
+
+// A message from a sender the station does not know, passed by a
+// neighbour that attaches nothing (as dimchat's stations do), waits while
+// the station asks the neighbour for the sender's meta and visa; answered,
+// it is verified and delivered.
+func TestLinkAsksForAnUnknownSender(t *testing.T) {
+	st := startServed(t, mockstation.Config{})
+	fake := newStationIdentity(t, "fake")
+	link := connectLink(t, st.url, fake)
+	bob := connect(t, st.url, user(t, "bob"))
+	carl := user(t, "carl") // never seen by the station
+
+	hello := sealedBy(t, carl, bob.me, dimp.NewText("hello from far away"))
+	link.sendRM(hello) // no meta, no visa
+	var query *dimp.DocumentCommand
+	for query == nil {
+		raw := link.nextFrame()
+		if bytes.HasPrefix(raw, []byte("ACK:")) {
+			t.Fatalf("the message was acknowledged before its sender was known: %s", raw)
+		}
+		rm, err := dimp.ParseReliableMessage(raw)
+		if err != nil || !rm.Receiver.SameAs(fake.ID) || rm.IsBroadcast() {
+			continue // logins and other broadcasts
+		}
+		im, err := link.packer.Open(rm, link.station)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if dc, ok := im.Content.(*dimp.DocumentCommand); ok && dc.IsQuery() && dc.ID.SameAs(carl.ID) {
+			query = dc
+		}
+	}
+	link.send(link.station.ID, dimp.NewDocumentCommand(carl.ID, carl.Meta, []*dimp.Document{carl.Visa}))
+	if a := link.ackFor(hello); a.Error != "" || a.Retry {
+		t.Errorf("acknowledgement once the sender is known: %+v", a)
+	}
+	bob.know(carl)
+	if tc, ok := bob.fromPeer(carl).im.Content.(*dimp.TextContent); !ok || tc.Text != "hello from far away" {
+		t.Errorf("bob got %v", tc)
+	}
+}
+
+// A neighbour that does not say it acknowledges (dimchat's stations) gets
+// no ACK: frames, and what is written to it counts as passed: the station
+// deletes its copy and tells the sender "Message redirected.".
+func TestLinkToANeighbourThatDoesNotAcknowledge(t *testing.T) {
+	st := startServed(t, mockstation.Config{})
+	ref := newStationIdentity(t, "reference")
+	link := connect(t, st.url, ref) // no link_ack in its handshake
+	alice := connect(t, st.url, user(t, "alice"))
+	eve := user(t, "eve")
+	link.sendRM(loginOf(t, eve, ref.ID))
+	eventuallyStatus(t, st.srv, "eve is known at the reference station", func(s mockstation.Status) bool {
+		return len(s.Elsewhere) == 1 && s.Elsewhere[0].Route == ref.ID.String()
+	})
+	alice.know(eve)
+	sent := alice.send(eve.ID, dimp.NewText("to the reference"))
+	for {
+		raw := link.nextFrame()
+		if bytes.HasPrefix(raw, []byte("ACK:")) {
+			t.Fatalf("an ACK: frame to a neighbour that does not read them: %s", raw)
+		}
+		if rm, err := dimp.ParseReliableMessage(raw); err == nil && rm.SignatureText() == sent.SignatureText() {
+			break
+		}
+	}
+	var texts []string
+	for len(texts) < 2 {
+		got := alice.next()
+		if r, ok := got.im.Content.(*dimp.ReceiptCommand); ok {
+			texts = append(texts, r.Text)
+		}
+		alice.ack(got.rm)
+	}
+	if slices.Sort(texts); !slices.Equal(texts, []string{dimp.ReceiptCached, "Message redirected."}) {
+		t.Errorf("alice's receipts %q", texts)
+	}
+	eventuallyStatus(t, st.srv, "nothing left stored", func(s mockstation.Status) bool { return s.StoredMessages == 0 })
+}
+
+// A broadcast a neighbour started, with no traces (as dimchat's stations
+// send their own queries to stations@everywhere), is not sent back to it.
+func TestLinkBroadcastNotSentBack(t *testing.T) {
+	st := startServed(t, mockstation.Config{})
+	ref := newStationIdentity(t, "reference")
+	link := connect(t, st.url, ref)
+	q := link.seal(dimp.EveryStations, dimp.NewDocumentCommand(user(t, "eve").ID, nil, nil), true)
+	link.sendRM(q)
+	deadline := time.After(300 * time.Millisecond)
+	for {
+		select {
+		case raw, ok := <-link.frames:
+			if !ok {
+				t.Fatalf("link closed: %v", link.closeErr())
+			}
+			if rm, err := dimp.ParseReliableMessage(raw); err == nil && rm.SignatureText() == q.SignatureText() {
+				t.Fatalf("the station sent the neighbour's broadcast back to it: %.200s", raw)
+			}
+		case <-deadline:
+			return
+		}
+	}
 }

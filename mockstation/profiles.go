@@ -207,6 +207,9 @@ func (s *Server) learn(ctx context.Context, p *dimp.Profile, meta *dimp.Meta, do
 		}
 		s.known.setUnsaved(key, false)
 	}
+	if cached == nil {
+		s.releaseUnknown(key) // what came over a link from this sender can be verified now
+	}
 	return saved, cacheErr
 }
 

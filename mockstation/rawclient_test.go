@@ -153,6 +153,7 @@ type client struct {
 	station *dimp.Profile
 	session string
 	peers   map[string]*dimp.Profile
+	linkAck bool // a station that says, in its handshake, that it acknowledges what it stores
 }
 
 // dial connects me to the station without handshaking.
@@ -423,6 +424,11 @@ func (c *client) handshake() []dimp.HandshakeState {
 
 	// Restart: Hello world! with the key, to the station's own ID, encrypted.
 	restart := dimp.NewHandshake(dimp.HandshakeHello, again.Session)
+	if c.me.ID.Type() == dimp.Station && c.linkAck {
+		// A dimtui station says it acknowledges what it stores.
+		restart.Extra = dimp.Fields{}
+		_ = restart.Extra.Set("link_ack", true)
+	}
 	states = append(states, restart.State())
 	c.send(c.station.ID, restart)
 

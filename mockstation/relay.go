@@ -66,7 +66,7 @@ func (c *conn) relayed(in *inbound, l *link) error {
 	}
 	prof, err := c.srv.senderProfile(c.ctx, rm)
 	if err == nil && prof == nil {
-		err = fmt.Errorf("%w: %s attached no meta and is unknown here", dimp.ErrNoVerifyKey, rm.Sender)
+		return c.holdUnknown(in, l)
 	}
 	if err != nil {
 		if c.ctx.Err() != nil {
@@ -98,7 +98,7 @@ func (c *conn) relayed(in *inbound, l *link) error {
 		if recv.SameAs(dimp.Everyone) {
 			reached = c.srv.hub.broadcast(outgoing(in), rm.Sender.WithoutTerminal().String())
 		}
-		return c.thenFlood(true, rm, tr, c.toStation(in, reached))
+		return c.thenFlood(true, rm, tr, c.toStation(in, reached), l.peer.String(), in.origin)
 	case recv.SameAs(c.srv.me.ID), recv.SameAs(dimp.AnyStation), recv.SameAs(dimp.Anyone):
 		return c.toStation(in, nil)
 	case recv.IsBroadcast(), recv.IsGroup(), recv.Type() == dimp.Station:
@@ -228,14 +228,19 @@ func (s *Server) sendOwn(to dimp.ID, content dimp.Content) {
 }
 
 // flood passes a broadcast to every neighbour it has not reached yet: not
-// one it passed through (tr), nor one a station before already sent it to
+// one it passed through (tr), nor the ones in from (the neighbour it came
+// from, the station it started at: a broadcast of dimchat's stations
+// carries no traces of them), nor one a station before already sent it to
 // (`recipients`). The neighbours it goes to are added to `recipients`, so
 // that in a ring each station gets it once. Broadcasts are not stored: a
 // neighbour whose link is down misses it (logins are sent again when a
 // link comes up).
-func (s *Server) flood(rm *dimp.ReliableMessage, tr []trace) {
+func (s *Server) flood(rm *dimp.ReliableMessage, tr []trace, from ...string) {
 	me := s.me.ID.String()
 	skip := map[string]bool{me: true}
+	for _, f := range from {
+		skip[f] = true
+	}
 	for _, t := range tr {
 		skip[t.Station] = true
 	}

@@ -180,9 +180,9 @@ func (c *conn) dispatch(in *inbound, early bool) error {
 // before) once this station has processed it (err is how that went): a
 // login is stored first, so that a link coming up meanwhile, which is sent
 // the stored logins, misses none.
-func (c *conn) thenFlood(first bool, rm *dimp.ReliableMessage, tr []trace, err error) error {
+func (c *conn) thenFlood(first bool, rm *dimp.ReliableMessage, tr []trace, err error, from ...string) error {
 	if first {
-		c.srv.flood(rm, tr)
+		c.srv.flood(rm, tr, from...)
 	}
 	return err
 }

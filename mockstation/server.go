@@ -164,8 +164,11 @@ type Server struct {
 	owned  bool // the store was opened by New
 	hub    *hub
 	net    *network // links to other stations, where users are (network.go)
-	known  *profileCache
-	lists  *listCache
+	// unknown are messages from links whose senders' metas are asked for
+	// (unknown.go).
+	unknown unknownSenders
+	known   *profileCache
+	lists   *listCache
 
 	answerKeys *answerKeyCache // the station's message keys toward users
 	index      *searchIndex    // the users a search finds (search.go)

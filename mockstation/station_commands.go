@@ -135,7 +135,7 @@ func (c *conn) handshake(in *inbound, hc *dimp.HandshakeCommand) error {
 		return c.answer(in, ok) // handshaken again by the same user: nothing changes
 	}
 	if in.rm.Sender.Type() == dimp.Station {
-		return c.acceptLink(in, ok)
+		return c.acceptLink(in, ok, saysLinkAck(hc))
 	}
 	// The session is registered before DIM! goes out, so that the user is
 	// online when the client learns it is; DIM! is queued before the writer
@@ -152,7 +152,7 @@ func (c *conn) handshake(in *inbound, hc *dimp.HandshakeCommand) error {
 // its meta and visa verified its Hello (a station identity, type station).
 // DIM! goes out first, as on any session; from then on the connection
 // carries messages between the stations (link.go).
-func (c *conn) acceptLink(in *inbound, ok *dimp.HandshakeCommand) error {
+func (c *conn) acceptLink(in *inbound, ok *dimp.HandshakeCommand, acks bool) error {
 	peer := in.rm.Sender.WithoutTerminal()
 	if peer.SameAs(c.srv.me.ID) {
 		return closeWith(websocket.StatusPolicyViolation, "a station cannot link to itself")
@@ -160,11 +160,12 @@ func (c *conn) acceptLink(in *inbound, ok *dimp.HandshakeCommand) error {
 	if cut, _ := c.srv.net.cut(); cut {
 		return closeWith(websocket.StatusTryAgainLater, "%v", errPartitioned)
 	}
+	setExtra(ok, linkAckField, true)
 	if err := c.answer(in, ok); err != nil {
 		return err
 	}
 	c.held = nil // a station sends nothing before its handshake
-	if err := c.startLink(peer, in.from, ""); err != nil {
+	if err := c.startLink(peer, in.from, "", acks); err != nil {
 		return closeWith(websocket.StatusTryAgainLater, "%v", err)
 	}
 	c.kick()
