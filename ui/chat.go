@@ -452,7 +452,13 @@ func contentEntry(content dimp.Content) *entry {
 		}
 	}
 	raw := dimp.MarshalContent(content)
-	e := &entry{kind: entryContent, text: client.KeptText(contentSummary(content.Header().Type, raw), maxKeptText)}
+	var e *entry
+	if title, lines, ok := display.ContentCard(content); ok {
+		// A file, a page, a name card, a quote…: what a person reads of it.
+		e = &entry{kind: entryContent, text: title, card: lines}
+	} else {
+		e = &entry{kind: entryContent, text: client.KeptText(contentSummary(content.Header().Type, raw), maxKeptText)}
+	}
 	if len(raw) <= maxKeptText {
 		e.content = content
 	}

@@ -34,6 +34,7 @@ type entry struct {
 	from     dimp.ID
 	out      bool // sent by the local user
 	text     string
+	card     []string // a content's card: the lines under its title (text)
 	app      *dimp.AppContent
 	content  dimp.Content
 	id       client.MessageID
@@ -56,6 +57,9 @@ type entry struct {
 // the lines rendered from it.
 func (e *entry) measure() int {
 	n := len(e.text) + len(e.detail)
+	for _, l := range e.card {
+		n += len(l)
+	}
 	if e.app != nil {
 		n += len(dimp.MarshalContent(e.app))
 	}
@@ -519,6 +523,19 @@ func renderEntryLines(r *renderCtx, e *entry) []string {
 		}
 	case entryApp:
 		body = renderCard(st, e.app, bodyW)
+	case entryContent:
+		if e.card == nil {
+			body = []string{st.Receipt.Render(display.Truncate(display.Sanitize(e.text, false), bodyW))}
+			break
+		}
+		for _, l := range display.Wrap(e.text, bodyW) {
+			body = append(body, st.Text.Render(l))
+		}
+		for _, c := range e.card {
+			for _, l := range display.Wrap(c, bodyW-2) {
+				body = append(body, st.Receipt.Render("  "+l))
+			}
+		}
 	default:
 		body = []string{st.Receipt.Render(display.Truncate(display.Sanitize(e.text, false), bodyW))}
 	}

@@ -301,3 +301,25 @@ func TestUsersUnlisted(t *testing.T) {
 		t.Errorf("a later answer is not shown:\n%s", s)
 	}
 }
+
+// A file from a peer reads as a card in the conversation, not as JSON,
+// and shows so on the screen once its conversation is open.
+func TestContentShownAsCard(t *testing.T) {
+	a, _ := newTestApp(120, 30)
+	p := pane(a)
+	file, err := dimp.ParseContent([]byte(`{"type":16,"sn":5,"filename":"report.pdf","URL":"https://files.example/up/abc","key":{"algorithm":"AES"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	feed(a, client.MessageEvent{Time: testTime(1), ID: "f1", Message: dimp.NewInstantMessage(bob, alice, file)})
+	p.open(bob)
+	screen := screenText(a)
+	for _, want := range []string{"[file] report.pdf", "at https://files.example/up/abc", "encrypted: the key came with the message"} {
+		if !strings.Contains(screen, want) {
+			t.Errorf("screen lacks %q:\n%s", want, screen)
+		}
+	}
+	if strings.Contains(screen, `"sn"`) {
+		t.Errorf("a JSON dump on the screen:\n%s", screen)
+	}
+}
