@@ -25,6 +25,8 @@ func slashCommands() []slashCommand {
 		{"to", "NAME|ID", "talk to NAME or ID (Tab completes)", true},
 		{"app", "[NAME|ID]", "compose app content, for the open conversation without NAME", true},
 		{"who", "", "ask the station who is online", false},
+		{"page", "URL [TITLE]", "send a web page (an http(s) address) to the open conversation", false},
+		{"card", "NAME|ID", "send a contact's name card to the open conversation", true},
 		{"group", "new NAME [MEMBER...]", "create a group (a \"quoted name\" may have spaces) with members by name or ID", true},
 		{"members", "", "the open group's members and roles", false},
 		{"invite", "MEMBER...", "add members to the open group (a member's invitation waits for the owner)", true},
@@ -106,6 +108,15 @@ func (p *Pane) command(line string) tea.Cmd {
 	case "app":
 		p.openForm(arg)
 		return nil
+	case "page", "card":
+		if p.chat.noConversation() || p.chat.current.peer.IsBroadcast() {
+			return p.setFlash("no conversation: /to NAME first", true)
+		}
+		c, err := p.shareContent(strings.ToLower(name), arg)
+		if err != nil {
+			return p.setFlash(err.Error(), true)
+		}
+		return p.sendContent(p.chat.current.peer, c)
 	case "who":
 		// The answer comes as a UsersEvent, listed as a notice.
 		p.chat.whoAsked = true

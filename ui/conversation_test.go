@@ -323,3 +323,32 @@ func TestContentShownAsCard(t *testing.T) {
 		t.Errorf("a JSON dump on the screen:\n%s", screen)
 	}
 }
+
+// /page and /card send a page and a name card to the open conversation;
+// a page that is not http(s) is refused before anything is sent.
+func TestShareCommands(t *testing.T) {
+	a, f := newTestApp(120, 30)
+	p := pane(a)
+	p.open(bob)
+	for _, line := range []string{"/page https://dim.chat/ DIM home", "/page ftp://x/", "/card bob"} {
+		for _, r := range line {
+			runAll(t, a, tea.KeyPressMsg{Code: r, Text: string(r)})
+		}
+		runAll(t, a, keyEnter)
+	}
+	var sent []dimp.Content
+	for _, c := range f.sentCalls() {
+		if c.to.SameAs(bob) {
+			sent = append(sent, c.content)
+		}
+	}
+	if len(sent) != 2 {
+		t.Fatalf("sent %d contents, want 2 (the page and the card): %v", len(sent), sent)
+	}
+	if pg, ok := sent[0].(*dimp.PageContent); !ok || pg.URL != "https://dim.chat/" || pg.Title != "DIM home" {
+		t.Errorf("first sent %s", dimp.MarshalContent(sent[0]))
+	}
+	if nc, ok := sent[1].(*dimp.NameCardContent); !ok || !nc.ID.SameAs(bob) || nc.Name != "bob" {
+		t.Errorf("second sent %s", dimp.MarshalContent(sent[1]))
+	}
+}
