@@ -443,6 +443,12 @@ func (s *chatState) isStation(id dimp.ID) bool {
 // (maxKeptText), whatever the content: a text by its head, an app card
 // with its long values cut, anything else by the head of its summary.
 func contentEntry(content dimp.Content) *entry {
+	e := contentEntryOf(content)
+	e.sn, e.ctype = content.Header().SN, content.Header().Type
+	return e
+}
+
+func contentEntryOf(content dimp.Content) *entry {
 	switch ct := content.(type) {
 	case *dimp.TextContent:
 		return &entry{kind: entryText, text: client.KeptText(ct.Text, maxKeptText)}

@@ -27,6 +27,7 @@ func slashCommands() []slashCommand {
 		{"who", "", "ask the station who is online", false},
 		{"page", "URL [TITLE]", "send a web page (an http(s) address) to the open conversation", false},
 		{"card", "NAME|ID", "send a contact's name card to the open conversation", true},
+		{"reply", "TEXT", "answer the selected message, quoting it", false},
 		{"group", "new NAME [MEMBER...]", "create a group (a \"quoted name\" may have spaces) with members by name or ID", true},
 		{"members", "", "the open group's members and roles", false},
 		{"invite", "MEMBER...", "add members to the open group (a member's invitation waits for the owner)", true},
@@ -108,7 +109,7 @@ func (p *Pane) command(line string) tea.Cmd {
 	case "app":
 		p.openForm(arg)
 		return nil
-	case "page", "card":
+	case "page", "card", "reply":
 		if p.chat.noConversation() || p.chat.current.peer.IsBroadcast() {
 			return p.setFlash("no conversation: /to NAME first", true)
 		}

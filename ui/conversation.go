@@ -35,6 +35,8 @@ type entry struct {
 	out      bool // sent by the local user
 	text     string
 	card     []string // a content's card: the lines under its title (text)
+	sn       int64    // the content's serial number, for a quote of it
+	ctype    dimp.ContentType
 	app      *dimp.AppContent
 	content  dimp.Content
 	id       client.MessageID

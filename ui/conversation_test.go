@@ -352,3 +352,40 @@ func TestShareCommands(t *testing.T) {
 		t.Errorf("second sent %s", dimp.MarshalContent(sent[1]))
 	}
 }
+
+// /reply quotes the selected message: its sender, serial number and text
+// go in the quote's origin, and the quote reads as a reply on the screen.
+func TestReplyQuotesTheSelectedMessage(t *testing.T) {
+	a, f := newTestApp(120, 30)
+	p := pane(a)
+	hi := dimp.NewText("shall we meet?")
+	feed(a, client.MessageEvent{Time: testTime(1), ID: "m1", Message: dimp.NewInstantMessage(bob, alice, hi)})
+	p.open(bob)
+	for _, r := range "/reply yes, at noon" {
+		runAll(t, a, tea.KeyPressMsg{Code: r, Text: string(r)})
+	}
+	runAll(t, a, keyEnter)
+	var q *dimp.QuoteContent
+	for _, c := range f.sentCalls() {
+		if qc, ok := c.content.(*dimp.QuoteContent); ok && c.to.SameAs(bob) {
+			q = qc
+		}
+	}
+	if q == nil {
+		t.Fatal("no quote sent")
+	}
+	var text string
+	if q.Text != "yes, at noon" || q.Origin == nil || !q.Origin.Sender.SameAs(bob) || q.Origin.SN != hi.SN ||
+		q.Origin.Extra.Get("text", &text) != nil || text != "shall we meet?" {
+		t.Errorf("quote %s", dimp.MarshalContent(q))
+	}
+	raw := dimp.MarshalContent(q)
+	parsed, err := dimp.ParseContent(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if title, lines, _ := display.ContentCard(parsed); title != "[quote] yes, at noon" || len(lines) == 0 ||
+		!strings.Contains(lines[0], "replying to bob's message: “shall we meet?”") {
+		t.Errorf("card %q %q", title, lines)
+	}
+}

@@ -3,6 +3,7 @@ package ui
 import (
 	"errors"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"dimtui/client"
@@ -11,12 +12,14 @@ import (
 )
 
 // Sharing from the composer: /page sends a web page, /card a contact's
-// name card, as dimchat's apps send them.
+// name card, /reply a quote of the selected message, as dimchat's apps
+// send them.
 
 // maxPageTitle bounds a page's title typed in the composer.
 const maxPageTitle = 256
 
-// shareContent makes the content of /page URL [TITLE] or /card NAME|ID.
+// shareContent makes the content of /page URL [TITLE], /card NAME|ID or
+// /reply TEXT.
 func (p *Pane) shareContent(name, arg string) (dimp.Content, error) {
 	switch name {
 	case "page":
@@ -42,8 +45,35 @@ func (p *Pane) shareContent(name, arg string) (dimp.Content, error) {
 			return nil, errors.New("/card: a broadcast address has no card")
 		}
 		return &dimp.NameCardContent{Head: dimp.NewHead(dimp.ContentNameCard), ID: id, Name: p.chat.contacts.labelOf(id)}, nil
+	case "reply":
+		return p.quote(arg)
 	}
 	return nil, errors.New("unknown command /" + name)
+}
+
+// quote makes the reply of /reply TEXT: a quote content whose origin is
+// the selected message's envelope (sender, receiver, type, serial number)
+// with its text, as dimchat's apps quote.
+func (p *Pane) quote(text string) (dimp.Content, error) {
+	if text == "" {
+		return nil, errors.New("/reply TEXT: the answer")
+	}
+	e := p.chat.current.selected()
+	if e == nil || !e.selectable() {
+		return nil, errors.New("/reply: no message to answer (select one with ↑)")
+	}
+	o := &dimp.Origin{Sender: e.from, Receiver: p.chat.me, SN: e.sn, Type: strconv.Itoa(int(e.ctype)),
+		Time: float64(e.at.UnixMilli()) / 1000}
+	if e.out {
+		o.Receiver = p.chat.current.peer
+	}
+	if e.kind == entryText {
+		o.Extra = dimp.Fields{}
+		if err := o.Extra.Set("text", e.text); err != nil {
+			return nil, err
+		}
+	}
+	return &dimp.QuoteContent{Head: dimp.NewHead(dimp.ContentQuote), Text: text, Origin: o}, nil
 }
 
 // labelOf names a contact as the list shows it (a group by its name), or
