@@ -368,7 +368,12 @@ func TestNetworkOfflineAndMoving(t *testing.T) {
 	carol = joinUser(t, c.url, carolID)
 	eventually(t, 10*time.Second, "carol gets it at C", func() bool { return carol.hasTexts("while you were out") })
 
-	// Moving: carol leaves C; two messages wait there; she logs in at A.
+	// Moving: carol leaves C (once she has acknowledged what she got);
+	// two messages wait there; she logs in at A.
+	eventually(t, 10*time.Second, "carol acknowledged it", func() bool {
+		s, _ := c.srv.Status(context.Background())
+		return s.StoredMessages == 0
+	})
 	carol.quit()
 	alice.send(t, carol, "first, sent to C")
 	alice.send(t, carol, "second, sent to C")
