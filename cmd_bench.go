@@ -35,19 +35,10 @@ messages per second, p50 and p99 latency, and the station/relay ratio.`,
 				return err
 			}
 			opt.Out = cmd.OutOrStdout()
-			if cpuProfile != "" {
-				f, err := os.Create(cpuProfile)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				if err := pprof.StartCPUProfile(f); err != nil {
-					return err
-				}
-				defer pprof.StopCPUProfile()
-			}
-			_, err = loadtest.Run(cmd.Context(), opt)
-			return err
+			return withCPUProfile(cpuProfile, func() error {
+				_, err := loadtest.Run(cmd.Context(), opt)
+				return err
+			})
 		},
 	}
 	f := station.Flags()
@@ -140,19 +131,10 @@ p99 across one link against one station, and the latency each hop adds.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opt.Out = cmd.OutOrStdout()
-			if cpuProfile != "" {
-				f, err := os.Create(cpuProfile)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				if err := pprof.StartCPUProfile(f); err != nil {
-					return err
-				}
-				defer pprof.StopCPUProfile()
-			}
-			_, err := loadtest.RunNetwork(cmd.Context(), opt)
-			return err
+			return withCPUProfile(cpuProfile, func() error {
+				_, err := loadtest.RunNetwork(cmd.Context(), opt)
+				return err
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -163,4 +145,22 @@ p99 across one link against one station, and the latency each hop adds.`,
 	f.StringVar(&opt.Key, "key", "rsa", "the clients' meta keys: rsa (RSA-1024) or ecc (secp256k1)")
 	f.Float64Var(&opt.Paced, "paced", 0.3, "the paced phases' rate, as a share of the slowest way's throughput")
 	return cmd
+}
+
+// withCPUProfile runs fn, writing this process's CPU profile to path
+// meanwhile when path is not empty.
+func withCPUProfile(path string, fn func() error) error {
+	if path == "" {
+		return fn()
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return err
+	}
+	defer pprof.StopCPUProfile()
+	return fn()
 }

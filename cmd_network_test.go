@@ -14,7 +14,7 @@ import (
 
 	"dimtui/client"
 	"dimtui/dimp"
-	"dimtui/dimp/crypto"
+	"dimtui/dimp/dimptest"
 	"dimtui/mockstation"
 )
 
@@ -177,12 +177,7 @@ type netUser struct {
 
 func runNetUser(t *testing.T, url, name string) *netUser {
 	t.Helper()
-	sign, _ := crypto.GenerateECC()
-	visa, _ := crypto.GenerateRSA(1024)
-	id, err := dimp.NewIdentity(dimp.User, dimp.MetaMKM, name, name, sign, visa)
-	if err != nil {
-		t.Fatal(err)
-	}
+	id := dimptest.NewIdentity(t, dimp.User, name)
 	c, err := client.New(client.Config{URL: url, Identity: id, EventBuffer: 1 << 12})
 	if err != nil {
 		t.Fatal(err)

@@ -12,28 +12,9 @@ import (
 	"github.com/coder/websocket"
 
 	"dimtui/dimp"
-	"dimtui/dimp/crypto"
+	"dimtui/dimp/dimptest"
 	"dimtui/mockstation"
 )
-
-// newStationIdentity makes an identity of type station, as a neighbour
-// station has.
-func newStationIdentity(t *testing.T, name string) *dimp.Identity {
-	t.Helper()
-	sign, err := crypto.GenerateECC()
-	if err != nil {
-		t.Fatal(err)
-	}
-	visa, err := crypto.GenerateRSA(1024)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := dimp.NewIdentity(dimp.Station, dimp.MetaMKM, name, name, sign, visa)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
-}
 
 // linkAck is an acknowledgement a station sends over a link.
 type linkAck struct {
@@ -118,8 +99,8 @@ func TestLinkRefusesWhatANeighbourCannotSay(t *testing.T) {
 	var notices []mockstation.Notice
 	noticed := make(chan mockstation.Notice, 64)
 	st := startServed(t, mockstation.Config{OnNotice: func(n mockstation.Notice) { noticed <- n }})
-	fake := newStationIdentity(t, "fake")
-	other := newStationIdentity(t, "other")
+	fake := dimptest.NewIdentity(t, dimp.Station, "fake")
+	other := dimptest.NewIdentity(t, dimp.Station, "other")
 	link := connectLink(t, st.url, fake)
 	bob := connect(t, st.url, user(t, "bob"))
 	bob.sendRM(loginOf(t, bob.me, st.srv.ID()))
@@ -259,7 +240,7 @@ func waitNotice(t *testing.T, ch <-chan mockstation.Notice, seen *[]mockstation.
 // the reason; the station and its users go on.
 func TestLinkFloodIsCutOff(t *testing.T) {
 	st := startServed(t, mockstation.Config{RateLimit: 2, RateBurst: 3}) // a link: 40/s, burst 60
-	link := connectLink(t, st.url, newStationIdentity(t, "flood"))
+	link := connectLink(t, st.url, dimptest.NewIdentity(t, dimp.Station, "flood"))
 	bob := connect(t, st.url, user(t, "bob"))
 	eve := user(t, "eve")
 	rm := relayed(t, sealedBy(t, eve, user(t, "carol"), dimp.NewText("again and again")), eve)
@@ -299,7 +280,7 @@ func connectLink(t *testing.T, url string, me *dimp.Identity) *client {
 // it is verified and delivered.
 func TestLinkAsksForAnUnknownSender(t *testing.T) {
 	st := startServed(t, mockstation.Config{})
-	fake := newStationIdentity(t, "fake")
+	fake := dimptest.NewIdentity(t, dimp.Station, "fake")
 	link := connectLink(t, st.url, fake)
 	bob := connect(t, st.url, user(t, "bob"))
 	carl := user(t, "carl") // never seen by the station
@@ -339,7 +320,7 @@ func TestLinkAsksForAnUnknownSender(t *testing.T) {
 // deletes its copy and tells the sender "Message redirected.".
 func TestLinkToANeighbourThatDoesNotAcknowledge(t *testing.T) {
 	st := startServed(t, mockstation.Config{})
-	ref := newStationIdentity(t, "reference")
+	ref := dimptest.NewIdentity(t, dimp.Station, "reference")
 	link := connect(t, st.url, ref) // no link_ack in its handshake
 	alice := connect(t, st.url, user(t, "alice"))
 	eve := user(t, "eve")
@@ -376,7 +357,7 @@ func TestLinkToANeighbourThatDoesNotAcknowledge(t *testing.T) {
 // send their own queries to stations@everywhere), is not sent back to it.
 func TestLinkBroadcastNotSentBack(t *testing.T) {
 	st := startServed(t, mockstation.Config{})
-	ref := newStationIdentity(t, "reference")
+	ref := dimptest.NewIdentity(t, dimp.Station, "reference")
 	link := connect(t, st.url, ref)
 	q := link.seal(dimp.EveryStations, dimp.NewDocumentCommand(user(t, "eve").ID, nil, nil), true)
 	link.sendRM(q)
