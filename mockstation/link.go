@@ -161,14 +161,19 @@ func (l *link) cursor(user string) int64 {
 	return l.cursors[user]
 }
 
+// skip moves user's cursor past a stored message that is not written.
+func (l *link) skip(user string, id int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.cursors[user] = max(l.cursors[user], id)
+}
+
 // sent records a message written on the link.
 func (l *link) sent(k relayKey, info relayInfo) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.inflight[k] = info
-	if info.id > l.cursors[k.receiver] {
-		l.cursors[k.receiver] = info.id
-	}
+	l.cursors[k.receiver] = max(l.cursors[k.receiver], info.id)
 }
 
 // settle takes a message off the in-flight set; a message to retry is
@@ -257,8 +262,7 @@ func (c *conn) relayCatchUp(l *link, dl *writeDeadline) (more bool, err error) {
 				// What the station stored, it parsed before: this cannot
 				// be passed on. It stays stored for a local session.
 				c.logger().Error("stored message not relayable", "receiver", u, "err", err)
-				l.sent(relayKey{u, m.Signature}, relayInfo{id: m.ID})
-				l.settle(relayKey{u, m.Signature}, false)
+				l.skip(u, m.ID)
 				continue
 			}
 			k := relayKey{u, m.Signature}
@@ -377,12 +381,21 @@ func (c *conn) forgetPassed(k relayKey) {
 // ackLink acknowledges, to the neighbour on link session c, a message it
 // passed: stored here (text ""), refused for good, or to be offered again.
 func (c *conn) ackLink(rm *dimp.ReliableMessage, refusal string, retry bool) error {
+	if f, ok := c.linkAckFrame(rm, refusal, retry); ok {
+		return c.reply(f)
+	}
+	return nil
+}
+
+// linkAckFrame is the acknowledgement of rm for the neighbour on link
+// session c; ok is false when the neighbour does not read them.
+func (c *conn) linkAckFrame(rm *dimp.ReliableMessage, refusal string, retry bool) (f frame, ok bool) {
 	if l := c.link.Load(); l == nil || !l.acks {
-		return nil // a neighbour that does not read acknowledgements
+		return frame{}, false
 	}
 	body, _ := json.Marshal(linkAck{Signature: rm.SignatureText(), Receiver: rm.Receiver.WithoutTerminal().String(),
 		Time: float64(time.Now().UnixMilli()) / 1000, Error: refusal, Retry: retry})
-	return c.reply(frame{data: append([]byte("ACK:"), body...)})
+	return frame{data: append([]byte("ACK:"), body...)}, true
 }
 
 // trace is one station a message passed through.

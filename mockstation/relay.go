@@ -218,13 +218,22 @@ func (s *Server) sendOwn(to dimp.ID, content dimp.Content) {
 			return
 		}
 		m.ID = id
-		if s.hub.push(m) == 0 {
-			s.net.kickFor(m.Receiver)
-		}
+		s.deliver(m)
 	})
 	if err != nil && ctx.Err() == nil {
 		s.log.Error("store station's message", "user", to, "err", err)
 	}
+}
+
+// deliver hands a stored message on: pushed to the receiver's sessions
+// here, or, with none, to the link toward the station the receiver last
+// logged in at (if it is another). It returns how many sessions here it
+// was pushed to.
+func (s *Server) deliver(m store.Message) (online int) {
+	if online = s.hub.push(m); online == 0 {
+		s.net.kickFor(m.Receiver)
+	}
+	return online
 }
 
 // flood passes a broadcast to every neighbour it has not reached yet: not

@@ -250,9 +250,7 @@ func (c *conn) route(in *inbound) error {
 		online := 0
 		if err == nil && res != store.Acknowledged {
 			m.ID = id
-			if online = c.srv.hub.push(m); online == 0 {
-				c.srv.net.kickFor(m.Receiver)
-			}
+			online = c.srv.deliver(m)
 		}
 		st.then = func() error { return c.routed(in, res, online, err) }
 		c.ready(st)

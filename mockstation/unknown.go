@@ -1,7 +1,6 @@
 package mockstation
 
 import (
-	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
@@ -119,10 +118,11 @@ func (s *Server) expireUnknown(id string) {
 			continue
 		}
 		s.log.Info("relayed message refused: its sender's meta never came", "sender", id, "waited", time.Since(h.at))
-		if l := h.c.link.Load(); l != nil && l.acks && !rm.Receiver.IsBroadcast() {
-			body, _ := json.Marshal(linkAck{Signature: rm.SignatureText(), Receiver: rm.Receiver.WithoutTerminal().String(),
-				Error: "Sender unknown: its meta and visa never came."})
-			_ = h.c.queueReply(frame{data: append([]byte("ACK:"), body...)})
+		if rm.Receiver.IsBroadcast() {
+			continue // broadcasts are not stored, so not acknowledged
+		}
+		if f, ok := h.c.linkAckFrame(rm, "Sender unknown: its meta and visa never came.", false); ok {
+			_ = h.c.queueReply(f) // from a timer: not the worker's reply
 		}
 	}
 }
