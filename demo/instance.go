@@ -149,14 +149,17 @@ func startInstance(ctx context.Context, cfg instanceConfig) (*instance, error) {
 	url := "ws://" + ln.Addr().String()
 	inst := &instance{Echo: bot.ID, URL: url, Station: station, stop: stop, done: make(chan struct{}), scratch: scratch,
 		histories: histories, Stations: []*stationRunner{station}}
+	fail := func(err error) (*instance, error) {
+		stop()
+		inst.closeStations()
+		closeHistories()
+		return nil, err
+	}
 	urls := []string{url}
 	for i := 1; i < cfg.Stations; i++ {
 		r, u, err := startNetworkStation(life, cfg, i, urls[i-1], log)
 		if err != nil {
-			stop()
-			inst.closeStations()
-			closeHistories()
-			return nil, err
+			return fail(err)
 		}
 		inst.Stations = append(inst.Stations, r)
 		urls = append(urls, u)
@@ -168,13 +171,10 @@ func startInstance(ctx context.Context, cfg instanceConfig) (*instance, error) {
 		c, err := client.New(client.Config{URL: url, Identity: me.Identity, Logger: log.With("part", "client", "user", me.Identity.ID.Name()),
 			Step: cfg.Step, History: histories[i]})
 		if err != nil {
-			stop()
-			inst.closeStations()
-			closeHistories()
-			return nil, err
+			return fail(err)
 		}
 		inst.Clients = append(inst.Clients, c)
-		log.Info("demo client", "url", url, "station", station.Server().ID(), "echo", bot.ID, "me", me.Identity.ID, "history", me.History)
+		log.Info("demo client", "url", url, "station", inst.Stations[home].Server().ID(), "echo", bot.ID, "me", me.Identity.ID, "history", me.History)
 	}
 	inst.Client = inst.Clients[0]
 	var clients sync.WaitGroup
