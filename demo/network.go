@@ -2,6 +2,7 @@ package demo
 
 import (
 	"fmt"
+	"maps"
 	"sync"
 
 	"dimtui/dimp"
@@ -25,6 +26,13 @@ func (n *stationNames) add(id dimp.ID, name string) {
 		n.names = make(map[string]string)
 	}
 	n.names[id.String()] = name
+}
+
+// byID is a copy of the names, by station ID.
+func (n *stationNames) byID() map[string]string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return maps.Clone(n.names)
 }
 
 // of names a station by its ID: its letter, or its short ID when it is

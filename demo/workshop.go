@@ -28,6 +28,7 @@ type workshopSession struct {
 
 	mu     sync.Mutex
 	inst   *instance
+	names  *stationNames // the instance's stations, A, B…
 	faults *mockstation.Faults
 	tmp    []string // directories of a fresh start, removed on close
 }
@@ -94,7 +95,7 @@ func (session *workshopSession) start(ctx context.Context, fresh bool) error {
 		names.add(st.Server().ID(), StationName(i))
 	}
 	session.mu.Lock()
-	session.inst, session.faults, session.tmp = inst, faults, tmp
+	session.inst, session.names, session.faults, session.tmp = inst, names, faults, tmp
 	session.mu.Unlock()
 	return nil
 }
@@ -156,7 +157,7 @@ func (session *workshopSession) userID(name string) (dimp.ID, error) {
 // the second to the next, the last to the first; alone, to the echo bot.
 func (session *workshopSession) specs() []ui.PaneSpec {
 	session.mu.Lock()
-	inst := session.inst
+	inst, names := session.inst, session.names
 	session.mu.Unlock()
 	var out []ui.PaneSpec
 	for i, c := range inst.Clients {
@@ -168,10 +169,7 @@ func (session *workshopSession) specs() []ui.PaneSpec {
 			Logger: session.log.With("part", "ui", "user", c.Me().Name()), Title: c.Me().Name()}
 		if len(inst.Stations) > 1 {
 			opt.StationName = StationName(inst.Homes[i])
-			opt.StationNames = make(map[string]string)
-			for j, st := range inst.Stations {
-				opt.StationNames[st.Server().ID().String()] = StationName(j)
-			}
+			opt.StationNames = names.byID()
 		}
 		out = append(out, ui.PaneSpec{Backend: c, Options: opt})
 	}
@@ -316,16 +314,10 @@ func (session *workshopSession) StationStatus(user dimp.ID) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return statusLines(StationName(i), s, session.names(inst)), nil
-}
-
-// names maps the demo's stations' IDs to their names.
-func (session *workshopSession) names(inst *instance) *stationNames {
-	n := &stationNames{}
-	for i, st := range inst.Stations {
-		n.add(st.Server().ID(), StationName(i))
-	}
-	return n
+	session.mu.Lock()
+	names := session.names
+	session.mu.Unlock()
+	return statusLines(StationName(i), s, names), nil
 }
 
 // Notices reports what the station does on purpose.
