@@ -82,10 +82,10 @@ Logs go to stderr. SIGINT or SIGTERM shut it down gracefully.`,
 			if syncFull {
 				cfg.Sync = store.SyncFull
 			}
-			// On the command line 0 turns a quota off; in Config it means
-			// the default.
+			// On the command line 0 turns a quota (or the upload service)
+			// off; in Config it means the default.
 			for _, q := range []*int64{&cfg.QuotaReceiverMessages, &cfg.QuotaReceiverBytes,
-				&cfg.QuotaSenderMessages, &cfg.QuotaSenderBytes} {
+				&cfg.QuotaSenderMessages, &cfg.QuotaSenderBytes, &cfg.UploadQuota, &cfg.UploadMaxSize} {
 				if *q <= 0 {
 					*q = -1
 				}
@@ -131,6 +131,14 @@ Logs go to stderr. SIGINT or SIGTERM shut it down gracefully.`,
 		"messages of one sender the station keeps waiting for their receivers (0: no limit)")
 	f.Int64Var(&cfg.QuotaSenderBytes, "quota-sender-bytes", mockstation.DefaultQuotaSenderBytes,
 		"bytes of messages of one sender the station keeps waiting for their receivers (0: no limit)")
+	f.Int64Var(&cfg.UploadMaxSize, "upload-max-size", mockstation.DefaultUploadMaxSize,
+		"largest file the upload service takes, in bytes (0: no upload service)")
+	f.Int64Var(&cfg.UploadQuota, "upload-quota", mockstation.DefaultUploadQuota,
+		"bytes of uploaded files one user may keep at the station (0: no limit)")
+	f.StringArrayVar(&cfg.UploadSecrets, "upload-secret", nil,
+		"shared upload secret in hex (repeatable; default: the secrets dimchat's apps ship)")
+	f.StringVar(&cfg.UploadURL, "upload-url", "",
+		"start of the download URLs handed out, http://HOST:PORT (default: the address each upload came to)")
 	f.BoolVar(&cfg.NewDatabase, "new-database", false,
 		"start with a new, empty database when the data directory holds the station's identity but no database")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log every connection and message")

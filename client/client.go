@@ -75,6 +75,13 @@ type Config struct {
 	// message, see StepMode) waits for Release before it is written or
 	// processed. SetStep changes it later.
 	Step StepMode
+	// UploadAPI is where SendFile uploads: the station's HTTP address (the
+	// default, from URL: ws→http, wss→https) or an upload URL template as
+	// dimchat's apps configure it, with {ID}, {MD5} and {SALT}.
+	UploadAPI string
+	// MaxFile bounds a file sent or downloaded (16 MiB, the upload
+	// service's limit, when 0).
+	MaxFile int64
 	// History remembers across runs the signatures of the messages this
 	// identity's client has processed, so that a message the station
 	// offers again after a restart is not shown twice (the caller opens

@@ -287,3 +287,14 @@ func (c *IDCache) parseJSON(raw []byte) (ID, error) {
 	}
 	return c.add(s)
 }
+
+// DecodeTED reads transportable data as a content carries it (a file's
+// `data`, a thumbnail): plain Base64, a data: URI, or a legacy prefixed
+// form (spec §6.1).
+func DecodeTED(s string) ([]byte, error) {
+	b, err := ted.Decode(s)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidContent, err)
+	}
+	return b, nil
+}

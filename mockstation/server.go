@@ -150,6 +150,22 @@ type Config struct {
 	// stations: links up and down, messages passed and received. It must
 	// not block.
 	OnNotice func(Notice)
+	// UploadMaxSize is the largest file the upload service takes, in bytes
+	// (DefaultUploadMaxSize when 0); a bigger one is refused with 413. A
+	// negative value turns the upload service off (see upload.go).
+	UploadMaxSize int64
+	// UploadQuota is how many bytes of files and avatars one uploader may
+	// keep at the station (DefaultUploadQuota when 0, no limit when
+	// negative); an upload past it is refused with 507.
+	UploadQuota int64
+	// UploadSecrets are the shared secrets, in hex, an upload proves it
+	// knows (DefaultUploadSecrets() when empty: those dimchat's apps ship).
+	// Text that is not hex is logged and ignored.
+	UploadSecrets []string
+	// UploadURL is the start of the download URLs the upload service hands
+	// out, http://HOST:PORT as clients reach the station; empty means the
+	// scheme and Host of each upload request.
+	UploadURL string
 }
 
 // Server is a DIM station. Create one with New, serve it with Run, Serve or
@@ -459,15 +475,19 @@ func (s *Server) acked(_ bool, err error) {
 }
 
 // Handler serves the station over HTTP: a WebSocket upgrade on any path
-// starts a DIM session, GET /status describes the station as JSON, and any
-// other request gets a line of text saying what this is. The connection
-// limits are Serve's: served otherwise, the handler only closes a
-// WebSocket that does not handshake in Config.HandshakeTimeout.
+// starts a DIM session, GET /status describes the station as JSON, the
+// upload service takes and serves files (upload.go), and any other
+// request gets a line of text saying what this is. The connection limits
+// are Serve's: served otherwise, the handler only closes a WebSocket that
+// does not handshake in Config.HandshakeTimeout.
 func (s *Server) Handler() http.Handler {
+	uploads := newUploadService(s.cfg, s.log)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case isUpgrade(r):
 			s.serveWS(w, r)
+		case uploads.handles(r):
+			uploads.ServeHTTP(w, r)
 		case r.URL.Path == "/status" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
 			s.serveStatus(w, r)
 		case r.URL.Path == "/":
