@@ -85,16 +85,7 @@ func ContentCard(c dimp.Content) (title string, lines []string, ok bool) {
 		}
 	case *dimp.QuoteContent:
 		title = "[quote] " + v(c.Text)
-		if o := c.Origin; o != nil {
-			about := "replying to " + Name(o.Sender) + "'s message"
-			var text string
-			if o.Extra != nil && o.Extra.Get("text", &text) == nil && text != "" {
-				about += ": “" + v(text) + "”"
-			}
-			lines = append(lines, "↱ "+about)
-		} else {
-			lines = append(lines, "✗ quotes no message")
-		}
+		lines = append(lines, QuoteLine(c.Origin))
 	case *dimp.MoneyContent:
 		title = fmt.Sprintf("[%s] %s %s", c.Header().Type.String(), strconv.FormatFloat(c.Amount, 'f', -1, 64), v(c.Currency))
 		if !c.Remitter.IsZero() || !c.Remittee.IsZero() {
@@ -122,12 +113,31 @@ func ContentCard(c dimp.Content) (title string, lines []string, ok bool) {
 			name = "content"
 		}
 		title = fmt.Sprintf("[%s 0x%02X] a content this client does not show", name, uint8(t))
-		lines = append(lines, "its JSON is in the inspector")
 	}
 	if len(lines) > maxCardLines {
 		lines = lines[:maxCardLines]
 	}
 	return title, lines, true
+}
+
+// QuoteLine says which message a quote answers: its sender and, when the
+// quote carries it, its text ("↱ alice: “hello”").
+func QuoteLine(o *dimp.Origin) string {
+	if o == nil || o.Sender.IsZero() {
+		return "✗ quotes no message"
+	}
+	var text string
+	if o.Extra != nil && o.Extra.Get("text", &text) == nil && text != "" {
+		return "↱ " + Name(o.Sender) + ": “" + Truncate(Sanitize(text, false), maxCardValue) + "”"
+	}
+	what := o.Type
+	if t, err := dimp.ParseContentType(o.Type); err == nil {
+		what = t.String()
+	}
+	if what == "" {
+		what = "message"
+	}
+	return fmt.Sprintf("↱ %s's %s #%d", Name(o.Sender), Sanitize(what, false), o.SN)
 }
 
 // listed lists the first maxCardItems of n items, and how many more.

@@ -11,8 +11,31 @@ import (
 	"dimtui/dimp"
 )
 
+// benchCards are the contents other than text the benchmark's
+// conversation shows, one of each kind.
+func benchCards() []dimp.Content {
+	var out []dimp.Content
+	for _, raw := range []string{
+		`{"type":16,"sn":1,"filename":"report.pdf","URL":"https://files.example/up/abc.pdf","key":{"algorithm":"AES","data":"AAAA"}}`,
+		`{"type":32,"sn":2,"title":"DIM","URL":"https://dim.chat/","desc":"decentralized messaging"}`,
+		`{"type":51,"sn":3,"did":"moky@4DnqXWdTV8wuZgfqSCX9GjE2kNq7HJrUgQ","name":"Albert Moky"}`,
+		`{"type":55,"sn":4,"text":"agreed","origin":{"sender":"moky@4DnqXWdTV8wuZgfqSCX9GjE2kNq7HJrUgQ","type":1,"sn":3,"text":"shall we?"}}`,
+		`{"type":65,"sn":5,"currency":"DIMT","amount":12.5}`,
+		`{"type":202,"sn":6,"contents":[{"type":1,"text":"a"},{"type":1,"text":"b"}]}`,
+		`{"type":119,"sn":7,"weather":"sunny"}`,
+	} {
+		c, err := dimp.ParseContent([]byte(raw))
+		if err != nil {
+			panic(err)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
 // benchApp returns an app at 100×30 whose conversation with the echo bot
 // holds n entries: texts of every length in both directions, app cards,
+// content cards (file, page, name card, quote, money, array, unknown),
 // receipts and notices.
 func benchApp(n int) *App {
 	a, _ := newTestApp(100, 30)
@@ -20,6 +43,7 @@ func benchApp(n int) *App {
 	echo := testEcho()
 	extra := dimp.Fields{}
 	_ = extra.Set("bottle", "a message in a bottle")
+	cards := benchCards()
 	evs := make([]client.Event, 0, n)
 	for i := range n {
 		text := fmt.Sprintf("message %d: %s", i, strings.Repeat("lorem ipsum dolor ", i%13))
@@ -27,6 +51,10 @@ func benchApp(n int) *App {
 		case 3:
 			evs = append(evs, client.MessageEvent{Time: testTime(i), ID: client.MessageID(fmt.Sprintf("app%d", i)),
 				Message: dimp.NewInstantMessage(echo, alice, dimp.NewAppContent(dimp.ContentCustomized, "chat.dim.sechat", "drift_bottle", "echo", extra))})
+		case 7:
+			// Every kind of card, in turn.
+			evs = append(evs, client.MessageEvent{Time: testTime(i), ID: client.MessageID(fmt.Sprintf("c%d", i)),
+				Message: dimp.NewInstantMessage(echo, alice, cards[(i/10)%len(cards)])})
 		case 5:
 			evs = append(evs, client.ReceiptEvent{Time: testTime(i), From: echo, For: client.MessageID(fmt.Sprintf("m%d", i-1)),
 				Receipt: dimp.NewReceipt("Message received.", nil)})

@@ -456,11 +456,21 @@ func contentEntryOf(content dimp.Content) *entry {
 		if app := keptApp(ct); app != nil {
 			return &entry{kind: entryApp, app: app, content: app}
 		}
+	case *dimp.QuoteContent:
+		// A reply: its text, under the line it answers.
+		e := &entry{kind: entryText, text: client.KeptText(ct.Text, maxKeptText), quoted: display.QuoteLine(ct.Origin)}
+		if len(dimp.MarshalContent(ct)) <= maxKeptText {
+			e.content = ct
+		}
+		return e
 	}
 	raw := dimp.MarshalContent(content)
 	var e *entry
 	if title, lines, ok := display.ContentCard(content); ok {
 		// A file, a page, a name card, a quote…: what a person reads of it.
+		if _, unknown := content.(*dimp.UnknownContent); unknown {
+			title += " · ctrl+e: its JSON"
+		}
 		e = &entry{kind: entryContent, text: title, card: lines}
 	} else {
 		e = &entry{kind: entryContent, text: client.KeptText(contentSummary(content.Header().Type, raw), maxKeptText)}

@@ -35,10 +35,12 @@ type entry struct {
 	out      bool // sent by the local user
 	text     string
 	card     []string // a content's card: the lines under its title (text)
+	quoted   string   // a reply's line naming what it answers, above its text
 	sn       int64    // the content's serial number, for a quote of it
 	ctype    dimp.ContentType
 	app      *dimp.AppContent
 	content  dimp.Content
+	showJSON bool // the content's JSON shown under it (ctrl+e)
 	id       client.MessageID
 	tracked  bool // delivery is known (outgoing user messages)
 	delivery client.Delivery
@@ -58,7 +60,7 @@ type entry struct {
 // measure estimates what keeping an entry costs: its text or card, and
 // the lines rendered from it.
 func (e *entry) measure() int {
-	n := len(e.text) + len(e.detail)
+	n := len(e.text) + len(e.detail) + len(e.quoted)
 	for _, l := range e.card {
 		n += len(l)
 	}
@@ -520,6 +522,11 @@ func renderEntryLines(r *renderCtx, e *entry) []string {
 	var body []string
 	switch e.kind {
 	case entryText:
+		if e.quoted != "" {
+			for _, l := range display.Wrap(e.quoted, bodyW) {
+				body = append(body, st.Receipt.Render(l))
+			}
+		}
 		for _, l := range display.Wrap(display.Sanitize(e.text, true), bodyW) {
 			body = append(body, st.Text.Render(l))
 		}
@@ -540,6 +547,9 @@ func renderEntryLines(r *renderCtx, e *entry) []string {
 		}
 	default:
 		body = []string{st.Receipt.Render(display.Truncate(display.Sanitize(e.text, false), bodyW))}
+	}
+	if e.showJSON && e.content != nil {
+		body = append(body, jsonLines(st, e.content, bodyW)...)
 	}
 	if len(body) == 0 {
 		body = []string{""}

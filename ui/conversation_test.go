@@ -11,6 +11,7 @@ import (
 
 	"dimtui/client"
 	"dimtui/dimp"
+	"dimtui/dimp/dimptest"
 	"dimtui/display"
 )
 
@@ -379,13 +380,97 @@ func TestReplyQuotesTheSelectedMessage(t *testing.T) {
 		q.Origin.Extra.Get("text", &text) != nil || text != "shall we meet?" {
 		t.Errorf("quote %s", dimp.MarshalContent(q))
 	}
-	raw := dimp.MarshalContent(q)
-	parsed, err := dimp.ParseContent(raw)
+	// The reply reads as the answered line, then the answer.
+	feed(a, client.SentEvent{Time: testTime(2), ID: "r1", Message: dimp.NewInstantMessage(alice, bob, q)})
+	lines := strings.Split(screenText(a), "\n")
+	quoted, reply := -1, -1
+	for i, l := range lines {
+		if strings.Contains(l, "↱ bob: “shall we meet?”") {
+			quoted = i
+		}
+		if strings.Contains(l, "yes, at noon") && !strings.Contains(l, "/reply") {
+			reply = i
+		}
+	}
+	if quoted < 0 || reply != quoted+1 {
+		t.Errorf("quoted line at %d, reply at %d, want the reply right under it:\n%s", quoted, reply, screenText(a))
+	}
+}
+
+// Enter on a reply selects the message it quotes; on a quote of a
+// message that is not in the history it says so and selects nothing new.
+func TestEnterOnAQuoteJumpsToTheQuotedMessage(t *testing.T) {
+	a, _ := newTestApp(120, 30)
+	p := pane(a)
+	hi := dimp.NewText("shall we meet?")
+	feed(a, client.MessageEvent{Time: testTime(1), ID: "m1", Message: dimp.NewInstantMessage(bob, alice, hi)})
+	for i := range 5 {
+		feed(a, client.MessageEvent{Time: testTime(2 + i), ID: client.MessageID(fmt.Sprint("x", i)), Message: dimp.NewInstantMessage(bob, alice, dimp.NewText(fmt.Sprint("filler ", i)))})
+	}
+	o := &dimp.Origin{Sender: bob, Receiver: alice, SN: hi.SN, Type: "1", Extra: dimp.Fields{}}
+	_ = o.Extra.Set("text", "shall we meet?")
+	q := &dimp.QuoteContent{Head: dimp.NewHead(dimp.ContentQuote), Text: "see above", Origin: o}
+	feed(a, client.MessageEvent{Time: testTime(9), ID: "q1", Message: dimp.NewInstantMessage(bob, alice, q)})
+	missing := &dimp.QuoteContent{Head: dimp.NewHead(dimp.ContentQuote), Text: "and this?",
+		Origin: &dimp.Origin{Sender: bob, Receiver: alice, SN: 424242, Type: "1"}}
+	feed(a, client.MessageEvent{Time: testTime(10), ID: "q2", Message: dimp.NewInstantMessage(bob, alice, missing)})
+	p.open(bob)
+	p.setFocus(focusConversation)
+
+	runAll(t, a, tea.KeyPressMsg{Code: tea.KeyUp}) // the newest: the quote of a missing message
+	runAll(t, a, keyEnter)
+	if s := screenText(a); !strings.Contains(s, "not in this conversation's history") {
+		t.Errorf("a quote of a missing message does not say so:\n%s", s)
+	}
+	runAll(t, a, tea.KeyPressMsg{Code: tea.KeyUp})
+	if e := p.chat.current.selected(); e == nil || e.id != "q1" {
+		t.Fatalf("selected %+v, want the reply q1", e)
+	}
+	runAll(t, a, keyEnter)
+	if e := p.chat.current.selected(); e == nil || e.id != "m1" {
+		t.Fatalf("Enter on the reply selected %+v, want the quoted m1", e)
+	}
+}
+
+// Enter on a name card opens a chat with the user it introduces.
+func TestEnterOnANameCardOpensItsChat(t *testing.T) {
+	a, _ := newTestApp(120, 30)
+	p := pane(a)
+	carol := dimptest.NewIdentity(t, dimp.User, "carol").ID
+	card := &dimp.NameCardContent{Head: dimp.NewHead(dimp.ContentNameCard), ID: carol, Name: "Carol C."}
+	feed(a, client.MessageEvent{Time: testTime(1), ID: "c1", Message: dimp.NewInstantMessage(bob, alice, card)})
+	p.open(bob)
+	if s := screenText(a); !strings.Contains(s, "[name card] Carol C.") {
+		t.Fatalf("no card on the screen:\n%s", s)
+	}
+	p.setFocus(focusConversation)
+	runAll(t, a, keyEnter)
+	if p.chat.current == nil || !p.chat.current.peer.SameAs(carol) {
+		t.Fatalf("Enter on the card opened %v, want carol's chat", p.chat.current)
+	}
+}
+
+// ctrl+e shows an unknown content's JSON under its one-line card, and
+// hides it again.
+func TestCtrlEShowsTheJSONOfAnUnknownContent(t *testing.T) {
+	a, _ := newTestApp(120, 30)
+	p := pane(a)
+	odd, err := dimp.ParseContent([]byte(`{"type":119,"sn":7,"weather":"sunny"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if title, lines, _ := display.ContentCard(parsed); title != "[quote] yes, at noon" || len(lines) == 0 ||
-		!strings.Contains(lines[0], "replying to bob's message: “shall we meet?”") {
-		t.Errorf("card %q %q", title, lines)
+	feed(a, client.MessageEvent{Time: testTime(1), ID: "u1", Message: dimp.NewInstantMessage(bob, alice, odd)})
+	p.open(bob)
+	if s := screenText(a); !strings.Contains(s, "[content 0x77]") || strings.Contains(s, "sunny") {
+		t.Fatalf("want the one-line card and no JSON:\n%s", s)
+	}
+	p.setFocus(focusConversation)
+	runAll(t, a, tea.KeyPressMsg{Code: 'e', Mod: tea.ModCtrl})
+	if s := screenText(a); !strings.Contains(s, `"weather": "sunny"`) {
+		t.Errorf("ctrl+e shows no JSON:\n%s", s)
+	}
+	runAll(t, a, tea.KeyPressMsg{Code: 'e', Mod: tea.ModCtrl})
+	if s := screenText(a); strings.Contains(s, "sunny") {
+		t.Errorf("ctrl+e again leaves the JSON:\n%s", s)
 	}
 }

@@ -82,8 +82,11 @@ func (p *Pane) handleKey(k tea.KeyPressMsg) tea.Cmd {
 	}
 	switch p.focus {
 	case focusConversation:
-		if key.Matches(k, keys.ToFrame) {
-			return p.messageToFrame()
+		switch {
+		case key.Matches(k, keys.ToFrame):
+			return p.activateSelected()
+		case key.Matches(k, keys.ShowJSON):
+			return p.toggleJSON()
 		}
 		if p.chat.current != nil && k.Text != "" {
 			// Typing goes to the composer.

@@ -32,6 +32,7 @@ type KeyMap struct {
 	Timestamps key.Binding
 	Copy       key.Binding
 	ToFrame    key.Binding // on a message in the conversation: its frame in the inspector
+	ShowJSON   key.Binding // the selected message's JSON under it
 
 	// Panels and actions.
 	Inspector key.Binding
@@ -98,7 +99,8 @@ func DefaultKeyMap() KeyMap {
 		NextPane:   b("f6", "next client pane", "f6"),
 		Timestamps: b("ctrl+t", "timestamps on/off", "ctrl+t"),
 		Copy:       b("ctrl+y", "copy message (OSC 52)", "ctrl+y"),
-		ToFrame:    b("enter", "selected message ⇄ its frame", "enter"),
+		ToFrame:    b("enter", "selected message ⇄ its frame (a name card: its chat; a quote: the quoted message)", "enter"),
+		ShowJSON:   b("ctrl+e", "the selected message's JSON, shown or hidden", "ctrl+e"),
 
 		Inspector: b("ctrl+o/f2", "inspector on/off", "ctrl+o", "f2"),
 		AppForm:   b("ctrl+x/f3", "app-content form", "ctrl+x", "f3"),
@@ -182,7 +184,7 @@ func (k KeyMap) conversationHelp() []key.Binding {
 	updown.SetHelp("↑↓", "select")
 	pages := k.PageUp
 	pages.SetHelp("pgup/pgdn", "scroll")
-	return []key.Binding{updown, short(k.ToFrame, "frame"), short(k.Copy, "copy"), pages, short(k.Back, "back"), short(k.Help, "help")}
+	return []key.Binding{updown, short(k.ToFrame, "open"), short(k.ShowJSON, "JSON"), short(k.Copy, "copy"), pages, short(k.Back, "back"), short(k.Help, "help")}
 }
 
 // contactsHelp is the footer while the contacts have the focus.
@@ -246,7 +248,7 @@ func (k KeyMap) allGroups() []HelpGroup {
 			k.PageUp, k.PageDown, k.Top, k.Bottom, k.NextChat, k.PrevChat, k.NextPane}},
 		{"Show", []key.Binding{k.Inspector, k.AppForm, k.Timestamps, k.Reconnect, k.Mouse, k.Help, k.Quit}},
 		{"Workshop", []key.Binding{k.StepToggle, k.StepNext, k.StepRun, k.PanelFull, k.SeekNext, k.SeekPrev, k.Faster, k.Slower, k.Presenter}},
-		{"Inspector", []key.Binding{k.ToFrame, k.Control, k.Zoom, k.Wrap}}, // ToMessage: the same key, back
+		{"Inspector", []key.Binding{k.ToFrame, k.ShowJSON, k.Control, k.Zoom, k.Wrap}}, // ToMessage: the same key, back
 		{"App-content form", []key.Binding{k.FormNext, k.FormPrev, k.FormToggle, k.FormSend, k.FormCancel}},
 		{"Search results", []key.Binding{k.SearchUp, k.SearchDown, k.SearchOpen, k.SearchClose}},
 	}

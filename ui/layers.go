@@ -395,6 +395,13 @@ func instantLayer(st *Styles, f frameRec, w int, full bool) []string {
 		}
 		out = append(out, noteLines(st, display.Sanitize(env, false), w)...)
 		if im.Content != nil {
+			if title, lines, ok := display.ContentCard(im.Content); ok {
+				// What the conversation shows of it, above its JSON.
+				out = append(out, " "+st.Text.Render(display.Truncate(title, max(w-1, 4))))
+				for _, l := range lines {
+					out = append(out, "   "+st.LayerNote.Render(display.Truncate(l, max(w-3, 4))))
+				}
+			}
 			out = append(out, prettyJSON(st, dimp.MarshalContent(im.Content), w, full)...)
 		}
 		return out
