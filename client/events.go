@@ -183,6 +183,10 @@ type MessageEvent struct {
 	Time    time.Time
 	ID      MessageID // for MarkRead
 	Message *dimp.InstantMessage
+	// Forwarded is what the client made of the messages inside a user's
+	// forward content (0xFF), in order: each verified, and opened when it
+	// was for this user.
+	Forwarded []ForwardedMessage
 }
 
 // SentEvent reports a message the client accepted for sending.

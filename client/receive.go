@@ -269,6 +269,9 @@ func (l *loop) dispatch(rm *dimp.ReliableMessage, im *dimp.InstantMessage, p *di
 	}
 	id := messageID(rm.Sender, im.Content.Header().SN)
 	ev := MessageEvent{Time: now, ID: id, Message: im}
+	if fc, ok := im.Content.(*dimp.ForwardContent); ok {
+		ev.Forwarded = l.checkForwarded(fc.Secrets)
+	}
 	hold := false
 	if g := im.Content.Header().Group; g.IsGroup() && !g.IsBroadcast() {
 		grp := l.groups[IDKey(g)]

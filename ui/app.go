@@ -269,6 +269,10 @@ func (a *App) update(msg tea.Msg) tea.Cmd {
 		return a.toPane(msg.pane, msg)
 	case flashExpiredMsg:
 		return a.toPane(msg.pane, msg)
+	case transferProgressMsg:
+		return a.toPane(msg.pane, msg)
+	case transferDoneMsg:
+		return a.toPane(msg.pane, msg)
 	case tea.KeyPressMsg:
 		return a.handleKey(msg)
 	case tea.MouseMsg:

@@ -1,13 +1,18 @@
 package ui
 
 import (
+	"bytes"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"strings"
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
 
 	"dimtui/client"
+	"dimtui/client/transfer"
 	"dimtui/dimp"
 )
 
@@ -23,6 +28,8 @@ func benchCards() []dimp.Content {
 		`{"type":65,"sn":5,"currency":"DIMT","amount":12.5}`,
 		`{"type":202,"sn":6,"contents":[{"type":1,"text":"a"},{"type":1,"text":"b"}]}`,
 		`{"type":119,"sn":7,"weather":"sunny"}`,
+		`{"type":18,"sn":8,"filename":"photo.jpg","URL":"https://files.example/up/p.jpg","thumbnail":"` + benchThumb() + `"}`,
+		`{"type":1,"sn":9,"format":"markdown","text":"# Notes\n\n- **bold** point\n- ` + "`code`" + ` point\n\n| user | last seen |\n|---|---|\n| moky | _now_ |"}`,
 	} {
 		c, err := dimp.ParseContent([]byte(raw))
 		if err != nil {
@@ -31,6 +38,26 @@ func benchCards() []dimp.Content {
 		out = append(out, c)
 	}
 	return out
+}
+
+// benchThumb is a thumbnail as an app sends one: a small JPEG picture
+// (a gradient) as a data URI.
+func benchThumb() string {
+	img := image.NewRGBA(image.Rect(0, 0, 160, 120))
+	for y := range 120 {
+		for x := range 160 {
+			img.Set(x, y, color.RGBA{uint8(x), uint8(y * 2), 128, 255})
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		panic(err)
+	}
+	thumb, err := transfer.Thumbnail(buf.Bytes())
+	if err != nil {
+		panic(err)
+	}
+	return thumb
 }
 
 // benchApp returns an app at 100×30 whose conversation with the echo bot

@@ -273,8 +273,14 @@ func (s *chatState) onMessage(ev client.MessageEvent) (shown bool) {
 		s.contacts.ensure(m.Sender).station = true
 		s.contacts.sort()
 	}
+	if isRecall(m.Content) {
+		return s.onRecall(c, m.Sender, m.Content.Header().SN, ev.Time)
+	}
 	e := contentEntry(m.Content)
 	e.at, e.from, e.id = ev.Time, m.Sender, ev.ID
+	if len(ev.Forwarded) > 0 {
+		e.card = forwardedLines(ev.Forwarded)
+	}
 	shown = c == s.current && c.follow
 	if !shown && c.unread == 0 {
 		c.markUnread()
@@ -445,13 +451,34 @@ func (s *chatState) isStation(id dimp.ID) bool {
 func contentEntry(content dimp.Content) *entry {
 	e := contentEntryOf(content)
 	e.sn, e.ctype = content.Header().SN, content.Header().Type
+	if e.quoted == "" {
+		e.quoted = tracesLine(content.Header().Extra)
+	}
 	return e
 }
 
 func contentEntryOf(content dimp.Content) *entry {
 	switch ct := content.(type) {
 	case *dimp.TextContent:
-		return &entry{kind: entryText, text: client.KeptText(ct.Text, maxKeptText)}
+		var format string
+		_ = ct.Extra.Get("format", &format)
+		return &entry{kind: entryText, text: client.KeptText(ct.Text, maxKeptText), markdown: format == "markdown"}
+	case *dimp.FileContent:
+		// Kept without its thumbnail and inline data (drawn once, or too
+		// big to keep): enough to /save it.
+		kept := *ct
+		kept.Thumbnail, kept.Snapshot = nil, nil
+		title, lines, _ := display.ContentCard(ct)
+		e := &entry{kind: entryContent, text: title, card: lines}
+		if len(kept.Data) > maxKeptText {
+			kept.Data = ""
+			e.card = append(e.card, "its inline data is too big to keep here: the inspector has the frame")
+		}
+		e.content = &kept
+		if len(ct.Thumbnail) > 0 && len(ct.Thumbnail) <= display.MaxThumbnailBytes {
+			e.thumb = ct.Thumbnail
+		}
+		return e
 	case *dimp.AppContent:
 		if app := keptApp(ct); app != nil {
 			return &entry{kind: entryApp, app: app, content: app}
@@ -481,6 +508,47 @@ func contentEntryOf(content dimp.Content) *entry {
 	return e
 }
 
+// onRecall strikes out the message a recall takes back: the one in the
+// conversation from the same sender with the same serial number, as
+// dimchat's apps key their messages. The recall is signed by that sender,
+// so nobody else can take a message back.
+func (s *chatState) onRecall(c *conversation, sender dimp.ID, sn int64, at time.Time) bool {
+	if i := c.indexOfSN(sender, sn); i >= 0 {
+		e := c.entries[i]
+		e.recalled = true
+		e.version++
+		return c == s.current && c.follow
+	}
+	s.addEntry(c, &entry{kind: entryNotice, at: at,
+		text: display.Name(sender) + " recalled a message that is not in this history"})
+	return false
+}
+
+// forwardedLines says, for each message inside a user's forward, who
+// signed it for whom, whether the signature verified, and what it says
+// when it was for this user: a forwarded message is its signer's word only
+// once verified.
+func forwardedLines(fs []client.ForwardedMessage) []string {
+	out := make([]string, 0, len(fs))
+	for _, f := range fs {
+		if f.Sender.IsZero() {
+			out = append(out, display.Sanitize(f.Problem, false))
+			continue
+		}
+		who := display.Name(f.Sender) + " → " + display.Name(f.Receiver)
+		switch {
+		case f.Content != nil:
+			out = append(out, "✓ "+who+", signed by "+display.Name(f.Sender)+": "+
+				display.Truncate(display.Sanitize(display.ContentTitle(f.Content), false), 120))
+		case f.Verified:
+			out = append(out, "✓ "+who+", signed; "+display.Sanitize(f.Problem, false))
+		default:
+			out = append(out, "✗ "+who+": "+display.Sanitize(f.Problem, false))
+		}
+	}
+	return out
+}
+
 // keptApp is app content as a card keeps it: with its long values cut;
 // nil when it is too big for a card even so (thousands of fields).
 func keptApp(c *dimp.AppContent) *dimp.AppContent {
@@ -508,6 +576,10 @@ func (s *chatState) onSent(ev client.SentEvent) {
 		return
 	}
 	c := s.conversation(m.Receiver)
+	if isRecall(m.Content) {
+		s.onRecall(c, m.Sender, m.Content.Header().SN, ev.Time)
+		return
+	}
 	e := contentEntry(m.Content)
 	e.at, e.from, e.out, e.id, e.tracked = ev.Time, m.Sender, true, ev.ID, true
 	s.addEntry(c, e)

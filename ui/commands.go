@@ -28,6 +28,10 @@ func slashCommands() []slashCommand {
 		{"page", "URL [TITLE]", "send a web page (an http(s) address) to the open conversation", false},
 		{"card", "NAME|ID", "send a contact's name card to the open conversation", true},
 		{"reply", "TEXT", "answer the selected message, quoting it", false},
+		{"send", "PATH", "send a file: encrypted with a fresh key, uploaded to the station, its key in the message", false},
+		{"save", "[PATH]", "download and decrypt the selected file into a directory (Downloads by default) or as a new file", false},
+		{"forward", "NAME|ID", "forward the selected message to NAME, as dimchat's apps do (a copy that names its origin)", true},
+		{"recall", "", "recall my selected message (within 128 s of sending it, as dimchat's apps allow)", false},
 		{"group", "new NAME [MEMBER...]", "create a group (a \"quoted name\" may have spaces) with members by name or ID", true},
 		{"members", "", "the open group's members and roles", false},
 		{"invite", "MEMBER...", "add members to the open group (a member's invitation waits for the owner)", true},
@@ -109,7 +113,33 @@ func (p *Pane) command(line string) tea.Cmd {
 	case "app":
 		p.openForm(arg)
 		return nil
-	case "page", "card", "reply":
+	case "send":
+		if p.chat.noConversation() || p.chat.current.peer.IsBroadcast() {
+			return p.setFlash("no conversation: /to NAME first", true)
+		}
+		return p.sendFile(arg)
+	case "save":
+		if p.chat.noConversation() {
+			return p.setFlash("no conversation: /to NAME first", true)
+		}
+		return p.saveFile(arg)
+	case "forward":
+		if p.chat.noConversation() {
+			return p.setFlash("no conversation: /to NAME first", true)
+		}
+		if arg == "" {
+			return p.setFlash("/forward NAME|ID: to whom", true)
+		}
+		to, err := p.chat.contacts.resolve(arg)
+		if err != nil {
+			return p.setFlash(err.Error(), true)
+		}
+		c, err := p.forwardCopy()
+		if err != nil {
+			return p.setFlash(err.Error(), true)
+		}
+		return tea.Batch(p.sendContent(to, c), p.setFlash("forwarded to "+display.Name(to), false))
+	case "page", "card", "reply", "recall":
 		if p.chat.noConversation() || p.chat.current.peer.IsBroadcast() {
 			return p.setFlash("no conversation: /to NAME first", true)
 		}

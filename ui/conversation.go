@@ -35,7 +35,10 @@ type entry struct {
 	out      bool // sent by the local user
 	text     string
 	card     []string // a content's card: the lines under its title (text)
-	quoted   string   // a reply's line naming what it answers, above its text
+	quoted   string   // a line above the body: what a reply answers, where a forwarded copy came from
+	recalled bool     // recalled by its sender: shown struck out
+	markdown bool     // a text whose format is Markdown, rendered so
+	thumb    []byte   // an image's thumbnail (a PNF), drawn under its card
 	sn       int64    // the content's serial number, for a quote of it
 	ctype    dimp.ContentType
 	app      *dimp.AppContent
@@ -60,7 +63,7 @@ type entry struct {
 // measure estimates what keeping an entry costs: its text or card, and
 // the lines rendered from it.
 func (e *entry) measure() int {
-	n := len(e.text) + len(e.detail) + len(e.quoted)
+	n := len(e.text) + len(e.detail) + len(e.quoted) + len(e.thumb)
 	for _, l := range e.card {
 		n += len(l)
 	}
@@ -522,9 +525,10 @@ func renderEntryLines(r *renderCtx, e *entry) []string {
 	var body []string
 	switch e.kind {
 	case entryText:
-		if e.quoted != "" {
-			for _, l := range display.Wrap(e.quoted, bodyW) {
-				body = append(body, st.Receipt.Render(l))
+		if e.markdown {
+			if lines, err := display.RenderMarkdown(e.text, bodyW, st.Dark); err == nil {
+				body = lines
+				break
 			}
 		}
 		for _, l := range display.Wrap(display.Sanitize(e.text, true), bodyW) {
@@ -545,8 +549,26 @@ func renderEntryLines(r *renderCtx, e *entry) []string {
 				body = append(body, st.Receipt.Render("  "+l))
 			}
 		}
+		body = append(body, thumbLines(st, e.thumb, bodyW)...)
 	default:
 		body = []string{st.Receipt.Render(display.Truncate(display.Sanitize(e.text, false), bodyW))}
+	}
+	if e.recalled {
+		for i, l := range body {
+			body[i] = st.Recalled.Render(ansi.Strip(l))
+		}
+		who := "its sender"
+		if e.out {
+			who = "me"
+		}
+		body = append(body, st.Receipt.Render("↶ recalled by "+who))
+	}
+	if e.quoted != "" {
+		var above []string
+		for _, l := range display.Wrap(e.quoted, bodyW) {
+			above = append(above, st.Receipt.Render(l))
+		}
+		body = append(above, body...)
 	}
 	if e.showJSON && e.content != nil {
 		body = append(body, jsonLines(st, e.content, bodyW)...)
@@ -578,6 +600,34 @@ func renderEntryLines(r *renderCtx, e *entry) []string {
 		for _, l := range display.Wrap(display.Sanitize(why, false), bodyW) {
 			out = append(out, indent+st.NoticeError.Render(l))
 		}
+	}
+	return out
+}
+
+// Thumbnail bounds in cells: a picture to glance at, not to study.
+const (
+	thumbCols = 32
+	thumbRows = 8
+)
+
+// thumbLines draws an image's thumbnail in block characters under its
+// card, as wide as the pane allows up to thumbCols; a thumbnail that is
+// not a picture says so instead.
+func thumbLines(st *Styles, thumb []byte, bodyW int) []string {
+	if len(thumb) == 0 {
+		return nil
+	}
+	img, err := display.DecodeThumbnail(thumb)
+	if err != nil {
+		return []string{st.Receipt.Render("  ✗ " + display.ThumbnailNote(err))}
+	}
+	cols := min(thumbCols, bodyW-2)
+	if cols < 4 {
+		return []string{st.Receipt.Render("  (a thumbnail: the pane is too narrow to draw it)")}
+	}
+	var out []string
+	for _, l := range display.RenderThumbnail(img, cols, thumbRows, true) {
+		out = append(out, "  "+l)
 	}
 	return out
 }

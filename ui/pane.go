@@ -66,6 +66,9 @@ type Pane struct {
 	me   dimp.ID
 	chat *chatState
 
+	xfer    *transferState // the file being sent or saved
+	xferSeq int
+
 	status    statusBar
 	contacts  contactsView
 	conv      convView
@@ -317,6 +320,10 @@ func (p *Pane) Update(msg tea.Msg) tea.Cmd {
 		return tea.Batch(cmd, p.Listen())
 	case callDoneMsg:
 		return p.callDone(msg)
+	case transferProgressMsg:
+		return p.transferProgress(msg)
+	case transferDoneMsg:
+		return p.transferDone(msg)
 	case usersTickMsg:
 		if p.chat.status.State != client.Running || p.opt.UsersEvery < 0 {
 			p.usersTicking = false
@@ -592,6 +599,9 @@ func clip(s string, w, h int) string {
 // footerView draws the keys of the part that has them, or the flash
 // message.
 func (p *Pane) footerView(w int) string {
+	if line, ok := p.transferView(w); ok && p.flash == "" {
+		return line
+	}
 	if p.flash != "" {
 		s := p.st.Flash
 		if p.flashBad {

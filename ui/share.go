@@ -1,10 +1,13 @@
 package ui
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"dimtui/client"
 	"dimtui/dimp"
@@ -47,6 +50,8 @@ func (p *Pane) shareContent(name, arg string) (dimp.Content, error) {
 		return &dimp.NameCardContent{Head: dimp.NewHead(dimp.ContentNameCard), ID: id, Name: p.chat.contacts.labelOf(id)}, nil
 	case "reply":
 		return p.quote(arg)
+	case "recall":
+		return p.recall()
 	}
 	return nil, errors.New("unknown command /" + name)
 }
@@ -83,4 +88,159 @@ func (l *contactList) labelOf(id dimp.ID) string {
 		return c.label()
 	}
 	return display.Name(id)
+}
+
+// A recall, as dimchat's apps send one (there is no recall in the
+// protocol itself): a text content with the recalled message's own serial
+// number and time, `action: "recall"`, a Markdown line saying what was
+// recalled, and `origin` naming its type and serial number. An app keeps
+// messages by sender and serial number, so the recall takes the
+// original's place; only its sender can send one that does, as the
+// message is signed.
+
+// recallWindow is how long after sending a message its sender may
+// recall it, as dimchat's apps allow.
+const recallWindow = 128 * time.Second
+
+// recallText is what a recall says in place of a message of type t.
+func recallText(t dimp.ContentType) string {
+	switch t {
+	case dimp.ContentImage:
+		return "_(image recalled)_"
+	case dimp.ContentAudio:
+		return "_(voice message recalled)_"
+	case dimp.ContentVideo:
+		return "_(video recalled)_"
+	case dimp.ContentFile:
+		return "_(file recalled)_"
+	case dimp.ContentPage:
+		return "_(web page recalled)_"
+	case dimp.ContentNameCard:
+		return "_(name card recalled)_"
+	}
+	return "_(message recalled)_"
+}
+
+// recall makes the recall of my selected message.
+func (p *Pane) recall() (dimp.Content, error) {
+	e := p.chat.current.selected()
+	switch {
+	case e == nil || !e.selectable():
+		return nil, errors.New("/recall: no message selected (↑ selects one of mine)")
+	case !e.out:
+		return nil, errors.New("/recall: only my own messages can be recalled")
+	case e.recalled:
+		return nil, errors.New("/recall: already recalled")
+	case time.Since(e.at) > recallWindow:
+		return nil, fmt.Errorf("/recall: sent %s ago; dimchat's apps recall within %s", time.Since(e.at).Round(time.Second), recallWindow)
+	}
+	c := dimp.NewText(recallText(e.ctype))
+	c.SN, c.Time = e.sn, float64(e.at.UnixMilli())/1000
+	origin := map[string]any{"type": int(e.ctype), "sn": e.sn}
+	if fc, ok := e.content.(*dimp.FileContent); ok {
+		origin["URL"], origin["filename"] = fc.URL, fc.Filename
+	}
+	c.Extra = dimp.Fields{}
+	for k, v := range map[string]any{"format": "markdown", "action": "recall", "origin": origin} {
+		if err := c.Extra.Set(k, v); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// isRecall reports whether a content recalls an earlier one of its sender.
+func isRecall(c dimp.Content) bool {
+	t, ok := c.(*dimp.TextContent)
+	if !ok {
+		return false
+	}
+	var action string
+	return t.Extra.Get("action", &action) == nil && action == "recall"
+}
+
+// forwardCopy makes what /forward sends, as dimchat's apps forward: a copy
+// of the selected message's content under a new serial number and time,
+// whose `traces` names where it came from ({ID, did, time} of each
+// earlier sender). The receiver takes it as the forwarder's word: only a
+// forward content (0xFF) carries the original's signature.
+func (p *Pane) forwardCopy() (dimp.Content, error) {
+	e := p.chat.current.selected()
+	if e == nil || !e.selectable() {
+		return nil, errors.New("/forward: no message selected (↑ selects one)")
+	}
+	if e.recalled {
+		return nil, errors.New("/forward: the message was recalled")
+	}
+	var raw []byte
+	switch {
+	case e.content != nil:
+		raw = dimp.MarshalContent(e.content)
+	case e.kind == entryText:
+		raw = dimp.MarshalContent(dimp.NewText(e.text))
+	default:
+		return nil, errors.New("/forward: this message is too big to have been kept")
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("/forward: %w", err)
+	}
+	var traces []map[string]any
+	if old, ok := m["traces"]; ok {
+		_ = json.Unmarshal(old, &traces) // earlier hops, when readable
+	}
+	from := e.from.String()
+	traces = append(traces, map[string]any{"ID": from, "did": from, "time": float64(e.at.UnixMilli()) / 1000})
+	h := dimp.NewHead(0)
+	for k, v := range map[string]any{"sn": h.SN, "time": h.Time, "traces": traces} {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("/forward: %w", err)
+		}
+		m[k] = b
+	}
+	delete(m, "group")
+	out, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("/forward: %w", err)
+	}
+	return dimp.ParseContent(out)
+}
+
+// maxTracesNamed bounds the earlier senders a forwarded copy's line names.
+const maxTracesNamed = 4
+
+// tracesLine says where a forwarded copy came from, by its `traces`
+// (dimchat's apps list each earlier sender as {ID, did, time}); "" for a
+// content that has none. The copy is the forwarder's word: the line says
+// so.
+func tracesLine(extra dimp.Fields) string {
+	raw, ok := extra["traces"]
+	if !ok {
+		return ""
+	}
+	var traces []struct {
+		ID  string `json:"ID"`
+		DID string `json:"did"`
+	}
+	if json.Unmarshal(raw, &traces) != nil || len(traces) == 0 {
+		return "⤷ forwarded (its traces do not read)"
+	}
+	var names []string
+	for i := 0; i < len(traces) && len(names) < maxTracesNamed; i++ {
+		s := traces[i].DID
+		if s == "" {
+			s = traces[i].ID
+		}
+		if id, err := dimp.ParseID(s); err == nil {
+			names = append(names, display.Name(id))
+		} else {
+			names = append(names, "?")
+		}
+	}
+	line := "⤷ forwarded from " + names[0]
+	if len(names) > 1 {
+		line += " (via " + strings.Join(names[1:], ", ") + ")"
+	}
+	return line + ": a copy, not signed by " + names[0]
 }

@@ -57,6 +57,7 @@ type Styles struct {
 	MyName        lipgloss.Style
 	Time          lipgloss.Style
 	Text          lipgloss.Style
+	Recalled      lipgloss.Style // a message its sender recalled, struck out
 	Notice        lipgloss.Style // system notices
 	NoticeError   lipgloss.Style
 	Receipt       lipgloss.Style // receipts, set apart from chat lines
@@ -236,6 +237,7 @@ func buildStyles(dark bool, p palette) Styles {
 	s.MyName = base.Foreground(accent).Bold(true)
 	s.Time = base.Foreground(dim)
 	s.Text = base.Foreground(fg)
+	s.Recalled = base.Foreground(dim).Strikethrough(true)
 	s.Notice = base.Foreground(info)
 	s.NoticeError = base.Foreground(bad)
 	s.Receipt = base.Foreground(dim).Italic(true)
