@@ -66,7 +66,7 @@ func (l *loop) checkForwarded(secrets []*dimp.ReliableMessage) []ForwardedMessag
 		im, _, err := l.packer.OpenTraced(rm, p)
 		switch {
 		case errors.Is(err, dimp.ErrSignature) || errors.Is(err, dimp.ErrNoVerifyKey):
-			f.Problem = "✗ its signature does not verify: " + err.Error()
+			f.Problem = "its signature does not verify: " + err.Error()
 		case err != nil:
 			f.Verified = true
 			if !rm.Receiver.SameAs(l.c.me.ID) && !rm.IsBroadcast() {

@@ -278,7 +278,8 @@ func (s *chatState) onMessage(ev client.MessageEvent) (shown bool) {
 	}
 	e := contentEntry(m.Content)
 	e.at, e.from, e.id = ev.Time, m.Sender, ev.ID
-	if len(ev.Forwarded) > 0 {
+	if fc, ok := m.Content.(*dimp.ForwardContent); ok && len(ev.Forwarded) > 0 {
+		e.text = fmt.Sprintf("[forward] %s forwarded by %s", display.Plural(len(fc.Secrets), "message"), display.Name(m.Sender))
 		e.card = forwardedLines(ev.Forwarded)
 	}
 	shown = c == s.current && c.follow

@@ -538,7 +538,9 @@ func renderEntryLines(r *renderCtx, e *entry) []string {
 		body = renderCard(st, e.app, bodyW)
 	case entryContent:
 		if e.card == nil {
-			body = []string{st.Receipt.Render(display.Truncate(display.Sanitize(e.text, false), bodyW))}
+			for _, l := range display.Wrap(display.Sanitize(e.text, false), bodyW) {
+				body = append(body, st.Receipt.Render(l))
+			}
 			break
 		}
 		for _, l := range display.Wrap(e.text, bodyW) {

@@ -7,11 +7,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"dimtui/client"
+	"dimtui/client/transfer"
 	"dimtui/dimp"
 	"dimtui/dimp/crypto"
 )
@@ -222,4 +224,25 @@ func vectorKeyUse(owner dimp.ID, role client.KeyRole, k crypto.PublicKey) *clien
 	sum := sha256.Sum256(k.Data())
 	return &client.KeyUse{Owner: owner, Role: role, Algorithm: k.Algorithm(), Bits: k.(*crypto.RSAPublicKey).Size() * 8,
 		Fingerprint: hex.EncodeToString(sum[:4])}
+}
+
+// SendFile and SaveFile make the fake a file backend: SendFile reports a
+// file content as sent, SaveFile writes the content's name and URL into
+// dir, with the progress the test set.
+func (f *fakeBackend) SendFile(ctx context.Context, to dimp.ID, path string, progress transfer.Progress) (client.MessageID, error) {
+	fc := &dimp.FileContent{Head: dimp.NewHead(dimp.ContentFile), Filename: filepath.Base(path), URL: "http://127.0.0.1:9394/download/x/y.bin"}
+	if progress != nil {
+		progress(1, 2)
+	}
+	return f.Send(ctx, to, fc)
+}
+
+func (f *fakeBackend) SaveFile(_ context.Context, fc *dimp.FileContent, dir string, progress transfer.Progress) (string, error) {
+	if progress != nil {
+		progress(1, 2)
+	}
+	if fc.URL == "" {
+		return "", client.ErrNoFile
+	}
+	return transfer.Save(dir, fc.Filename, []byte(fc.URL))
 }

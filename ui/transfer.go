@@ -69,8 +69,7 @@ func (p *Pane) startTransfer(verb, name string, fn func(ctx context.Context, pro
 	}
 	p.xferSeq++
 	seq, id, ctx := p.xferSeq, p.id, p.opt.Context
-	p.xfer = &transferState{seq: seq, verb: verb, name: name, start: time.Now(),
-		bar: progress.New(progress.WithWidth(20), progress.WithoutPercentage(), progress.WithFillCharacters('█', '░'))}
+	p.xfer = &transferState{seq: seq, verb: verb, name: name, start: time.Now(), bar: newTransferBar()}
 	ch := make(chan tea.Msg, 1)
 	var last atomic.Int64
 	report := func(done, total int64) {
@@ -90,6 +89,11 @@ func (p *Pane) startTransfer(verb, name string, fn func(ctx context.Context, pro
 		ch <- transferDoneMsg{pane: id, seq: seq, err: err, what: what}
 	}()
 	return waitTransfer(ch)
+}
+
+// newTransferBar is the footer's progress bar.
+func newTransferBar() progress.Model {
+	return progress.New(progress.WithWidth(20), progress.WithoutPercentage(), progress.WithFillCharacters('█', '░'))
 }
 
 // waitTransfer reads the next report of a transfer.
