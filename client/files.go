@@ -78,6 +78,12 @@ func (c *Client) UploadFile(ctx context.Context, path string, progress transfer.
 	name := filepath.Base(path)
 	kind := transfer.ContentType(name, plain[:min(len(plain), 512)])
 	fc := &dimp.FileContent{Head: dimp.NewHead(kind), Filename: name}
+	// The plaintext's size, for the receiver's card (dimchat's apps send
+	// none; an unknown field to them).
+	fc.Extra = dimp.Fields{}
+	if err := fc.Extra.Set("size", len(plain)); err != nil {
+		return nil, err
+	}
 	if kind == dimp.ContentImage {
 		// A picture no decoder here reads goes without a preview.
 		if thumb, err := transfer.Thumbnail(plain); err == nil {

@@ -3,7 +3,9 @@ package display
 import (
 	"encoding/json"
 	"fmt"
+	"mime"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 
@@ -28,35 +30,7 @@ func ContentCard(c dimp.Content) (title string, lines []string, ok bool) {
 	v := func(s string) string { return Truncate(Sanitize(s, false), maxCardValue) }
 	switch c := c.(type) {
 	case *dimp.FileContent:
-		kind := c.Header().Type.String()
-		name := c.Filename
-		if name == "" {
-			name = "(no name)"
-		}
-		title = "[" + kind + "] " + v(name)
-		switch {
-		case c.URL != "":
-			where := "at " + v(c.URL)
-			if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				where = "✗ not an http(s) address: " + v(c.URL)
-			}
-			lines = append(lines, where)
-			if len(c.Key) > 0 {
-				lines = append(lines, "encrypted: the key came with the message")
-			} else {
-				lines = append(lines, "no key: the file is not encrypted, or cannot be decrypted")
-			}
-		case c.Data != "":
-			lines = append(lines, "in the message itself, "+Plural(len(c.Data)*3/4, "byte")+" (Base64)")
-		default:
-			lines = append(lines, "✗ neither an address nor the data: nothing to fetch")
-		}
-		if len(c.Thumbnail) > 0 {
-			lines = append(lines, "with a thumbnail")
-		}
-		if c.Text != "" {
-			lines = append(lines, "“"+v(c.Text)+"”")
-		}
+		title, lines = fileCard(c, v)
 	case *dimp.PageContent:
 		name := c.Title
 		if name == "" {
@@ -120,15 +94,73 @@ func ContentCard(c dimp.Content) (title string, lines []string, ok bool) {
 	return title, lines, true
 }
 
+// fileCard describes a file, image, audio or video: its name, its size
+// and media type when known, where it is, and whether it can be fetched
+// and decrypted.
+func fileCard(c *dimp.FileContent, v func(string) string) (title string, lines []string) {
+	name := c.Filename
+	if name == "" {
+		name = "(no name)"
+	}
+	title = "[" + c.Header().Type.String() + "] " + v(name)
+	// dimtui writes the plaintext's size beside the file; other apps
+	// write none.
+	var size int64
+	if c.Extra.Get("size", &size) == nil && size > 0 {
+		title += " · " + Size(int(size))
+	}
+	if mt := mime.TypeByExtension(path.Ext(c.Filename)); mt != "" {
+		mt, _, _ = strings.Cut(mt, ";")
+		title += " · " + mt
+	}
+	switch {
+	case c.URL != "":
+		u, err := url.Parse(c.URL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			lines = append(lines, "✗ not an http(s) address, not fetched: "+v(c.URL))
+			break
+		}
+		lines = append(lines, "at "+v(shortURL(u)))
+		if len(c.Key) > 0 {
+			lines = append(lines, "encrypted, its key in the message: /save fetches and decrypts it")
+		} else {
+			lines = append(lines, "no key: /save fetches it as it is (not encrypted)")
+		}
+	case c.Data != "":
+		lines = append(lines, "in the message itself, "+Size(len(c.Data)*3/4)+": /save writes it")
+	default:
+		lines = append(lines, "✗ neither an address nor the data: nothing to fetch")
+	}
+	if c.Text != "" {
+		lines = append(lines, "“"+v(c.Text)+"”")
+	}
+	return title, lines
+}
+
+// shortURL is an address as a card shows it: the scheme and host, and the
+// last part of the path (an upload service names a file by its digest,
+// which says nothing to a person); the whole is in the JSON.
+func shortURL(u *url.URL) string {
+	dir, file := path.Split(u.EscapedPath())
+	if len(file) > 20 {
+		file = file[:8] + "…" + file[len(file)-9:]
+	}
+	head := u.Scheme + "://" + u.Host
+	if dir != "/" && dir != "" {
+		head += "/…"
+	}
+	return head + "/" + file
+}
+
 // QuoteLine says which message a quote answers: its sender and, when the
-// quote carries it, its text ("↱ alice: “hello”").
+// quote carries it, its text ("▎alice: “hello”").
 func QuoteLine(o *dimp.Origin) string {
 	if o == nil || o.Sender.IsZero() {
 		return "✗ quotes no message"
 	}
 	var text string
 	if o.Extra != nil && o.Extra.Get("text", &text) == nil && text != "" {
-		return "↱ " + Name(o.Sender) + ": “" + Truncate(Sanitize(text, false), maxCardValue) + "”"
+		return "▎" + Name(o.Sender) + ": “" + Truncate(Sanitize(text, false), maxCardValue) + "”"
 	}
 	what := o.Type
 	if t, err := dimp.ParseContentType(o.Type); err == nil {
@@ -137,7 +169,7 @@ func QuoteLine(o *dimp.Origin) string {
 	if what == "" {
 		what = "message"
 	}
-	return fmt.Sprintf("↱ %s's %s #%d", Name(o.Sender), Sanitize(what, false), o.SN)
+	return fmt.Sprintf("▎%s's %s #%d", Name(o.Sender), Sanitize(what, false), o.SN)
 }
 
 // listed lists the first maxCardItems of n items, and how many more.

@@ -16,10 +16,10 @@ func TestContentCards(t *testing.T) {
 		title      string
 		lines      []string
 	}{
-		{"file", `{"type":16,"sn":1,"filename":"report.pdf","URL":"https://files.example/up/abc","key":{"algorithm":"AES","data":"x"}}`,
-			"[file] report.pdf", []string{"at https://files.example/up/abc", "encrypted: the key came with the message"}},
+		{"file", `{"type":16,"sn":1,"filename":"report.pdf","size":2048,"URL":"https://files.example/up/0123456789abcdef0123456789abcdef.pdf","key":{"algorithm":"AES","data":"x"}}`,
+			"[file] report.pdf · 2.0 kB · application/pdf", []string{"at https://files.example/…/01234567…bcdef.pdf", "encrypted, its key in the message: /save fetches and decrypts it"}},
 		{"image", `{"type":18,"sn":2,"filename":"cat.jpg","URL":"https://files.example/c","thumbnail":"data:image/jpeg;base64,AAAA"}`,
-			"[image] cat.jpg", []string{"no key", "with a thumbnail"}},
+			"[image] cat.jpg", []string{"no key: /save fetches it as it is"}},
 		{"not http", `{"type":16,"sn":3,"filename":"x","URL":"file:///etc/passwd"}`,
 			"[file] x", []string{"✗ not an http(s) address"}},
 		{"no URL", `{"type":20,"sn":4,"filename":"song.mp3"}`, "[audio] song.mp3", []string{"✗ neither an address nor the data"}},
@@ -28,7 +28,7 @@ func TestContentCards(t *testing.T) {
 		{"card", `{"type":51,"sn":6,"did":"` + moky.String() + `","name":"Albert Moky","avatar":"https://a.example/m.png"}`,
 			"[name card] Albert Moky", []string{moky.String(), "avatar https://a.example/m.png"}},
 		{"quote", `{"type":55,"sn":7,"text":"agreed","origin":{"sender":"` + moky.String() + `","type":1,"sn":3,"text":"shall we?"}}`,
-			"[quote] agreed", []string{"↱ moky: “shall we?”"}},
+			"[quote] agreed", []string{"▎moky: “shall we?”"}},
 		{"money", `{"type":65,"sn":8,"currency":"DIMT","amount":12.5}`, "[transfer] 12.5 DIMT", nil},
 		{"array", `{"type":202,"sn":10,"contents":[{"type":1,"text":"a"},{"type":1,"text":"b"},{"type":1,"text":"c"},{"type":1,"text":"d"},{"type":1,"text":"e"},{"type":1,"text":"f"}]}`,
 			"[array] 6 contents", []string{"text “a”", "text “d”", "… 2 more"}},

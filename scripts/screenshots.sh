@@ -9,6 +9,7 @@
 #   scripts/screenshots.sh workshop   # only workshop mode's (06-10)
 #   scripts/screenshots.sh groups     # only the group's (11)
 #   scripts/screenshots.sh network    # only the network of stations' (10-network)
+#   scripts/screenshots.sh contents   # only the contents' (11-contents)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -293,12 +294,37 @@ network_shots() {
 	keys net C-c
 }
 
+contents_shots() {
+	echo "contents: a reply, a page, a name card, a picture and a file between alice and bob"
+	printf 'Minutes of the DIM workshop\n- keys stay on the device\n' >"$work/minutes.txt"
+	tm new-session -d -s cont -x 200 -y 44 "$run_env $work/dimtui demo --users alice,bob --fresh --listen 127.0.0.1:0"
+	wait_count cont "[Success]" 2
+	type_line cont "shall we meet at the harbour at noon?"
+	wait_count cont "shall we meet at the harbour at noon?" 2
+	keys cont F6
+	type_line cont "/reply yes, at noon: here is the view"
+	wait_count cont "yes, at noon: here is the view" 2
+	type_line cont "/send scripts/sunset.png"
+	wait_count cont "[image] sunset.png" 2
+	type_line cont "/page https://dim.chat/ DIM: decentralized instant messaging"
+	wait_count cont "[page] DIM: decentralized" 2
+	type_line cont "/card alice"
+	wait_count cont "[name card] alice" 2
+	type_line cont "/send $work/minutes.txt"
+	wait_count cont "[file] minutes.txt" 2
+	keys cont F6
+	sleep 1
+	shot cont 11-contents
+	keys cont C-c
+}
+
 case $which in
-all) client_shots; workshop_shots; group_shots; network_shots ;;
+all) client_shots; workshop_shots; group_shots; network_shots; contents_shots ;;
+contents) contents_shots ;;
 client) client_shots ;;
 workshop) workshop_shots ;;
 groups) group_shots ;;
 network) network_shots ;;
-*) echo "usage: $0 [all|client|workshop|groups|network]" >&2; exit 2 ;;
+*) echo "usage: $0 [all|client|workshop|groups|network|contents]" >&2; exit 2 ;;
 esac
 echo "done"

@@ -476,7 +476,10 @@ func contentEntryOf(content dimp.Content) *entry {
 			e.card = append(e.card, "its inline data is too big to keep here: the inspector has the frame")
 		}
 		e.content = &kept
-		if len(ct.Thumbnail) > 0 && len(ct.Thumbnail) <= display.MaxThumbnailBytes {
+		switch {
+		case len(ct.Thumbnail) > display.MaxThumbnailBytes:
+			e.card = append(e.card, "its thumbnail is too big to draw ("+display.Size(len(ct.Thumbnail))+")")
+		case len(ct.Thumbnail) > 0:
 			e.thumb = ct.Thumbnail
 		}
 		return e

@@ -172,7 +172,7 @@ func TestForwardCopy(t *testing.T) {
 	got.Extra = dimp.Fields{"traces": raw}
 	feed(a, client.MessageEvent{Time: testTime(2), ID: "m2", Message: dimp.NewInstantMessage(moky, alice, got)})
 	p.open(moky)
-	if s := screenText(a); !strings.Contains(s, "⤷ forwarded from bob: a copy, not signed by bob") {
+	if s := screenText(a); !strings.Contains(s, "» forwarded from bob: a copy, not signed by bob") {
 		t.Errorf("a forwarded copy does not say so:\n%s", s)
 	}
 }

@@ -315,7 +315,7 @@ func TestContentShownAsCard(t *testing.T) {
 	feed(a, client.MessageEvent{Time: testTime(1), ID: "f1", Message: dimp.NewInstantMessage(bob, alice, file)})
 	p.open(bob)
 	screen := screenText(a)
-	for _, want := range []string{"[file] report.pdf", "at https://files.example/up/abc", "encrypted: the key came with the message"} {
+	for _, want := range []string{"[file] report.pdf", "at https://files.example/…/abc", "encrypted, its key in the message: /save fetches and decrypts it"} {
 		if !strings.Contains(screen, want) {
 			t.Errorf("screen lacks %q:\n%s", want, screen)
 		}
@@ -385,7 +385,7 @@ func TestReplyQuotesTheSelectedMessage(t *testing.T) {
 	lines := strings.Split(screenText(a), "\n")
 	quoted, reply := -1, -1
 	for i, l := range lines {
-		if strings.Contains(l, "↱ bob: “shall we meet?”") {
+		if strings.Contains(l, "▎bob: “shall we meet?”") {
 			quoted = i
 		}
 		if strings.Contains(l, "yes, at noon") && !strings.Contains(l, "/reply") {

@@ -224,7 +224,7 @@ func tracesLine(extra dimp.Fields) string {
 		DID string `json:"did"`
 	}
 	if json.Unmarshal(raw, &traces) != nil || len(traces) == 0 {
-		return "⤷ forwarded (its traces do not read)"
+		return "» forwarded (its traces do not read)"
 	}
 	var names []string
 	for i := 0; i < len(traces) && len(names) < maxTracesNamed; i++ {
@@ -238,7 +238,7 @@ func tracesLine(extra dimp.Fields) string {
 			names = append(names, "?")
 		}
 	}
-	line := "⤷ forwarded from " + names[0]
+	line := "» forwarded from " + names[0]
 	if len(names) > 1 {
 		line += " (via " + strings.Join(names[1:], ", ") + ")"
 	}
