@@ -65,18 +65,23 @@ function swap(c) {
 {
 	line = $0
 	out = state()
+	firstbg = "unset"
 	while (match(line, re)) {
+		if (RSTART > 1 && firstbg == "unset") firstbg = bg
 		out = out substr(line, 1, RSTART - 1)
 		apply(substr(line, RSTART + 2, RLENGTH - 3))
 		out = out state()
 		line = substr(line, RSTART + RLENGTH)
 	}
+	if (line != "" && firstbg == "unset") firstbg = bg
 	out = out line
 	# tmux leaves out the cells a line ends with when they were cleared
 	# (erase to end of line) rather than written, even when they were
 	# cleared to a background colour: put them back in the background in
-	# force, so a painted screen is painted to its edge.
-	if (width > 0 && bg != "") {
+	# force, so a painted screen is painted to its edge. Only a line that
+	# starts on that background is painted: one that ends on a coloured
+	# cell of a picture (a thumbnail) was cleared to the default after it.
+	if (width > 0 && bg != "" && bg == firstbg) {
 		plain = out
 		gsub(re, "", plain)
 		gsub(/[\200-\277]/, "", plain)
