@@ -157,6 +157,25 @@ func BenchmarkRender10k(b *testing.B) {
 			a.Render()
 		}
 	})
+	b.Run("cards-only-resize-each-frame", func(b *testing.B) {
+		// The worst case for cards: every message a card (thumbnails and
+		// Markdown among them), each frame at a new width.
+		a, _ := newTestApp(100, 30)
+		cards := benchCards()
+		evs := make([]client.Event, 0, n)
+		for i := range n {
+			evs = append(evs, client.MessageEvent{Time: testTime(i), ID: client.MessageID(fmt.Sprintf("c%d", i)),
+				Message: dimp.NewInstantMessage(testEcho(), alice, cards[i%len(cards)])})
+		}
+		feed(a, evs...)
+		w := 100
+		b.ResetTimer()
+		for b.Loop() {
+			w = 200 - w + 1
+			a.Update(tea.WindowSizeMsg{Width: w, Height: 30})
+			a.Render()
+		}
+	})
 	b.Run("home-cold", func(b *testing.B) {
 		// The worst case: jumping to the oldest message at a width never
 		// drawn before.
