@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
+
 	"dimtui/client"
 	"dimtui/dimp"
 )
@@ -205,6 +207,18 @@ func TestSaveAndProgress(t *testing.T) {
 		if e.Name() == "report.pdf" {
 			t.Errorf("a file was written outside the chosen directory")
 		}
+	}
+
+	// ctrl+s on the selected file saves it in ~/Downloads.
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	if err := os.Mkdir(filepath.Join(home, "Downloads"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	p.setFocus(focusConversation)
+	runAll(t, a, tea.KeyPressMsg{Code: 's', Mod: tea.ModCtrl})
+	if _, err := os.Stat(filepath.Join(home, "Downloads", "report.pdf")); err != nil {
+		t.Errorf("ctrl+s did not save into Downloads: %v", err)
 	}
 
 	// A transfer under way for a while: its bar.

@@ -87,6 +87,8 @@ func (p *Pane) handleKey(k tea.KeyPressMsg) tea.Cmd {
 			return p.activateSelected()
 		case key.Matches(k, keys.ShowJSON):
 			return p.toggleJSON()
+		case key.Matches(k, keys.SaveFile):
+			return p.saveFile("")
 		}
 		if p.chat.current != nil && k.Text != "" {
 			// Typing goes to the composer.

@@ -33,6 +33,7 @@ type KeyMap struct {
 	Copy       key.Binding
 	ToFrame    key.Binding // on a message in the conversation: its frame in the inspector
 	ShowJSON   key.Binding // the selected message's JSON under it
+	SaveFile   key.Binding // the selected file, downloaded and decrypted
 
 	// Panels and actions.
 	Inspector key.Binding
@@ -101,6 +102,7 @@ func DefaultKeyMap() KeyMap {
 		Copy:       b("ctrl+y", "copy message (OSC 52)", "ctrl+y"),
 		ToFrame:    b("enter", "selected message ⇄ its frame (a name card: its chat; a quote: the quoted message)", "enter"),
 		ShowJSON:   b("ctrl+e", "the selected message's JSON, shown or hidden", "ctrl+e"),
+		SaveFile:   b("ctrl+s", "save the selected file, decrypted, in Downloads (/save PATH elsewhere)", "ctrl+s"),
 
 		Inspector: b("ctrl+o/f2", "inspector on/off", "ctrl+o", "f2"),
 		AppForm:   b("ctrl+x/f3", "app-content form", "ctrl+x", "f3"),
@@ -248,7 +250,8 @@ func (k KeyMap) allGroups() []HelpGroup {
 			k.PageUp, k.PageDown, k.Top, k.Bottom, k.NextChat, k.PrevChat, k.NextPane}},
 		{"Show", []key.Binding{k.Inspector, k.AppForm, k.Timestamps, k.Reconnect, k.Mouse, k.Help, k.Quit}},
 		{"Workshop", []key.Binding{k.StepToggle, k.StepNext, k.StepRun, k.PanelFull, k.SeekNext, k.SeekPrev, k.Faster, k.Slower, k.Presenter}},
-		{"Inspector", []key.Binding{k.ToFrame, k.ShowJSON, k.Control, k.Zoom, k.Wrap}}, // ToMessage: the same key, back
+		{"Selected message", []key.Binding{k.ToFrame, k.ShowJSON, k.SaveFile}},
+		{"Inspector", []key.Binding{k.Control, k.Zoom, k.Wrap}}, // ToMessage: the same key, back
 		{"App-content form", []key.Binding{k.FormNext, k.FormPrev, k.FormToggle, k.FormSend, k.FormCancel}},
 		{"Search results", []key.Binding{k.SearchUp, k.SearchDown, k.SearchOpen, k.SearchClose}},
 	}
