@@ -615,6 +615,11 @@ func (s *chatState) onReceipt(ev client.ReceiptEvent) {
 	if orig == nil || ev.Receipt == nil {
 		return // about a protocol message the UI did not show
 	}
+	if orig.recalled {
+		// The recall has the original's serial number, so its ID: what
+		// comes now is about the recall, which says it all already.
+		return
+	}
 	c := s.convOf[orig]
 	if c == nil {
 		return

@@ -168,6 +168,20 @@ func TestForwardCopy(t *testing.T) {
 		traces[0]["did"] != bob.String() || traces[0]["ID"] != bob.String() {
 		t.Fatalf("forwarded %s", dimp.MarshalContent(calls[0].content))
 	}
+	// A picture goes with its thumbnail, which the conversation keeps
+	// apart from the content.
+	pic := parsed(t, `{"type":18,"sn":30,"filename":"sunset.jpg","URL":"https://files.example/p.jpg","thumbnail":"`+benchThumb()+`"}`)
+	feed(a, client.MessageEvent{Time: testTime(3), ID: "p1", Message: dimp.NewInstantMessage(bob, alice, pic)})
+	p.open(bob) // /forward showed moky's chat, where the copy went
+	typeLine(t, a, "/forward "+moky.String())
+	calls = f.sentCalls()
+	if len(calls) != 2 {
+		t.Fatalf("the picture was not forwarded: %q (in %s)", p.flash, p.chat.current.peer)
+	}
+	if fc, ok := calls[len(calls)-1].content.(*dimp.FileContent); !ok || len(fc.Thumbnail) == 0 || fc.URL != "https://files.example/p.jpg" {
+		t.Errorf("forwarded picture %s", dimp.MarshalContent(calls[len(calls)-1].content))
+	}
+
 	// Received by moky, it says it is a copy.
 	raw, _ := json.Marshal(traces)
 	got := dimp.NewText(orig.Text)

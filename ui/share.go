@@ -200,6 +200,9 @@ func (p *Pane) forwardCopy() (dimp.Content, error) {
 		m[k] = b
 	}
 	delete(m, "group")
+	if len(e.thumb) > 0 {
+		m["thumbnail"] = e.thumb // kept apart from the file's content
+	}
 	out, err := json.Marshal(m)
 	if err != nil {
 		return nil, fmt.Errorf("/forward: %w", err)
