@@ -3,6 +3,7 @@ package display
 import (
 	"errors"
 	"fmt"
+	"iter"
 	"strconv"
 	"strings"
 	"sync"
@@ -251,20 +252,12 @@ func nesting(doc ast.Node) int {
 func keepSGR(line string) string {
 	var (
 		b       strings.Builder
-		state   byte
 		styled  bool // an SGR was written
 		bg      bool // the current style has a background colour
 		keepLen int  // bytes of b up to the last thing that shows
 	)
 	b.Grow(len(line))
-	for s := line; len(s) > 0; {
-		seq, _, n, newState := ansi.DecodeSequence(s, state, nil)
-		if n <= 0 {
-			n = 1
-			seq = s[:1]
-		}
-		state = newState
-		s = s[n:]
+	for seq := range sequences(line) {
 		switch {
 		case seq[0] == ansi.ESC:
 			if !isSGR(seq) {
@@ -289,6 +282,26 @@ func keepSGR(line string) string {
 		out += "\x1b[m"
 	}
 	return out
+}
+
+// sequences yields a line's pieces in order: each escape sequence, each
+// grapheme or other character, and a byte the decoder cannot read alone.
+func sequences(line string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		var state byte
+		for s := line; len(s) > 0; {
+			seq, _, n, newState := ansi.DecodeSequence(s, state, nil)
+			if n <= 0 {
+				n = 1
+				seq = s[:1]
+			}
+			state = newState
+			s = s[n:]
+			if !yield(seq) {
+				return
+			}
+		}
+	}
 }
 
 // isSGR reports a Select Graphic Rendition sequence: CSI, parameters of
@@ -365,15 +378,7 @@ func fitStyled(line string, width int) []string {
 // it, else "".
 func openStyle(line string) string {
 	open := ""
-	var state byte
-	for s := line; len(s) > 0; {
-		seq, _, n, newState := ansi.DecodeSequence(s, state, nil)
-		if n <= 0 {
-			n = 1
-			seq = s[:1]
-		}
-		state = newState
-		s = s[n:]
+	for seq := range sequences(line) {
 		if isSGR(seq) {
 			if seq == "\x1b[m" || seq == "\x1b[0m" {
 				open = ""
