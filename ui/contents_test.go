@@ -76,6 +76,15 @@ func TestGoldenCards(t *testing.T) {
 	}
 }
 
+// recallOf is a peer's recall of its message sn, in dimchat apps' form.
+func recallOf(sn int64) *dimp.TextContent {
+	c := dimp.NewText("_(message recalled)_")
+	c.SN = sn
+	c.Extra = dimp.Fields{}
+	_ = c.Extra.Set("action", "recall")
+	return c
+}
+
 // /recall takes my selected message back as dimchat's apps do (a text with
 // its serial number, action recall), and strikes it out here; a peer's
 // recall strikes out that peer's message, and only that peer's.
@@ -121,19 +130,11 @@ func TestRecall(t *testing.T) {
 	}
 
 	// moky claims bob's serial number: nothing of bob's is taken back.
-	forged := dimp.NewText("_(message recalled)_")
-	forged.SN = theirs.SN
-	forged.Extra = dimp.Fields{}
-	_ = forged.Extra.Set("action", "recall")
-	feed(a, client.MessageEvent{Time: now, ID: "x1", Message: dimp.NewInstantMessage(moky, alice, forged)})
+	feed(a, client.MessageEvent{Time: now, ID: "x1", Message: dimp.NewInstantMessage(moky, alice, recallOf(theirs.SN))})
 	if s := screenText(a); strings.Contains(s, "recalled by its sender") {
 		t.Errorf("another sender's recall struck bob's message:\n%s", s)
 	}
-	real := dimp.NewText("_(message recalled)_")
-	real.SN = theirs.SN
-	real.Extra = dimp.Fields{}
-	_ = real.Extra.Set("action", "recall")
-	feed(a, client.MessageEvent{Time: now, ID: "r1", Message: dimp.NewInstantMessage(bob, alice, real)})
+	feed(a, client.MessageEvent{Time: now, ID: "r1", Message: dimp.NewInstantMessage(bob, alice, recallOf(theirs.SN))})
 	if s := screenText(a); !strings.Contains(s, "↶ recalled by its sender") || strings.Contains(s, "_(message recalled)_") {
 		t.Errorf("bob's recall does not strike his message out in place:\n%s", s)
 	}
