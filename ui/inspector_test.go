@@ -73,6 +73,17 @@ func TestInspectorLayers(t *testing.T) {
 		}
 	}
 
+	// A content with a card: the card above the JSON in the Instant layer.
+	page := &dimp.PageContent{Head: dimp.NewHead(dimp.ContentPage), Title: "DIM home", URL: "https://dim.chat/"}
+	pim := dimp.NewInstantMessage(bob, alice, page)
+	carded := frameRec{seq: 5, dir: client.In, kind: client.KindMessage, raw: []byte(`{"sender":"x"}`),
+		layers: &client.Layers{Reliable: fr.Layers.Reliable, Verified: true, Instant: pim}}
+	got = ansi.Strip(strings.Join(renderLayers(&st, bob, carded, 80, false), "\n"))
+	card, js := strings.Index(got, "[page] DIM home"), strings.Index(got, `"title": "DIM home"`)
+	if card < 0 || js < 0 || card > js {
+		t.Errorf("the Instant layer lacks the card above the JSON:\n%s", got)
+	}
+
 	// Control frames and frames that are not messages.
 	ping := frameRec{seq: 3, dir: client.Out, kind: client.KindPing, raw: []byte("PING")}
 	if got := ansi.Strip(strings.Join(renderLayers(&st, bob, ping, 80, false), "\n")); !strings.Contains(got, "Control frame") || !strings.Contains(got, "PING") {
