@@ -31,7 +31,13 @@ import (
 // /status too) or a WebSocket. A handshaking connection
 //
 //   - is closed once Config.HandshakeTimeout has passed since its accept:
-//     the wait for its first bytes and the WebSocket upgrade count;
+//     the wait for its first bytes and the WebSocket upgrade count. An
+//     HTTP request for the upload service (an upload or a download, which
+//     may take minutes over a slow link) has Config.UploadTimeout from the
+//     moment its headers are read instead; once it is answered the
+//     connection has HandshakeTimeout again for its next request (see
+//     allowTransfer). Its headers must come in time like any request's,
+//     so a connection that sends nothing gets no longer than before;
 //   - is evicted, oldest first, to make room for a new connection when
 //     every slot is taken, or when its address (an IPv4 address, an IPv6
 //     /64) already has Config.MaxHandshakingPerAddress handshaking
@@ -100,6 +106,7 @@ type gate struct {
 	max         int           // slots
 	perAddr     int           // handshaking connections per address; no cap when 0
 	timeout     time.Duration // to finish the handshake; none when 0
+	transfer    time.Duration // for a request to the upload service; 0: timeout
 	maxLinger   int           // connections being closed politely at once
 	maxOverflow int           // refused connections being answered at once
 	nofile      uint64        // the limit on open files; 0 when unknown
@@ -122,6 +129,9 @@ func newGate(cfg Config, nofile uint64, log *slog.Logger) *gate {
 		byAddr: make(map[string]*list.List), maxLinger: 256, maxOverflow: 64, nofile: nofile}
 	if cfg.HandshakeTimeout > 0 {
 		g.timeout = cfg.HandshakeTimeout
+	}
+	if cfg.UploadTimeout > 0 {
+		g.transfer = cfg.UploadTimeout
 	}
 	if nofile > 0 {
 		reserve := int(min(nofile/4, maxReserve))
@@ -154,6 +164,7 @@ type limitedConn struct {
 	elem      *list.Element   // in g.pending or g.over
 	addrElem  *list.Element   // in g.byAddr[addr]
 	timer     *time.Timer     // the handshake deadline
+	until     time.Time       // the deadline when it was moved (allowTransfer); zero otherwise
 	ws        *websocket.Conn // once upgraded
 	lingering bool            // counted in g.lingered until its descriptor closes
 	byeLater  goodbye         // why it was let go during its upgrade, when lingering
@@ -315,6 +326,12 @@ func (g *gate) releaseLocked(c *limitedConn) {
 func (c *limitedConn) expire() {
 	g := c.g
 	g.mu.Lock()
+	if wait := time.Until(c.until); wait > 0 && c.timer != nil {
+		// The deadline was moved while this call was on its way.
+		c.timer.Reset(wait)
+		g.mu.Unlock()
+		return
+	}
 	waiting := c.stage == stageSniff || c.stage == stageRefused || (g.timeout > 0 && c.stage != stageSession)
 	if !waiting || (!c.slot && c.elem == nil) {
 		g.mu.Unlock()
@@ -448,6 +465,36 @@ func (c *limitedConn) upgradeFailed() {
 	if gone {
 		c.Close()
 	}
+}
+
+// allowTransfer gives c, whose HTTP request for the upload service has
+// been read, the gate's transfer time from now to finish it instead of its
+// handshake deadline, and returns what gives it the handshake timeout
+// again, from the moment it is called, once the request is answered: time
+// to write the answer out and to send another request, no more. It does
+// nothing for a connection not served by Serve (nil), one that came when
+// the station was full (its time stays short), one the gate let go, or
+// when the station has no handshake deadline or no longer transfer time.
+// The connection stays one that has not handshaken: it can still be
+// evicted to make room, as any other.
+func (c *limitedConn) allowTransfer() (restore func()) {
+	if c == nil || c.g.timeout <= 0 || c.g.transfer <= c.g.timeout || !c.moveDeadline(c.g.transfer) {
+		return func() {}
+	}
+	return func() { c.moveDeadline(c.g.timeout) }
+}
+
+// moveDeadline sets c's deadline to d from now, if c is an HTTP
+// connection that holds a slot and has not handshaken.
+func (c *limitedConn) moveDeadline(d time.Duration) bool {
+	c.g.mu.Lock()
+	defer c.g.mu.Unlock()
+	if !c.slot || c.stage != stageHTTP || c.timer == nil {
+		return false
+	}
+	c.until = time.Now().Add(d)
+	c.timer.Reset(d)
+	return true
 }
 
 // handshaken makes c a session: no longer handshaking, never evicted, no

@@ -41,6 +41,7 @@ const (
 	DefaultRateBurst        = 5000    // messages a connection may send at once
 	DefaultHandshakeTimeout = 10 * time.Second
 	DefaultWriteTimeout     = 10 * time.Second
+	DefaultUploadTimeout    = 10 * time.Minute
 )
 
 // Default storage quotas (Config.Quota…), over the messages stored and not
@@ -166,6 +167,14 @@ type Config struct {
 	// out, http://HOST:PORT as clients reach the station; empty means the
 	// scheme and Host of each upload request.
 	UploadURL string
+	// UploadTimeout is how long, under Serve, a request to the upload
+	// service (an upload or a download) may take once its headers are
+	// read, in place of the handshake deadline, which bounds every other
+	// request (DefaultUploadTimeout when 0; the handshake deadline alone
+	// when negative). The headers must still come within
+	// HandshakeTimeout, so a connection that sends nothing is closed as
+	// early as before; see limits.go.
+	UploadTimeout time.Duration
 }
 
 // Server is a DIM station. Create one with New, serve it with Run, Serve or
@@ -232,6 +241,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = DefaultWriteTimeout
+	}
+	if cfg.UploadTimeout == 0 {
+		cfg.UploadTimeout = DefaultUploadTimeout
 	}
 	if cfg.MaxConnections <= 0 {
 		cfg.MaxConnections = DefaultMaxConnections
@@ -487,6 +499,10 @@ func (s *Server) Handler() http.Handler {
 		case isUpgrade(r):
 			s.serveWS(w, r)
 		case uploads.handles(r):
+			// A file may take long over a slow link: its request gets
+			// Config.UploadTimeout rather than the handshake deadline.
+			lc, _ := r.Context().Value(limitedKey{}).(*limitedConn)
+			defer lc.allowTransfer()()
 			uploads.ServeHTTP(w, r)
 		case r.URL.Path == "/status" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
 			s.serveStatus(w, r)

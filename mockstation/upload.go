@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -54,8 +55,9 @@ import (
 // in the body). A file never holds a key: what is uploaded is stored and
 // served as it came, so the station sees ciphertext only.
 //
-// Under Serve, an upload is an HTTP request like any other: it must be
-// done within Config.HandshakeTimeout of its connection's accept (see
+// Under Serve, a request to the upload service must send its headers
+// within Config.HandshakeTimeout of its connection's accept, like any
+// request; from then on it has Config.UploadTimeout to finish (see
 // limits.go).
 
 // Defaults for Config.Upload….
@@ -283,6 +285,79 @@ func extension(filename string) string {
 	return ext
 }
 
+// looseDisposition reads the form field name and the file name of a
+// part's Content-Disposition that mime.ParseMediaType refuses. Older
+// browser scripts write the file name unquoted whatever it holds, as in
+// `form-data; name=file; filename=holiday.2024 (1).png`: the file name is
+// then everything after "filename=" to the end of the line (without
+// quotes, if it has them), and the name the parameter before it. Only
+// form-data is read; anything else gives "", "".
+func looseDisposition(v string) (field, filename string) {
+	kind, params, _ := strings.Cut(v, ";")
+	if !strings.EqualFold(strings.TrimSpace(kind), "form-data") {
+		return "", ""
+	}
+	// The first parameter that starts with filename= (not filename*=).
+	rest := params
+	for {
+		before, after, ok := strings.Cut(rest, ";")
+		name, value, isParam := strings.Cut(before, "=")
+		if isParam && strings.EqualFold(strings.TrimSpace(name), "filename") {
+			filename = unquoteLoose(rest[len(name)+1:]) // to the end, ';' and all
+			break
+		}
+		if isParam && strings.EqualFold(strings.TrimSpace(name), "name") && field == "" {
+			field = unquoteLoose(value)
+		}
+		if !ok {
+			break
+		}
+		rest = after
+	}
+	return field, filename
+}
+
+// unquoteLoose trims white space and the quotes around a parameter
+// value, if it has them.
+func unquoteLoose(v string) string {
+	v = strings.TrimSpace(v)
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+		return v[1 : len(v)-1]
+	}
+	return strings.TrimPrefix(v, `"`)
+}
+
+// describePart names a part that is not the file, for the error that
+// says none was: its field name, or its header when that has none.
+func describePart(field, disposition string) string {
+	if field != "" {
+		return strconv.Quote(field)
+	}
+	if disposition == "" {
+		return "one without a Content-Disposition"
+	}
+	if len(disposition) > 100 {
+		disposition = disposition[:100] + "…"
+	}
+	return "one whose Content-Disposition names no field (" + strconv.Quote(disposition) + ")"
+}
+
+// noFilePart is the error for a form without the file part: what it
+// needs, and what it had instead.
+func noFilePart(legacy bool, seen []string) string {
+	want := `no file: the form needs a part named "file"`
+	if legacy {
+		want = `no file: the form needs a part named "file" or "avatar"`
+	}
+	if len(seen) == 0 {
+		return want + ", and it has no parts"
+	}
+	if len(seen) > maxParts {
+		seen = seen[:maxParts]
+	}
+	return want + "; it has " + strings.Join(seen, ", ")
+}
+
 // storedName reports whether name is one the service hands out:
 // 32 lowercase hex digits, a dot and an extension.
 func storedName(name string) bool {
@@ -359,6 +434,7 @@ func (u *uploadService) serveUpload(w http.ResponseWriter, r *http.Request, rt u
 			got.discard()
 		}
 	}()
+	var seen []string // the parts that were not the file, for the error when none is
 	for parts := 0; ; parts++ {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
@@ -373,9 +449,19 @@ func (u *uploadService) serveUpload(w http.ResponseWriter, r *http.Request, rt u
 			u.fail(w, http.StatusBadRequest, "more than %d parts in the form", maxParts)
 			return
 		}
-		field := part.FormName()
+		field, filename := part.FormName(), part.FileName()
+		disposition := part.Header.Get("Content-Disposition")
+		if field == "" {
+			// The standard parser gives up on a header it cannot read
+			// whole, such as the unquoted name with a space the browser
+			// client writes; read it the loose way.
+			field, filename = looseDisposition(disposition)
+		}
 		isFile := field == "file" || (rt.legacy && field == "avatar")
 		if !isFile || got != nil {
+			if !isFile {
+				seen = append(seen, describePart(field, disposition))
+			}
 			_, err := io.Copy(io.Discard, part)
 			part.Close()
 			if err != nil {
@@ -387,7 +473,7 @@ func (u *uploadService) serveUpload(w http.ResponseWriter, r *http.Request, rt u
 		if rt.legacy && field == "avatar" {
 			rt.avatar = true
 		}
-		ext := extension(part.FileName())
+		ext := extension(filename)
 		if ext == "" {
 			part.Close()
 			u.fail(w, http.StatusUnsupportedMediaType, "the file's name needs an extension of 1 to 10 letters and digits")
@@ -412,7 +498,7 @@ func (u *uploadService) serveUpload(w http.ResponseWriter, r *http.Request, rt u
 	}
 	switch {
 	case got == nil:
-		u.fail(w, http.StatusBadRequest, `no file: the form needs a part named "file"`)
+		u.fail(w, http.StatusBadRequest, "%s", noFilePart(rt.legacy, seen))
 		return
 	case got.size == 0:
 		u.fail(w, http.StatusBadRequest, "the file is empty")

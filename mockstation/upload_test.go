@@ -1,19 +1,23 @@
 package mockstation_test
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"dimtui/dimp"
 	"dimtui/mockstation"
@@ -387,4 +391,130 @@ func TestUploadServed(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || string(body) != "served bytes" {
 		t.Errorf("download: %d %q", resp.StatusCode, body)
 	}
+}
+
+// rawForm is a multipart body with one part whose Content-Disposition is
+// given as is.
+func rawForm(boundary, disposition string, data []byte) []byte {
+	var body bytes.Buffer
+	body.WriteString("--" + boundary + "\r\nContent-Disposition: " + disposition +
+		"\r\nContent-Type: application/octet-stream\r\n\r\n")
+	body.Write(data)
+	body.WriteString("\r\n--" + boundary + "--")
+	return body.Bytes()
+}
+
+// TestUploadUnquotedFilename: the browser client writes a file name with
+// a space unquoted, which the standard multipart parser cannot read; the
+// station takes it, keeping its extension. A form without the file part
+// is told what it had instead.
+func TestUploadUnquotedFilename(t *testing.T) {
+	st := startStation(t, mockstation.Config{})
+	addr := testAddress("browser")
+	data := append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{9}, 200)...)
+	sum := md5.Sum(data)
+	const boundary = "WebKitFormBoundary7MA4YWxkTrZu0gW"
+	ct := "multipart/form-data; boundary=" + boundary
+	legacy := st.base + "/" + addr.String() + "/upload?" + proofQuery(data, secret, true)
+	for _, c := range []struct{ disposition, wantExt string }{
+		{"form-data; name=file; filename=holiday.2024 (1).png", "png"},
+		{`form-data; name="file"; filename="holiday.2024 (1).png"`, "png"},
+		{"form-data; name=file; filename=my photo; final.JPG", "jpg"},
+		{`form-data; name=avatar; filename="summer pic (2).jpeg`, "jpeg"},
+	} {
+		status, rep := post(t, legacy, ct, rawForm(boundary, c.disposition, data))
+		if want := hex.EncodeToString(sum[:]) + "." + c.wantExt; status != http.StatusOK || rep.Filename != want {
+			t.Errorf("%s: %d %+v, want 200 and %s", c.disposition, status, rep, want)
+		}
+	}
+
+	for _, c := range []struct{ name, disposition, want string }{
+		{"no field name", "form-data; filename=holiday.2024 (1).png", `no field ("form-data; filename=holiday.2024 (1).png")`},
+		{"another field", "form-data; name=photo; filename=a.png", `it has "photo"`},
+		{"not form-data", "attachment; name=file; filename=a b.png", `no field ("attachment; name=file; filename=a b.png")`},
+	} {
+		status, rep := post(t, legacy, ct, rawForm(boundary, c.disposition, data))
+		if status != http.StatusBadRequest || !strings.Contains(rep.Message, `needs a part named "file" or "avatar"`) ||
+			!strings.Contains(rep.Message, c.want) {
+			t.Errorf("%s: %d %q, want 400 naming %s", c.name, status, rep.Message, c.want)
+		}
+	}
+	status, rep := post(t, st.base+"/upload/"+addr.String()+"/file?"+proofQuery(data, secret, false), ct,
+		[]byte("--"+boundary+"--\r\n"))
+	if status != http.StatusBadRequest || !strings.Contains(rep.Message, "no parts") {
+		t.Errorf("empty form: %d %q", status, rep.Message)
+	}
+	// png and jpg files; the jpeg went as an avatar.
+	if got := files(t, filepath.Join(st.dir, "uploads")); len(got) != 2 {
+		t.Errorf("kept: %v", got)
+	}
+}
+
+// TestUploadSlowLink: under Serve, an upload whose body takes longer than
+// the handshake deadline still goes through (Config.UploadTimeout), while
+// a connection that sends nothing, or nothing more after its upload, is
+// closed at the handshake deadline as before.
+func TestUploadSlowLink(t *testing.T) {
+	const deadline = 300 * time.Millisecond
+	st := startServed(t, mockstation.Config{HandshakeTimeout: deadline, UploadTimeout: time.Minute})
+	addr := testAddress("slow")
+	data := bytes.Repeat([]byte("slow bytes "), 500)
+	body, ct := form(t, "file", "slow.bin", data)
+
+	idle, err := net.DialTimeout("tcp", st.addr, waitFor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	conn, err := net.DialTimeout("tcp", st.addr, waitFor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	start := time.Now()
+	fmt.Fprintf(conn, "POST /upload/%s/file?%s HTTP/1.1\r\nHost: station\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n",
+		addr, proofQuery(data, secret, false), ct, len(body))
+	// The body, a piece at a time, over four times the deadline.
+	const pieces = 8
+	for i := range pieces {
+		time.Sleep(4 * deadline / pieces)
+		if _, err := conn.Write(body[i*len(body)/pieces : (i+1)*len(body)/pieces]); err != nil {
+			t.Fatalf("write piece %d after %v: %v", i, time.Since(start), err)
+		}
+	}
+	conn.SetReadDeadline(time.Now().Add(waitFor))
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("after %v: %v", time.Since(start), err)
+	}
+	var rep reply
+	err = json.NewDecoder(resp.Body).Decode(&rep)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK || !strings.HasSuffix(rep.Filename, ".bin") {
+		t.Fatalf("slow upload: %d %+v %v", resp.StatusCode, rep, err)
+	}
+	if took := time.Since(start); took < 3*deadline {
+		t.Fatalf("the upload took %v: not slower than the deadline, the test proves nothing", took)
+	}
+
+	// The connection that said nothing was closed long ago.
+	idle.SetReadDeadline(time.Now().Add(waitFor))
+	if n, err := idle.Read(make([]byte, 1)); err == nil || isTimeout(err) {
+		t.Errorf("an idle connection: read %d, %v; want it closed", n, err)
+	}
+	// The uploader's connection, idle now, is closed within the deadline
+	// again, not left open for UploadTimeout.
+	idleFrom := time.Now()
+	if n, err := br.Read(make([]byte, 1)); err == nil || isTimeout(err) {
+		t.Errorf("after the upload: read %d, %v; want it closed", n, err)
+	}
+	if after := time.Since(idleFrom); after > deadline+2*time.Second {
+		t.Errorf("closed %v after the upload, want about %v", after, deadline)
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
