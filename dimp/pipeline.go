@@ -249,7 +249,11 @@ func openWith(sm *SecureMessage, pw crypto.SymmetricKey) (*InstantMessage, error
 	// mistake, and is named as such. Random bytes practically never make a
 	// JSON object, so telling the two apart is no padding oracle.
 	m, err := jsonx.ParseMembers(body)
-	if err != nil {
+	switch {
+	case errors.Is(err, jsonx.ErrTooDeep):
+		// It decrypted: a content nested past the bound is the sender's.
+		return nil, fmt.Errorf("%w: %w", ErrInvalidContent, err)
+	case err != nil:
 		return nil, fmt.Errorf("%w: data does not hold a content: %w", ErrDecrypt, err)
 	}
 	c, err := contentFrom(&fieldReader{m: m})
