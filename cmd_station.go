@@ -137,6 +137,8 @@ Logs go to stderr. SIGINT or SIGTERM shut it down gracefully.`,
 		"bytes of uploaded files one user may keep at the station (0: no limit)")
 	f.StringArrayVar(&cfg.UploadSecrets, "upload-secret", nil,
 		"shared upload secret in hex (repeatable; default: the secrets dimchat's apps ship)")
+	f.DurationVar(&cfg.UploadTimeout, "upload-timeout", mockstation.DefaultUploadTimeout,
+		"how long one upload or download may take once its request is in")
 	f.StringVar(&cfg.UploadURL, "upload-url", "",
 		"start of the download URLs handed out, http://HOST:PORT (default: the address each upload came to)")
 	f.BoolVar(&cfg.NewDatabase, "new-database", false,
