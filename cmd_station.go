@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"dimtui/datadir"
+	"dimtui/dimp"
 	"dimtui/mockstation"
 	"dimtui/mockstation/echobot"
 	"dimtui/mockstation/store"
@@ -23,6 +24,7 @@ func newStationCommand() *cobra.Command {
 		verbose         bool
 		noEcho          bool
 		neighbors       []string
+		names           = map[string]string{}
 	)
 	cmd := &cobra.Command{
 		Use:   "station",
@@ -96,7 +98,18 @@ Logs go to stderr. SIGINT or SIGTERM shut it down gracefully.`,
 					return err
 				}
 				cfg.Services = append(cfg.Services, echobot.Service(bot, cfg.Logger.With("part", "echobot")))
+				names["echo"] = bot.ID.String()
 				cfg.Logger.Info("echo bot", "id", bot.ID)
+			}
+			for name, id := range names {
+				parsed, err := dimp.ParseID(id)
+				if err != nil {
+					return fmt.Errorf("--ans %s=%s: %w", name, id, err)
+				}
+				if cfg.Names == nil {
+					cfg.Names = map[string]dimp.ID{}
+				}
+				cfg.Names[name] = parsed
 			}
 			srv, err := mockstation.New(cmd.Context(), cfg)
 			if errors.Is(err, store.ErrNoDatabase) {
@@ -145,6 +158,7 @@ Logs go to stderr. SIGINT or SIGTERM shut it down gracefully.`,
 		"start with a new, empty database when the data directory holds the station's identity but no database")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log every connection and message")
 	f.BoolVar(&noEcho, "no-echo", false, "do not run the echo bot")
+	f.StringToStringVar(&names, "ans", names, "an ANS record the station answers, NAME=ID (repeatable; the echo bot is \"echo\")")
 	f.StringArrayVar(&neighbors, "neighbor", nil, "link to the station at this WebSocket URL, ws://HOST:PORT/ (repeatable)")
 	return cmd
 }

@@ -84,10 +84,15 @@ type Config struct {
 	MaxFile int64
 	// History remembers across runs the signatures of the messages this
 	// identity's client has processed, so that a message the station
-	// offers again after a restart is not shown twice (the caller opens
-	// and closes it, one per identity). Nil: they are remembered in memory
-	// only, for this run.
+	// offers again after a restart is not shown twice, and the
+	// conversations as they were shown (record.go): the messages, their
+	// delivery states, recalls and read marks, the contacts met. The
+	// caller opens and closes it, one per identity. Nil: signatures are
+	// remembered in memory only, for this run, and nothing else.
 	History *history.DB
+
+	// SaveIdentity keeps the identity SetProfile re-signed (profile.go); nil: in memory only.
+	SaveIdentity func(*dimp.Identity) error
 }
 
 func (c *Config) defaults() {
@@ -135,6 +140,7 @@ type Client struct {
 	events chan Event
 	reqs   chan func(*loop)
 	done   chan struct{} // closed when Run returns
+	rec    *recorder     // nil without a history
 
 	mu      sync.Mutex
 	status  Status
@@ -159,6 +165,7 @@ func New(cfg Config) (*Client, error) {
 		reqs:   make(chan func(*loop), 64),
 		done:   make(chan struct{}),
 	}
+	c.rec = newRecorder(cfg.History, cfg.Identity.ID, cfg.Logger)
 	c.status = Status{State: Default, URL: cfg.URL, Since: time.Now()}
 	c.step = cfg.Step
 	return c, nil
@@ -265,6 +272,9 @@ func (c *Client) MarkRead(ctx context.Context, id MessageID) error {
 	if derr := c.do(ctx, func(l *loop) { err = l.markRead(id) }); derr != nil {
 		return derr
 	}
+	if err == nil {
+		c.rec.markRead(ctx, id)
+	}
 	return err
 }
 
@@ -323,6 +333,7 @@ func (c *Client) emit(ctx context.Context, ev Event) bool {
 	}
 	select {
 	case c.events <- ev:
+		c.rec.record(ctx, ev) // once the UI has it: see record.go
 		return true
 	case <-ctx.Done():
 		return false

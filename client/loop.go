@@ -94,6 +94,7 @@ type loop struct {
 	searches      searches                    // searches waiting for their answers (search.go)
 	seen          *sigSet                     // signatures already processed
 	seq           int
+	soc           social // block and mute lists, names, documents' ages, contacts (social.go)
 
 	// Step-through (step.go): frames held until the presenter releases them.
 	step      StepMode
@@ -159,6 +160,7 @@ func (l *loop) run(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
+			l.reportOffline()
 			if l.conn != nil {
 				l.conn.close("client stopped")
 			}
@@ -389,6 +391,7 @@ func (l *loop) onRunning() {
 	if !l.c.cfg.NoAnnounce {
 		l.announce()
 	}
+	l.onRunningSocial()
 	// Visa queries made while disconnected go out now.
 	for k := range l.queries {
 		if id, err := dimp.ParseID(k); err == nil {
@@ -407,7 +410,7 @@ func (l *loop) onRunning() {
 }
 
 func (l *loop) announce() {
-	me := l.c.me
+	me := l.packer.Me // SetProfile may have re-signed its visa
 	docs := dimp.NewDocumentCommand(me.ID, me.Meta, nil)
 	if me.Visa != nil {
 		docs.Documents = []*dimp.Document{me.Visa}
@@ -447,6 +450,9 @@ func (l *loop) sendWith(to dimp.ID, content dimp.Content, user bool, setup func(
 		setup(o)
 	}
 	l.outbox[o.id] = o
+	if user && to.IsUser() && !to.IsBroadcast() {
+		l.social().contacts[IDKey(to)] = to.WithoutTerminal()
+	}
 	if user {
 		l.c.emit(l.ctx, SentEvent{Time: time.Now(), ID: o.id, Message: im})
 		l.c.emit(l.ctx, DeliveryEvent{Time: time.Now(), ID: o.id, State: Sending})
@@ -613,9 +619,11 @@ func (l *loop) learn(p *dimp.Profile) {
 	if old := l.peers[k]; old != nil && old.Visa() != nil && p.Visa() != nil && old.Visa().Time() > p.Visa().Time() {
 		return
 	}
+	prev := l.peers[k]
 	l.peers[k] = p
 	delete(l.queries, k)
 	l.c.emit(l.ctx, PeerEvent{Time: time.Now(), Profile: p})
+	l.profileLearned(prev, p)
 	if p.ID.IsGroup() {
 		// After the PeerEvent: what waited for the group comes after it.
 		l.learnGroup(p)

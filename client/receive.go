@@ -256,6 +256,12 @@ func (l *loop) dispatch(rm *dimp.ReliableMessage, im *dimp.InstantMessage, p *di
 	case *dimp.SearchCommand:
 		l.onSearch(rm, c)
 		return true
+	case *dimp.ListCommand:
+		l.onList(rm, c)
+		return true
+	case *dimp.AnsCommand:
+		l.onAns(rm, c)
+		return true
 	case *dimp.GroupCommand:
 		// A group command from a peer: shown in the group's conversation as
 		// its sender's word. One about no group, or from the station, is
@@ -266,6 +272,9 @@ func (l *loop) dispatch(rm *dimp.ReliableMessage, im *dimp.InstantMessage, p *di
 		return true
 	case dimp.Command:
 		return true // login, report...: nothing for the user to see
+	}
+	if !l.incomingContent(rm, im) {
+		return true // from a blocked user: acknowledged, counted, not shown (privacy.go)
 	}
 	id := messageID(rm.Sender, im.Content.Header().SN)
 	ev := MessageEvent{Time: now, ID: id, Message: im}
@@ -420,6 +429,8 @@ func (l *loop) onRefused(o *outgoing, text string) {
 		}
 	case *dimp.SearchCommand:
 		l.searchRefused(c, text)
+	case *dimp.AnsCommand:
+		l.ansRefused(o, text)
 	case *dimp.TextContent:
 		if o.id == l.usersAsk {
 			l.usersAsk, l.usersUnlisted = "", true

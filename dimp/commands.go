@@ -3,6 +3,9 @@ package dimp
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 
 	"dimtui/dimp/internal/jsonx"
 )
@@ -21,6 +24,7 @@ const (
 	CmdReport    = "report"
 	CmdMute      = "mute"
 	CmdBlock     = "block"
+	CmdAns       = "ans"
 
 	// Group history commands.
 	CmdInvite = "invite"
@@ -75,11 +79,13 @@ func parseCommand(r *fieldReader, h Head) Content {
 		return c
 	case CmdSearch, CmdOnlineUsers:
 		return parseSearchCommand(r, ch)
+	case CmdAns:
+		return parseAnsCommand(r, ch)
 	case CmdMute, CmdBlock:
 		c := &ListCommand{CommandHead: ch}
 		if raw := r.raw("list"); raw != nil {
 			c.HasList = true
-			c.List = r.idsOf("list", raw)
+			c.List, c.Invalid = r.lenientIDs("list", raw)
 		}
 		return c
 	}
@@ -538,10 +544,13 @@ func (c *ReportCommand) writeBody(w *jsonx.Writer) {
 }
 
 // ListCommand is a mute or block command: with a list it sets the list,
-// without one it asks the station for the stored list.
+// without one it asks the station for the stored list. Entries of the list
+// that are no IDs are kept in Invalid (and written back after List), so
+// that one bad entry neither loses the list nor disappears unseen.
 type ListCommand struct {
 	CommandHead
 	List    []ID
+	Invalid []string
 	HasList bool
 }
 
@@ -553,7 +562,11 @@ func NewListCommand(name string, list []ID) *ListCommand {
 func (c *ListCommand) writeBody(w *jsonx.Writer) {
 	c.writeName(w)
 	if c.HasList {
-		writeIDs(w, "list", c.List)
+		strs := make([]string, 0, len(c.List)+len(c.Invalid))
+		for _, id := range c.List {
+			strs = append(strs, id.String())
+		}
+		w.Strings("list", append(strs, c.Invalid...))
 	}
 }
 
@@ -575,5 +588,88 @@ func (c *GroupCommand) writeBody(w *jsonx.Writer) {
 	c.writeName(w)
 	if c.Members != nil {
 		writeIDs(w, "members", c.Members)
+	}
+}
+
+// AnsCommand asks the station's address name service (ANS) which IDs
+// short names stand for, or answers that. The question carries `names`, the
+// names separated by white space; the answer repeats them and adds
+// `records`, each name that stands for exactly one ID mapped to it, and
+// `missed`, the names the station does not know (as dimples answers).
+//
+// A registered name (a nickname) may be taken by several users. dimchat's
+// answer has no room for that: such a name is left out of `records`, so
+// that a client that reads only `records` takes it for unknown rather than
+// for one of them, and listed in `ambiguous`, name → every ID it stands
+// for, which this package's peers read.
+type AnsCommand struct {
+	CommandHead
+	Names     []string
+	Records   map[string]ID
+	Missed    []string
+	Ambiguous map[string][]ID
+}
+
+// NewAnsQuery makes a question for names.
+func NewAnsQuery(names ...string) *AnsCommand {
+	return &AnsCommand{CommandHead: newCommandHead(CmdAns), Names: names}
+}
+
+// IsAnswer reports whether the command answers a question: it carries
+// records, missed or ambiguous names.
+func (c *AnsCommand) IsAnswer() bool {
+	return c.Records != nil || c.Missed != nil || c.Ambiguous != nil
+}
+
+func parseAnsCommand(r *fieldReader, ch CommandHead) *AnsCommand {
+	c := &AnsCommand{CommandHead: ch, Names: strings.Fields(r.str("names"))}
+	if obj := r.object("records"); obj != nil {
+		c.Records = make(map[string]ID, len(obj))
+		for name, raw := range obj {
+			id, err := idField(raw)
+			if err != nil {
+				r.fail("records."+name, err)
+				continue
+			}
+			c.Records[name] = id
+		}
+	}
+	if raw := r.raw("missed"); raw != nil {
+		missed, err := jsonx.StringArray(raw)
+		if err != nil {
+			r.fail("missed", err)
+		}
+		c.Missed = missed
+	}
+	if obj := r.object("ambiguous"); obj != nil {
+		c.Ambiguous = make(map[string][]ID, len(obj))
+		for name, raw := range obj {
+			if ids := r.idsOf("ambiguous."+name, raw); ids != nil {
+				c.Ambiguous[name] = ids
+			}
+		}
+	}
+	return c
+}
+
+func (c *AnsCommand) writeBody(w *jsonx.Writer) {
+	c.writeName(w)
+	w.String("names", strings.Join(c.Names, " "))
+	if c.Records != nil {
+		rw := jsonx.NewWriter(nil)
+		for _, name := range slices.Sorted(maps.Keys(c.Records)) {
+			rw.String(name, c.Records[name].String())
+		}
+		w.Raw("records", rw.End())
+	}
+	if c.Missed != nil {
+		w.Strings("missed", c.Missed)
+	}
+	if c.Ambiguous != nil {
+		aw := jsonx.NewWriter(nil)
+		for _, name := range slices.Sorted(maps.Keys(c.Ambiguous)) {
+			writeIDs(aw, name, c.Ambiguous[name])
+		}
+		w.Raw("ambiguous", aw.End())
 	}
 }

@@ -189,6 +189,26 @@ func idField(raw []byte) (ID, error) {
 	return ParseID(s)
 }
 
+// lenientIDs reads a list of ID strings, returning the entries that are
+// no IDs apart instead of failing; a member that is no list of strings
+// still fails.
+func (r *fieldReader) lenientIDs(key string, raw []byte) (ids []ID, invalid []string) {
+	strs, err := jsonx.StringArray(raw)
+	if err != nil {
+		r.fail(key, err)
+		return nil, nil
+	}
+	ids = make([]ID, 0, len(strs))
+	for _, s := range strs {
+		if id, err := ParseID(s); err == nil {
+			ids = append(ids, id)
+		} else {
+			invalid = append(invalid, s)
+		}
+	}
+	return ids, invalid
+}
+
 // writeIDs writes a list of IDs as strings.
 func writeIDs(w *jsonx.Writer, key string, ids []ID) {
 	strs := make([]string, len(ids))

@@ -240,7 +240,7 @@ func (c *conn) route(in *inbound) error {
 		return c.internal(in, err)
 	}
 	if blocked {
-		return c.refuse(in, "Message is blocked by the receiver.", fmt.Errorf("%w: %s", errBlocked, rm.Receiver))
+		return c.refuse(in, c.srv.blockedText(c.ctx, rm.Receiver, rm.Group), fmt.Errorf("%w: %s", errBlocked, rm.Receiver))
 	}
 	m := store.Message{Receiver: recv, Sender: rm.Sender.WithoutTerminal().String(), Signature: rm.SignatureText(),
 		Time: rm.Time, Data: outgoing(in)}

@@ -175,6 +175,10 @@ type Config struct {
 	// HandshakeTimeout, so a connection that sends nothing is closed as
 	// early as before; see limits.go.
 	UploadTimeout time.Duration
+	// Names are the station's ANS records beside its own (station,
+	// anyone, everyone, archivist...): short name → ID, as dimples reads
+	// them from its configuration's [ans] section (see ans.go).
+	Names map[string]dimp.ID
 }
 
 // Server is a DIM station. Create one with New, serve it with Run, Serve or

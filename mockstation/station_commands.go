@@ -207,6 +207,11 @@ func (c *conn) sessionContent(in *inbound, content dimp.Content) (answers []dimp
 		return c.reportCommand(in, cc), true
 	case *dimp.ListCommand:
 		return c.listCommand(in, cc), true
+	case *dimp.AnsCommand:
+		if a := c.ansCommand(in, cc); a != nil {
+			return []dimp.Content{a}, true
+		}
+		return nil, true
 	case *dimp.SearchCommand:
 		if a := c.search(in, cc); a != nil {
 			return []dimp.Content{a}, true
@@ -470,6 +475,7 @@ func (c *conn) loginCommand(in *inbound, cmd *dimp.LoginCommand) []dimp.Content 
 // reportCommand switches the session on (online) or off (offline): an
 // offline session gets no pushes, its messages wait in the store.
 func (c *conn) reportCommand(in *inbound, cmd *dimp.ReportCommand) []dimp.Content {
+	c.logger().Debug("report", "user", in.rm.Sender, "title", cmd.Title)
 	switch cmd.Title {
 	case dimp.ReportOnline:
 		c.srv.hub.setActive(c, true)

@@ -35,7 +35,7 @@ func TestBlockAndMute(t *testing.T) {
 	a := connect(t, st.url, alice)
 	a.know(bob)
 	a.send(bob.ID, dimp.NewText("let me in"))
-	a.receipt("Message is blocked by the receiver.")
+	a.receipt(`Message is blocked by "bob"`)
 	c := connect(t, st.url, carol)
 	c.know(bob)
 	c.send(bob.ID, dimp.NewText("muted is not blocked"))

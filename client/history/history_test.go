@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -180,14 +181,25 @@ func TestBadFilesAreRefused(t *testing.T) {
 		})
 	}
 
-	// An empty file held nothing: it is a new history.
+	// An empty file that was there before Open is a history cut short:
+	// refused, and left empty (see TestEmptyFile for the first run).
 	empty := filepath.Join(dir, "empty.db")
 	if err := os.WriteFile(empty, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	h = open(t, empty, owner, Options{})
-	if !mark(t, h, "first") {
-		t.Error("an empty file does not take a signature")
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(empty, old, old); err != nil {
+		t.Fatal(err)
+	}
+	if h, err := Open(ctx, empty, owner, Options{}); err == nil {
+		h.Close()
+		t.Error("an empty file that was there was opened")
+	} else if !errors.Is(err, ErrEmpty) || !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), empty) ||
+		!strings.Contains(err.Error(), "move it away") {
+		t.Errorf("error %q, want ErrEmpty (and ErrCorrupt) naming the file and saying to move it away", err)
+	}
+	if fi, err := os.Stat(empty); err != nil || fi.Size() != 0 {
+		t.Errorf("the empty file was changed: %v, %v", fi, err)
 	}
 }
 

@@ -1,0 +1,17 @@
+package datadir
+
+import (
+	"dimtui/client/idstore"
+	"dimtui/dimp"
+)
+
+// SaveIdentity writes the identity called name back to the store in dir
+// ("": idstore's default directory), as after its visa was re-signed with
+// a new nickname: a client's Config.SaveIdentity.
+func SaveIdentity(dir, name string, id *dimp.Identity) error {
+	store, err := idstore.Open(dir)
+	if err != nil {
+		return err
+	}
+	return store.Save(name, id)
+}
