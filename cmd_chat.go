@@ -21,7 +21,12 @@ the handshake step by step in the status bar, conversations with delivery ticks,
 application content, and an inspector that opens every frame layer by layer.
 
 The identity is --id, else your default one; it is created on first use.
-Logs go to dimtui.log in your state directory, never to the screen.`,
+Logs go to dimtui.log in your state directory, never to the screen.
+
+--data DIR keeps everything in DIR instead: the identities (NAME.json, the
+default one named in DIR), each identity's history (NAME.history.db) and
+dimtui.log. Someone who runs several identities gives each set a directory;
+` + "`dimtui id new NAME --dir DIR`" + ` creates one there.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var err error
@@ -34,6 +39,7 @@ Logs go to dimtui.log in your state directory, never to the screen.`,
 	}
 	cmd.Flags().StringVar(&cfg.StationURL, "station", defaultStationURL, "the station's WebSocket URL")
 	cmd.Flags().StringVar(&cfg.Identity, "id", "", "the identity to use (default: your default identity, created if needed)")
+	cmd.Flags().StringVar(&cfg.DataDir, "data", "", "data directory: identities, their histories and the log (default: identities in your config directory, the log in your state directory)")
 	wf.register(cmd, false)
 	return cmd
 }

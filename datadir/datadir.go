@@ -53,10 +53,16 @@ func inStateDir(name string) (string, error) {
 // OpenLog opens dimtui.log in the state directory for appending and
 // returns a logger that writes there, and the function that closes it.
 // The terminal UI owns the screen, so nothing may be logged there.
-func OpenLog() (*slog.Logger, func(), error) {
-	dir, err := StateDir()
-	if err != nil {
-		return nil, nil, err
+func OpenLog() (*slog.Logger, func(), error) { return OpenLogIn("") }
+
+// OpenLogIn is OpenLog with dimtui.log in dir ("": the state directory),
+// which is made when it does not exist: `dimtui chat --data DIR`.
+func OpenLogIn(dir string) (*slog.Logger, func(), error) {
+	if dir == "" {
+		var err error
+		if dir, err = StateDir(); err != nil {
+			return nil, nil, err
+		}
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("log directory: %w", err)

@@ -21,23 +21,27 @@ type ChatConfig struct {
 	Presenter bool
 	// Theme is the terminal's background, as in Config.
 	Theme string
+	// DataDir holds the identities, each with its history beside it, and
+	// dimtui.log; "": idstore's default directory and the state directory.
+	// Someone who runs several identities keeps each set apart.
+	DataDir string
 }
 
 // Chat connects to a station as one of the user's identities and runs the
 // terminal UI on that client, in workshop mode without a station to break,
 // until the user quits. The client keeps its history beside the identity;
-// it logs to dimtui.log in the state directory.
+// it logs to dimtui.log in the state directory (or in DataDir).
 func Chat(ctx context.Context, cfg ChatConfig) error {
 	theme, err := themeOption(cfg.Theme)
 	if err != nil {
 		return err
 	}
-	logger, closeLog, err := datadir.OpenLog()
+	logger, closeLog, err := datadir.OpenLogIn(cfg.DataDir)
 	if err != nil {
 		return err
 	}
 	defer closeLog()
-	me, err := datadir.LoadOrCreateUser("", cfg.Identity, logger)
+	me, err := datadir.LoadOrCreateUser(cfg.DataDir, cfg.Identity, logger)
 	if err != nil {
 		return err
 	}

@@ -34,6 +34,38 @@ func (f formField) label() string {
 	return [...]string{"To", "Type", "App", "Mod", "Act", "Extra"}[f]
 }
 
+// The example content: what a field left empty sends, so that Enter on
+// the form as it opens sends a content a DIM app knows (the drift bottle
+// of dimchat's apps). Each field says so in its placeholder.
+const (
+	exampleApp   = "chat.dim.sechat"
+	exampleMod   = "drift_bottle"
+	exampleAct   = "throw"
+	exampleExtra = `{"text": "hello", "n": 1}`
+)
+
+// example is what field sends when it is left empty; "" for a field that
+// has none (To must be given, Type is a choice).
+func (f formField) example() string {
+	switch f {
+	case fieldApp:
+		return exampleApp
+	case fieldMod:
+		return exampleMod
+	case fieldAct:
+		return exampleAct
+	case fieldExtra:
+		return exampleExtra
+	}
+	return ""
+}
+
+// exampleHint is the placeholder of a field that has an example: the
+// example, and that Enter takes it.
+func exampleHint(field formField) string {
+	return "example: " + field.example() + " — Enter takes it"
+}
+
 // appForm composes application (0xA0) or customized (0xCC) content: app,
 // mod, act and extra fields as a JSON object, checked as they are typed.
 type appForm struct {
@@ -69,9 +101,9 @@ func newAppForm(st *Styles, keys KeyMap, to string, resolve func(string) (dimp.I
 		st:      st,
 		keys:    keys,
 		to:      in("a name or an ID"),
-		app:     in("chat.dim.sechat"),
-		mod:     in("drift_bottle"),
-		act:     in("throw"),
+		app:     in(exampleHint(fieldApp)),
+		mod:     in(exampleHint(fieldMod)),
+		act:     in(exampleHint(fieldAct)),
 		typ:     dimp.ContentApplication,
 		resolve: resolve,
 	}
@@ -79,7 +111,7 @@ func newAppForm(st *Styles, keys KeyMap, to string, resolve func(string) (dimp.I
 	ta := textarea.New()
 	ta.ShowLineNumbers = false
 	ta.Prompt = "┃ "
-	ta.Placeholder = `{"text": "hello", "n": 1}`
+	ta.Placeholder = exampleHint(fieldExtra) + "; {} sends no fields"
 	ta.CharLimit = 16000
 	ta.DynamicHeight = true
 	ta.MinHeight = 3
@@ -203,31 +235,46 @@ func (f *appForm) update(msg tea.Msg) (formAction, *formResult, tea.Cmd) {
 	return formContinue, nil, cmd
 }
 
-// fieldError checks one field; "" when it is fine.
+// typed returns what the user typed in a text field, trimmed.
+func (f *appForm) typed(field formField) string {
+	switch field {
+	case fieldTo:
+		return strings.TrimSpace(f.to.Value())
+	case fieldApp:
+		return strings.TrimSpace(f.app.Value())
+	case fieldMod:
+		return strings.TrimSpace(f.mod.Value())
+	case fieldAct:
+		return strings.TrimSpace(f.act.Value())
+	case fieldExtra:
+		return strings.TrimSpace(f.extra.Value())
+	}
+	return ""
+}
+
+// value returns what a text field sends: what was typed in it, else its
+// example.
+func (f *appForm) value(field formField) string {
+	if v := f.typed(field); v != "" {
+		return v
+	}
+	return field.example()
+}
+
+// fieldError checks one field; "" when it is fine. A field left empty
+// that has an example is fine: the example is sent.
 func (f *appForm) fieldError(field formField) string {
 	switch field {
 	case fieldTo:
-		v := strings.TrimSpace(f.to.Value())
+		v := f.typed(fieldTo)
 		if v == "" {
 			return "who receives it: a name or an ID"
 		}
 		if _, err := f.resolve(v); err != nil {
 			return err.Error()
 		}
-	case fieldApp:
-		if strings.TrimSpace(f.app.Value()) == "" {
-			return "app is required (e.g. chat.dim.sechat)"
-		}
-	case fieldMod:
-		if strings.TrimSpace(f.mod.Value()) == "" {
-			return "mod is required (e.g. drift_bottle)"
-		}
-	case fieldAct:
-		if strings.TrimSpace(f.act.Value()) == "" {
-			return "act is required (e.g. throw)"
-		}
 	case fieldExtra:
-		if _, err := parseExtra(f.extra.Value()); err != nil {
+		if _, err := parseExtra(f.value(fieldExtra)); err != nil {
 			return err.Error()
 		}
 	}
@@ -248,10 +295,9 @@ func (f *appForm) result() (*formResult, error) {
 	if bad := f.firstInvalid(); bad >= 0 {
 		return nil, fmt.Errorf("%s: %s", bad.label(), f.fieldError(bad))
 	}
-	to, _ := f.resolve(strings.TrimSpace(f.to.Value()))
-	extra, _ := parseExtra(f.extra.Value())
-	c := dimp.NewAppContent(f.typ, strings.TrimSpace(f.app.Value()), strings.TrimSpace(f.mod.Value()),
-		strings.TrimSpace(f.act.Value()), extra)
+	to, _ := f.resolve(f.typed(fieldTo))
+	extra, _ := parseExtra(f.value(fieldExtra))
+	c := dimp.NewAppContent(f.typ, f.value(fieldApp), f.value(fieldMod), f.value(fieldAct), extra)
 	return &formResult{to: to, content: c}, nil
 }
 
@@ -367,8 +413,13 @@ func (f *appForm) view() string {
 			b.WriteString(strings.Repeat(" ", 9) + st.FieldError.Render(l) + "\n")
 		}
 	} else {
-		extra, _ := parseExtra(f.extra.Value())
-		b.WriteString(strings.Repeat(" ", 9) + st.FieldOK.Render(fmt.Sprintf("✓ JSON object, %s", display.Plural(len(extra), "field"))) + "\n")
+		// What will be sent: the example's fields while the field is empty.
+		extra, _ := parseExtra(f.value(fieldExtra))
+		ok := fmt.Sprintf("✓ JSON object, %s", display.Plural(len(extra), "field"))
+		if f.typed(fieldExtra) == "" {
+			ok = fmt.Sprintf("✓ the example: JSON object, %s", display.Plural(len(extra), "field"))
+		}
+		b.WriteString(strings.Repeat(" ", 9) + st.FieldOK.Render(display.Truncate(ok, max(f.width-15, 10))) + "\n")
 	}
 	b.WriteString("\n")
 	var hs []string

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/viewport"
@@ -30,6 +31,11 @@ type frameRec struct {
 	msg     client.MessageID // the chat message the frame carries; "" when none
 	summary string
 	cost    int // what keeping it costs, estimated (keptCost)
+	// What the search looks in besides raw, lower-cased (searchText),
+	// and its last answer: whether the frame contains query.
+	hay   string
+	query string
+	hit   bool
 }
 
 // size is the frame's length, whole.
@@ -56,13 +62,15 @@ func (f *frameRec) unprocessed() bool { return f.held != 0 && f.dir == client.In
 // that decrypted it), Instant (the content in the clear). Frames that
 // step-through holds are listed too, as not processed yet, until they are
 // released. The list keeps the selection in view, and may hide the
-// control frames; the layers scroll in a viewport.
+// control frames, list only messages or only chat (a filter one key
+// cycles), or only the frames that contain a search query; the layers
+// scroll in a viewport.
 type inspector struct {
 	st       *Styles
 	keys     KeyMap
 	me       dimp.ID
 	frames   []frameRec
-	rows     []int // the indexes in frames of the frames listed (all, or all but control frames)
+	rows     []int // the indexes in frames of the frames listed (see shows)
 	max      int   // frames
 	maxBytes int   // their cost
 	bytes    int   // the cost of frames
@@ -72,6 +80,12 @@ type inspector struct {
 	listTop  int // index in rows
 	// hideControl leaves the control frames out of the list.
 	hideControl bool
+	// filter lists all frames, the messages or the chat only.
+	filter frameFilter
+	// searching: the search line is open (under the title), and the keys
+	// typed go to query; needle is query lower-cased, "" when none.
+	searching     bool
+	query, needle string
 	// The layers of the selected frame, rendered for a width (detailKey:
 	// uid, width, styles generation, full) and scrolled.
 	detail    viewport.Model
@@ -94,8 +108,23 @@ func (in *inspector) setSize(w, h int) {
 	in.fit()
 }
 
-func (in *inspector) setFocus(focused bool) { in.focused = focused }
-func (in *inspector) help() []key.Binding   { return in.keys.inspectorHelp() }
+// setFocus gives the inspector the keys or takes them away. Leaving it
+// (Esc, Tab, Enter to a message) clears the search: the frame found stays
+// selected, among all the frames the filter lists.
+func (in *inspector) setFocus(focused bool) {
+	in.focused = focused
+	if !focused && in.searching {
+		in.closeSearch()
+	}
+}
+
+// help names the inspector's keys, or the search line's while it is open.
+func (in *inspector) help() []key.Binding {
+	if in.searching {
+		return in.keys.inspectorSearchHelp()
+	}
+	return in.keys.inspectorHelp()
+}
 
 // restyle redraws the layers with the styles, which changed.
 func (in *inspector) restyle() {
@@ -133,6 +162,7 @@ func (in *inspector) record(me dimp.ID, f frameRec) {
 		f.msg = client.MessageIDOf(l.Instant)
 	}
 	f.summary = frameSummary(me, f)
+	f.hay = searchText(&f)
 	f.cost = keptCost(len(f.raw))
 	in.frames = append(in.frames, f)
 	in.bytes += f.cost
@@ -180,8 +210,12 @@ func (in *inspector) trim() {
 	in.relist()
 }
 
-// shows reports whether the list shows a frame.
-func (in *inspector) shows(f *frameRec) bool { return !in.hideControl || !f.control() }
+// shows reports whether the list shows a frame: the control-frames
+// toggle, the filter and the search (whose answer the frame keeps) let
+// it through.
+func (in *inspector) shows(f *frameRec) bool {
+	return (!in.hideControl || !f.control()) && in.filter.admits(f) && f.matches(in.needle)
+}
 
 // relist makes the list of rows again, after frames left it or the filter
 // changed, keeping the first row shown where it was when it can.
@@ -201,17 +235,70 @@ func (in *inspector) relist() {
 }
 
 // toggleControl hides the control frames from the list, or shows them
-// again.
-func (in *inspector) toggleControl() { in.setHideControl(!in.hideControl) }
+// again. Under the messages or chat filter, which leave them out, it goes
+// back to all frames with the control frames listed.
+func (in *inspector) toggleControl() {
+	if in.filter != filterAll {
+		in.filter = filterAll
+		in.setHideControl(false)
+		return
+	}
+	in.setHideControl(!in.hideControl)
+}
 
 // setHideControl hides the control frames from the list, or lists them.
-// A control frame selected is left for the newest message.
 func (in *inspector) setHideControl(hide bool) {
 	in.hideControl = hide
-	if in.sel >= 0 && !in.shows(&in.frames[in.sel]) {
-		in.sel = -1
+	in.refilter()
+}
+
+// cycleFilter lists all frames, then the messages, then the chat only.
+func (in *inspector) cycleFilter() {
+	in.filter = in.filter.next()
+	in.refilter()
+}
+
+// openSearch opens the search line: the keys typed go to the query.
+func (in *inspector) openSearch() {
+	in.searching = true
+	in.fit() // the line takes a row of the list
+}
+
+// setQuery lists the frames that contain q, ignoring case ("": all).
+func (in *inspector) setQuery(q string) {
+	in.query = q
+	in.needle = strings.ToLower(q)
+	in.refilter()
+}
+
+// closeSearch clears the query and closes the search line. The frame the
+// search showed stays selected, among all the frames listed again.
+func (in *inspector) closeSearch() {
+	if in.query != "" && in.sel < 0 {
+		in.sel = in.current()
 	}
+	in.searching = false
+	in.setQuery("")
+}
+
+// refilter lists the frames again after the filter or the query changed.
+// A selected frame they hide gives way to the nearest one listed before
+// it (else after it); a selection that followed the newest message still
+// does.
+func (in *inspector) refilter() {
 	in.relist()
+	if in.sel < 0 || in.sel >= len(in.frames) || in.row(in.sel) >= 0 {
+		return
+	}
+	j, _ := slices.BinarySearch(in.rows, in.sel)
+	switch {
+	case j > 0:
+		in.selectFrame(in.rows[j-1])
+	case j < len(in.rows):
+		in.selectFrame(in.rows[j])
+	default:
+		in.selectFrame(-1)
+	}
 }
 
 // current returns the index in frames of the selected frame, -1 when none
@@ -285,13 +372,19 @@ func (in *inspector) selectFrame(i int) {
 
 // selectMessage selects the newest frame that carried the chat message id
 // (a message sent again after a reconnect went out in several); ok is
-// false when no frame listed carries it.
+// false when no frame carries it. A frame the filter or the search hides
+// is listed again: they give way to all frames.
 func (in *inspector) selectMessage(id client.MessageID) (f *frameRec, ok bool) {
-	for j := len(in.rows) - 1; j >= 0; j-- {
-		if i := in.rows[j]; in.frames[i].msg == id {
-			in.selectFrame(i)
-			return &in.frames[i], true
+	for i := len(in.frames) - 1; i >= 0; i-- {
+		if in.frames[i].msg != id {
+			continue
 		}
+		if in.row(i) < 0 {
+			in.filter, in.searching, in.query, in.needle = filterAll, false, "", ""
+			in.relist()
+		}
+		in.selectFrame(i)
+		return &in.frames[i], true
 	}
 	return nil, false
 }
@@ -302,7 +395,8 @@ func (in *inspector) scrollDetail(n int) {
 }
 
 // inspectorGeometry splits the inspector's height: the list, then the
-// detail, each under a title line. The list takes a third, from 3 rows
+// detail, each under a title line (the search line, when open, takes the
+// list's first row: see listRows). The list takes a third, from 3 rows
 // (the layers need the room in a short pane) to 14 (a tall one shows a
 // lesson's worth of messages).
 func inspectorGeometry(h int) (listH, detailH int) {
@@ -318,9 +412,9 @@ func (in *inspector) fit() {
 	if in.w <= 0 {
 		return
 	}
-	listH, detailH := inspectorGeometry(in.h)
+	_, detailH := inspectorGeometry(in.h)
 	cur := in.current()
-	in.listTop = keepInView(in.listTop, in.row(cur), len(in.rows), listH)
+	in.listTop = keepInView(in.listTop, in.row(cur), len(in.rows), in.listRows())
 	if cur < 0 {
 		return
 	}
@@ -342,6 +436,39 @@ func (in *inspector) fit() {
 	in.detail.SetYOffset(in.detail.YOffset()) // within the new height
 }
 
+// listRows is how many frames the list shows: its height, less the
+// search line when it is open.
+func (in *inspector) listRows() int {
+	listH, _ := inspectorGeometry(in.h)
+	if in.searching {
+		return max(listH-1, 1)
+	}
+	return listH
+}
+
+// searchKey handles a key while the search line is open: what is typed
+// goes to the query, Backspace takes the last character back (and closes
+// the line when there is none); the others move as usual. ok is false
+// for a key it leaves to them.
+func (in *inspector) searchKey(k tea.KeyPressMsg) (ok bool) {
+	switch {
+	case k.Code == tea.KeyBackspace:
+		if in.query == "" {
+			in.closeSearch()
+			return true
+		}
+		_, n := utf8.DecodeLastRuneInString(in.query)
+		in.setQuery(in.query[:len(in.query)-n])
+		return true
+	case k.Text != "" && k.Mod&(tea.ModCtrl|tea.ModAlt) == 0:
+		if utf8.RuneCountInString(in.query) < maxQuery {
+			in.setQuery(in.query + k.Text)
+		}
+		return true
+	}
+	return false
+}
+
 // update handles the inspector's keys while it has the focus, and the
 // mouse over it (x and y relative to the inspector, its title on row 0):
 // the wheel over the list moves the selection, over the layers scrolls
@@ -352,6 +479,9 @@ func (in *inspector) update(msg tea.Msg) {
 	page := max(detailH-1, 1)
 	switch msg := msg.(type) {
 	case tea.KeyPressMsg:
+		if in.searching && in.searchKey(msg) {
+			return
+		}
 		switch {
 		case key.Matches(msg, in.keys.Up):
 			in.move(-1)
@@ -372,6 +502,10 @@ func (in *inspector) update(msg tea.Msg) {
 			in.fit()
 		case key.Matches(msg, in.keys.Control):
 			in.toggleControl()
+		case key.Matches(msg, in.keys.Filter):
+			in.cycleFilter()
+		case key.Matches(msg, in.keys.Search):
+			in.openSearch()
 		}
 	case tea.MouseWheelMsg:
 		dir := 0
@@ -389,25 +523,47 @@ func (in *inspector) update(msg tea.Msg) {
 			in.scrollDetail(3 * dir)
 		}
 	case tea.MouseClickMsg:
-		if row := in.listTop + msg.Y - 1; msg.Y > 0 && msg.Y <= listH && row < len(in.rows) {
+		top := listH - in.listRows() // the search line's row
+		if row := in.listTop + msg.Y - 1 - top; msg.Y > top && msg.Y <= listH && row < len(in.rows) {
 			in.selectFrame(in.rows[row])
 		}
 	}
 }
 
-// title is the inspector's first line: how many frames, and whether the
-// control frames are hidden.
+// title is the inspector's first line: how many frames, and which the
+// list shows: the filter (or control frames hidden) and the search.
 func (in *inspector) title() string {
-	if !in.hideControl {
+	var notes []string
+	switch {
+	case in.filter != filterAll:
+		notes = append(notes, in.filter.String())
+	case in.hideControl:
+		notes = append(notes, "control frames hidden")
+	}
+	if in.query != "" {
+		notes = append(notes, "search “"+display.Sanitize(display.Truncate(in.query, 24), false)+"”")
+	}
+	if len(notes) == 0 {
 		return "Inspector · " + display.Plural(len(in.frames), "frame")
 	}
-	return fmt.Sprintf("Inspector · %d of %s · control frames hidden", len(in.rows), display.Plural(len(in.frames), "frame"))
+	return fmt.Sprintf("Inspector · %d of %s · %s", len(in.rows), display.Plural(len(in.frames), "frame"), strings.Join(notes, " · "))
+}
+
+// searchLine draws the open search line: the query, where typing goes,
+// and how to leave it.
+func (in *inspector) searchLine() string {
+	st := in.st
+	hint := "  type to search summaries, names, texts and raw frames · esc clears"
+	if in.query != "" {
+		hint = fmt.Sprintf("  %s · esc clears", display.Plural(len(in.rows), "frame"))
+	}
+	return st.LabelFocused.Render(" / ") + display.Sanitize(in.query, false) + st.Selected.Render("▏") + st.Footer.Render(hint)
 }
 
 // view draws the inspector in its w×h cells.
 func (in *inspector) view() string {
 	st, w, h := in.st, in.w, in.h
-	listH, detailH := inspectorGeometry(h)
+	_, detailH := inspectorGeometry(h)
 	title := st.Title
 	if in.focused {
 		title = st.FocusedTitle
@@ -415,13 +571,16 @@ func (in *inspector) view() string {
 	out := make([]string, 0, h)
 	hint := ""
 	if !in.focused {
-		hint = "  tab here: ↑↓ frame · c control · enter chat · z zoom"
+		hint = "  tab here: ↑↓ frame · enter chat · f filter · / search · c control · z zoom"
 	}
 	out = append(out, display.Fit(title.Render(in.title())+st.Footer.Render(hint), w))
 
-	// The list, scrolled so that the selection shows.
+	// The search line, then the list, scrolled so that the selection shows.
+	if in.searching {
+		out = append(out, display.Fit(in.searchLine(), w))
+	}
 	cur := in.current()
-	for i := range listH {
+	for i := range in.listRows() {
 		j := in.listTop + i
 		if j >= len(in.rows) {
 			out = append(out, strings.Repeat(" ", w))
@@ -439,7 +598,15 @@ func (in *inspector) view() string {
 	if cur < 0 {
 		out = append(out, display.Fit(st.Title.Render("Layers"), w))
 		empty := " No frames yet."
-		if len(in.frames) > 0 {
+		switch {
+		case len(in.frames) == 0:
+		case in.query != "":
+			empty = " No frame contains “" + display.Sanitize(display.Truncate(in.query, 24), false) + "”: esc clears the search."
+		case in.filter == filterMessages:
+			empty = " No messages yet, only the handshake, commands and control frames: f changes the filter."
+		case in.filter == filterChat:
+			empty = " No chat yet, only the handshake, commands, receipts and control frames: f changes the filter."
+		default:
 			empty = " Only control frames so far: c shows them."
 		}
 		for len(out) < h {

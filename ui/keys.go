@@ -58,6 +58,8 @@ type KeyMap struct {
 	Zoom      key.Binding
 	Wrap      key.Binding
 	Control   key.Binding // control frames hidden or listed
+	Filter    key.Binding // all frames, messages, chat only
+	Search    key.Binding // the search line
 	ToMessage key.Binding // on a frame: its message in the conversation
 
 	// App-content form.
@@ -114,6 +116,8 @@ func DefaultKeyMap() KeyMap {
 		Zoom:      b("z", "inspector full width", "z"),
 		Wrap:      b("w", "long values in full", "w"),
 		Control:   b("c", "control frames hidden/listed", "c"),
+		Filter:    b("f", "list all frames / messages / chat only", "f"),
+		Search:    b("/", "search the frames (esc clears)", "/"),
 		ToMessage: b("enter", "selected frame ⇄ its message", "enter"),
 
 		FormNext:   b("tab/↓", "next field", "tab", "down"),
@@ -203,8 +207,22 @@ func (k KeyMap) inspectorHelp() []key.Binding {
 	updown.SetHelp("↑↓", "frame")
 	pages := k.PageUp
 	pages.SetHelp("pgup/pgdn", "layers")
-	return []key.Binding{updown, pages, short(k.ToMessage, "message"), short(k.Control, "control"),
-		short(k.Zoom, "zoom"), short(k.Wrap, "wrap"), short(k.Back, "back"), short(k.Inspector, "close")}
+	search := k.Search
+	search.SetHelp("/", "search")
+	// c (control frames) and ctrl+o (close) are in the help overlay: the
+	// footer has no room for them, the filter leaves the control frames
+	// out, and the composer's footer names ctrl+o.
+	return []key.Binding{updown, short(k.ToMessage, "message"), short(k.Filter, "filter"), search, pages,
+		short(k.Zoom, "zoom"), short(k.Wrap, "wrap"), short(k.Back, "back")}
+}
+
+// inspectorSearchHelp is the footer while the inspector's search line is
+// open: what is typed is the query.
+func (k KeyMap) inspectorSearchHelp() []key.Binding {
+	updown := k.Up
+	updown.SetHelp("↑↓", "frame")
+	del := key.NewBinding(key.WithKeys("backspace"), key.WithHelp("⌫", "delete"))
+	return []key.Binding{updown, short(k.ToMessage, "message"), del, short(k.Back, "clear the search"), short(k.Inspector, "close")}
 }
 
 // FullHelp is the help overlay's columns of keys (see HelpGroups for the
@@ -251,7 +269,7 @@ func (k KeyMap) allGroups() []HelpGroup {
 		{"Show", []key.Binding{k.Inspector, k.AppForm, k.Timestamps, k.Reconnect, k.Mouse, k.Help, k.Quit}},
 		{"Workshop", []key.Binding{k.StepToggle, k.StepNext, k.StepRun, k.PanelFull, k.SeekNext, k.SeekPrev, k.Faster, k.Slower, k.Presenter}},
 		{"Selected message", []key.Binding{k.ToFrame, k.ShowJSON, k.SaveFile}},
-		{"Inspector", []key.Binding{k.Control, k.Zoom, k.Wrap}}, // ToMessage: the same key, back
+		{"Inspector", []key.Binding{k.Filter, k.Search, k.Control, k.Zoom, k.Wrap}}, // ToMessage: the same key, back
 		{"App-content form", []key.Binding{k.FormNext, k.FormPrev, k.FormToggle, k.FormSend, k.FormCancel}},
 		{"Search results", []key.Binding{k.SearchUp, k.SearchDown, k.SearchOpen, k.SearchClose}},
 	}

@@ -325,21 +325,58 @@ func TestParseExtra(t *testing.T) {
 	}
 }
 
-func TestFormValidatesAndSends(t *testing.T) {
+// The form opens with its examples as hints, not as values: Enter on it
+// as it opened sends the example content (the drift bottle), and the
+// Extra field counts the fields that will go.
+func TestFormSendsTheExampleWhenLeftEmpty(t *testing.T) {
 	a, f := newTestApp(100, 30)
 	p := pane(a)
 	update(t, a, f, keyCtrlX)
 	if p.mode != modeForm || p.form.focus != fieldApp || p.form.to.Value() != "echo" {
 		t.Fatalf("form: mode %d, focus %d, to %q", p.mode, p.form.focus, p.form.to.Value())
 	}
-	// Enter with empty fields sends nothing and shows what is missing.
+	checkHas(t, "fresh form", screenText(a), []string{
+		"example: chat.dim.sechat — Enter takes it", "example: drift_bottle — Enter takes it",
+		"example: throw — Enter takes it", `example: {"text": "hello", "n": 1}`,
+		"✓ the example: JSON object, 2 fields",
+	}, []string{"is required", "0 fields"})
+
 	update(t, a, f, keyEnter)
-	if len(f.sentCalls()) != 0 || p.mode != modeForm {
-		t.Fatal("an incomplete form was sent")
+	calls := f.sentCalls()
+	if len(calls) != 1 {
+		t.Fatalf("Enter on the fresh form sent %d messages, want 1:\n%s", len(calls), screenText(a))
 	}
-	if !strings.Contains(screenText(a), "app is required") {
-		t.Errorf("no error shown for the missing app:\n%s", screenText(a))
+	c, ok := calls[0].content.(*dimp.AppContent)
+	if !ok {
+		t.Fatalf("sent %T, want app content", calls[0].content)
 	}
+	if c.Type != dimp.ContentApplication || c.App != "chat.dim.sechat" || c.Mod != "drift_bottle" || c.Act != "throw" ||
+		string(c.Extra["text"]) != `"hello"` || string(c.Extra["n"]) != "1" || len(c.Extra) != 2 || !calls[0].to.SameAs(testEcho()) {
+		t.Errorf("sent %+v (extra %q) to %s, want the example to echo", c, c.Extra, calls[0].to)
+	}
+	if p.mode != modeChat {
+		t.Error("the form stayed open after sending")
+	}
+
+	// {} typed sends no extra fields, and says so.
+	update(t, a, f, keyCtrlX)
+	for range 3 {
+		update(t, a, f, keyTab)
+	}
+	typeIn(t, a, f, "{}")
+	checkHas(t, "empty object", screenText(a), []string{"✓ JSON object, 0 fields"}, []string{"the example"})
+	update(t, a, f, keyEnter)
+	if calls := f.sentCalls(); len(calls) != 2 || len(calls[1].content.(*dimp.AppContent).Extra) != 0 {
+		t.Errorf("{} sent %d messages, the last with extra %v", len(calls), calls[len(calls)-1].content)
+	}
+}
+
+// What the user types is checked as it is typed: bad JSON refuses to
+// send with where it is wrong, whatever the other fields take.
+func TestFormValidatesAndSends(t *testing.T) {
+	a, f := newTestApp(100, 30)
+	p := pane(a)
+	update(t, a, f, keyCtrlX)
 	typeIn(t, a, f, "chat.dim.game")
 	update(t, a, f, keyTab)
 	typeIn(t, a, f, "chess")
@@ -351,8 +388,12 @@ func TestFormValidatesAndSends(t *testing.T) {
 		t.Errorf("the JSON error is not shown as it is typed:\n%s", screenText(a))
 	}
 	update(t, a, f, keyEnter)
-	if len(f.sentCalls()) != 0 {
+	if len(f.sentCalls()) != 0 || p.mode != modeForm {
 		t.Fatal("a form with bad JSON was sent")
+	}
+	checkHas(t, "bad JSON", screenText(a), []string{"✗ line 1, column 22: invalid character '}' looking for"}, []string{"✓ JSON object"})
+	if p.form.focus != fieldExtra {
+		t.Errorf("focus %d after a refused send, want the extra field", p.form.focus)
 	}
 	for range 2 {
 		update(t, a, f, tea.KeyPressMsg{Code: tea.KeyBackspace})
