@@ -129,7 +129,7 @@ func (a *App) replacePanes(specs []PaneSpec) tea.Cmd {
 	a.resize()
 	var cmds []tea.Cmd
 	for _, p := range a.panes {
-		cmds = append(cmds, a.events.follow(p.opt.Context, p.id, p.b.Events()))
+		cmds = append(cmds, a.events.follow(p.opt.Context, p.id, p.b.Events()), p.loadConversations())
 	}
 	if a.ws != nil {
 		cmds = append(cmds, a.ws.init(a))
@@ -272,6 +272,10 @@ func (a *App) update(msg tea.Msg) tea.Cmd {
 	case transferProgressMsg:
 		return a.toPane(msg.pane, msg)
 	case transferDoneMsg:
+		return a.toPane(msg.pane, msg)
+	case conversationsLoadedMsg:
+		return a.toPane(msg.pane, msg)
+	case pageLoadedMsg:
 		return a.toPane(msg.pane, msg)
 	case tea.KeyPressMsg:
 		return a.handleKey(msg)

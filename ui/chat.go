@@ -19,8 +19,9 @@ import (
 // status, and the byte budget of what the conversations keep. The pane
 // applies every event to it and draws what it holds.
 type chatState struct {
-	me     dimp.ID
-	status client.Status
+	me      dimp.ID
+	histSeq int // the seq of the last entry read from the history, counting down
+	status  client.Status
 	// stepping: every frame waits for a presenter (workshop mode), which
 	// the handshake's notices say.
 	stepping bool
@@ -275,6 +276,9 @@ func (s *chatState) onMessage(ev client.MessageEvent) (shown bool) {
 	}
 	if isRecall(m.Content) {
 		return s.onRecall(c, m.Sender, m.Content.Header().SN, ev.Time)
+	}
+	if c.fromHistory(ev.ID) {
+		return false // recorded before the page of history that holds it was read
 	}
 	e := contentEntry(m.Content)
 	e.at, e.from, e.id = ev.Time, m.Sender, ev.ID
@@ -582,6 +586,9 @@ func (s *chatState) onSent(ev client.SentEvent) {
 	c := s.conversation(m.Receiver)
 	if isRecall(m.Content) {
 		s.onRecall(c, m.Sender, m.Content.Header().SN, ev.Time)
+		return
+	}
+	if c.fromHistory(ev.ID) {
 		return
 	}
 	e := contentEntry(m.Content)

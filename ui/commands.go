@@ -25,6 +25,7 @@ func slashCommands() []slashCommand {
 		{"to", "NAME|ID", "talk to NAME or ID (Tab completes)", true},
 		{"app", "[NAME|ID]", "compose app content, for the open conversation without NAME", true},
 		{"who", "", "ask the station who is online", false},
+		{"clear", "", "forget the open conversation, here and in the history", false},
 		{"page", "URL [TITLE]", "send a web page (an http(s) address) to the open conversation", false},
 		{"card", "NAME|ID", "send a contact's name card to the open conversation", true},
 		{"reply", "TEXT", "answer the selected message, quoting it", false},
@@ -113,6 +114,8 @@ func (p *Pane) command(line string) tea.Cmd {
 	case "app":
 		p.openForm(arg)
 		return nil
+	case "clear":
+		return p.clearConversation()
 	case "send":
 		if p.chat.noConversation() || p.chat.current.peer.IsBroadcast() {
 			return p.setFlash("no conversation: /to NAME first", true)

@@ -37,6 +37,7 @@ type entry struct {
 	card     []string // a content's card: the lines under its title (text)
 	quoted   string   // a line above the body: what a reply answers, where a forwarded copy came from
 	recalled bool     // recalled by its sender: shown struck out
+	stored   bool     // read from the history on disk
 	markdown bool     // a text whose format is Markdown, rendered so
 	thumb    []byte   // an image's thumbnail (a PNF), drawn under its card
 	sn       int64    // the content's serial number, for a quote of it
@@ -150,6 +151,8 @@ type conversation struct {
 	top     int
 	topLine int
 	sel     int // selected entry, -1 for none
+
+	hist historyState // what was read of its history on disk
 }
 
 func newConversation(peer dimp.ID) *conversation {

@@ -64,9 +64,9 @@ func (p *Pane) handleKey(k tea.KeyPressMsg) tea.Cmd {
 	if p.focus != focusInspector {
 		if handled, read := p.conv.update(k); handled {
 			if read {
-				return p.markShownRead()
+				return tea.Batch(p.markShownRead(), p.olderIfAtTop())
 			}
-			return nil
+			return p.olderIfAtTop()
 		}
 	}
 

@@ -131,7 +131,8 @@ func NewPane(id PaneID, b Backend, opt Options, st *Styles, keys KeyMap) *Pane {
 		chat.contacts.addBot(bot)
 	}
 	if !opt.Peer.IsZero() {
-		p.open(opt.Peer)
+		// Its history is read once the conversations are (Init).
+		p.chat.open(opt.Peer)
 	}
 	p.showCurrent()
 	return p
@@ -324,6 +325,10 @@ func (p *Pane) Update(msg tea.Msg) tea.Cmd {
 		return p.transferProgress(msg)
 	case transferDoneMsg:
 		return p.transferDone(msg)
+	case conversationsLoadedMsg:
+		return p.conversationsLoaded(msg)
+	case pageLoadedMsg:
+		return p.pageLoaded(msg)
 	case usersTickMsg:
 		if p.chat.status.State != client.Running || p.opt.UsersEvery < 0 {
 			p.usersTicking = false
@@ -435,7 +440,11 @@ func (p *Pane) callDone(msg callDoneMsg) tea.Cmd {
 func (p *Pane) open(peer dimp.ID) tea.Cmd {
 	p.chat.open(peer)
 	p.showCurrent()
-	return p.markShownRead()
+	var older tea.Cmd
+	if c := p.chat.current; c != nil && c.hist.oldest == 0 {
+		older = p.loadPage(c) // its history, the first time it opens
+	}
+	return tea.Batch(p.markShownRead(), older)
 }
 
 // showCurrent shows which conversation is open: its contact selected, the

@@ -1,0 +1,136 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"dimtui/client"
+	"dimtui/client/history"
+	"dimtui/dimp"
+)
+
+// histFake is a backend with a history on disk, as a client with a
+// history database has: conversations and pages of messages.
+type histFake struct {
+	*fakeBackend
+	mu      sync.Mutex
+	msgs    map[string][]history.Message // by conversation, oldest first
+	cleared []dimp.ID
+	pages   int
+}
+
+func (h *histFake) Conversations(context.Context) ([]history.Conversation, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []history.Conversation
+	for _, ms := range h.msgs {
+		if len(ms) > 0 {
+			out = append(out, history.Conversation{ID: ms[0].Conversation, Last: ms[len(ms)-1].Time, Count: len(ms)})
+		}
+	}
+	return out, nil
+}
+
+func (h *histFake) Page(_ context.Context, conv dimp.ID, before int64, n int) ([]history.Message, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.pages++
+	var older []history.Message
+	for _, m := range h.msgs[client.IDKey(conv)] {
+		if before == 0 || m.Seq < before {
+			older = append(older, m)
+		}
+	}
+	return older[max(len(older)-n, 0):], nil
+}
+
+func (h *histFake) ClearConversation(_ context.Context, conv dimp.ID) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.cleared = append(h.cleared, conv)
+	delete(h.msgs, client.IDKey(conv))
+	return nil
+}
+
+// runCmd runs a command and what it returns, as Bubble Tea would, so that
+// the history's reads land.
+func runCmd(t *testing.T, a *App, cmd tea.Cmd) {
+	t.Helper()
+	for _, msg := range run(t, cmd) {
+		runAll(t, a, msg)
+	}
+}
+
+// A restart shows the conversations as they were: the contacts from the
+// history, the open conversation's newest messages with their delivery
+// ticks and recalls, older ones as the user scrolls up; /clear forgets one.
+func TestHistoryShownAfterARestart(t *testing.T) {
+	f := newFake(alice)
+	h := &histFake{fakeBackend: f, msgs: map[string][]history.Message{}}
+	base := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	var seq int64
+	for i := range 450 {
+		seq++
+		m := history.Message{Seq: seq, Conversation: bob, ID: fmt.Sprintf("m%d", i), Time: base.Add(time.Duration(i) * time.Minute)}
+		text := fmt.Sprintf("old message %03d", i)
+		if i%2 == 0 {
+			m.Sender, m.Out, m.State = alice, true, history.Read
+		} else {
+			m.Sender = bob
+		}
+		if i == 448 {
+			text, m.Recalled = "taken back", true
+		}
+		m.Content = dimp.MarshalContent(dimp.NewText(text))
+		h.msgs[client.IDKey(bob)] = append(h.msgs[client.IDKey(bob)], m)
+	}
+	a := New(h, Options{Peer: bob, UsersEvery: -1, tick: testTick}, WithTheme(true))
+	a.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
+	p := pane(a)
+	runCmd(t, a, p.loadConversations()) // as Init does
+
+	s := screenText(a)
+	for _, want := range []string{"old message 449", "↶ recalled by me", "◉"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("after a restart the screen lacks %q:\n%s", want, s)
+		}
+	}
+	if n := len(p.chat.current.entries); n != historyPage {
+		t.Fatalf("%d entries read at first, want one page of %d", n, historyPage)
+	}
+	// Scrolling to the top reads the older pages, until none is left.
+	for range 40 {
+		runCmd(t, a, p.Update(keyPgUp))
+	}
+	if s := screenText(a); !strings.Contains(s, "old message 000") {
+		t.Errorf("scrolled to the top, the oldest message is not shown:\n%s", s)
+	}
+	if n := len(p.chat.current.entries); n != 450 {
+		t.Errorf("%d entries after scrolling back, want 450", n)
+	}
+	pages := h.pages
+	runCmd(t, a, p.Update(keyPgUp))
+	if h.pages != pages {
+		t.Errorf("the history was read again after its oldest message")
+	}
+
+	// A message that came in this run is not shown twice.
+	feed(a, client.MessageEvent{Time: base.Add(time.Hour * 9), ID: "m449", Message: dimp.NewInstantMessage(bob, alice, dimp.NewText("old message 449"))})
+	runCmd(t, a, p.Update(keyEnd))
+	if c := strings.Count(screenText(a), "old message 449"); c != 1 {
+		t.Errorf("a message in the history and in this run shows %d times", c)
+	}
+
+	// /clear forgets the conversation, here and on disk.
+	typeLine(t, a, "/clear")
+	runCmd(t, a, p.clearConversation())
+	if len(p.chat.current.entries) != 0 || len(h.cleared) == 0 || !h.cleared[0].SameAs(bob) {
+		t.Errorf("after /clear: %d entries, cleared %v", len(p.chat.current.entries), h.cleared)
+	}
+}
