@@ -15,3 +15,9 @@ func SaveIdentity(dir, name string, id *dimp.Identity) error {
 	}
 	return store.Save(name, id)
 }
+
+// Saver is the user's Config.SaveIdentity: it writes a re-signed identity
+// back to the store in dir, under the user's name.
+func (u *User) Saver(dir string) func(*dimp.Identity) error {
+	return func(id *dimp.Identity) error { return SaveIdentity(dir, u.Name, id) }
+}

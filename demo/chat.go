@@ -51,7 +51,7 @@ func Chat(ctx context.Context, cfg ChatConfig) error {
 	}
 	defer h.Close()
 	c, err := client.New(client.Config{URL: cfg.StationURL, Identity: me.Identity, Logger: logger.With("part", "client"),
-		Step: cfg.Step, History: h})
+		Step: cfg.Step, History: h, SaveIdentity: me.Saver(cfg.DataDir)})
 	if err != nil {
 		return err
 	}

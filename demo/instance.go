@@ -169,7 +169,7 @@ func startInstance(ctx context.Context, cfg instanceConfig) (*instance, error) {
 		inst.Homes = append(inst.Homes, home)
 		url := urls[home]
 		c, err := client.New(client.Config{URL: url, Identity: me.Identity, Logger: log.With("part", "client", "user", me.Identity.ID.Name()),
-			Step: cfg.Step, History: histories[i]})
+			Step: cfg.Step, History: histories[i], SaveIdentity: me.Saver(cfg.IdentityDir)})
 		if err != nil {
 			return fail(err)
 		}

@@ -277,6 +277,8 @@ func (a *App) update(msg tea.Msg) tea.Cmd {
 		return a.toPane(msg.pane, msg)
 	case pageLoadedMsg:
 		return a.toPane(msg.pane, msg)
+	case nameResolvedMsg:
+		return a.toPane(msg.pane, msg)
 	case tea.KeyPressMsg:
 		return a.handleKey(msg)
 	case tea.MouseMsg:

@@ -19,7 +19,12 @@ import (
 // status, and the byte budget of what the conversations keep. The pane
 // applies every event to it and draws what it holds.
 type chatState struct {
-	me      dimp.ID
+	me       dimp.ID
+	myNick   string          // my visa's name, once I set it
+	namesGen int             // bumped when a visa name changes, for the chat lines
+	blocked  map[string]bool // by IDKey, as the client's lists say
+	muted    map[string]bool
+	listsEv  client.ListsEvent
 	histSeq int // the seq of the last entry read from the history, counting down
 	status  client.Status
 	// stepping: every frame waits for a presenter (workshop mode), which
@@ -95,8 +100,15 @@ func (s *chatState) apply(ev client.Event) applied {
 		}
 	case client.PeerEvent:
 		if ev.Profile != nil && ev.Profile.Visa() != nil && !ev.Profile.ID.SameAs(s.me) {
-			s.contacts.learnName(ev.Profile.ID, ev.Profile.Visa().Name())
+			name, _ := client.VisaName(ev.Profile.Visa())
+			if s.contacts.learnName(ev.Profile.ID, name) {
+				s.namesGen++
+			}
 		}
+	case client.ProfileEvent:
+		s.onProfile(ev)
+	case client.ListsEvent:
+		s.onLists(ev)
 	case client.GroupCommandEvent:
 		did.shown = s.onGroupCommand(ev)
 	case client.GroupRefusedEvent:
@@ -514,6 +526,18 @@ func contentEntryOf(content dimp.Content) *entry {
 		e.content = content
 	}
 	return e
+}
+
+// nameOf names a user on a chat line: the visa's name when it is known
+// and says more than the ID's, else the ID's name.
+func (s *chatState) nameOf(id dimp.ID) string {
+	if id.SameAs(s.me) && s.myNick != "" {
+		return s.myNick
+	}
+	if c := s.contacts.byKey[client.IDKey(id)]; c != nil {
+		return c.label()
+	}
+	return display.Name(id)
 }
 
 // onRecall strikes out the message a recall takes back: the one in the

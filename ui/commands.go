@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -26,6 +27,12 @@ func slashCommands() []slashCommand {
 		{"app", "[NAME|ID]", "compose app content, for the open conversation without NAME", true},
 		{"who", "", "ask the station who is online", false},
 		{"clear", "", "forget the open conversation, here and in the history", false},
+		{"nick", "NAME", "the name others see, in my visa: signed anew and sent to the station and my contacts", false},
+		{"avatar", "URL", "my picture's http(s) address, in my visa", false},
+		{"block", "[NAME|ID...]", "the station refuses their messages (kept at the station); alone, the lists", true},
+		{"unblock", "NAME|ID...", "take them off the block list", true},
+		{"mute", "[NAME|ID...]", "no notifications from them (kept at the station); alone, the lists", true},
+		{"unmute", "NAME|ID...", "take them off the mute list", true},
 		{"page", "URL [TITLE]", "send a web page (an http(s) address) to the open conversation", false},
 		{"card", "NAME|ID", "send a contact's name card to the open conversation", true},
 		{"reply", "TEXT", "answer the selected message, quoting it", false},
@@ -107,6 +114,9 @@ func (p *Pane) command(line string) tea.Cmd {
 			return p.setFlash("/to NAME or /to ID", true)
 		}
 		id, err := p.chat.contacts.resolve(arg)
+		if errors.Is(err, errNobody) {
+			return p.lookUpName(arg)
+		}
 		if err != nil {
 			return p.setFlash(err.Error(), true)
 		}
@@ -116,6 +126,10 @@ func (p *Pane) command(line string) tea.Cmd {
 		return nil
 	case "clear":
 		return p.clearConversation()
+	case "nick", "avatar":
+		return p.profileCommand(strings.ToLower(name), arg)
+	case "block", "unblock", "mute", "unmute":
+		return p.listCommand(strings.ToLower(name), arg)
 	case "send":
 		if p.chat.noConversation() || p.chat.current.peer.IsBroadcast() {
 			return p.setFlash("no conversation: /to NAME first", true)

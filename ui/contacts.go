@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -21,10 +22,10 @@ type contact struct {
 }
 
 // label is how the contact is named on screen: a group by its
-// bulletin's name when known (its ID's name is a random seed), anyone
-// else by the name in their ID.
+// bulletin's name when known (its ID's name is a random seed), a user by
+// their visa's name when known, anyone else by the name in their ID.
 func (c *contact) label() string {
-	if c.id.IsGroup() && c.nick != "" {
+	if c.nick != "" && (c.id.IsGroup() || c.id.Type() == dimp.User) {
 		return display.Sanitize(c.nick, false)
 	}
 	return display.Name(c.id)
@@ -99,10 +100,12 @@ func (l *contactList) sort() {
 func (l *contactList) addBot(id dimp.ID) { l.ensure(id).bot = true }
 
 // learnName keeps the name id's visa gives, once it is a contact.
-func (l *contactList) learnName(id dimp.ID, nick string) {
-	if c := l.byKey[client.IDKey(id)]; c != nil {
+func (l *contactList) learnName(id dimp.ID, nick string) (changed bool) {
+	if c := l.byKey[client.IDKey(id)]; c != nil && c.nick != nick {
 		c.nick = nick
+		return true
 	}
+	return false
 }
 
 // addFound adds a user a search found, with the visa name it gave and
@@ -143,6 +146,9 @@ func (l *contactList) completions() []string {
 	return out
 }
 
+// errNobody: no contact has the name (the station's name service may).
+var errNobody = errors.New("nobody called")
+
 // resolve finds a contact by name, or parses a full ID.
 func (l *contactList) resolve(s string) (dimp.ID, error) {
 	s = strings.TrimSpace(s)
@@ -166,7 +172,7 @@ func (l *contactList) resolve(s string) (dimp.ID, error) {
 		if id, err := dimp.ParseID(s); err == nil && !id.Address().IsZero() {
 			return id, nil
 		}
-		return dimp.ID{}, fmt.Errorf("nobody called %q here: give the full ID (name@address)", s)
+		return dimp.ID{}, fmt.Errorf("%w %q here: give the full ID (name@address)", errNobody, s)
 	}
 	return dimp.ID{}, fmt.Errorf("%d users are called %q: give the full ID", len(found), s)
 }

@@ -79,6 +79,7 @@ type renderKey struct {
 	width    int
 	nameW    int
 	gen      int
+	names    int
 	version  int
 	showTime bool
 	valid    bool
@@ -114,10 +115,21 @@ type renderCtx struct {
 	showTime bool
 	gen      int // bumped when the styles change
 	nameW    int // the longest name in the conversation
+	names    int // bumped when a name changes
+	nameOf   func(dimp.ID) string
 }
 
 func (r *renderCtx) key(e *entry) renderKey {
-	return renderKey{width: r.width, nameW: r.nameW, gen: r.gen, version: e.version, showTime: r.showTime, valid: true}
+	return renderKey{width: r.width, nameW: r.nameW, gen: r.gen, names: r.names, version: e.version, showTime: r.showTime, valid: true}
+}
+
+// name is how a sender is named on a chat line: their visa's name when
+// known, else their ID's.
+func (r *renderCtx) name(id dimp.ID) string {
+	if r.nameOf != nil {
+		return r.nameOf(id)
+	}
+	return display.Name(id)
 }
 
 // columns returns the widths of the time and name columns and of the body.
@@ -514,7 +526,7 @@ func renderEntryLines(r *renderCtx, e *entry) []string {
 		return out
 	}
 
-	name := display.Name(e.from)
+	name := r.name(e.from)
 	nameStyle := st.NameStyle(e.from)
 	if e.out {
 		nameStyle = st.MyName

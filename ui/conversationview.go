@@ -40,10 +40,10 @@ func (v *convView) toggleTime() (on bool) { v.showTime = !v.showTime; return v.s
 // renderCtx returns the settings the conversation's lines are drawn with.
 func (v *convView) renderCtx() *renderCtx {
 	me := v.chat.me
-	r := &renderCtx{st: v.st, me: me, width: v.w, showTime: v.showTime, gen: v.gen}
-	r.nameW = ansi.StringWidth(display.Name(me))
+	r := &renderCtx{st: v.st, me: me, width: v.w, showTime: v.showTime, gen: v.gen, names: v.chat.namesGen, nameOf: v.chat.nameOf}
+	r.nameW = ansi.StringWidth(r.name(me))
 	if c := v.chat.current; c != nil {
-		r.nameW = max(r.nameW, ansi.StringWidth(display.Name(c.peer)))
+		r.nameW = max(r.nameW, ansi.StringWidth(r.name(c.peer)))
 	}
 	return r
 }

@@ -329,6 +329,8 @@ func (p *Pane) Update(msg tea.Msg) tea.Cmd {
 		return p.conversationsLoaded(msg)
 	case pageLoadedMsg:
 		return p.pageLoaded(msg)
+	case nameResolvedMsg:
+		return p.nameResolved(msg)
 	case usersTickMsg:
 		if p.chat.status.State != client.Running || p.opt.UsersEvery < 0 {
 			p.usersTicking = false
