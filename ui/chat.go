@@ -25,8 +25,8 @@ type chatState struct {
 	blocked  map[string]bool // by IDKey, as the client's lists say
 	muted    map[string]bool
 	listsEv  client.ListsEvent
-	histSeq int // the seq of the last entry read from the history, counting down
-	status  client.Status
+	histSeq  int // the seq of the last entry read from the history, counting down
+	status   client.Status
 	// stepping: every frame waits for a presenter (workshop mode), which
 	// the handshake's notices say.
 	stepping bool
