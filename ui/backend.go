@@ -62,7 +62,8 @@ type Options struct {
 	// Logger receives what the UI does not show (failed MarkRead calls...).
 	Logger *slog.Logger
 	// UsersEvery is how often the contacts ask the station who is online
-	// while connected; 0 means 15 s, a negative value never.
+	// while connected and the contacts show; 0 means 30 s, a negative
+	// value never.
 	UsersEvery time.Duration
 	// HideTimestamps starts with timestamps hidden.
 	HideTimestamps bool
@@ -94,7 +95,7 @@ func (o *Options) defaults() {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.UsersEvery == 0 {
-		o.UsersEvery = 15 * time.Second
+		o.UsersEvery = 30 * time.Second
 	}
 	if o.MaxFrames <= 0 {
 		o.MaxFrames = 5000

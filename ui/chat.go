@@ -238,8 +238,9 @@ func (s *chatState) conversation(peer dimp.ID) *conversation {
 	if c == nil {
 		c = newConversation(peer.WithoutTerminal())
 		s.convs[k] = c
-		if !peer.IsBroadcast() && !peer.SameAs(s.me) {
-			s.contacts.ensure(peer)
+		if (!peer.IsBroadcast() || peer.SameAs(dimp.Everyone)) && !peer.SameAs(s.me) {
+			s.contacts.ensure(peer) // the broadcasts' conversation is listed too
+			s.contacts.sort()
 		}
 	}
 	return c
@@ -311,11 +312,15 @@ func (s *chatState) onMessage(ev client.MessageEvent) (shown bool) {
 }
 
 // conversationOf is where a message received belongs: the group its
-// content names, or its sender's one-to-one conversation. The entry keeps
+// content names, the broadcasts' conversation for one to everyone, or its
+// sender's one-to-one conversation. The entry keeps
 // its sender, so a group's lines say who wrote them.
 func conversationOf(m *dimp.InstantMessage) dimp.ID {
 	if g := m.Content.Header().Group; g.IsGroup() && !g.IsBroadcast() {
 		return g
+	}
+	if m.Receiver.SameAs(dimp.Everyone) {
+		return dimp.Everyone // broadcasts have a conversation of their own
 	}
 	return m.Sender
 }

@@ -84,11 +84,15 @@ func (p *Pane) submit(text string) tea.Cmd {
 		return p.command(text)
 	}
 	text = strings.TrimPrefix(text, "/") // "//" sends a text starting with "/"
-	if p.chat.noConversation() || p.chat.current.peer.IsBroadcast() {
+	if p.chat.noConversation() || (p.chat.current.peer.IsBroadcast() && !p.chat.current.peer.SameAs(dimp.Everyone)) {
 		return p.setFlash("no conversation: /to NAME first", true)
 	}
 	return p.sendContent(p.chat.current.peer, dimp.NewText(text))
 }
+
+// broadcastWarning says who reads a message to everyone@everywhere.
+const broadcastWarning = "a broadcast: what I write here goes unencrypted (signed, not sealed) to every user online " +
+	"at this station and at the stations linked to it, and anyone on the way can read it"
 
 // sendContent sends a content in a command; the message shows when the
 // client reports it sent.
@@ -231,6 +235,11 @@ func (p *Pane) command(line string) tea.Cmd {
 // openAndLookUp opens the conversation with id and makes sure the client
 // knows the peer (its meta and visa), as /to does.
 func (p *Pane) openAndLookUp(id dimp.ID) tea.Cmd {
+	if id.SameAs(dimp.Everyone) {
+		cmd := p.open(id)
+		p.notice(broadcastWarning, false)
+		return cmd
+	}
 	b := p.b
 	return tea.Batch(p.open(id), p.call("look up "+display.Name(id), "", func(ctx context.Context) error {
 		_, err := b.Peer(ctx, id)

@@ -25,6 +25,9 @@ type contact struct {
 // bulletin's name when known (its ID's name is a random seed), a user by
 // their visa's name when known, anyone else by the name in their ID.
 func (c *contact) label() string {
+	if c.id.SameAs(dimp.Everyone) {
+		return "everyone (broadcasts)"
+	}
 	if c.nick != "" && (c.id.IsGroup() || c.id.Type() == dimp.User) {
 		return display.Sanitize(c.nick, false)
 	}

@@ -336,9 +336,9 @@ func (p *Pane) Update(msg tea.Msg) tea.Cmd {
 			p.usersTicking = false
 			return nil
 		}
-		if p.chat.stepping {
-			// Every frame waits for the presenter: no question that only
-			// refreshes the contacts.
+		if p.chat.stepping || p.layout().contacts.w == 0 {
+			// Every frame waits for the presenter, or the contacts are not
+			// on the screen: no question that only refreshes them.
 			return p.usersTick()
 		}
 		return tea.Batch(p.askUsers(""), p.usersTick())

@@ -130,3 +130,27 @@ func TestVisaNamesShown(t *testing.T) {
 		t.Errorf("the chat lines still name bob by his old visa name:\n%s", s)
 	}
 }
+
+// A broadcast lands in a conversation of its own, not in its sender's;
+// /to everyone@everywhere opens it with a warning of who reads it, and a
+// line written there goes to everyone.
+func TestBroadcastConversation(t *testing.T) {
+	a, f := newSocialApp(t)
+	p := pane(a)
+	feed(a, client.MessageEvent{Time: testTime(1), ID: "b1", Message: dimp.NewInstantMessage(bob, dimp.Everyone, dimp.NewText("hello, everyone"))})
+	if c := p.chat.convs[client.IDKey(bob)]; c != nil && c.hasMessages() {
+		t.Error("a broadcast landed in bob's one-to-one conversation")
+	}
+	typeAndRun(t, a, "/to everyone@everywhere")
+	s := screenText(a)
+	for _, want := range []string{"hello, everyone", "a broadcast: what I write here goes unencrypted", "everyone (broadcasts)"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("the broadcasts' conversation lacks %q:\n%s", want, s)
+		}
+	}
+	typeAndRun(t, a, "hi all")
+	calls := f.sentCalls()
+	if len(calls) != 1 || !calls[0].to.SameAs(dimp.Everyone) {
+		t.Errorf("sent %v, want one message to everyone@everywhere", calls)
+	}
+}
