@@ -87,7 +87,7 @@ func (r *recorder) message(ctx context.Context, id MessageID, im *dimp.InstantMe
 			conv = g
 		}
 	}
-	if isRecall(im.Content) {
+	if IsRecall(im.Content) {
 		return r.h.MarkRecalled(ctx, conv, im.Sender, h.SN)
 	}
 	content, cut := keptContent(im.Content)
@@ -185,10 +185,10 @@ func keptContent(c dimp.Content) (raw []byte, cut bool) {
 	return dimp.MarshalContent(t), true
 }
 
-// isRecall reports whether a content takes back an earlier one of its
+// IsRecall reports whether a content takes back an earlier one of its
 // sender, as dimchat's apps recall: a text whose `action` is "recall",
 // with the original's serial number.
-func isRecall(c dimp.Content) bool {
+func IsRecall(c dimp.Content) bool {
 	t, ok := c.(*dimp.TextContent)
 	if !ok {
 		return false

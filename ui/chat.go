@@ -287,7 +287,7 @@ func (s *chatState) onMessage(ev client.MessageEvent) (shown bool) {
 		s.contacts.ensure(m.Sender).station = true
 		s.contacts.sort()
 	}
-	if isRecall(m.Content) {
+	if client.IsRecall(m.Content) {
 		return s.onRecall(c, m.Sender, m.Content.Header().SN, ev.Time)
 	}
 	if c.fromHistory(ev.ID) {
@@ -613,7 +613,7 @@ func (s *chatState) onSent(ev client.SentEvent) {
 		return
 	}
 	c := s.conversation(m.Receiver)
-	if isRecall(m.Content) {
+	if client.IsRecall(m.Content) {
 		s.onRecall(c, m.Sender, m.Content.Header().SN, ev.Time)
 		return
 	}

@@ -149,16 +149,6 @@ func (p *Pane) recall() (dimp.Content, error) {
 	return c, nil
 }
 
-// isRecall reports whether a content recalls an earlier one of its sender.
-func isRecall(c dimp.Content) bool {
-	t, ok := c.(*dimp.TextContent)
-	if !ok {
-		return false
-	}
-	var action string
-	return t.Extra.Get("action", &action) == nil && action == "recall"
-}
-
 // forwardCopy makes what /forward sends, as dimchat's apps forward: a copy
 // of the selected message's content under a new serial number and time,
 // whose `traces` names where it came from ({ID, did, time} of each
