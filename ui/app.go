@@ -202,7 +202,8 @@ func (a *App) Init() tea.Cmd {
 		cmds = append(cmds, tea.RequestBackgroundColor)
 	}
 	for _, p := range a.panes {
-		cmds = append(cmds, a.events.follow(p.opt.Context, p.id, p.b.Events()))
+		// The history's conversations, and the open one's newest page.
+		cmds = append(cmds, a.events.follow(p.opt.Context, p.id, p.b.Events()), p.loadConversations())
 	}
 	if a.ws != nil {
 		cmds = append(cmds, a.ws.init(a))

@@ -26,7 +26,7 @@ type contact struct {
 // their visa's name when known, anyone else by the name in their ID.
 func (c *contact) label() string {
 	if c.id.SameAs(dimp.Everyone) {
-		return "everyone (broadcasts)"
+		return "everyone"
 	}
 	if c.nick != "" && (c.id.IsGroup() || c.id.Type() == dimp.User) {
 		return display.Sanitize(c.nick, false)

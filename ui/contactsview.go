@@ -144,6 +144,9 @@ func (v *contactsView) row(c *contact, current dimp.ID, unread int, selected boo
 	}
 	right := ""
 	switch {
+	case c.id.SameAs(dimp.Everyone):
+		dot = st.Tag.Render("*")
+		right = st.Tag.Render("all")
 	case c.id.IsGroup():
 		dot = st.Tag.Render("#")
 		right = st.Tag.Render("group")

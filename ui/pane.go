@@ -460,7 +460,10 @@ func (p *Pane) showCurrent() {
 	if !p.chat.noConversation() {
 		to = p.chat.current.peer
 		label = display.Name(to)
-		if c := p.chat.contacts.byKey[client.IDKey(to)]; c != nil && to.IsGroup() {
+		switch c := p.chat.contacts.byKey[client.IDKey(to)]; {
+		case to.SameAs(dimp.Everyone):
+			label = "everyone (a broadcast, unencrypted)"
+		case c != nil && to.IsGroup():
 			label = "# " + c.label()
 		}
 	}
