@@ -27,6 +27,10 @@ type historyBackend interface {
 	ClearConversation(ctx context.Context, conv dimp.ID) error
 }
 
+// started is when this process started: a message the history says is
+// still being sent, from before, never will be.
+var started = time.Now()
+
 // historyPage is how many messages one read brings in.
 const historyPage = 200
 
@@ -152,8 +156,13 @@ func historyEntry(m history.Message) *entry {
 	e.recalled, e.stored = m.Recalled, true
 	if m.Out && e.selectable() {
 		e.tracked, e.delivery = true, client.Delivery(m.State)
-		if e.delivery == client.Failed {
+		switch {
+		case e.delivery == client.Failed:
 			e.detail = m.Detail
+		case e.delivery == client.Sending && m.Time.Before(started):
+			// Sent by an earlier run that quit before the station took it:
+			// nothing will send it now.
+			e.delivery, e.detail = client.Failed, "dimtui quit before the station took it"
 		}
 	}
 	if m.Cut && e.kind == entryText {

@@ -87,6 +87,9 @@ func TestHistoryShownAfterARestart(t *testing.T) {
 		if i == 448 {
 			text, m.Recalled = "taken back", true
 		}
+		if i == 446 {
+			m.State = history.Sending // the run that sent it quit before the station took it
+		}
 		m.Content = dimp.MarshalContent(dimp.NewText(text))
 		h.msgs[client.IDKey(bob)] = append(h.msgs[client.IDKey(bob)], m)
 	}
@@ -96,7 +99,7 @@ func TestHistoryShownAfterARestart(t *testing.T) {
 	runCmd(t, a, p.loadConversations()) // as Init does
 
 	s := screenText(a)
-	for _, want := range []string{"old message 449", "↶ recalled by me", "◉"} {
+	for _, want := range []string{"old message 449", "↶ recalled by me", "◉", "not sent: dimtui quit before the station took it"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("after a restart the screen lacks %q:\n%s", want, s)
 		}
