@@ -264,22 +264,8 @@ func (a *App) update(msg tea.Msg) tea.Cmd {
 			return tea.Batch(ws, a.toPane(msg.Pane, msg), a.events.next())
 		}
 		return tea.Batch(ws, a.toPane(msg.Pane, msg))
-	case callDoneMsg:
-		return a.toPane(msg.pane, msg)
-	case usersTickMsg:
-		return a.toPane(msg.pane, msg)
-	case flashExpiredMsg:
-		return a.toPane(msg.pane, msg)
-	case transferProgressMsg:
-		return a.toPane(msg.pane, msg)
-	case transferDoneMsg:
-		return a.toPane(msg.pane, msg)
-	case conversationsLoadedMsg:
-		return a.toPane(msg.pane, msg)
-	case pageLoadedMsg:
-		return a.toPane(msg.pane, msg)
-	case nameResolvedMsg:
-		return a.toPane(msg.pane, msg)
+	case paneMsg:
+		return a.toPane(msg.paneID(), msg)
 	case tea.KeyPressMsg:
 		return a.handleKey(msg)
 	case tea.MouseMsg:

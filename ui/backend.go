@@ -135,6 +135,19 @@ func Listen(id PaneID, ch <-chan client.Event) tea.Cmd {
 	}
 }
 
+// paneMsg is a message for one pane: the answer of something it started
+// (a call, a transfer, a read of the history), or its timer.
+type paneMsg interface{ paneID() PaneID }
+
+func (m callDoneMsg) paneID() PaneID            { return m.pane }
+func (m usersTickMsg) paneID() PaneID           { return m.pane }
+func (m flashExpiredMsg) paneID() PaneID        { return m.pane }
+func (m transferProgressMsg) paneID() PaneID    { return m.pane }
+func (m transferDoneMsg) paneID() PaneID        { return m.pane }
+func (m conversationsLoadedMsg) paneID() PaneID { return m.pane }
+func (m pageLoadedMsg) paneID() PaneID          { return m.pane }
+func (m nameResolvedMsg) paneID() PaneID        { return m.pane }
+
 // callDoneMsg reports a backend call that finished.
 type callDoneMsg struct {
 	pane PaneID
