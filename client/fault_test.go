@@ -77,38 +77,7 @@ func TestStationKilledMidStream(t *testing.T) {
 	if testing.Short() {
 		n = 500
 	}
-	dir, addr := t.TempDir(), freeAddr(t)
-	station := startChild(t, addr, dir)
-	url := "ws://" + addr
-	alice := connect(t, url, newUser(t, "alice"))
-	bobID := newUser(t, "bob")
-	bobHistory := filepath.Join(t.TempDir(), "bob.history.db")
-	bob := connectWithHistory(t, url, bobID, bobHistory)
-	alice.waitRunning()
-	bob.waitRunning()
-
-	sent := make(chan error, 1)
-	go func() {
-		for i := 0; i < n; i++ {
-			if _, err := alice.c.SendText(context.Background(), bob.c.Me(), fmt.Sprintf("m-%05d", i)); err != nil {
-				sent <- err
-				return
-			}
-		}
-		sent <- nil
-	}()
-	bob.waitFor("a third of the messages", 60*time.Second, func([]client.Event) bool { return len(bob.messages) >= n/3 })
-	if err := station.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	_ = station.Wait()
-	bob.waitFor("the station lost", 30*time.Second, func([]client.Event) bool { return bob.c.Status().State != client.Running })
-	bob.stop() // what it handed over before it stopped is counted
-	bob2 := connectWithHistory(t, url, bobID, bobHistory)
-	startChild(t, addr, dir)
-	if err := <-sent; err != nil {
-		t.Fatal(err)
-	}
+	_, bob, bob2 := killedMidStream(t, n, func(i int) string { return fmt.Sprintf("m-%05d", i) })
 	shown := func(text string) int { return bob.messages[text] + bob2.messages[text] } // bob's are final
 	bob2.waitFor("every message", 120*time.Second, func([]client.Event) bool {
 		for i := n - 1; i >= 0; i-- {
@@ -140,6 +109,48 @@ func TestStationKilledMidStream(t *testing.T) {
 
 // connectWithHistory connects a client with its history at path, closed
 // when the client has stopped.
+// killedMidStream starts a station as a child process, alice, and bob on
+// a history; alice sends bob n texts (text(i)); once bob has shown a third
+// of them, the station is killed with SIGKILL, bob stops (his events are
+// final) and starts again on the same history as bob2, and the station is
+// restarted on its data. It returns once alice has sent every text.
+func killedMidStream(t *testing.T, n int, text func(int) string) (alice, bob, bob2 *peer) {
+	t.Helper()
+	dir, addr := t.TempDir(), freeAddr(t)
+	station := startChild(t, addr, dir)
+	url := "ws://" + addr
+	alice = connect(t, url, newUser(t, "alice"))
+	bobID := newUser(t, "bob")
+	bobHistory := filepath.Join(t.TempDir(), "bob.history.db")
+	bob = connectWithHistory(t, url, bobID, bobHistory)
+	alice.waitRunning()
+	bob.waitRunning()
+
+	sent := make(chan error, 1)
+	go func() {
+		for i := 0; i < n; i++ {
+			if _, err := alice.c.SendText(context.Background(), bobID.ID, text(i)); err != nil {
+				sent <- err
+				return
+			}
+		}
+		sent <- nil
+	}()
+	bob.waitFor("a third of the messages", 60*time.Second, func([]client.Event) bool { return len(bob.messages) >= n/3 })
+	if err := station.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = station.Wait()
+	bob.waitFor("the station lost", 30*time.Second, func([]client.Event) bool { return bob.c.Status().State != client.Running })
+	bob.stop() // what it handed over before it stopped is counted
+	bob2 = connectWithHistory(t, url, bobID, bobHistory)
+	startChild(t, addr, dir)
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+	return alice, bob, bob2
+}
+
 func connectWithHistory(t *testing.T, url string, u *dimp.Identity, path string) *peer {
 	t.Helper()
 	h, err := history.Open(context.Background(), path, u.ID, history.Options{})

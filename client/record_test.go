@@ -250,37 +250,7 @@ func TestHistoryStationKilled(t *testing.T) {
 		n = 150
 	}
 	ctx := context.Background()
-	dir, addr := t.TempDir(), freeAddr(t)
-	station := startChild(t, addr, dir)
-	url := "ws://" + addr
-	alice := connect(t, url, newUser(t, "alice"))
-	bobID := newUser(t, "bob")
-	bobPath := filepath.Join(t.TempDir(), "bob.history.db")
-	bob := connectWithHistory(t, url, bobID, bobPath)
-	alice.waitRunning()
-	bob.waitRunning()
-	sent := make(chan error, 1)
-	go func() {
-		for i := range n {
-			if _, err := alice.c.SendText(ctx, bobID.ID, fmt.Sprintf("m-%04d", i)); err != nil {
-				sent <- err
-				return
-			}
-		}
-		sent <- nil
-	}()
-	bob.waitFor("a third of the messages", 60*time.Second, func([]client.Event) bool { return len(bob.messages) >= n/3 })
-	if err := station.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	_ = station.Wait()
-	bob.waitFor("the station lost", 30*time.Second, func([]client.Event) bool { return bob.c.Status().State != client.Running })
-	bob.stop()
-	bob2 := connectWithHistory(t, url, bobID, bobPath)
-	startChild(t, addr, dir)
-	if err := <-sent; err != nil {
-		t.Fatal(err)
-	}
+	alice, bob, bob2 := killedMidStream(t, n, func(i int) string { return fmt.Sprintf("m-%04d", i) })
 	bob2.waitFor("every message in the history", 120*time.Second, func([]client.Event) bool {
 		convs, err := bob2.c.Conversations(ctx)
 		for _, c := range convs {
