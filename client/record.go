@@ -72,21 +72,31 @@ func (r *recorder) record(ctx context.Context, ev Event) {
 	}
 }
 
-// message records a message received (its conversation: the group its
-// content names, else its sender) or sent (the receiver); a recall marks
-// the message it takes back instead of adding a row.
+// ConversationOf is the conversation a message belongs to: for one sent
+// (out), its receiver; for one received, the group its content names, the
+// broadcasts' conversation for one to everyone@everywhere, else its
+// sender's one-to-one conversation.
+func ConversationOf(im *dimp.InstantMessage, out bool) dimp.ID {
+	switch g := im.Content.Header().Group; {
+	case out:
+		return im.Receiver
+	case g.IsGroup() && !g.IsBroadcast():
+		return g
+	case im.Receiver.SameAs(dimp.Everyone):
+		return dimp.Everyone
+	}
+	return im.Sender
+}
+
+// message records a message received or sent in its conversation
+// (ConversationOf); a recall marks the message it takes back instead of
+// adding a row.
 func (r *recorder) message(ctx context.Context, id MessageID, im *dimp.InstantMessage, at time.Time, out bool) error {
 	if im == nil || im.Content == nil {
 		return nil
 	}
 	h := im.Content.Header()
-	conv := im.Receiver
-	if !out {
-		conv = im.Sender
-		if g := h.Group; g.IsGroup() && !g.IsBroadcast() {
-			conv = g
-		}
-	}
+	conv := ConversationOf(im, out)
 	if IsRecall(im.Content) {
 		return r.h.MarkRecalled(ctx, conv, im.Sender, h.SN)
 	}

@@ -290,3 +290,28 @@ func TestHistoryStationKilled(t *testing.T) {
 	}
 	t.Logf("shown by the first run %d, by the second %d", len(bob.messages), len(bob2.messages))
 }
+
+// A message is kept in the conversation the terminal shows it in: a
+// broadcast in the broadcasts' one, a group message in its group's, one
+// sent in its receiver's, any other in its sender's.
+func TestConversationOf(t *testing.T) {
+	alice, bob := newUser(t, "alice").ID, newUser(t, "bob").ID
+	group := dimp.NewID("crew", dimp.BTCAddress([]byte("crew"), byte(dimp.Group)), "")
+	inGroup := dimp.NewText("hi crew")
+	inGroup.Group = group
+	for _, tc := range []struct {
+		name string
+		im   *dimp.InstantMessage
+		out  bool
+		want dimp.ID
+	}{
+		{"received", dimp.NewInstantMessage(bob, alice, dimp.NewText("hi")), false, bob},
+		{"sent", dimp.NewInstantMessage(alice, bob, dimp.NewText("hi")), true, bob},
+		{"group", dimp.NewInstantMessage(bob, alice, inGroup), false, group},
+		{"broadcast", dimp.NewInstantMessage(bob, dimp.Everyone, dimp.NewText("hi all")), false, dimp.Everyone},
+	} {
+		if got := client.ConversationOf(tc.im, tc.out); !got.SameAs(tc.want) {
+			t.Errorf("%s: in %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}

@@ -282,7 +282,7 @@ func (s *chatState) onMessage(ev client.MessageEvent) (shown bool) {
 		// traffic, shown in the inspector only.
 		return false
 	}
-	c := s.conversation(conversationOf(m))
+	c := s.conversation(client.ConversationOf(m, false))
 	if s.isStation(m.Sender) {
 		s.contacts.ensure(m.Sender).station = true
 		s.contacts.sort()
@@ -309,20 +309,6 @@ func (s *chatState) onMessage(ev client.MessageEvent) (shown bool) {
 		c.unread++
 	}
 	return shown
-}
-
-// conversationOf is where a message received belongs: the group its
-// content names, the broadcasts' conversation for one to everyone, or its
-// sender's one-to-one conversation. The entry keeps
-// its sender, so a group's lines say who wrote them.
-func conversationOf(m *dimp.InstantMessage) dimp.ID {
-	if g := m.Content.Header().Group; g.IsGroup() && !g.IsBroadcast() {
-		return g
-	}
-	if m.Receiver.SameAs(dimp.Everyone) {
-		return dimp.Everyone // broadcasts have a conversation of their own
-	}
-	return m.Sender
 }
 
 // onGroupCommand shows a group command in its group's conversation with
