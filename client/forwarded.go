@@ -54,9 +54,7 @@ func (l *loop) checkForwarded(secrets []*dimp.ReliableMessage) []ForwardedMessag
 				out = append(out, f)
 				continue
 			}
-			if p == nil || p.Visa() == nil {
-				p = attached
-			}
+			p = newerProfile(p, attached)
 		}
 		if p == nil {
 			f.Problem = "not verified: its sender's meta and visa are not known here"

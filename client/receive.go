@@ -89,7 +89,7 @@ func (l *loop) receiveOne(raw []byte, outer bool) {
 			l.c.emit(l.ctx, ErrorEvent{Time: time.Now(), Err: fmt.Errorf("message from %s (left at the station): %w", rm.Sender, err)})
 			return
 		}
-		if p == nil || p.Visa() == nil || (attached.Visa() != nil && attached.Visa().Time() >= p.Visa().Time()) {
+		if newerProfile(p, attached) == attached {
 			p = attached
 			if l.isStation(rm.Sender) || l.station.IsZero() {
 				// learned below, once the handshake says it is the station
@@ -107,6 +107,16 @@ func (l *loop) receiveOne(raw []byte, outer bool) {
 		return
 	}
 	l.open(raw, rm, layers, p, outer)
+}
+
+// newerProfile is the profile to check a message with: the one attached
+// to it when the client knows none (or none with a visa), or when its visa
+// is as new as the known one or newer; else the known one.
+func newerProfile(known, attached *dimp.Profile) *dimp.Profile {
+	if known == nil || known.Visa() == nil || (attached.Visa() != nil && attached.Visa().Time() >= known.Visa().Time()) {
+		return attached
+	}
+	return known
 }
 
 // isStation reports whether id is the station this client talks to.
