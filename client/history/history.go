@@ -76,9 +76,9 @@ const applicationID = 0x64696d68
 
 // schemaVersion is the newest schema this dimtui writes; migrations[v-1]
 // turns a database of version v-1 into one of version v.
-const schemaVersion = 2
+const schemaVersion = 3
 
-var migrations = []string{schemaV1, schemaV2}
+var migrations = []string{schemaV1, schemaV2, schemaV3}
 
 // schemaV1: the owner, and the digests of the messages processed.
 const schemaV1 = `

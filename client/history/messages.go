@@ -66,6 +66,32 @@ CREATE TABLE IF NOT EXISTS contacts (
 ) WITHOUT ROWID;
 `
 
+// schemaV3 keeps the groups (their bulletin, members and the signed
+// commands a member passes on) and marks the rows that are not messages
+// but notices of what a group command did.
+const schemaV3 = `
+ALTER TABLE messages ADD COLUMN kind INTEGER NOT NULL DEFAULT 0; -- a Kind
+CREATE TABLE IF NOT EXISTS groups (
+	id    TEXT PRIMARY KEY, -- without a terminal
+	state BLOB NOT NULL,    -- the client's JSON of the group, at most MaxGroupState bytes
+	at    INTEGER NOT NULL  -- when it was saved, Unix milliseconds
+) WITHOUT ROWID;
+`
+
+// Kind is what a row of a conversation is.
+type Kind int
+
+// The kinds of rows.
+const (
+	// KindMessage: a message received or sent; its Content is the
+	// message's content.
+	KindMessage Kind = 0
+	// KindGroupNotice: what a group command did (who was added, why it
+	// was refused); its Content is the client's JSON of the notice, its
+	// ID unique to the notice and its Sender who sent the command.
+	KindGroupNotice Kind = 1
+)
+
 // Delivery states of a message sent, the values of client.Delivery (the
 // client converts; this package does not import it).
 const (
@@ -89,6 +115,10 @@ const (
 	MaxName   = 256
 	// MaxPage bounds the messages one Page returns.
 	MaxPage = 10000
+	// MaxGroupState bounds what is kept of one group: its bulletin, up
+	// to a thousand members and the few dozen commands since its last
+	// reset fit in a fraction of it.
+	MaxGroupState = 4 << 20
 )
 
 // Errors for callers to test.
@@ -109,6 +139,7 @@ type Message struct {
 	// Seq is the row's sequence number, set by AddMessage and Page: the
 	// order of recording, and the cursor Page takes.
 	Seq          int64
+	Kind         Kind    // a message, or a group's notice
 	Conversation dimp.ID // the peer, or the group of a group message
 	// ID is the client's MessageID, sender#sn: receipts and recalls name
 	// the message by it.
@@ -196,6 +227,8 @@ func (h *DB) AddMessage(ctx context.Context, m Message) (seq int64, err error) {
 		return 0, fmt.Errorf("add message %s: %w: %d bytes, at most %d", m.ID, ErrTooBig, len(m.Content), MaxContent)
 	case !json.Valid(m.Content):
 		return 0, fmt.Errorf("add message %s: %w: the content is not JSON", m.ID, ErrBadMessage)
+	case m.Kind != KindMessage && m.Kind != KindGroupNotice:
+		return 0, fmt.Errorf("add message %s: %w: kind %d", m.ID, ErrBadMessage, m.Kind)
 	}
 	state := m.State
 	if !m.Out {
@@ -203,11 +236,11 @@ func (h *DB) AddMessage(ctx context.Context, m Message) (seq int64, err error) {
 	}
 	conv := convKey(m.Conversation)
 	err = h.db.QueryRowContext(ctx, `INSERT INTO messages
-		(conv, msg_id, sender, at, out, type, content, cut, state, detail, recalled, was_read)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		(conv, msg_id, sender, at, out, type, content, cut, state, detail, recalled, was_read, kind)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (conv, msg_id, out) DO NOTHING RETURNING seq`,
 		conv, m.ID, m.Sender.String(), millis(m.Time), bool01(m.Out), int(m.Type), []byte(m.Content),
-		bool01(m.Cut), state, cut(m.Detail, MaxDetail), bool01(m.Recalled), bool01(m.Read)).Scan(&seq)
+		bool01(m.Cut), state, cut(m.Detail, MaxDetail), bool01(m.Recalled), bool01(m.Read), int(m.Kind)).Scan(&seq)
 	if errors.Is(err, sql.ErrNoRows) {
 		// There already: its sequence number.
 		err = h.db.QueryRowContext(ctx, `SELECT seq FROM messages WHERE conv = ? AND msg_id = ? AND out = ?`,
@@ -286,7 +319,7 @@ func (h *DB) Page(ctx context.Context, conv dimp.ID, before int64, n int) ([]Mes
 		before = math.MaxInt64
 	}
 	rows, err := h.rd.QueryContext(ctx, `SELECT seq, conv, msg_id, sender, at, out, type, content, cut,
-		state, detail, recalled, was_read FROM messages WHERE conv = ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
+		state, detail, recalled, was_read, kind FROM messages WHERE conv = ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
 		convKey(conv), before, n)
 	if err != nil {
 		return nil, h.wrap("page "+convKey(conv), err)
@@ -303,7 +336,7 @@ func (h *DB) Page(ctx context.Context, conv dimp.ID, before int64, n int) ([]Mes
 			content                     []byte
 		)
 		if err := rows.Scan(&m.Seq, &convText, &m.ID, &sender, &at, &outgoing, &typ, &content, &wasCut,
-			&m.State, &m.Detail, &rec, &seen); err != nil {
+			&m.State, &m.Detail, &rec, &seen, &m.Kind); err != nil {
 			// A value of the wrong kind (a text where a number goes):
 			// what is known of the row, and why the rest is not.
 			out = append(out, Message{Seq: m.Seq, ID: m.ID, Err: fmt.Errorf("%w: %s: %v", ErrBadRow, h.path, err)})
@@ -327,8 +360,17 @@ func (h *DB) Page(ctx context.Context, conv dimp.ID, before int64, n int) ([]Mes
 		} else {
 			m.Type = dimp.ContentType(typ)
 		}
-		if _, err := dimp.ParseContent(content); err != nil {
-			problems = append(problems, "content: "+err.Error())
+		switch m.Kind {
+		case KindMessage:
+			if _, err := dimp.ParseContent(content); err != nil {
+				problems = append(problems, "content: "+err.Error())
+			}
+		case KindGroupNotice:
+			if !json.Valid(content) {
+				problems = append(problems, "notice: not JSON")
+			}
+		default:
+			problems = append(problems, fmt.Sprintf("kind %d", m.Kind))
 		}
 		if len(problems) > 0 {
 			m.Err = fmt.Errorf("%w: %s, message %d (%s): %s", ErrBadRow, h.path, m.Seq, m.ID, strings.Join(problems, "; "))
@@ -434,6 +476,68 @@ func (h *DB) Contacts(ctx context.Context) ([]Contact, error) {
 	}
 	if err := rows.Err(); err != nil {
 		return nil, h.wrap("list contacts", err)
+	}
+	return out, nil
+}
+
+// GroupState is what the history keeps of one group: the client's JSON
+// of it, which this package does not read.
+type GroupState struct {
+	ID    dimp.ID
+	State json.RawMessage
+	Saved time.Time
+	Err   error // ErrBadRow: the ID does not parse, or the state is not JSON
+}
+
+// SaveGroup keeps the state of group id, replacing what was kept. A state
+// longer than MaxGroupState is refused (ErrTooBig), and one that is not
+// JSON (ErrBadMessage): what was kept stays.
+func (h *DB) SaveGroup(ctx context.Context, id dimp.ID, state []byte) error {
+	switch {
+	case !id.IsGroup():
+		return fmt.Errorf("save group %s: %w: not a group's ID", id, ErrBadMessage)
+	case len(state) > MaxGroupState:
+		return fmt.Errorf("save group %s: %w: %d bytes, at most %d", id, ErrTooBig, len(state), MaxGroupState)
+	case !json.Valid(state):
+		return fmt.Errorf("save group %s: %w: the state is not JSON", id, ErrBadMessage)
+	}
+	_, err := h.db.ExecContext(ctx, `INSERT INTO groups (id, state, at) VALUES (?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET state = excluded.state, at = excluded.at`,
+		convKey(id), state, millis(h.opt.Now()))
+	return h.wrap("save group "+convKey(id), err)
+}
+
+// Groups returns the groups kept, by ID. A row that does not read comes
+// back with Err set, the others as they are.
+func (h *DB) Groups(ctx context.Context) ([]GroupState, error) {
+	rows, err := h.rd.QueryContext(ctx, `SELECT id, state, at FROM groups ORDER BY id`)
+	if err != nil {
+		return nil, h.wrap("list groups", err)
+	}
+	defer rows.Close()
+	var out []GroupState
+	for rows.Next() {
+		var (
+			g     GroupState
+			id    string
+			state []byte
+			at    int64
+		)
+		if err := rows.Scan(&id, &state, &at); err != nil {
+			out = append(out, GroupState{Err: fmt.Errorf("%w: %s: %v", ErrBadRow, h.path, err)})
+			continue
+		}
+		g.State, g.Saved = state, time.UnixMilli(at)
+		switch g.ID, err = dimp.ParseID(id); {
+		case err != nil:
+			g.Err = fmt.Errorf("%w: %s, group %q: %v", ErrBadRow, h.path, id, err)
+		case !json.Valid(state):
+			g.Err = fmt.Errorf("%w: %s, group %s: the state is not JSON", ErrBadRow, h.path, id)
+		}
+		out = append(out, g)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, h.wrap("list groups", err)
 	}
 	return out, nil
 }

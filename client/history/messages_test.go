@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -692,5 +693,145 @@ func BenchmarkAddMessage(b *testing.B) {
 		if _, err := h.AddMessage(context.Background(), msg(bob, bob, int64(i+1), false, "hello, how are you?", now)); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// makeV2 writes a history as the dimtui of schema 2 wrote it, with one
+// message of bob's.
+func makeV2(t *testing.T, path string, owner, bob dimp.ID) {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	script := schemaV1 + schemaV2 + fmt.Sprintf("PRAGMA application_id = %d; PRAGMA user_version = 2;", applicationID)
+	if _, err := db.Exec(script); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO info (key, value) VALUES ('owner', ?)`, owner.String()); err != nil {
+		t.Fatal(err)
+	}
+	m := msg(bob, bob, 7, false, "from schema 2", time.Now())
+	if _, err := db.Exec(`INSERT INTO messages (conv, msg_id, sender, at, out, type, content)
+		VALUES (?, ?, ?, ?, 0, ?, ?)`, convKey(bob), m.ID, bob.String(), millis(m.Time), int(m.Type), []byte(m.Content)); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A version 2 history is brought to version 3 in place: its messages read
+// as messages, and it keeps groups and their notices.
+func TestMigrateFromVersion2(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "h.db")
+	alice, bob := testOwner(t, "alice"), testOwner(t, "bob")
+	makeV2(t, path, alice, bob)
+	h := open(t, path, alice, Options{})
+	got := page(t, h, bob, 0, 10)
+	if len(got) != 1 || got[0].Kind != KindMessage || texts(t, got)[0] != "from schema 2" {
+		t.Fatalf("the message of schema 2: %+v", got)
+	}
+	group := testGroup(t, "g")
+	if err := h.SaveGroup(ctx, group, []byte(`{"members":[]}`)); err != nil {
+		t.Fatalf("save a group after the migration: %v", err)
+	}
+}
+
+// A group's state is kept, replaced, read back; what cannot be kept is
+// refused and leaves what was kept; a damaged row comes back with Err.
+func TestGroupsKept(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "h.db")
+	alice := testOwner(t, "alice")
+	h := open(t, path, alice, Options{})
+	g1, g2 := testGroup(t, "g1"), testGroup(t, "g2")
+	for _, s := range []struct {
+		id    dimp.ID
+		state string
+	}{{g1, `{"v":1}`}, {g2, `{"v":"two"}`}, {g1, `{"v":3}`}} {
+		if err := h.SaveGroup(ctx, s.id, []byte(s.state)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	refused := []struct {
+		id    dimp.ID
+		state []byte
+		want  error
+	}{
+		{alice, []byte(`{}`), ErrBadMessage},
+		{g1, []byte(`{"v":`), ErrBadMessage},
+		{g1, []byte(`"` + strings.Repeat("x", MaxGroupState) + `"`), ErrTooBig},
+	}
+	for _, r := range refused {
+		if err := h.SaveGroup(ctx, r.id, r.state); !errors.Is(err, r.want) {
+			t.Errorf("SaveGroup(%s, %d bytes) = %v, want %v", r.id, len(r.state), err, r.want)
+		}
+	}
+	h.Close()
+	h = open(t, path, alice, Options{})
+	if _, err := h.db.ExecContext(ctx, `INSERT INTO groups (id, state, at) VALUES ('not an id', 'nor json', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	list, err := h.Groups(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{convKey(g1): `{"v":3}`, convKey(g2): `{"v":"two"}`}
+	bad := 0
+	for _, g := range list {
+		if g.Err != nil {
+			if !errors.Is(g.Err, ErrBadRow) {
+				t.Errorf("a damaged row's error: %v", g.Err)
+			}
+			bad++
+			continue
+		}
+		if w, ok := want[convKey(g.ID)]; !ok || w != string(g.State) {
+			t.Errorf("group %s: %s, want %s", g.ID, g.State, w)
+		}
+		delete(want, convKey(g.ID))
+	}
+	if bad != 1 || len(want) != 0 {
+		t.Errorf("%d damaged rows (want 1), not read back: %v", bad, want)
+	}
+}
+
+// A group's notice is kept beside its messages, in order, read back as a
+// notice whatever JSON it holds; a kind this dimtui does not know is
+// refused when written and marked when read.
+func TestGroupNoticeRows(t *testing.T) {
+	ctx := context.Background()
+	alice, bob := testOwner(t, "alice"), testOwner(t, "bob")
+	h := open(t, filepath.Join(t.TempDir(), "h.db"), alice, Options{})
+	group := testGroup(t, "g")
+	now := time.Now()
+	add(t, h, msg(group, bob, 1, false, "before", now))
+	notice := Message{Kind: KindGroupNotice, Conversation: group, ID: "notice-1", Sender: bob, Time: now,
+		Content: json.RawMessage(`{"command":"reset","added":["x"]}`), Read: true}
+	add(t, h, notice)
+	add(t, h, msg(group, bob, 2, false, "after", now))
+	got := page(t, h, group, 0, 10)
+	if len(got) != 3 || got[1].Kind != KindGroupNotice || got[1].Err != nil || string(got[1].Content) != string(notice.Content) {
+		t.Fatalf("the notice read back: %+v", got)
+	}
+	if got[0].Kind != KindMessage || got[2].Kind != KindMessage {
+		t.Errorf("the messages around it: kinds %d and %d", got[0].Kind, got[2].Kind)
+	}
+	convs, err := h.Conversations(ctx)
+	if err != nil || len(convs) != 1 || convs[0].Unread != 2 {
+		t.Errorf("conversations %+v (%v): the notice read, two messages unread", convs, err)
+	}
+	notice.Kind, notice.ID = 9, "notice-2"
+	if _, err := h.AddMessage(ctx, notice); !errors.Is(err, ErrBadMessage) {
+		t.Errorf("a kind 9 row: %v", err)
+	}
+	if _, err := h.db.ExecContext(ctx, `UPDATE messages SET kind = 9 WHERE msg_id = 'notice-1'`); err != nil {
+		t.Fatal(err)
+	}
+	if got := page(t, h, group, 0, 10); got[1].Err == nil || !errors.Is(got[1].Err, ErrBadRow) {
+		t.Errorf("a kind 9 row read back: %+v", got[1])
 	}
 }
