@@ -138,6 +138,11 @@ func (s *Server) profile(ctx context.Context, id dimp.ID) (*dimp.Profile, error)
 		}
 		doc, err := dimp.ParseDocument(d.Data)
 		if err == nil {
+			// One stored before the bound is not used: the station would
+			// attach it to what it passes on, and answer searches with it.
+			_, err = checkDocumentSize(doc)
+		}
+		if err == nil {
 			err = p.AddDocument(doc)
 		}
 		if err != nil {
@@ -174,7 +179,17 @@ func (s *Server) senderProfile(ctx context.Context, rm *dimp.ReliableMessage) (*
 // handshake answered, encrypted to that visa, instead of nothing. The
 // profile is then marked unsaved, and stored whole by the next learn that
 // succeeds (or given again by the user after a restart).
+//
+// A document over maxDocumentJSON is an error, and nothing is learnt: p
+// holds it too. Those from users are refused before (storeDocument,
+// handleMessage), with a receipt; this keeps out those a neighbour station
+// passes on.
 func (s *Server) learn(ctx context.Context, p *dimp.Profile, meta *dimp.Meta, doc *dimp.Document) (saved bool, err error) {
+	if doc != nil {
+		if _, err := checkDocumentSize(doc); err != nil {
+			return false, err
+		}
+	}
 	key := p.ID.String()
 	cached := s.known.get(key)
 	known := doc != nil && hasDocument(cached, doc)

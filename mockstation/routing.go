@@ -85,7 +85,10 @@ func (c *conn) badPackage(raw []byte, err error) error {
 //     matching the sender) or from what the station stored before;
 //  3. the signature must verify with it, and the time must be within the
 //     window;
-//  4. attached meta and visa are stored;
+//  4. attached meta and visa are stored; a visa over maxDocumentJSON
+//     refuses the message instead (the receipt, encrypted to that visa
+//     before the handshake, says its size and the bound), and nothing of
+//     it is kept;
 //  5. the receiver decides: the station (processed here), everyone
 //     (pushed to all online users, then processed here), the search
 //     engine archivist@anywhere (answered here), a user (stored and
@@ -122,6 +125,11 @@ func (c *conn) handleMessage(in *inbound) error {
 		if rm.Time == 0 || math.Abs(skew) > w.Seconds() {
 			return c.refuse(in, "Message time out of window.",
 				fmt.Errorf("%w: %.0fs off, %s accepted", errTimeWindow, skew, w))
+		}
+	}
+	if rm.Visa != nil {
+		if n, err := checkDocumentSize(rm.Visa); err != nil {
+			return c.refuse(in, tooLargeText("Visa", n), err)
 		}
 	}
 	if rm.Meta != nil || rm.Visa != nil {

@@ -298,8 +298,13 @@ func (c *conn) documentCommand(in *inbound, cmd *dimp.DocumentCommand) []dimp.Co
 
 // storeDocument checks one uploaded document against the meta that must
 // have signed it (the entity's own, or a bulletin's founder's) and stores
-// it if it is newer than what the station has.
+// it if it is newer than what the station has. One over maxDocumentJSON is
+// refused first, and nothing of it is kept: answering a query for it would
+// not fit in a frame.
 func (c *conn) storeDocument(cmd *dimp.DocumentCommand, doc *dimp.Document) (string, error) {
+	if n, err := checkDocumentSize(doc); err != nil {
+		return tooLargeText("Document", n), err
+	}
 	if !cmd.ID.IsZero() && !doc.ID.SameAs(cmd.ID) {
 		return "Document ID not match.", fmt.Errorf("%w: %s in a command for %s", dimp.ErrDocumentID, doc.ID, cmd.ID)
 	}
@@ -369,6 +374,11 @@ func (c *conn) storeDocument(cmd *dimp.DocumentCommand, doc *dimp.Document) (str
 	return "Document received.", nil
 }
 
+// documentQuery answers a documents query with a document command: the
+// ID's meta and its stored documents, as many as fit in one frame, none
+// over maxDocumentJSON (stored before the bound); "Document not found."
+// when there is none to send, "Document not updated." when none is newer
+// than the asker's last_time.
 func (c *conn) documentQuery(in *inbound, cmd *dimp.DocumentCommand) []dimp.Content {
 	sn := cmd.SN
 	notFound := func() []dimp.Content {
@@ -385,7 +395,7 @@ func (c *conn) documentQuery(in *inbound, cmd *dimp.DocumentCommand) []dimp.Cont
 		c.logger().Error("documents query", "id", cmd.ID, "err", err)
 		return notFound()
 	}
-	var docs []*dimp.Document
+	var docs []sizedDocument
 	newest := 0.0
 	for _, d := range stored {
 		doc, err := dimp.ParseDocument(d.Data)
@@ -393,7 +403,14 @@ func (c *conn) documentQuery(in *inbound, cmd *dimp.DocumentCommand) []dimp.Cont
 			c.logger().Warn("stored document skipped", "id", key, "err", err)
 			continue
 		}
-		docs = append(docs, doc)
+		n, err := checkDocumentSize(doc)
+		if err != nil {
+			// Stored before the bound: sent, it would not fit in a frame.
+			c.logger().Warn("stored document over the bound not sent", "id", key, "type", d.Type,
+				"terminal", d.Terminal, "bytes", n, "bound", maxDocumentJSON)
+			continue
+		}
+		docs = append(docs, sizedDocument{doc: doc, size: n})
 		newest = max(newest, doc.Time())
 	}
 	if len(docs) == 0 {
@@ -409,18 +426,32 @@ func (c *conn) documentQuery(in *inbound, cmd *dimp.DocumentCommand) []dimp.Cont
 	if err != nil {
 		c.logger().Error("documents query", "id", cmd.ID, "err", err)
 	}
-	resp := dimp.NewDocumentCommand(cmd.ID.WithoutTerminal(), meta, docs)
+	resp := dimp.NewDocumentCommand(cmd.ID.WithoutTerminal(), meta, nil)
 	// Answer in the asker's dialect: dimchat's apps (dimples) and its 2024
 	// browser client ask and read "document"; dimp 2.4 asks "documents".
 	// Both forms carry `documents` and the single `document`.
 	if cmd.Name == dimp.CmdDocuments {
 		resp.Name = cmd.Name
 	}
+	// The answer is one frame: as many documents as fit, newest first.
+	taken, left := fitDocuments(docs, len(dimp.MarshalContent(resp)))
+	for _, d := range left {
+		c.logger().Warn("stored document left out of a documents answer", "id", key, "type", d.doc.DocType(),
+			"terminal", d.doc.Terminal(), "bytes", d.size, "budget", maxAnswerContent)
+	}
+	if len(taken) == 0 {
+		return notFound()
+	}
+	resp.Documents = taken
 	answers := []dimp.Content{resp}
 	// dimples appends where the user last logged in, as the login message
-	// itself (a forward content), for users other than the asker.
+	// itself (a forward content), for users other than the asker; one
+	// stored before attached visas were bounded may not fit in a frame.
 	if cmd.ID.Type() == dimp.User && !cmd.ID.SameAs(in.rm.Sender) {
-		if l, err := c.srv.store.Login(c.ctx, key); err == nil {
+		if l, err := c.srv.store.Login(c.ctx, key); err == nil && len(l.Message) > maxAnswerContent {
+			c.logger().Warn("stored login too large to forward", "id", key, "bytes", len(l.Message),
+				"budget", maxAnswerContent)
+		} else if err == nil {
 			if lm, err := dimp.ParseReliableMessage(l.Message); err == nil {
 				answers = append(answers, &dimp.ForwardContent{Head: dimp.NewHead(dimp.ContentForward),
 					Secrets: []*dimp.ReliableMessage{lm}})
