@@ -264,6 +264,9 @@ type GroupCommandEvent struct {
 	// Now is the group as the client knows it after the command (a copy);
 	// nil when its bulletin is not known.
 	Now *Group
+	// NoticeID names the notice the history keeps of the event in the
+	// group's conversation (see GroupNotice); "" when none is kept.
+	NoticeID string
 }
 
 // GroupRefusedEvent reports a message to a group from someone who is not

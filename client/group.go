@@ -46,14 +46,17 @@ const (
 // and removed, the requests noted; or why it was refused (a receipt's
 // text and the reason) or ignored.
 type GroupChange struct {
-	Added, Removed, Requested []dimp.ID
-	AdminRemoved              dimp.ID // resigned
+	Added        []dimp.ID `json:"added,omitempty"`
+	Removed      []dimp.ID `json:"removed,omitempty"`
+	Requested    []dimp.ID `json:"requested,omitempty"`
+	AdminRemoved dimp.ID   `json:"resigned,omitzero"`
 	// Hired and Fired: administrators the owner added to or removed from
 	// the group's bulletin.
-	Hired, Fired []dimp.ID
-	Refused      string // GroupEmpty, GroupDenied, GroupCommandErr, GroupUnsupported
-	Reason       string // why, in a sentence
-	Ignored      string // why nothing changed, when that is not a refusal
+	Hired   []dimp.ID `json:"hired,omitempty"`
+	Fired   []dimp.ID `json:"fired,omitempty"`
+	Refused string    `json:"refused,omitempty"` // GroupEmpty, GroupDenied, GroupCommandErr, GroupUnsupported
+	Reason  string    `json:"reason,omitempty"`  // why, in a sentence
+	Ignored string    `json:"ignored,omitempty"` // why nothing changed, when that is not a refusal
 }
 
 // IsMember reports whether id is one of the group's members.
@@ -224,7 +227,7 @@ func (l *loop) learnGroup(p *dimp.Profile) {
 	// A new bulletin of a group the client knows may hire or fire: its
 	// owner signed it, so it is the owner's word.
 	if hired, fired := missing(g.Admins, before), missing(before, g.Admins); known && (len(hired) > 0 || len(fired) > 0) {
-		l.c.emit(l.ctx, GroupCommandEvent{Time: time.Now(), From: founder, Group: g.ID, Command: "bulletin",
+		l.emitGroupEvent(GroupCommandEvent{Time: time.Now(), From: founder, Group: g.ID, Command: "bulletin",
 			Members: g.Admins, Change: GroupChange{Hired: hired, Fired: fired}, Role: "owner", Now: g.Copy()})
 	}
 }
@@ -330,7 +333,7 @@ func (l *loop) applyGroupCommand(g *Group, in groupCommandIn) bool {
 	if !g.Owner.IsZero() {
 		now = g.Copy()
 	}
-	return l.c.emit(l.ctx, GroupCommandEvent{Time: in.at, From: in.from, Group: in.cmd.Group, Command: in.cmd.Name,
+	return l.emitGroupEvent(GroupCommandEvent{Time: in.at, From: in.from, Group: in.cmd.Group, Command: in.cmd.Name,
 		Members: members, Change: ch, Role: role, Now: now})
 }
 

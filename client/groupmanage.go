@@ -186,7 +186,7 @@ func (l *loop) resetMembers(g *Group, next []dimp.ID, action string) error {
 			l.sendForward(m, history)
 		}
 	}
-	l.c.emit(l.ctx, GroupCommandEvent{Time: time.Now(), From: me, Group: g.ID, Command: action,
+	l.emitGroupEvent(GroupCommandEvent{Time: time.Now(), From: me, Group: g.ID, Command: action,
 		Members: next, Change: ch, Role: role, Now: g.Copy()})
 	return nil
 }
@@ -286,7 +286,7 @@ func (l *loop) announceToMembers(g *Group, cmd *dimp.GroupCommand, action string
 	for _, m := range others {
 		l.sendForward(m, []*dimp.ReliableMessage{signed})
 	}
-	l.c.emit(l.ctx, GroupCommandEvent{Time: time.Now(), From: me, Group: g.ID, Command: action,
+	l.emitGroupEvent(GroupCommandEvent{Time: time.Now(), From: me, Group: g.ID, Command: action,
 		Members: cmd.Members, Change: ch, Role: role, Now: g.Copy()})
 	return nil
 }

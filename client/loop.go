@@ -81,6 +81,8 @@ type loop struct {
 	groupHeld     map[string][]MessageEvent   // messages to groups whose bulletin is asked for
 	groupLogs     map[string]*groupLog        // the history a member passes on, by group
 	groupAsked    map[string]time.Time        // when a group's members were last asked for
+	noticeSeq     int                         // numbers the group notices of this run
+	loadingGroups bool                        // the groups of an earlier run are being read back
 	waitOut       map[string][]*outgoing      // messages waiting for a peer's visa
 	waitIn        map[string][]*held          // messages waiting for their sender's visa
 	heldBytes     int                         // the bytes of the messages in waitIn
@@ -137,6 +139,7 @@ type dialResult struct {
 
 func (l *loop) run(ctx context.Context) error {
 	l.ctx = ctx
+	l.loadGroups()
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	var dialed chan dialResult
@@ -627,6 +630,7 @@ func (l *loop) learn(p *dimp.Profile) {
 	if p.ID.IsGroup() {
 		// After the PeerEvent: what waited for the group comes after it.
 		l.learnGroup(p)
+		l.storeGroup(p.ID)
 	}
 	outs := l.waitOut[k]
 	delete(l.waitOut, k)

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"time"
@@ -58,6 +59,8 @@ func (r *recorder) record(ctx context.Context, ev Event) {
 		err = r.h.SetDelivery(ctx, string(e.ID), int(e.State), e.Detail)
 	case ReceiptEvent:
 		err = r.receipt(ctx, e)
+	case GroupCommandEvent:
+		err = r.groupNotice(ctx, e)
 	case PeerEvent:
 		if p := e.Profile; p != nil {
 			name := ""
@@ -116,6 +119,38 @@ func (r *recorder) message(ctx context.Context, id MessageID, im *dimp.InstantMe
 		return r.contact(ctx, im.Sender, "")
 	}
 	return nil
+}
+
+// maxNoticeIDs bounds each list of IDs a group notice keeps: a command
+// may name a thousand members, and the notice says only the first few.
+const maxNoticeIDs = 100
+
+// groupNotice keeps what a group command did in the group's conversation,
+// as a notice the user has read (the UI showed it as it came).
+func (r *recorder) groupNotice(ctx context.Context, e GroupCommandEvent) error {
+	if e.NoticeID == "" || e.Group.IsZero() || e.From.IsZero() {
+		return nil
+	}
+	n := GroupNotice{From: e.From, Command: e.Command, Members: e.Members, Change: e.Change, Role: e.Role}
+	if e.Now != nil {
+		n.Name = e.Now.Name
+	}
+	cut := false
+	for _, list := range []*[]dimp.ID{&n.Members, &n.Change.Added, &n.Change.Removed, &n.Change.Requested, &n.Change.Hired, &n.Change.Fired} {
+		if len(*list) > maxNoticeIDs {
+			*list, cut = (*list)[:maxNoticeIDs], true
+		}
+	}
+	raw, err := json.Marshal(n)
+	if err != nil {
+		return err
+	}
+	_, err = r.h.AddMessage(ctx, history.Message{Kind: history.KindGroupNotice, Conversation: e.Group, ID: e.NoticeID,
+		Sender: e.From, Time: e.Time, Out: e.From.SameAs(r.me), Content: raw, Cut: cut, Read: true, State: history.Delivered})
+	if err != nil {
+		return err
+	}
+	return r.contact(ctx, e.Group, n.Name)
 }
 
 // receipt moves a message sent by an earlier run, which this run's outbox

@@ -325,32 +325,44 @@ func (s *chatState) onGroupCommand(ev client.GroupCommandEvent) (shown bool) {
 			ct.nick = ev.Now.Name
 		}
 	}
+	switch {
+	case ev.From.SameAs(s.me) && ev.Command == "create":
+		s.open(ev.Group)
+		c = s.current
+	case !ev.From.SameAs(s.me) && slices.ContainsFunc(ev.Change.Added, s.me.SameAs) && ev.Change.Refused == "" &&
+		s.current != nil && s.current != c && !s.current.hasMessages():
+		// Taken into a group while nothing has been said where the pane
+		// is: the group's conversation opens, as the creator's did.
+		s.open(ev.Group)
+		c = s.current
+	}
+	e := groupNoticeEntry(ev, s.me)
+	shown = c == s.current && c.follow
+	if !shown && c.unread == 0 {
+		c.markUnread()
+	}
+	s.addEntry(c, e)
+	return shown
+}
+
+// groupNoticeEntry is the notice of a group command: who sent it and what
+// it did to the group as the client knew it, or the user's own action
+// done; from this run's event or from the history.
+func groupNoticeEntry(ev client.GroupCommandEvent, me dimp.ID) *entry {
 	ch := ev.Change
 	who := display.Name(ev.From)
 	if ev.Role != "" {
 		who += " (" + ev.Role + ")"
 	}
-	var text string
-	if ev.From.SameAs(s.me) {
-		// The user's own action, done.
-		text = myGroupAction(ev)
-		if ev.Command == "create" {
-			s.open(ev.Group)
-			c = s.current
-		}
-	} else if slices.ContainsFunc(ch.Added, s.me.SameAs) && ch.Refused == "" && s.current != nil && s.current != c && !s.current.hasMessages() {
-		// Taken into a group while nothing has been said where the pane
-		// is: the group's conversation opens, as the creator's did.
-		s.open(ev.Group)
-		c = s.current
-		text = who + " sent “" + ev.Command + "”"
-	} else if ev.Command == "bulletin" {
+	text := who + " sent “" + ev.Command + "”"
+	switch {
+	case ev.From.SameAs(me):
+		text = myGroupAction(ev) // the user's own action, done
+	case ev.Command == "bulletin":
 		text = who + " signed a new bulletin"
-	} else {
-		text = who + " sent “" + ev.Command + "”"
 	}
 	switch {
-	case ev.From.SameAs(s.me):
+	case ev.From.SameAs(me):
 	case ev.Command == dimp.CmdQuery && ch.Refused == "":
 		text = who + " asked for the group's history: a member who holds it answers with it"
 	case ch.Refused != "":
@@ -364,7 +376,7 @@ func (s *chatState) onGroupCommand(ev client.GroupCommandEvent) (shown bool) {
 		}
 		if len(ch.Removed) > 0 {
 			parts = append(parts, "removed "+namesText(ch.Removed))
-			if slices.ContainsFunc(ch.Removed, s.me.SameAs) {
+			if slices.ContainsFunc(ch.Removed, me.SameAs) {
 				parts = append(parts, "I am no longer a member: what the group says does not reach me")
 			}
 		}
@@ -385,13 +397,8 @@ func (s *chatState) onGroupCommand(ev client.GroupCommandEvent) (shown bool) {
 	case len(ev.Members) > 0:
 		text += ": " + namesText(ev.Members)
 	}
-	e := &entry{kind: entryNotice, at: ev.Time, text: client.KeptText(text, maxKeptValue), bad: ch.Refused != ""}
-	shown = c == s.current && c.follow
-	if !shown && c.unread == 0 {
-		c.markUnread()
-	}
-	s.addEntry(c, e)
-	return shown
+	return &entry{kind: entryNotice, at: ev.Time, text: client.KeptText(text, maxKeptValue), bad: ch.Refused != "",
+		id: client.MessageID(ev.NoticeID)}
 }
 
 // myGroupAction says what the user did to a group, in a sentence.

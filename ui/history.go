@@ -2,7 +2,10 @@ package ui
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -27,6 +30,12 @@ type historyBackend interface {
 	ClearConversation(ctx context.Context, conv dimp.ID) error
 }
 
+// groupsBackend gives the groups the client knows, those of earlier runs
+// among them; a *client.Client has it.
+type groupsBackend interface {
+	Groups(ctx context.Context) ([]*client.Group, error)
+}
+
 // started is when this process started: a message the history says is
 // still being sent, from before, never will be.
 var started = time.Now()
@@ -43,9 +52,10 @@ type historyState struct {
 
 // conversationsLoadedMsg brings the conversations the history holds.
 type conversationsLoadedMsg struct {
-	pane  PaneID
-	convs []history.Conversation
-	err   error
+	pane   PaneID
+	convs  []history.Conversation
+	groups []*client.Group // the groups kept, with their members
+	err    error
 }
 
 // pageLoadedMsg brings a page of a conversation's history.
@@ -67,7 +77,11 @@ func (p *Pane) loadConversations() tea.Cmd {
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 		convs, err := hb.Conversations(cctx)
-		return conversationsLoadedMsg{pane: id, convs: convs, err: err}
+		msg := conversationsLoadedMsg{pane: id, convs: convs, err: err}
+		if gb, ok := hb.(groupsBackend); ok && err == nil {
+			msg.groups, msg.err = gb.Groups(cctx)
+		}
+		return msg
 	}
 }
 
@@ -85,6 +99,18 @@ func (p *Pane) conversationsLoaded(msg conversationsLoadedMsg) tea.Cmd {
 		ct := p.chat.contacts.ensure(c.ID)
 		if c.Name != "" && ct.nick == "" {
 			ct.nick = display.Sanitize(c.Name, false)
+		}
+	}
+	for _, g := range msg.groups {
+		k := client.IDKey(g.ID)
+		if p.chat.groups[k] != nil {
+			continue // this run knows it better
+		}
+		p.chat.groups[k] = g
+		ct := p.chat.contacts.ensure(g.ID)
+		ct.members = len(g.Members)
+		if g.Name != "" {
+			ct.nick = display.Sanitize(g.Name, false)
 		}
 	}
 	p.chat.contacts.sort()
@@ -130,18 +156,31 @@ func (p *Pane) pageLoaded(msg pageLoadedMsg) tea.Cmd {
 	}
 	var page []*entry
 	for _, m := range msg.msgs {
-		if m.ID != "" && c.indexOf(client.MessageID(m.ID)) >= 0 {
+		if m.ID != "" && c.holds(client.MessageID(m.ID), m.Kind) {
 			continue // shown already: it came in this run
 		}
-		page = append(page, historyEntry(m))
+		page = append(page, historyEntry(m, p.chat.me))
 	}
 	p.chat.prepend(c, page)
 	return nil
 }
 
+// holds reports whether the conversation shows the message (or group
+// notice) with this ID already.
+func (c *conversation) holds(id client.MessageID, kind history.Kind) bool {
+	if kind == history.KindMessage {
+		return c.indexOf(id) >= 0
+	}
+	return slices.ContainsFunc(c.entries, func(e *entry) bool { return e.kind == entryNotice && e.id == id })
+}
+
 // historyEntry is the entry of a message read from the history, as it
-// was shown: its content, sender, time, delivery state, recall.
-func historyEntry(m history.Message) *entry {
+// was shown: its content, sender, time, delivery state, recall; or of a
+// group's notice, as it was said.
+func historyEntry(m history.Message, me dimp.ID) *entry {
+	if m.Kind == history.KindGroupNotice && m.Err == nil {
+		return groupNoticeFromHistory(m, me)
+	}
 	var e *entry
 	content, err := dimp.ParseContent(m.Content)
 	switch {
@@ -168,6 +207,25 @@ func historyEntry(m history.Message) *entry {
 	if m.Cut && e.kind == entryText {
 		e.text += " … (cut: too long to keep in the history)"
 	}
+	return e
+}
+
+// groupNoticeFromHistory is a group's notice as it was shown when its
+// command came; one that does not read says so.
+func groupNoticeFromHistory(m history.Message, me dimp.ID) *entry {
+	var n client.GroupNotice
+	if err := json.Unmarshal(m.Content, &n); err != nil || n.From.IsZero() {
+		if err == nil {
+			err = errors.New("it names no sender")
+		}
+		return &entry{kind: entryNotice, bad: true, at: m.Time, id: client.MessageID(m.ID),
+			text: "a group notice in the history does not read: " + err.Error()}
+	}
+	e := groupNoticeEntry(n.Event(m.Conversation, m.Time, m.ID), me)
+	if m.Cut {
+		e.text += " (the lists were cut in the history)"
+	}
+	e.stored = true
 	return e
 }
 

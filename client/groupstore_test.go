@@ -1,0 +1,133 @@
+package client_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"dimtui/client"
+	"dimtui/client/history"
+	"dimtui/dimp"
+)
+
+// alice founds a group with bob and carol; bob's client restarts on its
+// history. Without anyone sending the group again, bob2 knows its name,
+// owner and members, takes carol's message to it, shows the reset he was
+// told as a notice in the group's conversation, and passes the group's
+// history on, with alice's signed reset, when he invites dave.
+func TestGroupAcrossClientRestart(t *testing.T) {
+	ctx := context.Background()
+	st := startStation(t, t.TempDir(), "")
+	aliceID, bobID, carolID, daveID := newUser(t, "alice"), newUser(t, "bob"), newUser(t, "carol"), newUser(t, "dave")
+	alice, carol, dave := connect(t, st.url, aliceID), connect(t, st.url, carolID), connect(t, st.url, daveID)
+	bobPath := filepath.Join(t.TempDir(), "bob.history.db")
+	bob := connectWithHistory(t, st.url, bobID, bobPath)
+	for _, p := range []*peer{alice, bob, carol, dave} {
+		p.waitRunning()
+	}
+	group, err := alice.c.CreateGroup(ctx, "crew", []dimp.ID{bobID.ID, carolID.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	told := bob.groupCommand("the reset", func(g client.GroupCommandEvent) bool { return g.Command == dimp.CmdReset })
+	carol.groupCommand("the reset", func(g client.GroupCommandEvent) bool { return g.Command == dimp.CmdReset })
+	if told.NoticeID == "" {
+		t.Fatal("the reset's event names no notice")
+	}
+	bob.stop()
+
+	bob2 := connectWithHistory(t, st.url, bobID, bobPath)
+	g, err := bob2.c.Group(ctx, group)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g == nil || g.Name != "crew" || !g.IsOwner(aliceID.ID) || len(g.Members) != 3 || !g.IsMember(carolID.ID) {
+		t.Fatalf("bob2 knows the group as %+v, want crew, alice's, with 3 members", g)
+	}
+	if list, err := bob2.c.Groups(ctx); err != nil || len(list) != 1 || !list[0].ID.SameAs(group) {
+		t.Errorf("Groups: %v (%v)", list, err)
+	}
+	bob2.waitRunning()
+	if _, err := carol.c.SendText(ctx, group, "still here, bob?"); err != nil {
+		t.Fatal(err)
+	}
+	bob2.groupText(group, carolID.ID, "still here, bob?")
+
+	page, err := bob2.c.Page(ctx, group, 0, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var notices int
+	for _, m := range page {
+		if m.Kind != history.KindGroupNotice {
+			continue
+		}
+		notices++
+		var n client.GroupNotice
+		if err := json.Unmarshal(m.Content, &n); err != nil {
+			t.Fatal(err)
+		}
+		ev := n.Event(group, m.Time, m.ID)
+		if m.ID != told.NoticeID || ev.Command != dimp.CmdReset || !ev.From.SameAs(aliceID.ID) || ev.Role != "owner" ||
+			len(ev.Change.Added) != 2 || ev.Now == nil || ev.Now.Name != "crew" {
+			t.Errorf("the notice kept: %s %+v", m.ID, ev)
+		}
+	}
+	if notices != 1 {
+		t.Errorf("%d notices in bob's group conversation, want the reset's", notices)
+	}
+
+	// bob2 is an ordinary member: his invitation takes the group's
+	// history to dave, alice's reset in it as she signed it.
+	if err := bob2.c.ManageGroup(ctx, group, dimp.CmdInvite, []dimp.ID{daveID.ID}); err != nil {
+		t.Fatal(err)
+	}
+	got := dave.groupCommand("alice's reset, passed on by bob", func(g client.GroupCommandEvent) bool {
+		return g.Command == dimp.CmdReset && g.From.SameAs(aliceID.ID)
+	})
+	if got.Now == nil || got.Now.Name != "crew" || len(got.Now.Members) != 3 || got.Change.Refused != "" {
+		t.Errorf("dave learned %+v from bob's history", got.Now)
+	}
+}
+
+// A group kept in a history that does not read back (its meta is not the
+// group's) is left out with an error that says so; the client runs.
+func TestGroupRecordDamaged(t *testing.T) {
+	ctx := context.Background()
+	st := startStation(t, t.TempDir(), "")
+	bobID := newUser(t, "bob")
+	path := filepath.Join(t.TempDir(), "bob.history.db")
+	h, err := history.Open(ctx, path, bobID.ID, history.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	group, _, err := dimp.NewGroupID(newUser(t, "alice").SignKey, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := bobID.Meta
+	metaJSON, err := other.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.SaveGroup(ctx, group, []byte(`{"meta":`+string(metaJSON)+`,"documents":[]}`)); err != nil {
+		t.Fatal(err)
+	}
+	h.Close()
+	bob := connectWithHistory(t, st.url, bobID, path)
+	bob.waitRunning()
+	bob.waitFor("the damaged group's error", 5*time.Second, func(evs []client.Event) bool {
+		return slices.ContainsFunc(evs, func(ev client.Event) bool {
+			e, ok := ev.(client.ErrorEvent)
+			return ok && errors.Is(e.Err, client.ErrGroupRecord) && strings.Contains(e.Err.Error(), "left out")
+		})
+	})
+	if g, err := bob.c.Group(ctx, group); err != nil || g != nil {
+		t.Errorf("the damaged group is known as %+v (%v)", g, err)
+	}
+}
