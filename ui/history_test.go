@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -135,5 +136,83 @@ func TestHistoryShownAfterARestart(t *testing.T) {
 	runCmd(t, a, p.clearConversation())
 	if len(p.chat.current.entries) != 0 || len(h.cleared) == 0 || !h.cleared[0].SameAs(bob) {
 		t.Errorf("after /clear: %d entries, cleared %v", len(p.chat.current.entries), h.cleared)
+	}
+}
+
+// groupsHist is a history backend that also knows groups, as a client
+// that kept them does.
+type groupsHist struct {
+	*histFake
+	groups []*client.Group
+}
+
+func (g *groupsHist) Groups(context.Context) ([]*client.Group, error) { return g.groups, nil }
+
+// noticeRow is a group's notice as the client keeps it.
+func noticeRow(t *testing.T, seq int64, group dimp.ID, id string, n client.GroupNotice) history.Message {
+	t.Helper()
+	raw, err := json.Marshal(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return history.Message{Seq: seq, Kind: history.KindGroupNotice, Conversation: group, ID: id, Sender: n.From,
+		Time: testTime(int(seq)), Content: raw, Read: true}
+}
+
+// After a restart a group's conversation shows what its commands did, as
+// it was said when they came, between its messages; the group's name and
+// members are known before anyone sends it again; a notice that came in
+// this run and is in the history is shown once; one that does not read
+// says so.
+func TestGroupNoticesFromHistory(t *testing.T) {
+	group := dimp.MustParseID("group-alice@hz519K77dgxczwCDEgBhokWzdgbhFRSDg")
+	carol := testEcho()
+	f := newFake(alice)
+	h := &groupsHist{histFake: &histFake{fakeBackend: f, msgs: map[string][]history.Message{}},
+		groups: []*client.Group{{ID: group, Name: "crew", Owner: bob, Members: []dimp.ID{bob, alice, carol}}}}
+	hello := dimp.NewText("hello crew")
+	hello.Group = group
+	rows := []history.Message{
+		noticeRow(t, 1, group, "notice#1", client.GroupNotice{From: bob, Command: dimp.CmdReset, Role: "owner",
+			Members: []dimp.ID{bob, alice}, Change: client.GroupChange{Added: []dimp.ID{alice}}, Name: "crew"}),
+		{Seq: 2, Conversation: group, ID: "m2", Sender: bob, Time: testTime(2), Type: dimp.ContentText, Content: dimp.MarshalContent(hello)},
+		noticeRow(t, 3, group, "notice#3", client.GroupNotice{From: alice, Command: dimp.CmdInvite, Role: "member",
+			Change: client.GroupChange{Requested: []dimp.ID{carol}}, Name: "crew"}),
+		{Seq: 4, Kind: history.KindGroupNotice, Conversation: group, ID: "notice#4", Sender: bob, Time: testTime(4), Content: []byte(`{}`)},
+	}
+	h.msgs[client.IDKey(group)] = rows
+	a := New(h, Options{Peer: group, UsersEvery: -1, tick: testTick}, WithTheme(true))
+	a.Update(tea.WindowSizeMsg{Width: 160, Height: 30})
+	p := pane(a)
+	runCmd(t, a, p.loadConversations())
+
+	s := screenText(a)
+	for _, want := range []string{
+		"bob (owner) sent “reset”: added alice",
+		"hello crew",
+		"I asked the owner and administrators to add echo",
+		"a group notice in the history does not read: it names no sender",
+		"crew",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("the group's conversation after a restart lacks %q:\n%s", want, s)
+		}
+	}
+	if got := p.chat.membersText(group); !strings.Contains(got, "crew: 3 members") || !strings.Contains(got, "bob, owner") {
+		t.Errorf("/members after a restart: %q", got)
+	}
+
+	// A notice of this run, read again with the next page, shows once.
+	live := client.GroupCommandEvent{Time: testTime(5), From: bob, Group: group, Command: dimp.CmdExpel, Role: "owner",
+		Change: client.GroupChange{Removed: []dimp.ID{carol}}, NoticeID: "notice#5"}
+	feed(a, live)
+	h.mu.Lock()
+	h.msgs[client.IDKey(group)] = append([]history.Message{noticeRow(t, 5, group, "notice#5", client.GroupNotice{
+		From: bob, Command: dimp.CmdExpel, Role: "owner", Change: client.GroupChange{Removed: []dimp.ID{carol}}})}, rows...)
+	h.mu.Unlock()
+	p.chat.current.hist = historyState{}
+	runCmd(t, a, p.loadPage(p.chat.current))
+	if c := strings.Count(screenText(a), "removed echo"); c != 1 {
+		t.Errorf("a notice of this run that is in the history shows %d times", c)
 	}
 }
