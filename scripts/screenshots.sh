@@ -10,6 +10,7 @@
 #   scripts/screenshots.sh groups     # only the group's (11)
 #   scripts/screenshots.sh network    # only the network of stations' (10-network)
 #   scripts/screenshots.sh contents   # only the contents' (11-contents)
+#   scripts/screenshots.sh history    # only the restored history's (12-history)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -318,13 +319,92 @@ contents_shots() {
 	keys cont C-c
 }
 
+history_shots() {
+	echo "history: alice talks with bob, quits, and starts again on the same data directory"
+	tm new-session -d -s hstation -x "$cols" -y "$rows" \
+		"$run_env $work/dimtui station --data $work/hist/station --listen 127.0.0.1:0 2>$work/hist-station.log"
+	local url=""
+	for _ in $(seq 1 200); do
+		url=$(grep -oE 'ws://127\.0\.0\.1:[0-9]+/' "$work/hist-station.log" 2>/dev/null | head -1 || true)
+		[ -n "$url" ] && break
+		sleep 0.05
+	done
+	if [ -z "$url" ]; then
+		echo "the station did not start:" >&2
+		cat "$work/hist-station.log" >&2
+		exit 1
+	fi
+	local alice="$run_env $work/dimtui chat --data $work/hist/alice --id alice --station $url"
+	tm new-session -d -s halice -x "$cols" -y "$rows" "$alice"
+	wait_for halice "[Success]"
+	tm new-session -d -s hbob -x "$cols" -y "$rows" "$run_env $work/dimtui chat --data $work/hist/bob --id bob --station $url"
+	wait_for hbob "[Success]"
+	type_line halice "/to bob"
+	wait_for halice "to bob@"
+	type_line halice "hi bob, are you around?"
+	wait_for hbob "alice"
+	type_line hbob "/to alice"
+	wait_for halice "bob: Message read. — “hi bob, are you"
+	type_line hbob "yes! just got in"
+	wait_for halice "yes! just got in"
+	type_line halice "did the station keep my messages while you were away?"
+	wait_for hbob "while you were away?"
+	type_line hbob "all of them, in order"
+	wait_for halice "all of them, in order"
+	# bob names himself: alice's contacts and chat lines follow his new visa.
+	type_line hbob "/nick Bob Builder"
+	wait_for halice "calls themself “Bob Builder”"
+	type_line hbob "new name, same bob"
+	wait_for halice "new name, same bob"
+	type_line halice "suits you. lunch at the harbour tomorrow?"
+	wait_for hbob "lunch at the harbour tomorrow?"
+	type_line hbob "can we fix it? yes we can. noon works"
+	wait_for halice "noon works"
+	type_line halice "I'll book a table by the window"
+	wait_for hbob "by the window"
+	type_line hbob "perfect"
+	wait_for halice "perfect"
+	# bob writes to everyone: alice gets it in a conversation of its own.
+	type_line hbob "/to everyone@everywhere"
+	wait_for hbob "a broadcast"
+	type_line hbob "station meetup at noon, everyone welcome"
+	wait_for halice "everyone"
+	# bob looks at the broadcast: alice's last message is received, not read.
+	type_line halice "see you there, I'll bring the minutes"
+	wait_for halice "Message received. — “see you there"
+	sleep 0.5
+	keys halice C-c
+	for _ in $(seq 1 200); do
+		tm has-session -t halice 2>/dev/null || break
+		sleep 0.05
+	done
+	if tm has-session -t halice 2>/dev/null; then
+		echo "alice's dimtui did not quit" >&2
+		exit 1
+	fi
+
+	echo "history: alice again, the conversation restored from alice.history.db"
+	tm new-session -d -s halice -x "$cols" -y "$rows" "$alice"
+	wait_for halice "[Success]"
+	wait_for halice "Bob Builder"
+	wait_for halice "everyone"
+	type_line halice "/to bob"
+	wait_for halice "see you there, I'll bring the minutes"
+	sleep 1
+	shot halice 12-history
+	keys halice C-c
+	keys hbob C-c
+	keys hstation C-c
+}
+
 case $which in
-all) client_shots; workshop_shots; group_shots; network_shots; contents_shots ;;
+all) client_shots; workshop_shots; group_shots; network_shots; contents_shots; history_shots ;;
 contents) contents_shots ;;
+history) history_shots ;;
 client) client_shots ;;
 workshop) workshop_shots ;;
 groups) group_shots ;;
 network) network_shots ;;
-*) echo "usage: $0 [all|client|workshop|groups|network|contents]" >&2; exit 2 ;;
+*) echo "usage: $0 [all|client|workshop|groups|network|contents|history]" >&2; exit 2 ;;
 esac
 echo "done"

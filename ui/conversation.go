@@ -132,13 +132,16 @@ func (r *renderCtx) name(id dimp.ID) string {
 	return display.Name(id)
 }
 
+// maxNameColumn is the widest the name column grows, in cells.
+const maxNameColumn = 12
+
 // columns returns the widths of the time and name columns and of the body.
 func (r *renderCtx) columns() (timeW, nameW, bodyW int) {
 	w := r.width - 1 // selection column
 	if r.showTime {
 		timeW = 6 // "15:04 "
 	}
-	nameW = min(max(r.nameW, 4), 12) + 1
+	nameW = min(max(r.nameW, 4), maxNameColumn) + 1
 	if w < 50 {
 		nameW = min(nameW, 8)
 	}

@@ -44,6 +44,11 @@ func (v *convView) renderCtx() *renderCtx {
 	r.nameW = ansi.StringWidth(r.name(me))
 	if c := v.chat.current; c != nil {
 		r.nameW = max(r.nameW, ansi.StringWidth(r.name(c.peer)))
+		if c.peer.IsGroup() || c.peer.IsBroadcast() {
+			// Many senders, whose names come and go: the widest column,
+			// the same on every line and page.
+			r.nameW = maxNameColumn
+		}
 	}
 	return r
 }
