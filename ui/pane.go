@@ -391,12 +391,13 @@ func (p *Pane) handleEvent(ev client.Event) tea.Cmd {
 		}
 		return nil
 	}
+	names := p.chat.namesGen
 	did := p.chat.apply(ev)
-	if g, ok := ev.(client.GroupCommandEvent); ok && !did.opened && p.chat.current != nil && p.chat.current.peer.SameAs(g.Group) {
-		p.showCurrent() // the group's name may be new
+	if g, ok := ev.(client.GroupCommandEvent); ok && p.chat.current != nil && p.chat.current.peer.SameAs(g.Group) {
+		did.opened = true // the group's name may be new
 	}
-	if did.opened {
-		p.showCurrent()
+	if did.opened || p.chat.namesGen != names {
+		p.showCurrent() // a conversation opened, or its peer's name changed
 	}
 	var cmds []tea.Cmd
 	if did.connected {
@@ -459,7 +460,7 @@ func (p *Pane) showCurrent() {
 	label := ""
 	if !p.chat.noConversation() {
 		to = p.chat.current.peer
-		label = display.Name(to)
+		label = p.chat.nameOf(to) // the visa's name, when known
 		switch c := p.chat.contacts.byKey[client.IDKey(to)]; {
 		case to.SameAs(dimp.Everyone):
 			label = "everyone (a broadcast, unencrypted)"

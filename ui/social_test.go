@@ -129,6 +129,9 @@ func TestVisaNamesShown(t *testing.T) {
 	if strings.Contains(s, "Bobby ") || p.chat.nameOf(bob) != "Robert" {
 		t.Errorf("the chat lines still name bob by his old visa name:\n%s", s)
 	}
+	if !strings.Contains(s, "Message Robert") {
+		t.Errorf("the composer does not name bob by his visa name:\n%s", s)
+	}
 }
 
 // A broadcast lands in a conversation of its own, not in its sender's;
