@@ -83,6 +83,9 @@ func (s *chatState) apply(ev client.Event) applied {
 		s.onResent(ev)
 	case client.MessageEvent:
 		did.shown = s.onMessage(ev)
+		if ev.Message != nil {
+			s.heardFrom(ev.Message.Sender, ev.Message.Time, ev.Time)
+		}
 	case client.SentEvent:
 		s.onSent(ev)
 	case client.DeliveryEvent:
@@ -92,6 +95,9 @@ func (s *chatState) apply(ev client.Event) applied {
 		}
 	case client.ReceiptEvent:
 		s.onReceipt(ev)
+		if ev.Receipt != nil {
+			s.heardFrom(ev.From, ev.Receipt.Time, ev.Time)
+		}
 	case client.UsersEvent:
 		// With no conversation open yet, talk to the echo bot.
 		if bot := s.onUsers(ev); !bot.IsZero() && s.noConversation() {
@@ -187,6 +193,28 @@ func connectionEnded(err error) (text string, bad bool) {
 		return closed.Error() + "; reconnecting", true
 	}
 	return "connection failed: " + err.Error() + "; reconnecting", true
+}
+
+// liveWithin is how recent a peer's message must be to show them online:
+// a message the station kept while they were away is older.
+const liveWithin = time.Minute
+
+// heardFrom marks a user online when what they sent (at sent, in seconds,
+// by their clock) is recent at now: they came online since the station
+// last said who is, and nobody tells a client that. The next answer of
+// the station's corrects it either way.
+func (s *chatState) heardFrom(from dimp.ID, sent float64, now time.Time) {
+	if from.IsZero() || from.SameAs(s.me) || from.Type() == dimp.Station || from.IsGroup() || sent <= 0 || s.contacts.unlisted {
+		return
+	}
+	at := time.UnixMilli(int64(sent * 1000))
+	if d := now.Sub(at); d > liveWithin || d < -liveWithin {
+		return
+	}
+	if c := s.contacts.byKey[client.IDKey(from)]; c != nil && !c.online {
+		c.online = true
+		s.contacts.sort()
+	}
 }
 
 // onUsers takes the station's list of who is online; it returns the echo

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -155,5 +156,32 @@ func TestBroadcastConversation(t *testing.T) {
 	calls := f.sentCalls()
 	if len(calls) != 1 || !calls[0].to.SameAs(dimp.Everyone) {
 		t.Errorf("sent %v, want one message to everyone@everywhere", calls)
+	}
+}
+
+// A peer the station last listed as offline shows online as soon as a
+// message or receipt of theirs comes that they sent a moment ago; one the
+// station kept while they were away does not.
+func TestHeardFromShowsOnline(t *testing.T) {
+	a, _ := newSocialApp(t)
+	p := pane(a)
+	feed(a, client.UsersEvent{Time: time.Now(), Users: []dimp.ID{alice}})
+	p.chat.contacts.ensure(bob)
+	p.chat.contacts.ensure(moky)
+	old := dimp.NewInstantMessage(moky, alice, dimp.NewText("kept while you were away"))
+	old.Time = float64(time.Now().Add(-2*time.Hour).UnixMilli()) / 1000
+	feed(a, client.MessageEvent{Time: time.Now(), ID: "m1", Message: old})
+	if p.chat.contacts.byKey[client.IDKey(moky)].online {
+		t.Error("a message two hours old shows its sender online")
+	}
+	fresh := dimp.NewInstantMessage(bob, alice, dimp.NewText("just now"))
+	feed(a, client.MessageEvent{Time: time.Now(), ID: "b1", Message: fresh})
+	if !p.chat.contacts.byKey[client.IDKey(bob)].online {
+		t.Error("a message sent a moment ago does not show bob online")
+	}
+	rc := dimp.NewReceipt(dimp.ReceiptRead, nil)
+	feed(a, client.ReceiptEvent{Time: time.Now(), From: moky, Receipt: rc})
+	if !p.chat.contacts.byKey[client.IDKey(moky)].online {
+		t.Error("a receipt sent a moment ago does not show moky online")
 	}
 }
