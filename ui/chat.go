@@ -505,7 +505,7 @@ func contentEntryOf(content dimp.Content) *entry {
 	case *dimp.TextContent:
 		var format string
 		_ = ct.Extra.Get("format", &format)
-		return &entry{kind: entryText, text: client.KeptText(ct.Text, maxKeptText), markdown: format == "markdown"}
+		return &entry{kind: entryText, text: client.KeptText(ct.Text, maxKeptText), markdown: format == "markdown", cut: len(ct.Text) > maxKeptText}
 	case *dimp.FileContent:
 		// Kept without its thumbnail and inline data (drawn once, or too
 		// big to keep): enough to /save it.

@@ -40,6 +40,7 @@ func slashCommands() []slashCommand {
 		{"save", "[PATH]", "download and decrypt the selected file into a directory (Downloads by default) or as a new file", false},
 		{"forward", "NAME|ID", "forward the selected message to NAME, as dimchat's apps do (a copy that names its origin)", true},
 		{"recall", "", "recall my selected message (within 128 s of sending it, as dimchat's apps allow)", false},
+		{"resend", "", "send my selected message again, as a new message, when it was not sent", false},
 		{"group", "new NAME [MEMBER...]", "create a group (a \"quoted name\" may have spaces) with members by name or ID", true},
 		{"members", "", "the open group's members and roles", false},
 		{"invite", "MEMBER...", "add members to the open group (a member's invitation waits for the owner)", true},
@@ -160,7 +161,7 @@ func (p *Pane) command(line string) tea.Cmd {
 			return p.setFlash(err.Error(), true)
 		}
 		return tea.Batch(p.sendContent(to, c), p.setFlash("forwarded to "+display.Name(to), false))
-	case "page", "card", "reply", "recall":
+	case "page", "card", "reply", "recall", "resend":
 		if p.chat.noConversation() || p.chat.current.peer.IsBroadcast() {
 			return p.setFlash("no conversation: /to NAME first", true)
 		}

@@ -38,6 +38,7 @@ type entry struct {
 	quoted   string   // a line above the body: what a reply answers, where a forwarded copy came from
 	recalled bool     // recalled by its sender: shown struck out
 	stored   bool     // read from the history on disk
+	cut      bool     // only its head is kept (here or in the history)
 	markdown bool     // a text whose format is Markdown, rendered so
 	thumb    []byte   // an image's thumbnail (a PNF), drawn under its card
 	sn       int64    // the content's serial number, for a quote of it

@@ -192,7 +192,7 @@ func historyEntry(m history.Message, me dimp.ID) *entry {
 		e = contentEntry(content)
 	}
 	e.at, e.from, e.out, e.id = m.Time, m.Sender, m.Out, client.MessageID(m.ID)
-	e.recalled, e.stored = m.Recalled, true
+	e.recalled, e.stored, e.cut = m.Recalled, true, e.cut || m.Cut
 	if m.Out && e.selectable() {
 		e.tracked, e.delivery = true, client.Delivery(m.State)
 		switch {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -214,5 +215,53 @@ func TestGroupNoticesFromHistory(t *testing.T) {
 	runCmd(t, a, p.loadPage(p.chat.current))
 	if c := strings.Count(screenText(a), "removed echo"); c != 1 {
 		t.Errorf("a notice of this run that is in the history shows %d times", c)
+	}
+}
+
+// A message an earlier run did not get to the station is sent again with
+// /resend, as a new message (a new serial number), and the first says so;
+// one that was sent, or whose history kept only its head, is not.
+func TestResendNotSent(t *testing.T) {
+	f := newFake(alice)
+	h := &histFake{fakeBackend: f, msgs: map[string][]history.Message{}}
+	lost := dimp.NewText("lost in the quit")
+	lost.SN = 77
+	delivered := dimp.NewText("this one arrived")
+	long := dimp.NewText("the head of a long one")
+	h.msgs[client.IDKey(bob)] = []history.Message{
+		{Seq: 1, Conversation: bob, ID: "a1", Sender: alice, Out: true, State: history.Delivered, Time: testTime(1), Type: dimp.ContentText, Content: dimp.MarshalContent(delivered)},
+		{Seq: 2, Conversation: bob, ID: "a2", Sender: alice, Out: true, State: history.Sending, Time: testTime(2), Type: dimp.ContentText, Content: dimp.MarshalContent(long), Cut: true},
+		{Seq: 3, Conversation: bob, ID: "a3", Sender: alice, Out: true, State: history.Sending, Time: testTime(3), Type: dimp.ContentText, Content: dimp.MarshalContent(lost)},
+	}
+	a := New(h, Options{Peer: bob, UsersEvery: -1, tick: testTick}, WithTheme(true))
+	a.Update(tea.WindowSizeMsg{Width: 120, Height: 30})
+	p := pane(a)
+	runCmd(t, a, p.loadConversations())
+
+	typeAndRun(t, a, "/resend")
+	f.mu.Lock()
+	sent := slices.Clone(f.sent)
+	f.mu.Unlock()
+	if len(sent) != 1 {
+		t.Fatalf("%d messages sent, want the one not sent", len(sent))
+	}
+	tc, ok := sent[0].content.(*dimp.TextContent)
+	if !ok || tc.Text != "lost in the quit" || tc.SN == lost.SN || !sent[0].to.SameAs(bob) {
+		t.Errorf("sent %+v to %s, want the text again with a new serial number", sent[0].content, sent[0].to)
+	}
+	if s := screenText(a); !strings.Contains(s, "sent again below") {
+		t.Errorf("the message sent again does not say so:\n%s", s)
+	}
+	for sel, want := range map[int]string{0: "this message was sent", 1: "only the head of this message was kept"} {
+		p.chat.current.sel = slices.IndexFunc(p.chat.current.entries, func(e *entry) bool { return e.id == client.MessageID([]string{"a1", "a2"}[sel]) })
+		typeAndRun(t, a, "/resend")
+		if s := screenText(a); !strings.Contains(s, want) {
+			t.Errorf("/resend on %s: the screen lacks %q:\n%s", []string{"a1", "a2"}[sel], want, s)
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.sent) != 1 {
+		t.Errorf("%d messages sent after the refusals, want 1", len(f.sent))
 	}
 }

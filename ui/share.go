@@ -52,6 +52,8 @@ func (p *Pane) shareContent(name, arg string) (dimp.Content, error) {
 		return p.quote(arg)
 	case "recall":
 		return p.recall()
+	case "resend":
+		return p.resendCopy()
 	}
 	return nil, errors.New("unknown command /" + name)
 }
@@ -146,6 +148,53 @@ func (p *Pane) recall() (dimp.Content, error) {
 			return nil, err
 		}
 	}
+	return c, nil
+}
+
+// resendCopy makes what /resend sends: my selected message that was not
+// sent (dimtui quit before the station took it, or it failed), as a new
+// message with a new serial number and time, so that a peer who did get
+// the first never takes the second for it. The first stays, marked sent
+// again.
+func (p *Pane) resendCopy() (dimp.Content, error) {
+	e := p.chat.current.selected()
+	switch {
+	case e == nil || !e.selectable():
+		return nil, errors.New("/resend: no message selected (↑ selects one of mine)")
+	case !e.out || !e.tracked:
+		return nil, errors.New("/resend: only my own messages are sent again")
+	case e.delivery != client.Failed:
+		return nil, errors.New("/resend: this message was sent (" + e.delivery.String() + "); only one not sent is sent again")
+	case e.recalled:
+		return nil, errors.New("/resend: the message was recalled")
+	case e.cut:
+		return nil, errors.New("/resend: only the head of this message was kept in the history")
+	}
+	var raw []byte
+	switch {
+	case e.content != nil:
+		raw = dimp.MarshalContent(e.content)
+	case e.kind == entryText:
+		t := dimp.NewText(e.text)
+		if e.markdown {
+			t.Extra = dimp.Fields{}
+			if err := t.Extra.Set("format", "markdown"); err != nil {
+				return nil, err
+			}
+		}
+		raw = dimp.MarshalContent(t)
+	default:
+		return nil, errors.New("/resend: this message is too big to have been kept")
+	}
+	c, err := dimp.ParseContent(raw)
+	if err != nil {
+		return nil, fmt.Errorf("/resend: %w", err)
+	}
+	fresh := dimp.NewHead(0)
+	h := c.Header()
+	h.SN, h.Time, h.Group = fresh.SN, fresh.Time, dimp.ID{}
+	e.detail = "not sent; sent again below"
+	e.version++
 	return c, nil
 }
 
