@@ -201,7 +201,7 @@ func historyEntry(m history.Message, me dimp.ID) *entry {
 		case e.delivery == client.Sending && m.Time.Before(started):
 			// Sent by an earlier run that quit before the station took it:
 			// nothing will send it now.
-			e.delivery, e.detail = client.Failed, "dimtui quit before the station took it"
+			e.delivery, e.detail = client.Failed, "dimtui quit before the station took it (/resend sends it again)"
 		}
 	}
 	if m.Cut && e.kind == entryText {
