@@ -174,7 +174,9 @@ func New(cfg Config) (*Client, error) {
 // Me returns the local user's ID.
 func (c *Client) Me() dimp.ID { return c.me.ID }
 
-// Identity returns the local user.
+// Identity returns the local user as the client started: a visa that
+// SetProfile signs later is not in it (the ProfileEvent has it), so that
+// what was handed out never changes under its reader.
 func (c *Client) Identity() *dimp.Identity { return c.me }
 
 // Events delivers what happens, and is closed when Run returns. Read it
