@@ -10,7 +10,7 @@
 #   scripts/screenshots.sh groups     # only the group's (11)
 #   scripts/screenshots.sh network    # only the network of stations' (10-network)
 #   scripts/screenshots.sh contents   # only the contents' (11-contents)
-#   scripts/screenshots.sh history    # only the restored history's (12-history)
+#   scripts/screenshots.sh history    # only the restored history's (12-history, 12-history-group)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -372,6 +372,20 @@ history_shots() {
 	# bob looks at the broadcast: alice's last message is received, not read.
 	type_line halice "see you there, I'll bring the minutes"
 	wait_for halice "Message received. — “see you there"
+	# alice makes a group with bob; they each write in it before she quits.
+	type_line halice "/group new harbour bob"
+	wait_for halice "I created the group harbour"
+	wait_for hbob "harbour"
+	type_line hbob "/to harbour"
+	wait_for hbob "to # harbour"
+	type_line halice "a group for the harbour lunch: table by the window, noon"
+	wait_for hbob "table by the window, noon"
+	type_line hbob "great, I'll bring the hard hat"
+	wait_for halice "I'll bring the hard hat"
+	type_line halice "ha, see you both there then"
+	wait_for hbob "see you both there then"
+	type_line hbob "the group will remember this"
+	wait_for halice "the group will remember this"
 	sleep 0.5
 	keys halice C-c
 	for _ in $(seq 1 200); do
@@ -392,6 +406,14 @@ history_shots() {
 	wait_for halice "see you there, I'll bring the minutes"
 	sleep 1
 	shot halice 12-history
+
+	echo "history: alice's group restored, its members known without a new reset"
+	type_line halice "/to harbour"
+	wait_for halice "the group will remember this"
+	type_line halice "/members"
+	wait_for halice "harbour: 2 members"
+	sleep 1
+	shot halice 12-history-group
 	keys halice C-c
 	keys hbob C-c
 	keys hstation C-c

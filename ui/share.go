@@ -151,6 +151,23 @@ func (p *Pane) recall() (dimp.Content, error) {
 	return c, nil
 }
 
+// contentJSON is the content of a message as the pane kept it: the
+// content itself, or a text (Markdown when it was); nil when neither was
+// kept.
+func (e *entry) contentJSON() []byte {
+	switch {
+	case e.content != nil:
+		return dimp.MarshalContent(e.content)
+	case e.kind == entryText:
+		t := dimp.NewText(e.text)
+		if e.markdown {
+			t.Extra = dimp.Fields{"format": json.RawMessage(`"markdown"`)}
+		}
+		return dimp.MarshalContent(t)
+	}
+	return nil
+}
+
 // resendCopy makes what /resend sends: my selected message that was not
 // sent (dimtui quit before the station took it, or it failed), as a new
 // message with a new serial number and time, so that a peer who did get
@@ -170,20 +187,8 @@ func (p *Pane) resendCopy() (dimp.Content, error) {
 	case e.cut:
 		return nil, errors.New("/resend: only the head of this message was kept in the history")
 	}
-	var raw []byte
-	switch {
-	case e.content != nil:
-		raw = dimp.MarshalContent(e.content)
-	case e.kind == entryText:
-		t := dimp.NewText(e.text)
-		if e.markdown {
-			t.Extra = dimp.Fields{}
-			if err := t.Extra.Set("format", "markdown"); err != nil {
-				return nil, err
-			}
-		}
-		raw = dimp.MarshalContent(t)
-	default:
+	raw := e.contentJSON()
+	if raw == nil {
 		return nil, errors.New("/resend: this message is too big to have been kept")
 	}
 	c, err := dimp.ParseContent(raw)
@@ -211,13 +216,8 @@ func (p *Pane) forwardCopy() (dimp.Content, error) {
 	if e.recalled {
 		return nil, errors.New("/forward: the message was recalled")
 	}
-	var raw []byte
-	switch {
-	case e.content != nil:
-		raw = dimp.MarshalContent(e.content)
-	case e.kind == entryText:
-		raw = dimp.MarshalContent(dimp.NewText(e.text))
-	default:
+	raw := e.contentJSON()
+	if raw == nil {
 		return nil, errors.New("/forward: this message is too big to have been kept")
 	}
 	var m map[string]json.RawMessage
