@@ -93,27 +93,32 @@ func (l *loop) groupState(g *Group, p *dimp.Profile) ([]byte, error) {
 	if rec.Meta, err = p.Meta.MarshalJSON(); err != nil {
 		return nil, err
 	}
-	for _, d := range p.Visas {
-		raw, err := d.MarshalJSON()
-		if err != nil {
-			return nil, err
-		}
-		rec.Documents = append(rec.Documents, raw)
+	if rec.Documents, err = marshalEach(p.Visas); err != nil {
+		return nil, err
 	}
 	rec.Members, rec.Requests = g.Members, g.Requests
 	if log := l.groupLogs[IDKey(g.ID)]; log != nil && log.reset != nil {
 		if rec.Reset, err = log.reset.MarshalJSON(); err != nil {
 			return nil, err
 		}
-		for _, rm := range log.since {
-			raw, err := rm.MarshalJSON()
-			if err != nil {
-				return nil, err
-			}
-			rec.Since = append(rec.Since, raw)
+		if rec.Since, err = marshalEach(log.since); err != nil {
+			return nil, err
 		}
 	}
 	return json.Marshal(rec)
+}
+
+// marshalEach writes each of list as JSON.
+func marshalEach[T json.Marshaler](list []T) ([]json.RawMessage, error) {
+	out := make([]json.RawMessage, 0, len(list))
+	for _, v := range list {
+		raw, err := v.MarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, raw)
+	}
+	return out, nil
 }
 
 // loadGroups brings back the groups an earlier run kept, before the first
