@@ -131,3 +131,40 @@ func TestGroupRecordDamaged(t *testing.T) {
 		t.Errorf("the damaged group is known as %+v (%v)", g, err)
 	}
 }
+
+// A message an earlier run received and the user had not read is marked
+// read after a restart: the history says so and its sender gets the read
+// receipt; marking it again sends nothing more; an ID of no message
+// received is ErrNotReceived.
+func TestMarkReadAfterRestart(t *testing.T) {
+	ctx := context.Background()
+	st := startStation(t, t.TempDir(), "")
+	aliceID, bobID := newUser(t, "alice"), newUser(t, "bob")
+	alice := connect(t, st.url, aliceID)
+	bobPath := filepath.Join(t.TempDir(), "bob.history.db")
+	bob := connectWithHistory(t, st.url, bobID, bobPath)
+	alice.waitRunning()
+	bob.waitRunning()
+	sent := sentText(t, alice, bobID.ID, "read me after your restart")
+	waitText(bob, "read me after your restart")
+	got := receivedID(bob, "read me after your restart")
+	waitDelivery(alice, sent, client.Delivered)
+	bob.stop()
+
+	bob2 := connectWithHistory(t, st.url, bobID, bobPath)
+	bob2.waitRunning()
+	if err := bob2.c.MarkRead(ctx, got); err != nil {
+		t.Fatalf("MarkRead of a message of the earlier run: %v", err)
+	}
+	waitDelivery(alice, sent, client.Read)
+	page, err := bob2.c.Page(ctx, aliceID.ID, 0, 10)
+	if err != nil || len(page) != 1 || !page[0].Read {
+		t.Errorf("bob's history after MarkRead: %+v (%v)", page, err)
+	}
+	if err := bob2.c.MarkRead(ctx, got); err != nil {
+		t.Errorf("MarkRead again: %v", err)
+	}
+	if err := bob2.c.MarkRead(ctx, "nobody#1"); !errors.Is(err, client.ErrNotReceived) {
+		t.Errorf("MarkRead of no message: %v", err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"dimtui/dimp"
@@ -675,11 +676,53 @@ func (l *loop) remember(id MessageID, in *incoming) {
 func (l *loop) markRead(id MessageID) error {
 	in := l.inbox[id]
 	if in == nil {
-		return fmt.Errorf("no received message %s", id)
+		var err error
+		if in, err = l.receivedBefore(id); in == nil || err != nil {
+			return err
+		}
 	}
 	delete(l.inbox, id)
 	_, err := l.send(in.sender, dimp.NewReceipt(dimp.ReceiptRead, in.origin), false)
 	return err
+}
+
+// ErrNotReceived: MarkRead was given the ID of no message received, in
+// this run or, with a history, an earlier one.
+var ErrNotReceived = errors.New("no received message")
+
+// receivedBefore finds a message an earlier run received and the user
+// had not read, in the history: the read receipt's origin is made from
+// what the history kept (sender, serial number, time and group from the
+// content, its type), without the signature, which is not kept; dimchat's
+// apps and dimtui match a receipt by sender and serial number. Nil and no
+// error: it was read already, nothing to send.
+func (l *loop) receivedBefore(id MessageID) (*incoming, error) {
+	h := l.c.cfg.History
+	if h == nil {
+		return nil, fmt.Errorf("%w %s", ErrNotReceived, id)
+	}
+	m, ok, err := h.Received(l.ctx, string(id))
+	switch {
+	case err != nil:
+		return nil, err
+	case !ok:
+		return nil, fmt.Errorf("%w %s", ErrNotReceived, id)
+	case m.Read:
+		return nil, nil
+	case m.Err != nil:
+		return nil, m.Err
+	}
+	content, err := dimp.ParseContent(m.Content)
+	if err != nil {
+		return nil, fmt.Errorf("%w %s: its content: %v", ErrNotReceived, id, err)
+	}
+	hd := content.Header()
+	o := &dimp.Origin{Sender: m.Sender, Receiver: l.c.me.ID, Time: hd.Time, SN: hd.SN, Group: hd.Group,
+		Type: strconv.Itoa(int(m.Type))}
+	if o.Group.IsZero() && m.Conversation.SameAs(dimp.Everyone) {
+		o.Receiver = dimp.Everyone
+	}
+	return &incoming{sender: m.Sender, origin: o}, nil
 }
 
 func sortBySeq(list []*outgoing) {

@@ -100,6 +100,9 @@ func (p *Pane) conversationsLoaded(msg conversationsLoadedMsg) tea.Cmd {
 		if c.Name != "" && ct.nick == "" {
 			ct.nick = display.Sanitize(c.Name, false)
 		}
+		if conv := p.chat.conversation(c.ID); c.Unread > 0 && conv != p.chat.current && !conv.hist.read() {
+			conv.unread = max(conv.unread, c.Unread) // its badge, until it is read
+		}
 	}
 	for _, g := range msg.groups {
 		k := client.IDKey(g.ID)
@@ -155,13 +158,26 @@ func (p *Pane) pageLoaded(msg pageLoadedMsg) tea.Cmd {
 		c.hist.oldest = msg.msgs[0].Seq
 	}
 	var page []*entry
+	first := len(c.entries) == 0 // the newest page, nothing shown yet
 	for _, m := range msg.msgs {
 		if m.ID != "" && c.holds(client.MessageID(m.ID), m.Kind) {
 			continue // shown already: it came in this run
 		}
-		page = append(page, historyEntry(m, p.chat.me))
+		e := historyEntry(m, p.chat.me)
+		if !m.Out && !m.Read && m.Kind == history.KindMessage && m.Err == nil && e.selectable() {
+			// Not read in an earlier run: read once shown, its sender told.
+			if first && c.marker == nil {
+				c.marker = &entry{kind: entryUnread}
+				page = append(page, c.marker)
+			}
+			c.pending = append(c.pending, e.id)
+		}
+		page = append(page, e)
 	}
 	p.chat.prepend(c, page)
+	if c == p.chat.current {
+		return p.markShownRead()
+	}
 	return nil
 }
 

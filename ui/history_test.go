@@ -25,6 +25,7 @@ type histFake struct {
 	msgs    map[string][]history.Message // by conversation, oldest first
 	cleared []dimp.ID
 	pages   int
+	unread  map[string]int // by conversation
 }
 
 func (h *histFake) Conversations(context.Context) ([]history.Conversation, error) {
@@ -33,7 +34,8 @@ func (h *histFake) Conversations(context.Context) ([]history.Conversation, error
 	var out []history.Conversation
 	for _, ms := range h.msgs {
 		if len(ms) > 0 {
-			out = append(out, history.Conversation{ID: ms[0].Conversation, Last: ms[len(ms)-1].Time, Count: len(ms)})
+			out = append(out, history.Conversation{ID: ms[0].Conversation, Last: ms[len(ms)-1].Time, Count: len(ms),
+				Unread: h.unread[client.IDKey(ms[0].Conversation)]})
 		}
 	}
 	return out, nil
@@ -106,7 +108,16 @@ func TestHistoryShownAfterARestart(t *testing.T) {
 			t.Errorf("after a restart the screen lacks %q:\n%s", want, s)
 		}
 	}
-	if n := len(p.chat.current.entries); n != historyPage {
+	messages := func() int {
+		n := 0
+		for _, e := range p.chat.current.entries {
+			if e.kind != entryUnread {
+				n++
+			}
+		}
+		return n
+	}
+	if n := messages(); n != historyPage {
 		t.Fatalf("%d entries read at first, want one page of %d", n, historyPage)
 	}
 	// Scrolling to the top reads the older pages, until none is left.
@@ -116,7 +127,7 @@ func TestHistoryShownAfterARestart(t *testing.T) {
 	if s := screenText(a); !strings.Contains(s, "old message 000") {
 		t.Errorf("scrolled to the top, the oldest message is not shown:\n%s", s)
 	}
-	if n := len(p.chat.current.entries); n != 450 {
+	if n := messages(); n != 450 {
 		t.Errorf("%d entries after scrolling back, want 450", n)
 	}
 	pages := h.pages
@@ -263,5 +274,54 @@ func TestResendNotSent(t *testing.T) {
 	defer f.mu.Unlock()
 	if len(f.sent) != 1 {
 		t.Errorf("%d messages sent after the refusals, want 1", len(f.sent))
+	}
+}
+
+// What an earlier run received and the user did not read is still unread
+// after a restart: the contacts count it, the open conversation marks
+// where it begins and, once it is shown, it is marked read (its sender
+// told).
+func TestUnreadAfterARestart(t *testing.T) {
+	f := newFake(alice)
+	h := &histFake{fakeBackend: f, msgs: map[string][]history.Message{}}
+	row := func(seq int64, conv, from dimp.ID, id, text string, read bool) history.Message {
+		return history.Message{Seq: seq, Conversation: conv, ID: id, Sender: from, Time: testTime(int(seq)),
+			Type: dimp.ContentText, Content: dimp.MarshalContent(dimp.NewText(text)), Read: read, Out: from.SameAs(alice)}
+	}
+	h.msgs[client.IDKey(bob)] = []history.Message{
+		row(1, bob, bob, "b1", "read yesterday", true),
+		row(2, bob, alice, "a1", "my answer", false),
+		row(3, bob, bob, "b2", "not read yet", false),
+		row(4, bob, bob, "b3", "nor this", false),
+	}
+	h.msgs[client.IDKey(moky)] = []history.Message{
+		row(5, moky, moky, "m1", "one", false),
+		row(6, moky, moky, "m2", "two", false),
+	}
+	h.unread = map[string]int{client.IDKey(bob): 2, client.IDKey(moky): 2}
+	a := New(h, Options{Peer: bob, UsersEvery: -1, tick: testTick}, WithTheme(true))
+	a.Update(tea.WindowSizeMsg{Width: 120, Height: 30})
+	p := pane(a)
+	runCmd(t, a, p.loadConversations())
+
+	if n := p.chat.unread(moky); n != 2 {
+		t.Errorf("moky's conversation counts %d unread, want 2", n)
+	}
+	var kinds []string
+	for _, e := range p.chat.current.entries {
+		if e.kind == entryUnread {
+			kinds = append(kinds, "marker")
+		} else {
+			kinds = append(kinds, e.text)
+		}
+	}
+	if want := []string{"read yesterday", "my answer", "marker", "not read yet", "nor this"}; !slices.Equal(kinds, want) {
+		t.Errorf("bob's conversation: %q, want %q", kinds, want)
+	}
+	f.mu.Lock()
+	read := slices.Clone(f.read)
+	f.mu.Unlock()
+	if !slices.Equal(read, []client.MessageID{"b2", "b3"}) {
+		t.Errorf("marked read %v, want b2 and b3", read)
 	}
 }

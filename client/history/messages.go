@@ -386,6 +386,42 @@ func (h *DB) Page(ctx context.Context, conv dimp.ID, before int64, n int) ([]Mes
 	return out, nil
 }
 
+// Received returns the message received with this ID (a MessageID), and
+// whether there is one.
+func (h *DB) Received(ctx context.Context, id string) (Message, bool, error) {
+	var (
+		m                Message
+		convText, sender string
+		at, typ          int64
+		rec, seen        bool
+		content          []byte
+	)
+	err := h.rd.QueryRowContext(ctx, `SELECT seq, conv, sender, at, type, content, recalled, was_read
+		FROM messages WHERE msg_id = ? AND out = 0 AND kind = 0 ORDER BY seq DESC LIMIT 1`, id).
+		Scan(&m.Seq, &convText, &sender, &at, &typ, &content, &rec, &seen)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Message{}, false, nil
+	}
+	if err != nil {
+		return Message{}, false, h.wrap("read message "+id, err)
+	}
+	m.ID, m.Time, m.Recalled, m.Read, m.Content, m.State = id, time.UnixMilli(at), rec, seen, content, Delivered
+	if typ >= 0 && typ <= 255 {
+		m.Type = dimp.ContentType(typ)
+	}
+	var errs []error
+	if m.Conversation, err = dimp.ParseID(convText); err != nil {
+		errs = append(errs, err)
+	}
+	if m.Sender, err = dimp.ParseID(sender); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		m.Err = fmt.Errorf("%w: %s, message %s: %v", ErrBadRow, h.path, id, err)
+	}
+	return m, true, nil
+}
+
 // Conversations lists the conversations, the one with the newest message
 // first, with their contact's name when it is known.
 func (h *DB) Conversations(ctx context.Context) ([]Conversation, error) {
