@@ -364,7 +364,7 @@ func (s *chatState) onGroupCommand(ev client.GroupCommandEvent) (shown bool) {
 		s.open(ev.Group)
 		c = s.current
 	}
-	e := groupNoticeEntry(ev, s.me)
+	e := groupNoticeEntry(ev, s.me, s.nameOf)
 	shown = c == s.current && c.follow
 	if !shown && c.unread == 0 {
 		c.markUnread()
@@ -376,16 +376,16 @@ func (s *chatState) onGroupCommand(ev client.GroupCommandEvent) (shown bool) {
 // groupNoticeEntry is the notice of a group command: who sent it and what
 // it did to the group as the client knew it, or the user's own action
 // done; from this run's event or from the history.
-func groupNoticeEntry(ev client.GroupCommandEvent, me dimp.ID) *entry {
+func groupNoticeEntry(ev client.GroupCommandEvent, me dimp.ID, name func(dimp.ID) string) *entry {
 	ch := ev.Change
-	who := display.Name(ev.From)
+	who := name(ev.From)
 	if ev.Role != "" {
 		who += " (" + ev.Role + ")"
 	}
 	text := who + " sent “" + ev.Command + "”"
 	switch {
 	case ev.From.SameAs(me):
-		text = myGroupAction(ev) // the user's own action, done
+		text = myGroupAction(ev, name) // the user's own action, done
 	case ev.Command == "bulletin":
 		text = who + " signed a new bulletin"
 	}
@@ -400,37 +400,37 @@ func groupNoticeEntry(ev client.GroupCommandEvent, me dimp.ID) *entry {
 	case len(ch.Added) > 0 || len(ch.Removed) > 0:
 		var parts []string
 		if len(ch.Added) > 0 {
-			parts = append(parts, "added "+namesText(ch.Added))
+			parts = append(parts, "added "+namesText(ch.Added, name))
 		}
 		if len(ch.Removed) > 0 {
-			parts = append(parts, "removed "+namesText(ch.Removed))
+			parts = append(parts, "removed "+namesText(ch.Removed, name))
 			if slices.ContainsFunc(ch.Removed, me.SameAs) {
 				parts = append(parts, "I am no longer a member: what the group says does not reach me")
 			}
 		}
 		text += ": " + strings.Join(parts, "; ")
 	case len(ch.Requested) > 0:
-		text += ": asks to add " + namesText(ch.Requested) + ", waiting for the owner or an administrator"
+		text += ": asks to add " + namesText(ch.Requested, name) + ", waiting for the owner or an administrator"
 	case len(ch.Hired) > 0 || len(ch.Fired) > 0:
 		var parts []string
 		if len(ch.Hired) > 0 {
-			parts = append(parts, "made "+namesText(ch.Hired)+" administrator")
+			parts = append(parts, "made "+namesText(ch.Hired, name)+" administrator")
 		}
 		if len(ch.Fired) > 0 {
-			parts = append(parts, namesText(ch.Fired)+" no longer administrator")
+			parts = append(parts, namesText(ch.Fired, name)+" no longer administrator")
 		}
 		text += ": " + strings.Join(parts, "; ")
 	case !ch.AdminRemoved.IsZero():
 		text += ": no longer an administrator"
 	case len(ev.Members) > 0:
-		text += ": " + namesText(ev.Members)
+		text += ": " + namesText(ev.Members, name)
 	}
 	return &entry{kind: entryNotice, at: ev.Time, text: client.KeptText(text, maxKeptValue), bad: ch.Refused != "",
 		id: client.MessageID(ev.NoticeID)}
 }
 
 // myGroupAction says what the user did to a group, in a sentence.
-func myGroupAction(ev client.GroupCommandEvent) string {
+func myGroupAction(ev client.GroupCommandEvent, nameOf func(dimp.ID) string) string {
 	ch := ev.Change
 	name := display.Name(ev.Group)
 	if ev.Now != nil && ev.Now.Name != "" {
@@ -441,33 +441,33 @@ func myGroupAction(ev client.GroupCommandEvent) string {
 		if len(ch.Added) == 0 {
 			return "I created the group " + name + ", with no other member yet: /invite NAME adds one"
 		}
-		return "I created the group " + name + " with " + namesText(ch.Added) +
+		return "I created the group " + name + " with " + namesText(ch.Added, nameOf) +
 			": its bulletin went to the station, my signed reset to each member"
 	case dimp.CmdInvite:
 		if len(ch.Requested) > 0 {
-			return "I asked the owner and administrators to add " + namesText(ch.Requested) + "; they have the group's history"
+			return "I asked the owner and administrators to add " + namesText(ch.Requested, nameOf) + "; they have the group's history"
 		}
-		return "I added " + namesText(ch.Added) + ": a new reset, sent with the group's history to every member"
+		return "I added " + namesText(ch.Added, nameOf) + ": a new reset, sent with the group's history to every member"
 	case dimp.CmdExpel:
-		return "I removed " + namesText(ch.Removed) + ": a new reset, sent to every member and to whoever it removes"
+		return "I removed " + namesText(ch.Removed, nameOf) + ": a new reset, sent to every member and to whoever it removes"
 	case dimp.CmdQuit:
 		return "I quit the group: the others are told; I no longer receive what it says"
 	case dimp.CmdResign:
 		return "I resigned as administrator of " + name
 	case "bulletin":
 		if len(ch.Hired) > 0 {
-			return "I made " + namesText(ch.Hired) + " administrator: a new bulletin, signed by me, sent to the station and the members"
+			return "I made " + namesText(ch.Hired, nameOf) + " administrator: a new bulletin, signed by me, sent to the station and the members"
 		}
-		return "I removed " + namesText(ch.Fired) + " as administrator: a new bulletin sent to the station and the members"
+		return "I removed " + namesText(ch.Fired, nameOf) + " as administrator: a new bulletin sent to the station and the members"
 	}
 	return "I sent “" + ev.Command + "”"
 }
 
 // namesText names the first members of a list, and how many more.
-func namesText(ids []dimp.ID) string {
+func namesText(ids []dimp.ID, name func(dimp.ID) string) string {
 	names := make([]string, 0, min(len(ids), maxNamesShown))
 	for _, m := range ids[:min(len(ids), maxNamesShown)] {
-		names = append(names, display.Name(m))
+		names = append(names, name(m))
 	}
 	text := strings.Join(names, ", ")
 	if n := len(ids) - maxNamesShown; n > 0 {
@@ -807,7 +807,7 @@ func (s *chatState) membersText(group dimp.ID) string {
 	}
 	names := make([]string, 0, len(g.Members))
 	for _, m := range g.Members {
-		name := display.Name(m)
+		name := s.nameOf(m)
 		if m.SameAs(s.me) {
 			name += " (me)"
 		}
@@ -822,7 +822,7 @@ func (s *chatState) membersText(group dimp.ID) string {
 	}
 	text := fmt.Sprintf("%s: %s", name, display.Plural(len(g.Members), "member")) + ": " + strings.Join(names, "; ")
 	if len(g.Requests) > 0 {
-		text += "; asked to join: " + namesText(g.Requests)
+		text += "; asked to join: " + namesText(g.Requests, s.nameOf)
 	}
 	return text
 }

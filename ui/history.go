@@ -163,7 +163,7 @@ func (p *Pane) pageLoaded(msg pageLoadedMsg) tea.Cmd {
 		if m.ID != "" && c.holds(client.MessageID(m.ID), m.Kind) {
 			continue // shown already: it came in this run
 		}
-		e := historyEntry(m, p.chat.me)
+		e := historyEntry(m, p.chat.me, p.chat.nameOf)
 		if !m.Out && !m.Read && m.Kind == history.KindMessage && m.Err == nil && e.selectable() {
 			// Not read in an earlier run: read once shown, its sender told.
 			if first && c.marker == nil {
@@ -193,9 +193,9 @@ func (c *conversation) holds(id client.MessageID, kind history.Kind) bool {
 // historyEntry is the entry of a message read from the history, as it
 // was shown: its content, sender, time, delivery state, recall; or of a
 // group's notice, as it was said.
-func historyEntry(m history.Message, me dimp.ID) *entry {
+func historyEntry(m history.Message, me dimp.ID, name func(dimp.ID) string) *entry {
 	if m.Kind == history.KindGroupNotice && m.Err == nil {
-		return groupNoticeFromHistory(m, me)
+		return groupNoticeFromHistory(m, me, name)
 	}
 	var e *entry
 	content, err := dimp.ParseContent(m.Content)
@@ -228,7 +228,7 @@ func historyEntry(m history.Message, me dimp.ID) *entry {
 
 // groupNoticeFromHistory is a group's notice as it was shown when its
 // command came; one that does not read says so.
-func groupNoticeFromHistory(m history.Message, me dimp.ID) *entry {
+func groupNoticeFromHistory(m history.Message, me dimp.ID, name func(dimp.ID) string) *entry {
 	var n client.GroupNotice
 	if err := json.Unmarshal(m.Content, &n); err != nil || n.From.IsZero() {
 		if err == nil {
@@ -237,7 +237,7 @@ func groupNoticeFromHistory(m history.Message, me dimp.ID) *entry {
 		return &entry{kind: entryNotice, bad: true, at: m.Time, id: client.MessageID(m.ID),
 			text: "a group notice in the history does not read: " + err.Error()}
 	}
-	e := groupNoticeEntry(n.Event(m.Conversation, m.Time, m.ID), me)
+	e := groupNoticeEntry(n.Event(m.Conversation, m.Time, m.ID), me, name)
 	if m.Cut {
 		e.text += " (the lists were cut in the history)"
 	}

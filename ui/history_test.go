@@ -196,11 +196,12 @@ func TestGroupNoticesFromHistory(t *testing.T) {
 	a := New(h, Options{Peer: group, UsersEvery: -1, tick: testTick}, WithTheme(true))
 	a.Update(tea.WindowSizeMsg{Width: 160, Height: 30})
 	p := pane(a)
+	p.chat.contacts.ensure(bob).nick = "Bob Builder" // his visa's name
 	runCmd(t, a, p.loadConversations())
 
 	s := screenText(a)
 	for _, want := range []string{
-		"bob (owner) sent “reset”: added alice",
+		"Bob Builder (owner) sent “reset”: added alice",
 		"hello crew",
 		"I asked the owner and administrators to add echo",
 		"a group notice in the history does not read: it names no sender",
@@ -210,7 +211,7 @@ func TestGroupNoticesFromHistory(t *testing.T) {
 			t.Errorf("the group's conversation after a restart lacks %q:\n%s", want, s)
 		}
 	}
-	if got := p.chat.membersText(group); !strings.Contains(got, "crew: 3 members") || !strings.Contains(got, "bob, owner") {
+	if got := p.chat.membersText(group); !strings.Contains(got, "crew: 3 members") || !strings.Contains(got, "Bob Builder, owner") {
 		t.Errorf("/members after a restart: %q", got)
 	}
 

@@ -99,7 +99,7 @@ func (p *Pane) listCommand(name, arg string) tea.Cmd {
 		"mute":    "muted %s: no notifications from them (the station keeps the list)",
 		"unmute":  "unmuted %s",
 	}[name]
-	return p.call("/"+name, fmt.Sprintf(what, namesText(ids)), func(ctx context.Context) error { return do(ctx, ids) })
+	return p.call("/"+name, fmt.Sprintf(what, namesText(ids, p.chat.nameOf)), func(ctx context.Context) error { return do(ctx, ids) })
 }
 
 // lookUpName is /to NAME when no contact has the name: the station's
@@ -197,7 +197,7 @@ func (s *chatState) listsText() string {
 		if len(ids) == 0 {
 			return what + ": nobody"
 		}
-		return what + ": " + namesText(ids)
+		return what + ": " + namesText(ids, s.nameOf)
 	}
 	text := line("blocked", ev.Block) + "; " + line("muted", ev.Mute)
 	if !ev.Loaded {
