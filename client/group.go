@@ -442,14 +442,22 @@ func (l *loop) fromAssistant(bot dimp.ID) func(*dimp.ReliableMessage) bool {
 	}
 }
 
-// ownAnswer takes, in a forward from sender, a command (a receipt, say)
-// that sender signed itself, for me or a broadcast: what a dimchat client
-// sends back for the messages of a forward it processed.
-func ownAnswer(me, sender dimp.ID) func(*dimp.ReliableMessage) bool {
-	return func(rm *dimp.ReliableMessage) bool {
-		return rm.Sender.SameAs(sender) && (rm.Receiver.SameAs(me) || rm.IsBroadcast()) && rm.HasType &&
-			(rm.Type == dimp.ContentCommand || rm.Type == dimp.ContentHistory)
+// ownAnswers reports whether every message of a forward from sender is a
+// command (a receipt, say) that sender signed itself: what a dimchat
+// client sends back for the messages of a forward it processed, each
+// answer addressed to the message's writer, who may be someone else (the
+// writer of a reset this user passed on to a new member).
+func ownAnswers(secrets []*dimp.ReliableMessage, sender dimp.ID) bool {
+	if len(secrets) == 0 || len(secrets) > maxForwarded {
+		return false
 	}
+	for _, rm := range secrets {
+		if rm == nil || !rm.Sender.SameAs(sender) || !rm.HasType ||
+			(rm.Type != dimp.ContentCommand && rm.Type != dimp.ContentHistory) {
+			return false
+		}
+	}
+	return true
 }
 
 // commandID is the entity a documents or meta command is about.

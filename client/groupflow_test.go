@@ -357,8 +357,9 @@ func TestGroupQueryAnswered(t *testing.T) {
 }
 
 // dimchat's clients answer a forward with one of their own: empty, or
-// holding their receipts for the messages inside. An empty one is not
-// shown; the sender's own receipts are taken as if they came alone.
+// holding their receipts for the messages inside, for whoever wrote each.
+// An empty one is not shown; the sender's own receipts for me are taken as
+// if they came alone, those for others are left alone.
 func TestForwardedAnswers(t *testing.T) {
 	f := foundGroup(t, "unused")
 	alice, bob := f.alice, f.bob
@@ -377,8 +378,16 @@ func TestForwardedAnswers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Beside it, alice's answer to a message someone else wrote that bob
+	// passed on to her: for its writer (here alice herself), not for bob,
+	// who cannot read it and is not shown it.
+	r2 := dimp.NewReceipt(dimp.ReceiptReceived, &dimp.Origin{Sender: alice.c.Me(), Receiver: alice.c.Me(), SN: 434343})
+	other, err := packer.Seal(dimp.NewInstantMessage(f.aliceID.ID, alice.c.Me(), r2), []*dimp.Profile{f.aliceID.Profile()}, dimp.SealOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := alice.c.Send(ctx, bob.c.Me(), &dimp.ForwardContent{Head: dimp.NewHead(dimp.ContentForward),
-		Secrets: []*dimp.ReliableMessage{inner}}); err != nil {
+		Secrets: []*dimp.ReliableMessage{inner, other}}); err != nil {
 		t.Fatal(err)
 	}
 	bob.waitFor("alice's forwarded receipt", 10*time.Second, func(evs []client.Event) bool {

@@ -247,14 +247,27 @@ func (l *loop) dispatch(rm *dimp.ReliableMessage, im *dimp.InstantMessage, p *di
 			// empty when the messages inside called for no answer.
 			return true
 		}
+		if ownAnswers(c.Secrets, rm.Sender) {
+			// dimchat's clients return their receipts for a forward's
+			// messages this way: those for me are taken as if they came
+			// alone; those for the writers of what I passed on are theirs,
+			// not readable here and nothing to show.
+			for _, inner := range c.Secrets {
+				if !inner.Receiver.SameAs(l.c.me.ID) && !inner.IsBroadcast() {
+					continue
+				}
+				if raw, err := inner.MarshalJSON(); err == nil {
+					l.receiveOne(raw, false)
+				}
+			}
+			return true
+		}
 		// Opened when every message inside is one of these, each checked
 		// as if it came alone: a group's bot passing on a member's message
-		// to the group; what the sender signed itself (dimchat's clients
-		// return their receipts for a forward's messages this way); a
-		// member's group history (the group's documents, its reset and the
-		// commands since, each signed by its own writer).
+		// to the group; a member's group history (the group's documents,
+		// its reset and the commands since, each signed by its own writer).
 		for _, accept := range []func(*dimp.ReliableMessage) bool{
-			l.fromAssistant(rm.Sender), ownAnswer(l.c.me.ID, rm.Sender), inGroupHistory,
+			l.fromAssistant(rm.Sender), inGroupHistory,
 		} {
 			if inner := openable(c.Secrets, accept); len(inner) > 0 {
 				for _, raw := range inner {
