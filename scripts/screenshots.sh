@@ -251,7 +251,7 @@ group_shots() {
 	tm new-session -d -s crew -x 210 -y 34 "$run_env $work/dimtui demo --users alice,bob,carol --group crew --fresh --listen 127.0.0.1:0"
 	wait_for crew "I created the group crew"
 	type_line crew "/invite echo"
-	wait_for crew "I added echo"
+	wait_for crew "I added Echo bot"
 	type_line crew "hello crew, echo is with us"
 	wait_count crew "echo: hello crew, echo is with us" 1
 	keys crew F6
@@ -375,11 +375,11 @@ history_shots() {
 	# alice makes a group with bob; they each write in it before she quits.
 	type_line halice "/group new harbour bob"
 	wait_for halice "I created the group harbour"
-	wait_for hbob "harbour"
+	wait_for hbob "# harbour"
 	type_line hbob "/to harbour"
 	wait_for hbob "to # harbour"
 	type_line halice "a group for the harbour lunch: table by the window, noon"
-	wait_for hbob "table by the window, noon"
+	wait_for hbob "a group for the harbour lunch"
 	type_line hbob "great, I'll bring the hard hat"
 	wait_for halice "I'll bring the hard hat"
 	type_line halice "ha, see you both there then"
