@@ -59,10 +59,10 @@ func (g *GroupSend) Way() string {
 
 // MemberDelivery is how far a group message got to one member.
 type MemberDelivery struct {
-	Member  dimp.ID
-	State   Delivery
-	Detail  string
-	Refused bool
+	Member  dimp.ID  `json:"member"`
+	State   Delivery `json:"state"`
+	Detail  string   `json:"detail,omitempty"`
+	Refused bool     `json:"refused,omitempty"`
 }
 
 // sendGroup sends a queued group message o to each member of its group

@@ -168,3 +168,54 @@ func TestMarkReadAfterRestart(t *testing.T) {
 		t.Errorf("MarkRead of no message: %v", err)
 	}
 }
+
+// A group message's delivery to each member is kept with it: after the
+// sender's restart the history still says how far it got with whom.
+func TestGroupDeliveryKept(t *testing.T) {
+	ctx := context.Background()
+	st := startStation(t, t.TempDir(), "")
+	aliceID, bobID, carolID := newUser(t, "alice"), newUser(t, "bob"), newUser(t, "carol")
+	alicePath := filepath.Join(t.TempDir(), "alice.history.db")
+	alice := connectWithHistory(t, st.url, aliceID, alicePath)
+	bob, carol := connect(t, st.url, bobID), connect(t, st.url, carolID)
+	for _, p := range []*peer{alice, bob, carol} {
+		p.waitRunning()
+	}
+	group, err := alice.c.CreateGroup(ctx, "crew", []dimp.ID{bobID.ID, carolID.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob.groupCommand("the reset", func(g client.GroupCommandEvent) bool { return g.Command == dimp.CmdReset })
+	carol.groupCommand("the reset", func(g client.GroupCommandEvent) bool { return g.Command == dimp.CmdReset })
+	id, err := alice.c.SendText(ctx, group, "hello crew")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice.memberStates(id, 2, client.Delivered)
+	alice.stop()
+
+	again := connectWithHistory(t, st.url, aliceID, alicePath)
+	page, err := again.c.Page(ctx, group, 0, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range page {
+		if m.ID != string(id) {
+			continue
+		}
+		var members []client.MemberDelivery
+		if err := json.Unmarshal(m.Members, &members); err != nil {
+			t.Fatalf("the members kept do not read: %v (%q)", err, m.Members)
+		}
+		if len(members) != 2 {
+			t.Fatalf("members kept: %+v", members)
+		}
+		for _, md := range members {
+			if md.State < client.Delivered || (!md.Member.SameAs(bobID.ID) && !md.Member.SameAs(carolID.ID)) {
+				t.Errorf("member kept as %+v", md)
+			}
+		}
+		return
+	}
+	t.Fatalf("the group message is not in alice's history: %+v", page)
+}

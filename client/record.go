@@ -57,6 +57,9 @@ func (r *recorder) record(ctx context.Context, ev Event) {
 		err = r.message(ctx, e.ID, e.Message, e.Time, true)
 	case DeliveryEvent:
 		err = r.h.SetDelivery(ctx, string(e.ID), int(e.State), e.Detail)
+		if err == nil && len(e.Members) > 0 {
+			err = r.members(ctx, e)
+		}
 	case ReceiptEvent:
 		err = r.receipt(ctx, e)
 	case GroupCommandEvent:
@@ -119,6 +122,15 @@ func (r *recorder) message(ctx context.Context, id MessageID, im *dimp.InstantMe
 		return r.contact(ctx, im.Sender, "")
 	}
 	return nil
+}
+
+// members keeps a group message's delivery to each member.
+func (r *recorder) members(ctx context.Context, e DeliveryEvent) error {
+	raw, err := json.Marshal(e.Members)
+	if err != nil {
+		return err
+	}
+	return r.h.SetMembers(ctx, string(e.ID), raw)
 }
 
 // maxNoticeIDs bounds each list of IDs a group notice keeps: a command

@@ -11,6 +11,7 @@ import (
 
 	"dimtui/client"
 	"dimtui/dimp"
+	"dimtui/display"
 )
 
 // The chat state is tested here without a screen: events in, the
@@ -357,12 +358,12 @@ func TestChatGroupMessageTicks(t *testing.T) {
 		t.Errorf("receipts listed under the group message: %q", got)
 	}
 	st := NewStyles(true)
-	line := ansi.Strip(groupTicks(&st, members))
+	line := ansi.Strip(groupTicks(&st, members, display.Name))
 	if want := "◉ 1/2 · bob ◉, carol ✓✓"; line != want {
 		t.Errorf("ticks %q, want %q", line, want)
 	}
 	members[1] = client.MemberDelivery{Member: carol, State: client.Failed, Detail: "no visa"}
-	if line := ansi.Strip(groupTicks(&st, members)); !strings.Contains(line, "✗ 1") || !strings.Contains(line, "carol: no visa") {
+	if line := ansi.Strip(groupTicks(&st, members, display.Name)); !strings.Contains(line, "✗ 1") || !strings.Contains(line, "carol: no visa") {
 		t.Errorf("a failed copy: %q", line)
 	}
 }

@@ -610,7 +610,7 @@ func renderEntryLines(r *renderCtx, e *entry) []string {
 		out = append(out, line)
 	}
 	if e.tracked && len(e.members) > 0 {
-		for _, l := range display.Wrap(groupTicks(st, e.members), bodyW) {
+		for _, l := range display.Wrap(groupTicks(st, e.members, r.name), bodyW) {
 			out = append(out, indent+l)
 		}
 	} else if e.tracked && e.delivery == client.Failed && e.detail != "" {
@@ -688,7 +688,7 @@ const maxTickMembers = 8
 // groupTicks sums up a group message's delivery under it: how many
 // members it reached at the furthest state any reached ("✓✓ 2/3"), then
 // each member's tick when the group is small, and why a copy failed.
-func groupTicks(st *Styles, members []client.MemberDelivery) string {
+func groupTicks(st *Styles, members []client.MemberDelivery, nameOf func(dimp.ID) string) string {
 	var best client.Delivery = client.Sending
 	failed := 0
 	for _, m := range members {
@@ -711,7 +711,7 @@ func groupTicks(st *Styles, members []client.MemberDelivery) string {
 	if len(members) <= maxTickMembers {
 		var each []string
 		for _, m := range members {
-			name := st.Receipt.Render(display.Truncate(display.Name(m.Member), 16))
+			name := st.Receipt.Render(display.Truncate(nameOf(m.Member), 16))
 			each = append(each, name+" "+renderTick(st, m.State))
 		}
 		parts = append(parts, strings.Join(each, st.Receipt.Render(", ")))

@@ -117,6 +117,7 @@ func (p *Pane) conversationsLoaded(msg conversationsLoadedMsg) tea.Cmd {
 		}
 	}
 	p.chat.contacts.sort()
+	p.showCurrent() // the open conversation's name may be known now
 	if c := p.chat.current; c != nil && !p.chat.noConversation() {
 		return p.loadPage(c)
 	}
@@ -211,6 +212,14 @@ func historyEntry(m history.Message, me dimp.ID, name func(dimp.ID) string) *ent
 	e.recalled, e.stored, e.cut = m.Recalled, true, e.cut || m.Cut
 	if m.Out && e.selectable() {
 		e.tracked, e.delivery = true, client.Delivery(m.State)
+		if len(m.Members) > 0 {
+			// A group message's ticks per member; a list that does not
+			// read leaves the message's own state.
+			var members []client.MemberDelivery
+			if json.Unmarshal(m.Members, &members) == nil {
+				e.members = members
+			}
+		}
 		switch {
 		case e.delivery == client.Failed:
 			e.detail = m.Detail

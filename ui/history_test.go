@@ -184,6 +184,8 @@ func TestGroupNoticesFromHistory(t *testing.T) {
 		groups: []*client.Group{{ID: group, Name: "crew", Owner: bob, Members: []dimp.ID{bob, alice, carol}}}}
 	hello := dimp.NewText("hello crew")
 	hello.Group = group
+	mine := dimp.NewText("mine, read by bob")
+	mine.Group = group
 	rows := []history.Message{
 		noticeRow(t, 1, group, "notice#1", client.GroupNotice{From: bob, Command: dimp.CmdReset, Role: "owner",
 			Members: []dimp.ID{bob, alice}, Change: client.GroupChange{Added: []dimp.ID{alice}}, Name: "crew"}),
@@ -191,6 +193,9 @@ func TestGroupNoticesFromHistory(t *testing.T) {
 		noticeRow(t, 3, group, "notice#3", client.GroupNotice{From: alice, Command: dimp.CmdInvite, Role: "member",
 			Change: client.GroupChange{Requested: []dimp.ID{carol}}, Name: "crew"}),
 		{Seq: 4, Kind: history.KindGroupNotice, Conversation: group, ID: "notice#4", Sender: bob, Time: testTime(4), Content: []byte(`{}`)},
+		{Seq: 5, Conversation: group, ID: "a5", Sender: alice, Out: true, State: history.Delivered, Time: testTime(5),
+			Type: dimp.ContentText, Content: dimp.MarshalContent(mine),
+			Members: []byte(`[{"member":"` + bob.String() + `","state":3},{"member":"` + carol.String() + `","state":2}]`)},
 	}
 	h.msgs[client.IDKey(group)] = rows
 	a := New(h, Options{Peer: group, UsersEvery: -1, tick: testTick}, WithTheme(true))
@@ -206,6 +211,8 @@ func TestGroupNoticesFromHistory(t *testing.T) {
 		"I asked the owner and administrators to add echo",
 		"a group notice in the history does not read: it names no sender",
 		"crew",
+		"◉ 1/2 · Bob Builder ◉, echo ✓✓", // the ticks of each member, as they were
+		"Message # crew",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("the group's conversation after a restart lacks %q:\n%s", want, s)

@@ -67,10 +67,12 @@ CREATE TABLE IF NOT EXISTS contacts (
 `
 
 // schemaV3 keeps the groups (their bulletin, members and the signed
-// commands a member passes on) and marks the rows that are not messages
-// but notices of what a group command did.
+// commands a member passes on), marks the rows that are not messages but
+// notices of what a group command did, and keeps how far a group message
+// got with each member.
 const schemaV3 = `
 ALTER TABLE messages ADD COLUMN kind INTEGER NOT NULL DEFAULT 0; -- a Kind
+ALTER TABLE messages ADD COLUMN members BLOB; -- a group message's delivery to each member: the client's JSON
 CREATE TABLE IF NOT EXISTS groups (
 	id    TEXT PRIMARY KEY, -- without a terminal
 	state BLOB NOT NULL,    -- the client's JSON of the group, at most MaxGroupState bytes
@@ -115,6 +117,9 @@ const (
 	MaxName   = 256
 	// MaxPage bounds the messages one Page returns.
 	MaxPage = 10000
+	// MaxMembers bounds what is kept of a group message's delivery to
+	// each member: a thousand members' states fit.
+	MaxMembers = 256 << 10
 	// MaxGroupState bounds what is kept of one group: its bulletin, up
 	// to a thousand members and the few dozen commands since its last
 	// reset fit in a fraction of it.
@@ -161,6 +166,9 @@ type Message struct {
 	Detail   string
 	Recalled bool // its sender took it back
 	Read     bool // a message received that the user read
+	// Members is a group message's delivery to each member, as the client
+	// wrote it (SetMembers); nil for others.
+	Members json.RawMessage
 	// Err is set on a row Page could not read whole (ErrBadRow): the
 	// fields that could be read are set, the others zero.
 	Err error
@@ -282,6 +290,21 @@ func (h *DB) SetDelivery(ctx context.Context, id string, state int, detail strin
 	return h.wrap("set delivery of "+id, err)
 }
 
+// SetMembers keeps a group message's delivery to each member (the
+// client's JSON), replacing what was kept; an ID not in the history is no
+// error. A list longer than MaxMembers (ErrTooBig) or not JSON
+// (ErrBadMessage) is refused and what was kept stays.
+func (h *DB) SetMembers(ctx context.Context, id string, members []byte) error {
+	switch {
+	case len(members) > MaxMembers:
+		return fmt.Errorf("set members of %s: %w: %d bytes, at most %d", id, ErrTooBig, len(members), MaxMembers)
+	case !json.Valid(members):
+		return fmt.Errorf("set members of %s: %w: not JSON", id, ErrBadMessage)
+	}
+	_, err := h.db.ExecContext(ctx, `UPDATE messages SET members = ? WHERE msg_id = ? AND out = 1 AND recalled = 0`, members, id)
+	return h.wrap("set members of "+id, err)
+}
+
 // MarkRecalled marks the message sn of sender in conv as taken back by its
 // sender. A message not in the history is no error: the recall may come
 // for one from before the history, or from a conversation cleared.
@@ -319,7 +342,7 @@ func (h *DB) Page(ctx context.Context, conv dimp.ID, before int64, n int) ([]Mes
 		before = math.MaxInt64
 	}
 	rows, err := h.rd.QueryContext(ctx, `SELECT seq, conv, msg_id, sender, at, out, type, content, cut,
-		state, detail, recalled, was_read, kind FROM messages WHERE conv = ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
+		state, detail, recalled, was_read, kind, members FROM messages WHERE conv = ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
 		convKey(conv), before, n)
 	if err != nil {
 		return nil, h.wrap("page "+convKey(conv), err)
@@ -336,7 +359,7 @@ func (h *DB) Page(ctx context.Context, conv dimp.ID, before int64, n int) ([]Mes
 			content                     []byte
 		)
 		if err := rows.Scan(&m.Seq, &convText, &m.ID, &sender, &at, &outgoing, &typ, &content, &wasCut,
-			&m.State, &m.Detail, &rec, &seen, &m.Kind); err != nil {
+			&m.State, &m.Detail, &rec, &seen, &m.Kind, &m.Members); err != nil {
 			// A value of the wrong kind (a text where a number goes):
 			// what is known of the row, and why the rest is not.
 			out = append(out, Message{Seq: m.Seq, ID: m.ID, Err: fmt.Errorf("%w: %s: %v", ErrBadRow, h.path, err)})

@@ -835,3 +835,34 @@ func TestGroupNoticeRows(t *testing.T) {
 		t.Errorf("a kind 9 row read back: %+v", got[1])
 	}
 }
+
+// A group message's delivery to each member is kept and read back; a
+// list too long or not JSON is refused and leaves what was kept; a
+// message received takes none.
+func TestMembersKept(t *testing.T) {
+	ctx := context.Background()
+	alice, bob := testOwner(t, "alice"), testOwner(t, "bob")
+	h := open(t, filepath.Join(t.TempDir(), "h.db"), alice, Options{})
+	group := testGroup(t, "g")
+	sent := msg(group, alice, 1, true, "to the group", time.Now())
+	add(t, h, sent)
+	got := msg(group, bob, 2, false, "from bob", time.Now())
+	add(t, h, got)
+	list := `[{"member":"x","state":2},{"member":"y","state":4,"detail":"no visa"}]`
+	if err := h.SetMembers(ctx, sent.ID, []byte(list)); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.SetMembers(ctx, got.ID, []byte(list)); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.SetMembers(ctx, sent.ID, []byte(`[{`)); !errors.Is(err, ErrBadMessage) {
+		t.Errorf("members not JSON: %v", err)
+	}
+	if err := h.SetMembers(ctx, sent.ID, []byte(`"`+strings.Repeat("m", MaxMembers)+`"`)); !errors.Is(err, ErrTooBig) {
+		t.Errorf("members too long: %v", err)
+	}
+	p := page(t, h, group, 0, 10)
+	if len(p) != 2 || string(p[0].Members) != list || p[1].Members != nil {
+		t.Errorf("members read back: %q and %q", p[0].Members, p[1].Members)
+	}
+}
