@@ -356,10 +356,10 @@ func (h *DB) Page(ctx context.Context, conv dimp.ID, before int64, n int) ([]Mes
 			at                          int64
 			typ                         int64
 			outgoing, wasCut, rec, seen bool
-			content                     []byte
+			content, members            []byte
 		)
 		if err := rows.Scan(&m.Seq, &convText, &m.ID, &sender, &at, &outgoing, &typ, &content, &wasCut,
-			&m.State, &m.Detail, &rec, &seen, &m.Kind, &m.Members); err != nil {
+			&m.State, &m.Detail, &rec, &seen, &m.Kind, &members); err != nil {
 			// A value of the wrong kind (a text where a number goes):
 			// what is known of the row, and why the rest is not.
 			out = append(out, Message{Seq: m.Seq, ID: m.ID, Err: fmt.Errorf("%w: %s: %v", ErrBadRow, h.path, err)})
@@ -367,6 +367,9 @@ func (h *DB) Page(ctx context.Context, conv dimp.ID, before int64, n int) ([]Mes
 		}
 		m.Time, m.Out, m.Cut, m.Recalled, m.Read = time.UnixMilli(at), outgoing, wasCut, rec, seen
 		m.Content = content
+		if members != nil {
+			m.Members = members
+		}
 		var problems []string
 		if id, err := dimp.ParseID(convText); err != nil {
 			problems = append(problems, "conversation: "+err.Error())
