@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -82,6 +83,16 @@ type ProfileEvent struct {
 	Oversized bool
 	// Self: the user's own profile, re-signed by SetProfile.
 	Self bool
+	// NoticeID names the notice the history keeps of an Update in the
+	// peer's conversation (see ProfileNotice); "" when none is kept.
+	NoticeID string
+}
+
+// ProfileNotice is what the history keeps of a peer's new visa name, in
+// their conversation.
+type ProfileNotice struct {
+	Name string `json:"name"`
+	Old  string `json:"old,omitempty"`
 }
 
 func (e ProfileEvent) eventTime() time.Time { return e.Time }
@@ -280,6 +291,10 @@ func (l *loop) profileLearned(old, p *dimp.Profile) {
 	ev := ProfileEvent{Time: time.Now(), ID: p.ID, Name: name, Old: oldName, Avatar: visaAvatar(visa),
 		Oversized: oversized}
 	ev.Update = before != nil && (name != oldName || ev.Avatar != visaAvatar(before))
+	if ev.Update && name != oldName {
+		l.noticeSeq++
+		ev.NoticeID = "profile#" + IDKey(p.ID) + "#" + strconv.FormatInt(ev.Time.UnixNano(), 36) + "." + strconv.Itoa(l.noticeSeq)
+	}
 	if oversized {
 		l.c.emit(l.ctx, ErrorEvent{Time: ev.Time, Err: fmt.Errorf("visa of %s: %w: %d bytes, shown as its first %d characters",
 			p.ID, ErrOversizedName, len(visa.Name()), MaxNameRunes)})

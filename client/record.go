@@ -64,6 +64,8 @@ func (r *recorder) record(ctx context.Context, ev Event) {
 		err = r.receipt(ctx, e)
 	case GroupCommandEvent:
 		err = r.groupNotice(ctx, e)
+	case ProfileEvent:
+		err = r.profileNotice(ctx, e)
 	case PeerEvent:
 		if p := e.Profile; p != nil {
 			name := ""
@@ -131,6 +133,24 @@ func (r *recorder) members(ctx context.Context, e DeliveryEvent) error {
 		return err
 	}
 	return r.h.SetMembers(ctx, string(e.ID), raw)
+}
+
+// profileNotice keeps a peer's new visa name in their conversation, when
+// there is one (a group's member the user never talked to gets none).
+func (r *recorder) profileNotice(ctx context.Context, e ProfileEvent) error {
+	if e.NoticeID == "" || e.Self || e.ID.IsZero() {
+		return nil
+	}
+	if has, err := r.h.HasConversation(ctx, e.ID); err != nil || !has {
+		return err
+	}
+	raw, err := json.Marshal(ProfileNotice{Name: e.Name, Old: e.Old})
+	if err != nil {
+		return err
+	}
+	_, err = r.h.AddMessage(ctx, history.Message{Kind: history.KindProfileNotice, Conversation: e.ID, ID: e.NoticeID,
+		Sender: e.ID, Time: e.Time, Content: raw, Read: true, State: history.Delivered})
+	return err
 }
 
 // maxNoticeIDs bounds each list of IDs a group notice keeps: a command

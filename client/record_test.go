@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -313,5 +314,43 @@ func TestConversationOf(t *testing.T) {
 		if got := client.ConversationOf(tc.im, tc.out); !got.SameAs(tc.want) {
 			t.Errorf("%s: in %s, want %s", tc.name, got, tc.want)
 		}
+	}
+}
+
+// A peer's new visa name is kept as a notice in their conversation, so
+// that a restart still says why their lines carry another name.
+func TestProfileNoticeKept(t *testing.T) {
+	ctx := context.Background()
+	st := startStation(t, t.TempDir(), "")
+	aliceID, bobID := newUser(t, "alice"), newUser(t, "bob")
+	alice := connectWithHistory(t, st.url, aliceID, filepath.Join(t.TempDir(), "alice.history.db"))
+	bob := connect(t, st.url, bobID)
+	alice.waitRunning()
+	bob.waitRunning()
+	sentText(t, bob, aliceID.ID, "hello alice")
+	waitText(alice, "hello alice")
+	if err := bob.c.SetProfile(ctx, "Bobby", ""); err != nil {
+		t.Fatal(err)
+	}
+	var notice string
+	alice.waitFor("bob's new name in her history", 10*time.Second, func(evs []client.Event) bool {
+		for _, ev := range evs {
+			if p, ok := ev.(client.ProfileEvent); ok && p.Update && p.Name == "Bobby" {
+				notice = p.NoticeID
+			}
+		}
+		if notice == "" {
+			return false
+		}
+		page, err := alice.c.Page(ctx, bobID.ID, 0, 10)
+		return err == nil && len(page) == 2 && page[1].ID == notice
+	})
+	page, err := alice.c.Page(ctx, bobID.ID, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n client.ProfileNotice
+	if err := json.Unmarshal(page[1].Content, &n); err != nil || page[1].Kind != history.KindProfileNotice || n.Name != "Bobby" || n.Old != "Bob" {
+		t.Errorf("the notice kept: kind %d, %+v (%v)", page[1].Kind, n, err)
 	}
 }

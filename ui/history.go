@@ -195,8 +195,19 @@ func (c *conversation) holds(id client.MessageID, kind history.Kind) bool {
 // was shown: its content, sender, time, delivery state, recall; or of a
 // group's notice, as it was said.
 func historyEntry(m history.Message, me dimp.ID, name func(dimp.ID) string) *entry {
-	if m.Kind == history.KindGroupNotice && m.Err == nil {
+	switch {
+	case m.Err != nil:
+	case m.Kind == history.KindGroupNotice:
 		return groupNoticeFromHistory(m, me, name)
+	case m.Kind == history.KindProfileNotice:
+		var n client.ProfileNotice
+		e := &entry{kind: entryNotice, at: m.Time, id: client.MessageID(m.ID), stored: true}
+		if err := json.Unmarshal(m.Content, &n); err != nil {
+			e.bad, e.text = true, "a notice in the history does not read: "+err.Error()
+		} else {
+			e.text = profileNoticeText(m.Conversation, display.Sanitize(n.Name, false), display.Sanitize(n.Old, false))
+		}
+		return e
 	}
 	var e *entry
 	content, err := dimp.ParseContent(m.Content)

@@ -297,6 +297,8 @@ func TestUnreadAfterARestart(t *testing.T) {
 			Type: dimp.ContentText, Content: dimp.MarshalContent(dimp.NewText(text)), Read: read, Out: from.SameAs(alice)}
 	}
 	h.msgs[client.IDKey(bob)] = []history.Message{
+		{Seq: 0, Kind: history.KindProfileNotice, Conversation: bob, ID: "profile#1", Sender: bob, Time: testTime(0),
+			Content: []byte(`{"name":"Bobby","old":"Bob"}`), Read: true},
 		row(1, bob, bob, "b1", "read yesterday", true),
 		row(2, bob, alice, "a1", "my answer", false),
 		row(3, bob, bob, "b2", "not read yet", false),
@@ -323,7 +325,8 @@ func TestUnreadAfterARestart(t *testing.T) {
 			kinds = append(kinds, e.text)
 		}
 	}
-	if want := []string{"read yesterday", "my answer", "marker", "not read yet", "nor this"}; !slices.Equal(kinds, want) {
+	if want := []string{"bob now calls themself “Bobby” (was “Bob”): a new visa, signed by their key",
+		"read yesterday", "my answer", "marker", "not read yet", "nor this"}; !slices.Equal(kinds, want) {
 		t.Errorf("bob's conversation: %q, want %q", kinds, want)
 	}
 	f.mu.Lock()

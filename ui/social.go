@@ -171,11 +171,15 @@ func (s *chatState) onProfile(ev client.ProfileEvent) {
 	if c == nil {
 		return
 	}
-	text := fmt.Sprintf("%s's visa changed: now “%s”", display.Name(ev.ID), ev.Name)
-	if ev.Old != "" && ev.Old != ev.Name {
-		text = fmt.Sprintf("%s now calls themself “%s” (was “%s”): a new visa, signed by their key", display.Name(ev.ID), ev.Name, ev.Old)
+	s.addEntry(c, &entry{kind: entryNotice, at: ev.Time, text: profileNoticeText(ev.ID, ev.Name, ev.Old), id: client.MessageID(ev.NoticeID)})
+}
+
+// profileNoticeText says that id's visa changed, to name (from old).
+func profileNoticeText(id dimp.ID, name, old string) string {
+	if old != "" && old != name {
+		return fmt.Sprintf("%s now calls themself “%s” (was “%s”): a new visa, signed by their key", display.Name(id), name, old)
 	}
-	s.addEntry(c, &entry{kind: entryNotice, at: ev.Time, text: text})
+	return fmt.Sprintf("%s's visa changed: now “%s”", display.Name(id), name)
 }
 
 // onLists notes the block and mute lists as the client knows them.

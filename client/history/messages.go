@@ -92,6 +92,9 @@ const (
 	// was refused); its Content is the client's JSON of the notice, its
 	// ID unique to the notice and its Sender who sent the command.
 	KindGroupNotice Kind = 1
+	// KindProfileNotice: a peer's new visa name, in their conversation;
+	// its Content is the client's JSON of the notice.
+	KindProfileNotice Kind = 2
 )
 
 // Delivery states of a message sent, the values of client.Delivery (the
@@ -235,7 +238,7 @@ func (h *DB) AddMessage(ctx context.Context, m Message) (seq int64, err error) {
 		return 0, fmt.Errorf("add message %s: %w: %d bytes, at most %d", m.ID, ErrTooBig, len(m.Content), MaxContent)
 	case !json.Valid(m.Content):
 		return 0, fmt.Errorf("add message %s: %w: the content is not JSON", m.ID, ErrBadMessage)
-	case m.Kind != KindMessage && m.Kind != KindGroupNotice:
+	case m.Kind < KindMessage || m.Kind > KindProfileNotice:
 		return 0, fmt.Errorf("add message %s: %w: kind %d", m.ID, ErrBadMessage, m.Kind)
 	}
 	state := m.State
@@ -391,7 +394,7 @@ func (h *DB) Page(ctx context.Context, conv dimp.ID, before int64, n int) ([]Mes
 			if _, err := dimp.ParseContent(content); err != nil {
 				problems = append(problems, "content: "+err.Error())
 			}
-		case KindGroupNotice:
+		case KindGroupNotice, KindProfileNotice:
 			if !json.Valid(content) {
 				problems = append(problems, "notice: not JSON")
 			}
@@ -478,6 +481,17 @@ func (h *DB) Conversations(ctx context.Context) ([]Conversation, error) {
 		return nil, h.wrap("list conversations", err)
 	}
 	return out, nil
+}
+
+// HasConversation reports whether the history keeps a conversation with
+// conv.
+func (h *DB) HasConversation(ctx context.Context, conv dimp.ID) (bool, error) {
+	var n int
+	err := h.rd.QueryRowContext(ctx, `SELECT count(*) FROM conversations WHERE conv = ?`, convKey(conv)).Scan(&n)
+	if err != nil {
+		return false, h.wrap("look for conversation "+convKey(conv), err)
+	}
+	return n > 0, nil
 }
 
 // Clear forgets the messages of conv (/clear). The digests of the

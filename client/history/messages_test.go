@@ -824,6 +824,12 @@ func TestGroupNoticeRows(t *testing.T) {
 	if err != nil || len(convs) != 1 || convs[0].Unread != 2 {
 		t.Errorf("conversations %+v (%v): the notice read, two messages unread", convs, err)
 	}
+	profile := Message{Kind: KindProfileNotice, Conversation: bob, ID: "profile-1", Sender: bob, Time: now,
+		Content: json.RawMessage(`{"name":"Bobby"}`), Read: true}
+	add(t, h, profile)
+	if got := page(t, h, bob, 0, 10); len(got) != 1 || got[0].Kind != KindProfileNotice || got[0].Err != nil {
+		t.Errorf("a profile notice read back: %+v", got)
+	}
 	notice.Kind, notice.ID = 9, "notice-2"
 	if _, err := h.AddMessage(ctx, notice); !errors.Is(err, ErrBadMessage) {
 		t.Errorf("a kind 9 row: %v", err)
