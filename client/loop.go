@@ -624,10 +624,14 @@ func (l *loop) learn(p *dimp.Profile) {
 		return
 	}
 	prev := l.peers[k]
+	known := ""
+	if prev == nil {
+		known = l.keptName(p.ID) // read before the PeerEvent records the new one
+	}
 	l.peers[k] = p
 	delete(l.queries, k)
 	l.c.emit(l.ctx, PeerEvent{Time: time.Now(), Profile: p})
-	l.profileLearned(prev, p)
+	l.profileLearned(prev, p, known)
 	if p.ID.IsGroup() {
 		// After the PeerEvent: what waited for the group comes after it.
 		l.learnGroup(p)

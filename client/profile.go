@@ -267,10 +267,28 @@ func (l *loop) setProfile(name, avatar string) error {
 	return nil
 }
 
+// keptName is the visa name the history keeps for a user met in an
+// earlier run; "" when there is none.
+func (l *loop) keptName(id dimp.ID) string {
+	h := l.c.cfg.History
+	if h == nil || !id.IsUser() || id.IsBroadcast() || IDKey(id) == IDKey(l.c.me.ID) {
+		return ""
+	}
+	name, err := h.ContactName(l.ctx, id)
+	if err != nil {
+		l.c.log.Warn("history: contact not read", "id", id, "err", err)
+	}
+	name, _ = boundName(name) // as VisaName bounds it (older runs kept the raw name)
+	return name
+}
+
 // profileLearned follows learn: a visa newer than the one held, with
 // another name or avatar, is reported; an oversized name is reported as
-// such. The peer's documents count as asked for now.
-func (l *loop) profileLearned(old, p *dimp.Profile) {
+// such. A peer's first visa this run whose name is not the one an earlier
+// run kept (known) is reported as a change too: they renamed themselves
+// while dimtui was not running. The peer's documents count as asked for
+// now.
+func (l *loop) profileLearned(old, p *dimp.Profile, known string) {
 	if p.ID.IsGroup() || p.ID.Type() == dimp.Station || IDKey(p.ID) == IDKey(l.c.me.ID) {
 		return
 	}
@@ -291,6 +309,10 @@ func (l *loop) profileLearned(old, p *dimp.Profile) {
 	ev := ProfileEvent{Time: time.Now(), ID: p.ID, Name: name, Old: oldName, Avatar: visaAvatar(visa),
 		Oversized: oversized}
 	ev.Update = before != nil && (name != oldName || ev.Avatar != visaAvatar(before))
+	if before == nil && known != "" && name != known {
+		ev.Old, ev.Update = known, true
+		oldName = known
+	}
 	if ev.Update && name != oldName {
 		l.noticeSeq++
 		ev.NoticeID = "profile#" + IDKey(p.ID) + "#" + strconv.FormatInt(ev.Time.UnixNano(), 36) + "." + strconv.Itoa(l.noticeSeq)

@@ -68,10 +68,7 @@ func (r *recorder) record(ctx context.Context, ev Event) {
 		err = r.profileNotice(ctx, e)
 	case PeerEvent:
 		if p := e.Profile; p != nil {
-			name := ""
-			if v := p.Visa(); v != nil {
-				name = v.Name()
-			}
+			name, _ := VisaName(p.Visa()) // as shown: bounded, made safe
 			err = r.contact(ctx, p.ID, name)
 		}
 	}

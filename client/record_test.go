@@ -354,3 +354,51 @@ func TestProfileNoticeKept(t *testing.T) {
 		t.Errorf("the notice kept: kind %d, %+v (%v)", page[1].Kind, n, err)
 	}
 }
+
+// A peer who renamed themselves while dimtui was not running: the first
+// visa of theirs after the restart is reported as a change from the name
+// the history kept, once; the next restart, with no change, reports none.
+func TestProfileChangedWhileAway(t *testing.T) {
+	ctx := context.Background()
+	st := startStation(t, t.TempDir(), "")
+	aliceID, bobID := newUser(t, "alice"), newUser(t, "bob")
+	path := filepath.Join(t.TempDir(), "alice.history.db")
+	alice := connectWithHistory(t, st.url, aliceID, path)
+	bob := connect(t, st.url, bobID)
+	alice.waitRunning()
+	bob.waitRunning()
+	sentText(t, bob, aliceID.ID, "before")
+	waitText(alice, "before")
+	alice.stop()
+	if err := bob.c.SetProfile(ctx, "Bobby", ""); err != nil {
+		t.Fatal(err)
+	}
+
+	changed := func(p *peer) []client.ProfileEvent {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		var out []client.ProfileEvent
+		for _, ev := range p.events {
+			if e, ok := ev.(client.ProfileEvent); ok && e.Update && e.ID.SameAs(bobID.ID) {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+	again := connectWithHistory(t, st.url, aliceID, path)
+	again.waitRunning()
+	sentText(t, bob, aliceID.ID, "after")
+	waitText(again, "after")
+	if got := changed(again); len(got) != 1 || got[0].Old != "Bob" || got[0].Name != "Bobby" || got[0].NoticeID == "" {
+		t.Fatalf("after the restart: %+v, want one change from Bob to Bobby", got)
+	}
+	again.stop()
+
+	third := connectWithHistory(t, st.url, aliceID, path)
+	third.waitRunning()
+	sentText(t, bob, aliceID.ID, "once more")
+	waitText(third, "once more")
+	if got := changed(third); len(got) != 0 {
+		t.Errorf("a restart with no change reported %+v", got)
+	}
+}

@@ -526,6 +526,17 @@ func (h *DB) SetContact(ctx context.Context, id dimp.ID, name string) error {
 	return h.wrap("set contact "+convKey(id), err)
 }
 
+// ContactName returns the name kept for the contact id; "" when there is
+// none.
+func (h *DB) ContactName(ctx context.Context, id dimp.ID) (string, error) {
+	var name string
+	err := h.rd.QueryRowContext(ctx, `SELECT name FROM contacts WHERE id = ?`, convKey(id)).Scan(&name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return name, h.wrap("read contact "+convKey(id), err)
+}
+
 // Contacts lists the contacts met, by name, then ID.
 func (h *DB) Contacts(ctx context.Context) ([]Contact, error) {
 	rows, err := h.rd.QueryContext(ctx, `SELECT id, name, at FROM contacts ORDER BY name = '', name, id`)
