@@ -326,7 +326,7 @@ func (s *Server) list(ctx context.Context, owner, name string) (map[string]bool,
 }
 
 // setList stores owner's list name and updates the cache.
-func (s *Server) setList(ctx context.Context, owner, name string, members []dimp.ID) error {
+func (s *Server) setList(ctx context.Context, owner, name string, members []dimp.ID, at float64) (bool, error) {
 	ids := make([]string, 0, len(members))
 	set := make(map[string]bool, len(members))
 	for _, m := range members {
@@ -336,13 +336,14 @@ func (s *Server) setList(ctx context.Context, owner, name string, members []dimp
 			ids = append(ids, k)
 		}
 	}
-	if err := s.store.SetList(ctx, owner, name, ids); err != nil {
-		return err
+	stored, err := s.store.SetList(ctx, owner, name, ids, at)
+	if err != nil || !stored {
+		return false, err
 	}
 	s.lists.mu.Lock()
 	s.lists.m[listKey(owner, name)] = set
 	s.lists.mu.Unlock()
-	return nil
+	return true, nil
 }
 
 // blocked reports whether the receiver has blocked the sender of rm, or the

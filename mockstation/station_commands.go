@@ -525,9 +525,15 @@ func (c *conn) listCommand(in *inbound, cmd *dimp.ListCommand) []dimp.Content {
 	name := cmd.CommandName()
 	label := strings.ToUpper(name[:1]) + name[1:]
 	if cmd.HasList {
-		if err := c.srv.setList(c.ctx, owner, name, cmd.List); err != nil {
+		stored, err := c.srv.setList(c.ctx, owner, name, cmd.List, cmd.Time)
+		switch {
+		case err != nil:
 			c.logger().Error("store list", "owner", owner, "list", name, "err", err)
 			return []dimp.Content{newReceipt("Station error: list not stored.", in.rm, cmd.SN)}
+		case !stored:
+			// Sent before the list kept (a command delayed or replayed):
+			// the newer list stays, as station-py means its time check to.
+			return []dimp.Content{newReceipt(label+" not changed.", in.rm, cmd.SN)}
 		}
 		return []dimp.Content{newReceipt(label+" received.", in.rm, cmd.SN)}
 	}

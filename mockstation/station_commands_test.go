@@ -20,6 +20,13 @@ func TestBlockAndMute(t *testing.T) {
 	b.receipt("Block received.")
 	b.send(st.srv.ID(), dimp.NewListCommand(dimp.CmdMute, []dimp.ID{carol.ID}))
 	b.receipt("Mute received.")
+	// A block list sent before the one kept (delayed, or replayed under a
+	// new signature) leaves it: alice stays blocked.
+	stale := dimp.NewListCommand(dimp.CmdBlock, nil)
+	stale.List, stale.HasList = []dimp.ID{}, true
+	stale.Time -= 60
+	b.send(st.srv.ID(), stale)
+	b.receipt("Block not changed.")
 	for _, q := range []struct {
 		name string
 		want dimp.ID

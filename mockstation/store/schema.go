@@ -58,7 +58,7 @@ CREATE TABLE IF NOT EXISTS logins (
 CREATE TABLE IF NOT EXISTS lists (
 	owner   TEXT NOT NULL,
 	name    TEXT NOT NULL,
-	members TEXT NOT NULL, -- JSON array of IDs
+	members TEXT NOT NULL, -- JSON: {"time": the command's, "members": [IDs]}; an array of IDs before
 	PRIMARY KEY (owner, name)
 ) WITHOUT ROWID;
 `

@@ -213,14 +213,29 @@ func TestRegistry(t *testing.T) {
 	if _, found, _ := s.List(ctx, "bob", "block"); found {
 		t.Error("unset list found")
 	}
-	if err := s.SetList(ctx, "bob", "block", []string{"eve", "mallory"}); err != nil {
-		t.Fatal(err)
+	if ok, err := s.SetList(ctx, "bob", "block", []string{"eve", "mallory"}, 100); err != nil || !ok {
+		t.Fatal(ok, err)
 	}
-	if err := s.SetList(ctx, "bob", "mute", nil); err != nil {
-		t.Fatal(err)
+	if ok, err := s.SetList(ctx, "bob", "mute", nil, 0); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	// Sent before the list kept: the kept one stays.
+	if ok, err := s.SetList(ctx, "bob", "block", []string{"eve"}, 99.5); err != nil || ok {
+		t.Errorf("an older block list: stored %v, %v", ok, err)
 	}
 	if l, found, _ := s.List(ctx, "bob", "block"); !found || len(l) != 2 || l[1] != "mallory" {
 		t.Errorf("block list = %v, %v", l, found)
+	}
+	// A row of the form before times were kept reads, counts as time 0,
+	// and is replaced by any list.
+	if _, err := s.w.ExecContext(ctx, `UPDATE lists SET members = '["trent"]' WHERE owner = 'bob' AND name = 'block'`); err != nil {
+		t.Fatal(err)
+	}
+	if l, found, err := s.List(ctx, "bob", "block"); !found || len(l) != 1 || l[0] != "trent" {
+		t.Errorf("a list of the older form = %v, %v, %v", l, found, err)
+	}
+	if ok, err := s.SetList(ctx, "bob", "block", []string{"eve"}, 50); err != nil || !ok {
+		t.Errorf("a list over one of the older form: stored %v, %v", ok, err)
 	}
 	if l, found, _ := s.List(ctx, "bob", "mute"); !found || len(l) != 0 {
 		t.Errorf("mute list = %v, %v", l, found)

@@ -180,8 +180,10 @@ type LoginStore interface {
 
 // ListStore keeps a user's named ID lists: "block" and "mute".
 type ListStore interface {
-	// SetList replaces the list name of owner.
-	SetList(ctx context.Context, owner, name string, members []string) error
+	// SetList replaces the list name of owner with members, sent at
+	// time at (the command's time, Unix seconds; 0 when it had none). A
+	// list sent before the one kept leaves it as it is: stored is false.
+	SetList(ctx context.Context, owner, name string, members []string, at float64) (stored bool, err error)
 	// List returns the list name of owner; found is false when the owner
 	// never set it.
 	List(ctx context.Context, owner, name string) (members []string, found bool, err error)

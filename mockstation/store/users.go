@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	// the "sqlite" database/sql driver, pure Go
 )
 
@@ -138,24 +139,57 @@ func (s *SQLite) Logins(ctx context.Context) ([]Login, error) {
 	return out, nil
 }
 
-// SetList implements ListStore.
-func (s *SQLite) SetList(ctx context.Context, owner, name string, members []string) error {
+// storedList is a list as the lists table keeps it: its members and the
+// time of the command that set it. Rows written before the time was kept
+// hold only the members' array, and count as set at time 0.
+type storedList struct {
+	Time    float64  `json:"time"`
+	Members []string `json:"members"`
+}
+
+// readList parses a lists row, in either form.
+func readList(raw string) (storedList, error) {
+	var l storedList
+	if strings.HasPrefix(strings.TrimSpace(raw), "[") {
+		err := json.Unmarshal([]byte(raw), &l.Members)
+		return l, err
+	}
+	err := json.Unmarshal([]byte(raw), &l)
+	return l, err
+}
+
+// SetList implements ListStore: in one write, the kept list's time is
+// read and the new list written only when it is not older.
+func (s *SQLite) SetList(ctx context.Context, owner, name string, members []string, at float64) (bool, error) {
 	if members == nil {
 		members = []string{}
 	}
-	raw, err := json.Marshal(members)
+	raw, err := json.Marshal(storedList{Time: at, Members: members})
 	if err != nil {
-		return err
+		return false, err
 	}
+	stored := false
 	err = s.write(ctx, func(ctx context.Context, tx *txn) error {
+		var old string
+		switch err := tx.QueryRowContext(ctx, `SELECT members FROM lists WHERE owner = ? AND name = ?`, owner, name).Scan(&old); {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return err
+		default:
+			// A kept row that does not read is replaced: it is no list.
+			if kept, err := readList(old); err == nil && at > 0 && kept.Time > at {
+				return nil
+			}
+		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO lists (owner, name, members) VALUES (?, ?, ?)
 			ON CONFLICT (owner, name) DO UPDATE SET members = excluded.members`, owner, name, string(raw))
+		stored = err == nil
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("save %s list of %s: %w", name, owner, err)
+		return false, fmt.Errorf("save %s list of %s: %w", name, owner, err)
 	}
-	return nil
+	return stored, nil
 }
 
 // List implements ListStore.
@@ -168,9 +202,9 @@ func (s *SQLite) List(ctx context.Context, owner, name string) ([]string, bool, 
 	if err != nil {
 		return nil, false, fmt.Errorf("%s list of %s: %w", name, owner, classify(s.path, err))
 	}
-	var members []string
-	if err := json.Unmarshal([]byte(raw), &members); err != nil {
+	l, err := readList(raw)
+	if err != nil {
 		return nil, false, fmt.Errorf("%s list of %s: %w", name, owner, classify(s.path, err))
 	}
-	return members, true, nil
+	return l.Members, true, nil
 }
