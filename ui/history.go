@@ -100,8 +100,10 @@ func (p *Pane) conversationsLoaded(msg conversationsLoadedMsg) tea.Cmd {
 		if c.Name != "" && ct.nick == "" {
 			ct.nick = display.Sanitize(c.Name, false)
 		}
-		if conv := p.chat.conversation(c.ID); c.Unread > 0 && conv != p.chat.current && !conv.hist.read() {
-			conv.unread = max(conv.unread, c.Unread) // its badge, until it is read
+		if c.Unread > 0 {
+			if conv := p.chat.conversation(c.ID); conv != p.chat.current && !conv.hist.read() {
+				conv.unread = max(conv.unread, c.Unread) // its badge, until it is read
+			}
 		}
 	}
 	for _, g := range msg.groups {
