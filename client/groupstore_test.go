@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -195,27 +196,53 @@ func TestGroupDeliveryKept(t *testing.T) {
 	alice.stop()
 
 	again := connectWithHistory(t, st.url, aliceID, alicePath)
-	page, err := again.c.Page(ctx, group, 0, 50)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range page {
-		if m.ID != string(id) {
-			continue
+	kept := func() (history.Message, []client.MemberDelivery) {
+		page, err := again.c.Page(ctx, group, 0, 50)
+		if err != nil {
+			t.Fatal(err)
 		}
-		var members []client.MemberDelivery
-		if err := json.Unmarshal(m.Members, &members); err != nil {
-			t.Fatalf("the members kept do not read: %v (%q)", err, m.Members)
-		}
-		if len(members) != 2 {
-			t.Fatalf("members kept: %+v", members)
-		}
-		for _, md := range members {
-			if md.State < client.Delivered || (!md.Member.SameAs(bobID.ID) && !md.Member.SameAs(carolID.ID)) {
-				t.Errorf("member kept as %+v", md)
+		for _, m := range page {
+			if m.ID == string(id) {
+				var members []client.MemberDelivery
+				if err := json.Unmarshal(m.Members, &members); err != nil {
+					t.Fatalf("the members kept do not read: %v (%q)", err, m.Members)
+				}
+				return m, members
 			}
 		}
-		return
+		t.Fatalf("the group message is not in alice's history: %+v", page)
+		return history.Message{}, nil
 	}
-	t.Fatalf("the group message is not in alice's history: %+v", page)
+	_, members := kept()
+	if len(members) != 2 {
+		t.Fatalf("members kept: %+v", members)
+	}
+	for _, md := range members {
+		if md.State < client.Delivered || (!md.Member.SameAs(bobID.ID) && !md.Member.SameAs(carolID.ID)) {
+			t.Errorf("member kept as %+v", md)
+		}
+	}
+
+	// Read receipts after the restart move each member's copy; the
+	// message is read once both read it.
+	again.waitRunning()
+	for i, p := range []*peer{bob, carol} {
+		if err := p.c.MarkRead(ctx, receivedID(p, "hello crew")); err != nil {
+			t.Fatal(err)
+		}
+		want := history.Delivered
+		if i == 1 {
+			want = history.Read
+		}
+		again.waitFor(fmt.Sprintf("%s's read receipt in the history", p.c.Me().Name()), 10*time.Second, func([]client.Event) bool {
+			m, members := kept()
+			read := 0
+			for _, md := range members {
+				if md.State == client.Read {
+					read++
+				}
+			}
+			return read == i+1 && m.State == want
+		})
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"dimtui/client/history"
@@ -203,7 +204,38 @@ func (r *recorder) receipt(ctx context.Context, e ReceiptEvent) error {
 	default:
 		return nil
 	}
-	return r.h.SetDelivery(ctx, string(messageID(r.me, rc.Origin.SN)), state, rc.Text)
+	id := string(messageID(r.me, rc.Origin.SN))
+	raw, err := r.h.SentMembers(ctx, id)
+	if err != nil || len(raw) == 0 {
+		if err == nil {
+			err = r.h.SetDelivery(ctx, id, state, rc.Text)
+		}
+		return err
+	}
+	// A group message: the receipt moves its writer's copy; the message
+	// is as far as its least advanced member that did not fail.
+	var members []MemberDelivery
+	if err := json.Unmarshal(raw, &members); err != nil {
+		return fmt.Errorf("members of %s kept: %w", id, err)
+	}
+	i := slices.IndexFunc(members, func(m MemberDelivery) bool { return m.Member.SameAs(e.From) })
+	if i < 0 || members[i].State == Failed || members[i].State >= Delivery(state) {
+		return nil
+	}
+	members[i].State, members[i].Detail = Delivery(state), rc.Text
+	least := Delivery(-1)
+	for _, m := range members {
+		if m.State != Failed && (least < 0 || m.State < least) {
+			least = m.State
+		}
+	}
+	if raw, err = json.Marshal(members); err != nil {
+		return err
+	}
+	if err := r.h.SetMembers(ctx, id, raw); err != nil || least < 0 {
+		return err
+	}
+	return r.h.SetDelivery(ctx, id, int(least), rc.Text)
 }
 
 // contact records a peer or group met, with its name when known; not the

@@ -415,6 +415,21 @@ func (h *DB) Page(ctx context.Context, conv dimp.ID, before int64, n int) ([]Mes
 	return out, nil
 }
 
+// SentMembers returns what SetMembers kept for the message sent with this
+// ID; nil when it is not a group message, or not in the history.
+func (h *DB) SentMembers(ctx context.Context, id string) (json.RawMessage, error) {
+	var members []byte
+	err := h.rd.QueryRowContext(ctx, `SELECT members FROM messages WHERE msg_id = ? AND out = 1 AND kind = 0
+		ORDER BY seq DESC LIMIT 1`, id).Scan(&members)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, h.wrap("read members of "+id, err)
+	}
+	return members, nil
+}
+
 // Received returns the message received with this ID (a MessageID), and
 // whether there is one.
 func (h *DB) Received(ctx context.Context, id string) (Message, bool, error) {
