@@ -82,7 +82,7 @@ type loop struct {
 	groupHeld     map[string][]MessageEvent   // messages to groups whose bulletin is asked for
 	groupLogs     map[string]*groupLog        // the history a member passes on, by group
 	groupAsked    map[string]time.Time        // when a group's members were last asked for
-	noticeSeq     int                         // numbers the group notices of this run
+	noticeSeq     int                         // numbers the notices (group, profile) of this run
 	loadingGroups bool                        // the groups of an earlier run are being read back
 	waitOut       map[string][]*outgoing      // messages waiting for a peer's visa
 	waitIn        map[string][]*held          // messages waiting for their sender's visa
