@@ -114,12 +114,19 @@ func TestChatDataDirectoriesKeepIdentitiesApart(t *testing.T) {
 // startStation runs a station in the test process and returns its URL.
 func startStation(t *testing.T) string {
 	t.Helper()
+	return serveStation(t, mockstation.Config{DataDir: t.TempDir(), RateLimit: -1}).url
+}
+
+// serveStation runs an in-process station with cfg on a free local port
+// until the test ends.
+func serveStation(t *testing.T, cfg mockstation.Config) *linkedStation {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := mockstation.New(ctx, mockstation.Config{DataDir: t.TempDir(), RateLimit: -1})
+	srv, err := mockstation.New(ctx, cfg)
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -134,5 +141,5 @@ func startStation(t *testing.T) string {
 		<-done
 		srv.Close()
 	})
-	return "ws://" + ln.Addr().String() + "/"
+	return &linkedStation{srv: srv, url: "ws://" + ln.Addr().String() + "/"}
 }

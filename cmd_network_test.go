@@ -105,27 +105,7 @@ type linkedStation struct {
 
 func startLinked(t *testing.T, neighbor string) *linkedStation {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := mockstation.New(ctx, mockstation.Config{DataDir: t.TempDir(), RateLimit: -1, Neighbors: []string{neighbor}})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		srv.Serve(ctx, ln)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		srv.Close()
-	})
-	return &linkedStation{srv: srv, url: "ws://" + ln.Addr().String() + "/"}
+	return serveStation(t, mockstation.Config{DataDir: t.TempDir(), RateLimit: -1, Neighbors: []string{neighbor}})
 }
 
 // freeAddr returns a loopback address nothing listens on.
