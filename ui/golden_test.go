@@ -123,8 +123,10 @@ func (s *session) screen() []byte {
 	if err := s.tm.Quit(); err != nil {
 		s.t.Fatal(err)
 	}
-	m := s.tm.FinalModel(s.t, teatest.WithFinalTimeout(5*time.Second)).(counted)
-	return downsample(m.App.Render())
+	// The final model wraps s.app (counted, or loadCounted): the program
+	// has ended when FinalModel returns, so s.app is drawn as it left it.
+	s.tm.FinalModel(s.t, teatest.WithFinalTimeout(5*time.Second))
+	return downsample(s.app.Render())
 }
 
 func downsample(screen string) []byte {

@@ -65,16 +65,6 @@ func (s *histSession) loaded(count *atomic.Int64, n int64) {
 	s.settle()
 }
 
-// screen stops the program and returns its last screen, as session.screen.
-func (s *histSession) screen() []byte {
-	s.t.Helper()
-	if err := s.tm.Quit(); err != nil {
-		s.t.Fatal(err)
-	}
-	m := s.tm.FinalModel(s.t, teatest.WithFinalTimeout(5*time.Second)).(loadCounted)
-	return downsample(m.App.Render())
-}
-
 // restoredHistory is what alice's history holds from an earlier run: a
 // conversation with bob, both ways, with delivery states, a recall and an
 // image; one line from moky.
