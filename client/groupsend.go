@@ -207,23 +207,14 @@ func (o *outgoing) copyFor(member dimp.ID) *outgoing {
 // fail, and failed only when every copy did.
 func (l *loop) groupDelivery(o *outgoing) {
 	members := make([]MemberDelivery, 0, len(o.copies))
-	least, settled := Read, true
-	failed := 0
+	settled := true
 	for _, c := range o.copies {
 		members = append(members, MemberDelivery{Member: c.member, State: c.state, Detail: c.detail, Refused: c.refused})
-		switch {
-		case c.state == Failed:
-			failed++
-		case c.state < least:
-			least = c.state
-		}
 		if c.state != Read && c.state != Failed {
 			settled = false
 		}
 	}
-	if failed == len(o.copies) {
-		least = Failed
-	}
+	least := groupState(members)
 	o.state = least
 	l.c.emit(l.ctx, DeliveryEvent{Time: time.Now(), ID: o.id, State: least, Detail: groupDetail(members), Members: members})
 	if settled {
@@ -232,6 +223,24 @@ func (l *loop) groupDelivery(o *outgoing) {
 		}
 		l.forget(o)
 	}
+}
+
+// groupState is how far a group message got with members: as far as its
+// least advanced member that did not fail; Failed only when every one did.
+func groupState(members []MemberDelivery) Delivery {
+	least, failed := Read, 0
+	for _, m := range members {
+		switch {
+		case m.State == Failed:
+			failed++
+		case m.State < least:
+			least = m.State
+		}
+	}
+	if failed == len(members) {
+		return Failed
+	}
+	return least
 }
 
 // groupDetail sums up the members' states: "✓✓ 2/3 · ✗ 1".

@@ -57,14 +57,23 @@ func (n GroupNotice) Event(conv dimp.ID, at time.Time, id string) GroupCommandEv
 }
 
 // emitGroupEvent reports a group command (or a new bulletin) and keeps
-// the group as it now is in the history. The event gets the ID its
+// the group as it now is in the history, when the command could change it. The event gets the ID its
 // notice is kept under, so that the UI shows it once whether it came now
 // or from the history.
 func (l *loop) emitGroupEvent(ev GroupCommandEvent) bool {
-	l.noticeSeq++
-	ev.NoticeID = "notice#" + IDKey(ev.Group) + "#" + strconv.FormatInt(time.Now().UnixNano(), 36) + "." + strconv.Itoa(l.noticeSeq)
-	l.storeGroup(ev.Group)
+	ev.NoticeID = l.noticeID("notice", ev.Group)
+	if ch := ev.Change; ch.Refused == "" && ch.Ignored == "" && ev.Command != dimp.CmdQuery {
+		l.storeGroup(ev.Group) // a refused or ignored command, or a query, changed nothing
+	}
 	return l.c.emit(l.ctx, ev)
+}
+
+// noticeID names a notice of this run about id (a group, a peer) with a
+// kind ("notice", "profile"): unique within the run and across runs, so
+// that the history keeps each once.
+func (l *loop) noticeID(kind string, id dimp.ID) string {
+	l.noticeSeq++
+	return kind + "#" + IDKey(id) + "#" + strconv.FormatInt(time.Now().UnixNano(), 36) + "." + strconv.Itoa(l.noticeSeq)
 }
 
 // storeGroup writes what the client knows of a group to the history; a

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -314,8 +313,7 @@ func (l *loop) profileLearned(old, p *dimp.Profile, known string) {
 		oldName = known
 	}
 	if ev.Update && name != oldName {
-		l.noticeSeq++
-		ev.NoticeID = "profile#" + IDKey(p.ID) + "#" + strconv.FormatInt(ev.Time.UnixNano(), 36) + "." + strconv.Itoa(l.noticeSeq)
+		ev.NoticeID = l.noticeID("profile", p.ID)
 	}
 	if oversized {
 		l.c.emit(l.ctx, ErrorEvent{Time: ev.Time, Err: fmt.Errorf("visa of %s: %w: %d bytes, shown as its first %d characters",

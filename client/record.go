@@ -212,8 +212,8 @@ func (r *recorder) receipt(ctx context.Context, e ReceiptEvent) error {
 		}
 		return err
 	}
-	// A group message: the receipt moves its writer's copy; the message
-	// is as far as its least advanced member that did not fail.
+	// A group message: the receipt moves its writer's copy, and the
+	// message is as far as groupState says.
 	var members []MemberDelivery
 	if err := json.Unmarshal(raw, &members); err != nil {
 		return fmt.Errorf("members of %s kept: %w", id, err)
@@ -223,19 +223,14 @@ func (r *recorder) receipt(ctx context.Context, e ReceiptEvent) error {
 		return nil
 	}
 	members[i].State, members[i].Detail = Delivery(state), rc.Text
-	least := Delivery(-1)
-	for _, m := range members {
-		if m.State != Failed && (least < 0 || m.State < least) {
-			least = m.State
-		}
-	}
 	if raw, err = json.Marshal(members); err != nil {
 		return err
 	}
-	if err := r.h.SetMembers(ctx, id, raw); err != nil || least < 0 {
+	if err := r.h.SetMembers(ctx, id, raw); err != nil {
 		return err
 	}
-	return r.h.SetDelivery(ctx, id, int(least), rc.Text)
+	// As the loop reports a group message of this run (groupDelivery).
+	return r.h.SetDelivery(ctx, id, int(groupState(members)), groupDetail(members))
 }
 
 // contact records a peer or group met, with its name when known; not the
