@@ -346,12 +346,7 @@ func (s *chatState) onMessage(ev client.MessageEvent) (shown bool) {
 func (s *chatState) onGroupCommand(ev client.GroupCommandEvent) (shown bool) {
 	c := s.conversation(ev.Group)
 	if ev.Now != nil {
-		s.groups[client.IDKey(ev.Group)] = ev.Now
-		ct := s.contacts.ensure(ev.Group)
-		ct.members = len(ev.Now.Members)
-		if ev.Now.Name != "" {
-			ct.nick = ev.Now.Name
-		}
+		s.knowGroup(ev.Now)
 	}
 	switch {
 	case ev.From.SameAs(s.me) && ev.Command == "create":
@@ -427,6 +422,17 @@ func groupNoticeEntry(ev client.GroupCommandEvent, me dimp.ID, name func(dimp.ID
 	}
 	return &entry{kind: entryNotice, at: ev.Time, text: client.KeptText(text, maxKeptValue), bad: ch.Refused != "",
 		id: client.MessageID(ev.NoticeID)}
+}
+
+// knowGroup takes a group as the client knows it: kept for /members, and
+// listed in the contacts with its name and its number of members.
+func (s *chatState) knowGroup(g *client.Group) {
+	s.groups[client.IDKey(g.ID)] = g
+	ct := s.contacts.ensure(g.ID)
+	ct.members = len(g.Members)
+	if g.Name != "" {
+		ct.nick = g.Name
+	}
 }
 
 // myGroupAction says what the user did to a group, in a sentence.

@@ -107,15 +107,8 @@ func (p *Pane) conversationsLoaded(msg conversationsLoadedMsg) tea.Cmd {
 		}
 	}
 	for _, g := range msg.groups {
-		k := client.IDKey(g.ID)
-		if p.chat.groups[k] != nil {
-			continue // this run knows it better
-		}
-		p.chat.groups[k] = g
-		ct := p.chat.contacts.ensure(g.ID)
-		ct.members = len(g.Members)
-		if g.Name != "" {
-			ct.nick = display.Sanitize(g.Name, false)
+		if p.chat.groups[client.IDKey(g.ID)] == nil { // else this run knows it better
+			p.chat.knowGroup(g)
 		}
 	}
 	p.chat.contacts.sort()
