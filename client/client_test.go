@@ -136,6 +136,14 @@ func watch(t testing.TB, c *client.Client) *peer {
 	return p
 }
 
+// shown is how many different texts p has shown, read while its events
+// may still be coming.
+func (p *peer) shown() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.messages)
+}
+
 func (p *peer) stop() {
 	p.cancel()
 	<-p.done

@@ -289,7 +289,7 @@ func TestHistoryStationKilled(t *testing.T) {
 	if len(all) != n {
 		t.Errorf("%d messages in the history, want %d", len(all), n)
 	}
-	t.Logf("shown by the first run %d, by the second %d", len(bob.messages), len(bob2.messages))
+	t.Logf("shown by the first run %d, by the second %d", bob.shown(), bob2.shown())
 }
 
 // A message is kept in the conversation the terminal shows it in: a
